@@ -1,0 +1,64 @@
+"""Run Yishi on one machine with demo data: web server, Celery worker and Celery beat.
+
+Needs no external service: the embedded default is SQLite plus kombu's
+filesystem broker, both under ``var/``. With ``DATABASE_URL`` and ``REDIS_URL``
+set it runs against PostgreSQL and Redis instead.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Migrate, load demo data, and run the web server with a Celery worker and beat."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument(
+            "--noreload", action="store_true", help="Do not restart on code changes."
+        )
+
+    def handle(self, *args, addrport: str, noreload: bool, **options) -> None:
+        # runserver's autoreloader runs this command again in a child process
+        # (RUN_MAIN=true); only the first run prepares data and starts Celery.
+        if os.environ.get("RUN_MAIN") == "true":
+            call_command("runserver", addrport, use_reloader=not noreload)
+            return
+
+        call_command("migrate", interactive=False, verbosity=1)
+        call_command("seed_demo")
+        background = self._start_celery()
+        try:
+            call_command("runserver", addrport, use_reloader=not noreload)
+        finally:
+            for process in background:
+                process.terminate()
+            for process in background:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+    def _start_celery(self) -> list[subprocess.Popen]:
+        celery = [sys.executable, "-m", "celery", "-A", "deliberation"]
+        commands = [
+            [*celery, "worker", "--loglevel=INFO", "--concurrency=2", "--hostname=demo@%h"],
+            [
+                *celery,
+                "beat",
+                "--loglevel=INFO",
+                "--schedule",
+                settings.CELERY_BEAT_SCHEDULE_FILENAME,
+            ],
+        ]
+        started = [subprocess.Popen(command, cwd=settings.BASE_DIR) for command in commands]
+        broker = "Redis" if settings.REDIS_URL else "filesystem broker in var/broker"
+        self.stdout.write(self.style.SUCCESS(f"Celery worker and beat started ({broker})."))
+        return started

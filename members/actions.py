@@ -1,0 +1,169 @@
+"""Writes to people and places: the only place their state changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from deliberation.models import Council
+from members import notifications
+from members.models import Community, CouncilMember, PhoneReveal, Resident, User
+
+RESIDENT_FIELDS = ("name", "phone", "lane", "building", "room", "note")
+MEMBER_FIELDS = (
+    "role",
+    "category",
+    "is_lane_leader",
+    "covers_lane",
+    "is_building_leader",
+    "covers_building",
+    "is_party_household",
+)
+
+
+class ActionError(Exception):
+    """A request the domain refuses; the message is shown to the user."""
+
+
+@transaction.atomic
+def resident_create(*, actor: User, community: Community, **fields: str) -> Resident:
+    resident = Resident(community=community, **_only(fields, RESIDENT_FIELDS))
+    resident.full_clean()
+    resident.save()
+    return resident
+
+
+@transaction.atomic
+def resident_update(*, actor: User, resident: Resident, **fields: str) -> Resident:
+    changes = _only(fields, RESIDENT_FIELDS)
+    for name, value in changes.items():
+        setattr(resident, name, value)
+    resident.full_clean()
+    resident.save(update_fields=[*changes, "updated"])
+    return resident
+
+
+@transaction.atomic
+def resident_deactivate(*, actor: User, resident: Resident, reason: str = "") -> Resident:
+    """Mark a resident as moved away or otherwise inactive; the record stays.
+
+    A resident who serves on the council must leave the council first, so the
+    council never lists someone the community no longer counts.
+    """
+    if not resident.is_active:
+        raise ActionError(_("This resident is already inactive."))
+    if resident.council_terms.filter(left_on__isnull=True).exists():
+        raise ActionError(
+            _("This resident serves on the council. Record their leaving the council first.")
+        )
+    resident.is_active = False
+    resident.deactivated_at = timezone.now()
+    resident.deactivation_reason = reason
+    resident.save(update_fields=["is_active", "deactivated_at", "deactivation_reason", "updated"])
+    return resident
+
+
+@transaction.atomic
+def resident_reactivate(*, actor: User, resident: Resident) -> Resident:
+    if resident.is_active:
+        raise ActionError(_("This resident is already active."))
+    resident.is_active = True
+    resident.deactivated_at = None
+    resident.deactivation_reason = ""
+    resident.save(update_fields=["is_active", "deactivated_at", "deactivation_reason", "updated"])
+    return resident
+
+
+@transaction.atomic
+def phone_reveal(*, actor: User, resident: Resident) -> str:
+    """Return a resident's full phone number and record who saw it, and when."""
+    PhoneReveal.objects.create(actor=actor, resident=resident)
+    return resident.phone
+
+
+@transaction.atomic
+def council_member_join(
+    *,
+    actor: User,
+    council: Council,
+    resident: Resident,
+    joined_on: dt.date,
+    **fields: object,
+) -> CouncilMember:
+    if resident.community_id != council.community_id:
+        raise ActionError(_("Only residents of this community can join its council."))
+    if not resident.is_active:
+        raise ActionError(_("An inactive resident cannot join the council."))
+    if CouncilMember.objects.filter(
+        council=council, resident=resident, left_on__isnull=True
+    ).exists():
+        raise ActionError(_("%(name)s already serves on this council.") % {"name": resident.name})
+    member = CouncilMember(
+        council=council, resident=resident, joined_on=joined_on, **_only(fields, MEMBER_FIELDS)
+    )
+    _clear_unused_coverage(member)
+    member.full_clean()
+    member.save()
+    _notify_leaders(council, exclude=member, kind="member_joined", name=resident.name)
+    return member
+
+
+@transaction.atomic
+def council_member_update(*, actor: User, member: CouncilMember, **fields: object) -> CouncilMember:
+    if not member.is_current:
+        raise ActionError(_("A former member's term can no longer be changed."))
+    changes = _only(fields, MEMBER_FIELDS)
+    for name, value in changes.items():
+        setattr(member, name, value)
+    _clear_unused_coverage(member)
+    member.full_clean()
+    member.save()
+    return member
+
+
+@transaction.atomic
+def council_member_leave(
+    *, actor: User, member: CouncilMember, left_on: dt.date, reason: str = ""
+) -> CouncilMember:
+    """Close a member's term. The term stays in the council's history."""
+    member = CouncilMember.objects.select_for_update().get(pk=member.pk)
+    if not member.is_current:
+        raise ActionError(_("This member has already left the council."))
+    if left_on < member.joined_on:
+        raise ActionError(_("The leaving date cannot be before the joining date."))
+    member.left_on = left_on
+    member.leave_reason = reason
+    member.save(update_fields=["left_on", "leave_reason", "updated"])
+    return member
+
+
+def _only(fields: dict, allowed: tuple[str, ...]) -> dict:
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise TypeError(f"unexpected fields: {sorted(unknown)}")
+    return dict(fields)
+
+
+def _clear_unused_coverage(member: CouncilMember) -> None:
+    if not member.is_lane_leader:
+        member.covers_lane = ""
+    if not member.is_building_leader:
+        member.covers_building = ""
+
+
+def _notify_leaders(council: Council, *, exclude: CouncilMember, kind: str, name: str) -> None:
+    leaders = User.objects.filter(
+        roles__council_member__council=council,
+        roles__council_member__left_on__isnull=True,
+        roles__council_member__role__in=[CouncilMember.Role.LEADER, CouncilMember.Role.DEPUTY],
+    ).exclude(roles__council_member=exclude)
+    for leader in leaders.distinct():
+        notifications.notify(
+            leader,
+            kind,
+            {"name": name, "council": council.name},
+            key=f"{kind}:{exclude.pk}:{leader.pk}",
+        )

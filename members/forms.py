@@ -1,0 +1,106 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from members.models import Community, CouncilMember, Resident
+from members.phones import normalise_phone
+
+
+class ResidentForm(forms.ModelForm):
+    class Meta:
+        model = Resident
+        fields = ["name", "phone", "lane", "building", "room", "note"]
+        widgets = {
+            "phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+            "note": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "phone": _(
+                "Optional. Used only to contact the resident about matters they raise; "
+                "shown masked to staff, and deleted when the resident leaves the community "
+                "or asks for it to be removed."
+            ),
+        }
+
+    def clean_phone(self) -> str:
+        return normalise_phone(self.cleaned_data.get("phone", ""))
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError(_("Enter the resident's name."))
+        return name
+
+
+class DeactivateResidentForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=200,
+        required=False,
+        help_text=_("For example: moved away."),
+    )
+
+
+class CouncilMemberForm(forms.ModelForm):
+    class Meta:
+        model = CouncilMember
+        fields = [
+            "role",
+            "category",
+            "is_lane_leader",
+            "covers_lane",
+            "is_building_leader",
+            "covers_building",
+            "is_party_household",
+        ]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("is_lane_leader") and not (data.get("covers_lane") or "").strip():
+            self.add_error("covers_lane", _("Enter the lane this lane leader covers."))
+        if data.get("is_building_leader") and not (data.get("covers_building") or "").strip():
+            self.add_error("covers_building", _("Enter the building this building leader covers."))
+        return data
+
+
+class CouncilMemberJoinForm(CouncilMemberForm):
+    resident = forms.ModelChoiceField(
+        label=_("Resident"),
+        queryset=Resident.objects.none(),
+        help_text=_("Only active residents of this community who are not serving already."),
+    )
+    joined_on = forms.DateField(
+        label=_("Joined on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    class Meta(CouncilMemberForm.Meta):
+        fields = ["resident", "joined_on", *CouncilMemberForm.Meta.fields]
+
+    def __init__(self, *args, community: Community, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        serving = CouncilMember.objects.filter(council__community=community, left_on__isnull=True)
+        self.fields["resident"].queryset = (
+            Resident.objects.filter(community=community, is_active=True)
+            .exclude(pk__in=serving.values("resident"))
+            .order_by("name", "id")
+        )
+        self.fields["joined_on"].initial = timezone.localdate()
+
+
+class CouncilMemberLeaveForm(forms.Form):
+    left_on = forms.DateField(label=_("Left on"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+    def __init__(self, *args, member: CouncilMember, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.member = member
+        self.fields["left_on"].initial = timezone.localdate()
+
+    def clean_left_on(self):
+        left_on = self.cleaned_data["left_on"]
+        if left_on < self.member.joined_on:
+            raise forms.ValidationError(
+                _("The leaving date cannot be before the joining date (%(date)s).")
+                % {"date": self.member.joined_on.isoformat()}
+            )
+        return left_on

@@ -1,0 +1,214 @@
+"""Demo data: 南恩街道 with 16 communities, their councils and residents, one account per role.
+
+Idempotent: running it again finds what exists and creates nothing twice; the
+demo accounts' passwords are reset to the printed ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from deliberation.models import Council
+from members import notifications
+from members.models import Community, CouncilMember, Department, Resident, Role, Street, User
+
+DEMO_PASSWORD = "yishi-demo-2026"
+
+MAIN_STREET = "南恩街道"
+MAIN_COMMUNITIES = [
+    "马南社区",
+    "幸福村社区",
+    "新华社区",
+    "东风社区",
+    "城西社区",
+    "石湾社区",
+    "金山社区",
+    "南华社区",
+    "建设社区",
+    "红星社区",
+    "北环社区",
+    "平冈社区",
+    "沿江社区",
+    "紫荆社区",
+    "鸿运社区",
+    "西平社区",
+]
+OTHER_STREET = "城北街道"
+OTHER_COMMUNITIES = ["北山社区", "龙塘社区"]
+DEPARTMENTS = [
+    "住房和城乡建设局",
+    "城市管理和综合执法局",
+    "南恩派出所",
+    "市场监督管理局",
+    "生态环境局",
+    "供电局南恩供电所",
+]
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高梁郑谢宋唐许韩冯邓曹彭曾"
+GIVEN = "建国秀英桂兰志强丽华文明淑珍德明玉梅海燕国华红梅伟民金凤振华春花永强美玲家宝少芳"
+LANES = ["一巷", "二巷", "三巷", "新风巷", "和平巷", "东园巷"]
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo street, communities, councils, residents and accounts."
+
+    @transaction.atomic
+    def handle(self, *args, **options) -> None:
+        street, _ = Street.objects.get_or_create(name=MAIN_STREET)
+        other, _ = Street.objects.get_or_create(name=OTHER_STREET)
+        for name in DEPARTMENTS:
+            Department.objects.get_or_create(street=street, name=name)
+        Department.objects.get_or_create(street=other, name="城北街道城管中队")
+
+        communities = {
+            name: self._community(street, name, size=40 if name == "马南社区" else 22)
+            for name in MAIN_COMMUNITIES
+        }
+        for name in OTHER_COMMUNITIES:
+            self._community(other, name, size=22)
+
+        accounts = self._accounts(street, other, communities)
+        self._print(accounts)
+
+    def _community(self, street: Street, name: str, *, size: int) -> Community:
+        community, _ = Community.objects.get_or_create(street=street, name=name)
+        council, _ = Council.objects.get_or_create(
+            community=community, defaults={"name": f"{name}居民议事会"}
+        )
+        if community.residents.exists():
+            return community
+        rng = random.Random(name)
+        names = self._unique_names(rng, size)
+        residents = []
+        for index, person in enumerate(names):
+            lane = rng.choice(LANES)
+            residents.append(
+                Resident(
+                    community=community,
+                    name=person,
+                    phone=f"1{rng.choice('3578')}{rng.randrange(10**9):09d}" if index % 5 else "",
+                    lane=lane,
+                    building=f"{rng.randint(1, 12)}栋",
+                    room=f"{rng.randint(1, 6)}0{rng.randint(1, 4)}",
+                )
+            )
+        Resident.objects.bulk_create(residents)
+        residents = list(community.residents.order_by("id"))
+        member_count = rng.randint(12, min(18, len(residents) - 4))
+        categories = list(CouncilMember.Category.values)
+        terms = []
+        for index, resident in enumerate(residents[:member_count]):
+            role = (
+                CouncilMember.Role.LEADER
+                if index == 0
+                else CouncilMember.Role.DEPUTY
+                if index == 1
+                else CouncilMember.Role.MEMBER
+            )
+            terms.append(
+                CouncilMember(
+                    council=council,
+                    resident=resident,
+                    role=role,
+                    category=categories[index % len(categories)],
+                    is_lane_leader=index % 4 == 2,
+                    covers_lane=resident.lane if index % 4 == 2 else "",
+                    is_building_leader=index % 4 == 3,
+                    covers_building=resident.building if index % 4 == 3 else "",
+                    is_party_household=index % 3 == 1,
+                    joined_on=dt.date(2023, 1, 8) + dt.timedelta(days=30 * index),
+                )
+            )
+        CouncilMember.objects.bulk_create(terms)
+        # One former member, so the history view has something to show.
+        former = residents[member_count]
+        CouncilMember.objects.create(
+            council=council,
+            resident=former,
+            role=CouncilMember.Role.MEMBER,
+            category=CouncilMember.Category.OLD_TEACHER,
+            joined_on=dt.date(2021, 3, 18),
+            left_on=dt.date(2023, 6, 28),
+            leave_reason="搬离本社区后又回迁",
+        )
+        return community
+
+    @staticmethod
+    def _unique_names(rng: random.Random, count: int) -> list[str]:
+        names: list[str] = []
+        while len(names) < count:
+            given = rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.7 else "")
+            name = rng.choice(SURNAMES) + given
+            if name not in names:
+                names.append(name)
+        return names
+
+    def _accounts(
+        self, street: Street, other: Street, communities: dict[str, Community]
+    ) -> list[tuple[str, str, str]]:
+        manan, xingfu = communities["马南社区"], communities["幸福村社区"]
+        leader = CouncilMember.objects.get(
+            council__community=manan, role=CouncilMember.Role.LEADER, left_on__isnull=True
+        )
+        department = Department.objects.get(street=street, name="城市管理和综合执法局")
+        plan = [
+            (
+                "manan_staff",
+                "马南社区 工作人员",
+                "community_staff",
+                {"community": manan},
+                manan.name,
+            ),
+            (
+                "xingfu_staff",
+                "幸福村社区 工作人员",
+                "community_staff",
+                {"community": xingfu},
+                xingfu.name,
+            ),
+            ("nanen_admin", "南恩街道 管理员", "street_admin", {"street": street}, street.name),
+            ("chengbei_admin", "城北街道 管理员", "street_admin", {"street": other}, other.name),
+            (
+                "manan_member",
+                leader.resident.name,
+                "council_member",
+                {"council_member": leader},
+                manan.name,
+            ),
+            (
+                "city_handler",
+                "城管局 办理人",
+                "department_handler",
+                {"department": department},
+                department.name,
+            ),
+        ]
+        printed = []
+        for username, display_name, kind, scope, place in plan:
+            user, _ = User.objects.get_or_create(
+                username=username, defaults={"display_name": display_name}
+            )
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+            Role.objects.get_or_create(user=user, kind=kind, **scope)
+            notifications.notify(
+                user,
+                "welcome",
+                {"name": display_name, "place": place},
+                channels=["inapp"],
+                key=f"welcome:{user.pk}",
+            )
+            printed.append((username, str(Role.Kind(kind).label), place))
+        return printed
+
+    def _print(self, accounts: list[tuple[str, str, str]]) -> None:
+        self.stdout.write(
+            self.style.SUCCESS(f"\nDemo accounts (password for all: {DEMO_PASSWORD})")
+        )
+        for username, role, place in accounts:
+            self.stdout.write(f"  {username:<16} {role} · {place}")
+        self.stdout.write("")

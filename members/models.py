@@ -1,0 +1,342 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """An account: staff, street admin, department handler or council member.
+
+    Residents who only report problems have no account.
+    """
+
+    display_name = models.CharField(_("name"), max_length=50, blank=True)
+    phone = models.CharField(
+        _("mobile phone"),
+        max_length=20,
+        blank=True,
+        help_text=_("Used only to send you text messages about your work."),
+    )
+    notify_by_sms = models.BooleanField(_("send me text messages"), default=False)
+    notify_by_email = models.BooleanField(_("send me email"), default=False)
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+
+class Street(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+
+    class Meta:
+        verbose_name = _("street office")
+        verbose_name_plural = _("street offices")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Community(models.Model):
+    street = models.ForeignKey(
+        Street, on_delete=models.PROTECT, related_name="communities", verbose_name=_("street")
+    )
+    name = models.CharField(_("name"), max_length=50)
+
+    class Meta:
+        verbose_name = _("community")
+        verbose_name_plural = _("communities")
+        ordering = ["street_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["street", "name"], name="community_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Department(models.Model):
+    """A functional department (职能部门) the street office coordinates."""
+
+    street = models.ForeignKey(
+        Street, on_delete=models.PROTECT, related_name="departments", verbose_name=_("street")
+    )
+    name = models.CharField(_("name"), max_length=80)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["street", "name"], name="department_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Resident(models.Model):
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="residents", verbose_name=_("community")
+    )
+    name = models.CharField(_("name"), max_length=50)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    lane = models.CharField(_("lane"), max_length=50, blank=True)
+    building = models.CharField(_("building"), max_length=50, blank=True)
+    room = models.CharField(_("unit and room"), max_length=30, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    deactivated_at = models.DateTimeField(_("deactivated at"), null=True, blank=True)
+    deactivation_reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("resident")
+        verbose_name_plural = _("residents")
+        ordering = ["name", "id"]
+        indexes = [
+            models.Index(fields=["community", "is_active", "name", "id"], name="resident_list"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_active=True, deactivated_at__isnull=True)
+                | Q(is_active=False, deactivated_at__isnull=False),
+                name="resident_deactivation_dated",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def address(self) -> str:
+        return " ".join(part for part in (self.lane, self.building, self.room) if part)
+
+
+class CouncilMember(models.Model):
+    """One term of a resident on their community's council.
+
+    Leaving closes the term (``left_on``); joining again opens a new one, so the
+    history of who served when is never overwritten.
+    """
+
+    class Role(models.TextChoices):
+        LEADER = "leader", _("leader")
+        DEPUTY = "deputy", _("deputy leader")
+        MEMBER = "member", _("member")
+
+    class Category(models.TextChoices):
+        RETIRED_CADRE = "retired_cadre", _("retired cadre")
+        PARTY_HOUSEHOLD = "party_household", _("party-member household")
+        OLD_PARTY_MEMBER = "old_party_member", _("old party member")
+        PARTY_VOLUNTEER = "party_volunteer", _("party volunteer")
+        OLD_TEACHER = "old_teacher", _("old teacher")
+        RESIDENT_REPRESENTATIVE = "resident_rep", _("resident representative")
+        SELF_EMPLOYED = "self_employed_rep", _("self-employed representative")
+        ENTERPRISE = "enterprise_rep", _("enterprise representative")
+        OTHER = "other", _("other")
+
+    council = models.ForeignKey(
+        "deliberation.Council",
+        on_delete=models.PROTECT,
+        related_name="members",
+        verbose_name=_("council"),
+    )
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, related_name="council_terms", verbose_name=_("resident")
+    )
+    role = models.CharField(_("role"), max_length=10, choices=Role, default=Role.MEMBER)
+    category = models.CharField(_("category"), max_length=20, choices=Category)
+    is_lane_leader = models.BooleanField(_("lane leader"), default=False)
+    covers_lane = models.CharField(_("lane covered"), max_length=50, blank=True)
+    is_building_leader = models.BooleanField(_("building leader"), default=False)
+    covers_building = models.CharField(_("building covered"), max_length=50, blank=True)
+    is_party_household = models.BooleanField(_("party-member household"), default=False)
+    joined_on = models.DateField(_("joined on"))
+    left_on = models.DateField(_("left on"), null=True, blank=True)
+    leave_reason = models.CharField(_("reason for leaving"), max_length=200, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("council member")
+        verbose_name_plural = _("council members")
+        ordering = ["council_id", "role", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["council", "resident"],
+                condition=Q(left_on__isnull=True),
+                name="councilmember_one_open_term",
+            ),
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True) | Q(left_on__gte=F("joined_on")),
+                name="councilmember_leaves_after_joining",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_lane_leader=False) | ~Q(covers_lane=""),
+                name="councilmember_lane_leader_has_lane",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_building_leader=False) | ~Q(covers_building=""),
+                name="councilmember_building_leader_has_building",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.resident.name
+
+    @property
+    def is_current(self) -> bool:
+        return self.left_on is None
+
+
+class Role(models.Model):
+    """What an account may see and do, and where.
+
+    One row per scope: a staff member of two communities has two rows.
+    """
+
+    class Kind(models.TextChoices):
+        COMMUNITY_STAFF = "community_staff", _("community staff")
+        STREET_ADMIN = "street_admin", _("street office admin")
+        DEPARTMENT_HANDLER = "department_handler", _("department handler")
+        COUNCIL_MEMBER = "council_member", _("council member")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="roles")
+    kind = models.CharField(_("role"), max_length=20, choices=Kind)
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, null=True, blank=True, related_name="staff_roles"
+    )
+    street = models.ForeignKey(
+        Street, on_delete=models.CASCADE, null=True, blank=True, related_name="admin_roles"
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, null=True, blank=True, related_name="handler_roles"
+    )
+    council_member = models.ForeignKey(
+        CouncilMember, on_delete=models.CASCADE, null=True, blank=True, related_name="roles"
+    )
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        kind="community_staff",
+                        community__isnull=False,
+                        street__isnull=True,
+                        department__isnull=True,
+                        council_member__isnull=True,
+                    )
+                    | Q(
+                        kind="street_admin",
+                        community__isnull=True,
+                        street__isnull=False,
+                        department__isnull=True,
+                        council_member__isnull=True,
+                    )
+                    | Q(
+                        kind="department_handler",
+                        community__isnull=True,
+                        street__isnull=True,
+                        department__isnull=False,
+                        council_member__isnull=True,
+                    )
+                    | Q(
+                        kind="council_member",
+                        community__isnull=True,
+                        street__isnull=True,
+                        department__isnull=True,
+                        council_member__isnull=False,
+                    )
+                ),
+                name="role_scope_matches_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "community"],
+                condition=Q(kind="community_staff"),
+                name="role_unique_community_staff",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "street"],
+                condition=Q(kind="street_admin"),
+                name="role_unique_street_admin",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "department"],
+                condition=Q(kind="department_handler"),
+                name="role_unique_department_handler",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "council_member"],
+                condition=Q(kind="council_member"),
+                name="role_unique_council_member",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_kind_display()}"
+
+
+class PhoneReveal(models.Model):
+    """A full phone number was shown to someone (PIPL: each full view is recorded)."""
+
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="phone_reveals")
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="phone_reveals")
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("phone number view")
+        verbose_name_plural = _("phone number views")
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor} → {self.resident} ({self.created:%Y-%m-%d %H:%M})"
+
+
+class Notice(models.Model):
+    """One notice to one person on one channel; the row is the record of work to do.
+
+    ``key`` makes sending idempotent: notifying again with the same key finds
+    the existing row instead of sending twice.
+    """
+
+    class Channel(models.TextChoices):
+        INAPP = "inapp", _("in-app")
+        EMAIL = "email", _("email")
+        SMS = "sms", _("text message")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=50)
+    channel = models.CharField(max_length=10, choices=Channel)
+    context = models.JSONField(default=dict, blank=True)
+    key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(
+                fields=["recipient", "-created", "-id"],
+                condition=Q(channel="inapp"),
+                name="notice_inbox",
+            ),
+            models.Index(fields=["status", "created"], name="notice_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient} ({self.channel})"

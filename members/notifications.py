@@ -1,0 +1,214 @@
+"""The notification service every part of Yishi uses to tell people things.
+
+``notify()`` writes one :class:`Notice` row per channel and, once the caller's
+transaction commits, asks Celery to deliver it. The row is the record of the
+work: a sweeper re-enqueues notices the broker lost, and each row's unique
+``key`` makes a second ``notify()`` with the same key a no-op.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from members import sms
+from members.models import Notice, User
+
+MAX_ATTEMPTS = 6
+
+
+@dataclass(frozen=True)
+class NoticeKind:
+    subject: Promise
+    body: Promise
+
+
+# Each kind's text is formatted with the notice's context at the moment it is
+# shown or sent, in the language of whoever reads it.
+KINDS: dict[str, NoticeKind] = {
+    "welcome": NoticeKind(
+        subject=_("Welcome to Yishi"),
+        body=_("Hello %(name)s, your account for %(place)s is ready."),
+    ),
+    "member_joined": NoticeKind(
+        subject=_("A new council member"),
+        body=_("%(name)s has joined %(council)s."),
+    ),
+    "test": NoticeKind(subject=_("Test notice"), body=_("%(text)s")),
+}
+
+
+class DeliveryError(Exception):
+    """Delivery failed in a way that is worth retrying."""
+
+
+def notify(
+    recipient: User,
+    kind: str,
+    context: dict | None = None,
+    channels: Iterable[str] | None = None,
+    *,
+    key: str | None = None,
+) -> list[Notice]:
+    """Record a notice to ``recipient`` on each channel and deliver it after commit.
+
+    ``channels`` defaults to the in-app inbox plus text message and email where
+    the person asked for them and has a number or address. ``key`` identifies
+    the notice: calling again with the same key creates and sends nothing new.
+    Returns the notices created by this call.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown notice kind: {kind}")
+    wanted = list(channels) if channels is not None else default_channels(recipient)
+    base_key = key or f"{kind}:{uuid.uuid4().hex}"
+    created: list[Notice] = []
+    with transaction.atomic():
+        for channel in wanted:
+            if not reachable(recipient, channel):
+                continue
+            notice, is_new = Notice.objects.get_or_create(
+                key=f"{base_key}:{channel}",
+                defaults={
+                    "recipient": recipient,
+                    "kind": kind,
+                    "channel": channel,
+                    "context": context or {},
+                },
+            )
+            if is_new:
+                created.append(notice)
+    for notice in created:
+        _enqueue_on_commit(notice.pk)
+    return created
+
+
+def default_channels(user: User) -> list[str]:
+    channels = [Notice.Channel.INAPP]
+    if user.notify_by_sms:
+        channels.append(Notice.Channel.SMS)
+    if user.notify_by_email:
+        channels.append(Notice.Channel.EMAIL)
+    return channels
+
+
+def reachable(user: User, channel: str) -> bool:
+    if channel == Notice.Channel.SMS:
+        return bool(user.phone)
+    if channel == Notice.Channel.EMAIL:
+        return bool(user.email)
+    return channel == Notice.Channel.INAPP
+
+
+def render(notice: Notice) -> tuple[str, str]:
+    """Subject and body in the active language."""
+    kind = KINDS[notice.kind]
+    try:
+        body = str(kind.body) % notice.context
+    except (KeyError, TypeError, ValueError):
+        body = str(kind.body)
+    return str(kind.subject), body
+
+
+def claim(notice_id: int) -> Notice | None:
+    """Take a notice for delivery; None when it is sent, failed, or another worker holds it.
+
+    The conditional UPDATE is the lock, so it holds on SQLite as on PostgreSQL.
+    A claim older than the timeout belongs to a worker that died and is taken over.
+    """
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=settings.NOTICE_CLAIM_TIMEOUT_SECONDS)
+    taken = Notice.objects.filter(
+        Q(status=Notice.Status.PENDING) | Q(status=Notice.Status.SENDING, claimed_at__lt=stale),
+        pk=notice_id,
+    ).update(status=Notice.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    if not taken:
+        return None
+    return Notice.objects.select_related("recipient").get(pk=notice_id)
+
+
+def deliver(notice_id: int) -> bool:
+    """Deliver one notice. True when it went out now; raises DeliveryError to retry."""
+    notice = claim(notice_id)
+    if notice is None:
+        return False
+    try:
+        _send(notice)
+    except Exception as error:
+        gave_up = notice.attempts >= MAX_ATTEMPTS
+        Notice.objects.filter(pk=notice.pk).update(
+            status=Notice.Status.FAILED if gave_up else Notice.Status.PENDING,
+            last_error=f"{type(error).__name__}: {error}"[:2000],
+        )
+        if gave_up:
+            return False
+        raise DeliveryError(str(error)) from error
+    Notice.objects.filter(pk=notice.pk).update(
+        status=Notice.Status.SENT, sent_at=timezone.now(), last_error=""
+    )
+    return True
+
+
+def stalled_notice_ids(*, older_than: dt.timedelta = dt.timedelta(minutes=2)) -> list[int]:
+    """Notices whose delivery never started or whose worker died: enqueue them again."""
+    now = timezone.now()
+    stale_claim = now - dt.timedelta(seconds=settings.NOTICE_CLAIM_TIMEOUT_SECONDS)
+    return list(
+        Notice.objects.filter(
+            Q(status=Notice.Status.PENDING, created__lt=now - older_than)
+            | Q(status=Notice.Status.SENDING, claimed_at__lt=stale_claim)
+        )
+        .order_by("created", "id")
+        .values_list("pk", flat=True)[:1000]
+    )
+
+
+@transaction.atomic
+def mark_read(*, actor: User, notice_ids: Iterable[int] | None = None) -> int:
+    unread = Notice.objects.filter(
+        recipient=actor, channel=Notice.Channel.INAPP, read_at__isnull=True
+    )
+    if notice_ids is not None:
+        unread = unread.filter(pk__in=list(notice_ids))
+    return unread.update(read_at=timezone.now())
+
+
+def _send(notice: Notice) -> None:
+    if notice.channel == Notice.Channel.INAPP:
+        return  # the row itself is the inbox entry
+    with translation.override(settings.LANGUAGE_CODE):
+        subject, body = render(notice)
+    recipient = notice.recipient
+    if notice.channel == Notice.Channel.EMAIL:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient.email])
+    elif notice.channel == Notice.Channel.SMS:
+        sms.get_backend().send(phone=recipient.phone, text=f"{subject}: {body}", key=notice.key)
+    else:
+        raise ValueError(f"unknown channel: {notice.channel}")
+
+
+def _enqueue_on_commit(notice_id: int) -> None:
+    from members.tasks import deliver_notice
+
+    transaction.on_commit(lambda: _enqueue(deliver_notice, notice_id))
+
+
+def _enqueue(task, notice_id: int) -> None:
+    """Hand a notice to the broker; if the broker is down the sweeper will retry it."""
+    try:
+        task.delay(notice_id)
+    except Exception:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "could not enqueue notice %s; the sweeper will retry", notice_id, exc_info=True
+        )

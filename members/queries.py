@@ -1,0 +1,218 @@
+"""Reads of people and places, always as seen by the acting user.
+
+``communities_visible_to`` is the one answer to "which communities may this
+user see"; every other query here starts from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+
+from deliberation.models import Council
+from members.models import (
+    Community,
+    CouncilMember,
+    Department,
+    Notice,
+    Resident,
+    Role,
+    Street,
+    User,
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Everything an account's roles grant, read once per request."""
+
+    staff_community_ids: frozenset[int] = field(default_factory=frozenset)
+    admin_street_ids: frozenset[int] = field(default_factory=frozenset)
+    department_ids: frozenset[int] = field(default_factory=frozenset)
+    council_member_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (
+            self.staff_community_ids
+            or self.admin_street_ids
+            or self.department_ids
+            or self.council_member_ids
+        )
+
+
+def scope_of(user: User) -> Scope:
+    if not user.is_authenticated:
+        return Scope()
+    cached = getattr(user, "_yishi_scope", None)
+    if cached is not None:
+        return cached
+    buckets: dict[str, set[int]] = {kind: set() for kind in Role.Kind.values}
+    rows = Role.objects.filter(user=user).filter(
+        Q(council_member__isnull=True) | Q(council_member__left_on__isnull=True)
+    )
+    for kind, community, street, department, member in rows.values_list(
+        "kind", "community_id", "street_id", "department_id", "council_member_id"
+    ):
+        buckets[kind].add(community or street or department or member)
+    scope = Scope(
+        staff_community_ids=frozenset(buckets[Role.Kind.COMMUNITY_STAFF]),
+        admin_street_ids=frozenset(buckets[Role.Kind.STREET_ADMIN]),
+        department_ids=frozenset(buckets[Role.Kind.DEPARTMENT_HANDLER]),
+        council_member_ids=frozenset(buckets[Role.Kind.COUNCIL_MEMBER]),
+    )
+    user._yishi_scope = scope
+    return scope
+
+
+def communities_visible_to(user: User) -> QuerySet[Community]:
+    """The communities this user's roles cover; nothing for anyone else."""
+    scope = scope_of(user)
+    if scope.is_empty:
+        return Community.objects.none()
+    served = CouncilMember.objects.filter(pk__in=scope.council_member_ids).values(
+        "council__community_id"
+    )
+    return Community.objects.filter(
+        Q(pk__in=scope.staff_community_ids)
+        | Q(street_id__in=scope.admin_street_ids)
+        | Q(pk__in=served)
+    )
+
+
+def community_for(user: User, pk: int) -> Community:
+    return get_object_or_404(communities_visible_to(user).select_related("street"), pk=pk)
+
+
+def can_manage_community(user: User, community: Community) -> bool:
+    """Community staff keep the residents and council of their own communities."""
+    return community.pk in scope_of(user).staff_community_ids
+
+
+def can_view_residents(user: User, community: Community) -> bool:
+    scope = scope_of(user)
+    return (
+        community.pk in scope.staff_community_ids or community.street_id in scope.admin_street_ids
+    )
+
+
+def require_manager(user: User, community: Community) -> None:
+    if not can_manage_community(user, community):
+        raise PermissionDenied
+
+
+def require_resident_viewer(user: User, community: Community) -> None:
+    if not can_view_residents(user, community):
+        raise PermissionDenied
+
+
+def residents_of(
+    user: User,
+    community: Community,
+    *,
+    search: str = "",
+    include_inactive: bool = False,
+) -> QuerySet[Resident]:
+    """Residents of a community the user may see, filtered by a search box.
+
+    A search of digits matches the tail of the phone number, so staff can find
+    a caller by the last four digits without seeing whole numbers.
+    """
+    require_resident_viewer(user, community)
+    residents = Resident.objects.filter(community=community)
+    if not include_inactive:
+        residents = residents.filter(is_active=True)
+    search = search.strip()
+    if search:
+        match = Q(name__icontains=search) | Q(building__icontains=search)
+        match |= Q(lane__icontains=search) | Q(room__icontains=search)
+        if search.isdigit():
+            match |= Q(phone__endswith=search)
+        residents = residents.filter(match)
+    return residents.order_by("name", "id")
+
+
+def resident_for(user: User, community: Community, pk: int) -> Resident:
+    require_resident_viewer(user, community)
+    return get_object_or_404(Resident, community=community, pk=pk)
+
+
+def council_of(community: Community) -> Council:
+    return get_object_or_404(Council, community=community)
+
+
+def council_members_of(
+    council: Council, *, include_former: bool = False
+) -> QuerySet[CouncilMember]:
+    members = CouncilMember.objects.filter(council=council).select_related("resident")
+    if not include_former:
+        members = members.filter(left_on__isnull=True)
+    return members.order_by("left_on", "role", "resident__name", "id")
+
+
+def council_member_for(user: User, community: Community, pk: int) -> CouncilMember:
+    council = council_of(community)
+    return get_object_or_404(
+        CouncilMember.objects.select_related("resident", "council"), council=council, pk=pk
+    )
+
+
+def streets_administered_by(user: User) -> QuerySet[Street]:
+    return Street.objects.filter(pk__in=scope_of(user).admin_street_ids)
+
+
+def street_for(user: User, pk: int) -> Street:
+    return get_object_or_404(streets_administered_by(user), pk=pk)
+
+
+def communities_with_counts(user: User, street: Street) -> QuerySet[Community]:
+    """A street's communities with their active residents and council members, in one query."""
+    active_residents = (
+        Resident.objects.filter(community=OuterRef("pk"), is_active=True)
+        .order_by()
+        .values("community")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    active_members = (
+        CouncilMember.objects.filter(council__community=OuterRef("pk"), left_on__isnull=True)
+        .order_by()
+        .values("council__community")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        communities_visible_to(user)
+        .filter(street=street)
+        .annotate(
+            resident_count=Coalesce(Subquery(active_residents), 0),
+            member_count=Coalesce(Subquery(active_members), 0),
+        )
+        .order_by("name")
+    )
+
+
+def departments_handled_by(user: User) -> QuerySet[Department]:
+    return Department.objects.filter(pk__in=scope_of(user).department_ids).select_related("street")
+
+
+def current_memberships_of(user: User) -> QuerySet[CouncilMember]:
+    return CouncilMember.objects.filter(
+        pk__in=scope_of(user).council_member_ids, left_on__isnull=True
+    ).select_related("resident", "council__community__street")
+
+
+def inbox_of(user: User) -> QuerySet[Notice]:
+    return Notice.objects.filter(
+        recipient=user, channel=Notice.Channel.INAPP, status=Notice.Status.SENT
+    )
+
+
+def unread_count(user: User) -> int:
+    if not user.is_authenticated:
+        return 0
+    return inbox_of(user).filter(read_at__isnull=True).count()

@@ -1,0 +1,10 @@
+from django import template
+
+from members.phones import mask_phone
+
+register = template.Library()
+
+
+@register.filter
+def masked_phone(phone: str) -> str:
+    return mask_phone(phone)

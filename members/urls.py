@@ -1,0 +1,56 @@
+from django.urls import path
+
+from members import views
+
+app_name = "members"
+
+urlpatterns = [
+    path("communities/", views.my_communities, name="my_communities"),
+    path("street/<int:street_id>/", views.street, name="street"),
+    path("me/", views.me, name="me"),
+    path("work/", views.work, name="work"),
+    path("notices/", views.notices, name="notices"),
+    path("notices/read/", views.notices_read, name="notices_read"),
+    path("communities/<int:community_id>/residents/", views.residents, name="residents"),
+    path(
+        "communities/<int:community_id>/residents/new/",
+        views.resident_create,
+        name="resident_create",
+    ),
+    path(
+        "communities/<int:community_id>/residents/<int:pk>/edit/",
+        views.resident_edit,
+        name="resident_edit",
+    ),
+    path(
+        "communities/<int:community_id>/residents/<int:pk>/deactivate/",
+        views.resident_deactivate,
+        name="resident_deactivate",
+    ),
+    path(
+        "communities/<int:community_id>/residents/<int:pk>/reactivate/",
+        views.resident_reactivate,
+        name="resident_reactivate",
+    ),
+    path(
+        "communities/<int:community_id>/residents/<int:pk>/phone/",
+        views.resident_phone,
+        name="resident_phone",
+    ),
+    path("communities/<int:community_id>/council/", views.council, name="council"),
+    path(
+        "communities/<int:community_id>/council/join/",
+        views.council_member_join,
+        name="council_member_join",
+    ),
+    path(
+        "communities/<int:community_id>/council/<int:pk>/edit/",
+        views.council_member_edit,
+        name="council_member_edit",
+    ),
+    path(
+        "communities/<int:community_id>/council/<int:pk>/leave/",
+        views.council_member_leave,
+        name="council_member_leave",
+    ),
+]

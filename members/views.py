@@ -1,0 +1,331 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from deliberation.paging import keyset_page
+from members import actions, notifications, queries
+from members.forms import (
+    CouncilMemberForm,
+    CouncilMemberJoinForm,
+    CouncilMemberLeaveForm,
+    DeactivateResidentForm,
+    ResidentForm,
+)
+
+PAGE_SIZE = 50
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Send each person to the page their main role starts from."""
+    scope = queries.scope_of(request.user)
+    if scope.staff_community_ids:
+        if len(scope.staff_community_ids) == 1:
+            (community_id,) = scope.staff_community_ids
+            return redirect("members:residents", community_id=community_id)
+        return redirect("members:my_communities")
+    if scope.admin_street_ids:
+        return redirect("members:street", street_id=min(scope.admin_street_ids))
+    if scope.council_member_ids:
+        return redirect("members:me")
+    if scope.department_ids:
+        return redirect("members:work")
+    return render(request, "members/no_role.html", status=403)
+
+
+@login_required
+def my_communities(request: HttpRequest) -> HttpResponse:
+    communities = queries.communities_visible_to(request.user).select_related("street")
+    return render(request, "members/my_communities.html", {"communities": communities})
+
+
+@login_required
+def street(request: HttpRequest, street_id: int) -> HttpResponse:
+    street = queries.street_for(request.user, street_id)
+    communities = list(queries.communities_with_counts(request.user, street))
+    totals = {
+        "residents": sum(c.resident_count for c in communities),
+        "members": sum(c.member_count for c in communities),
+    }
+    return render(
+        request,
+        "members/street.html",
+        {"street": street, "communities": communities, "totals": totals},
+    )
+
+
+@login_required
+def me(request: HttpRequest) -> HttpResponse:
+    memberships = list(queries.current_memberships_of(request.user))
+    return render(request, "members/me.html", {"memberships": memberships})
+
+
+@login_required
+def work(request: HttpRequest) -> HttpResponse:
+    departments = list(queries.departments_handled_by(request.user))
+    return render(request, "members/work.html", {"departments": departments, "assignments": []})
+
+
+# --- Residents -----------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def residents(request: HttpRequest, community_id: int) -> HttpResponse:
+    community = queries.community_for(request.user, community_id)
+    search = request.GET.get("q", "").strip()[:50]
+    show_inactive = request.GET.get("inactive") == "1"
+    page = keyset_page(
+        queries.residents_of(
+            request.user, community, search=search, include_inactive=show_inactive
+        ),
+        keys=("name", "id"),
+        cursor=request.GET.get("after", ""),
+        size=PAGE_SIZE,
+    )
+    context = {
+        "community": community,
+        "page": page,
+        "search": search,
+        "show_inactive": show_inactive,
+        "can_manage": queries.can_manage_community(request.user, community),
+    }
+    template = "members/residents.html"
+    if request.htmx and request.htmx.target == "more-rows":
+        template += "#rows"
+    elif request.htmx:
+        template += "#results"
+    return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resident_create(request: HttpRequest, community_id: int) -> HttpResponse:
+    community = queries.community_for(request.user, community_id)
+    queries.require_manager(request.user, community)
+    form = ResidentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        resident = actions.resident_create(
+            actor=request.user, community=community, **form.cleaned_data
+        )
+        messages.success(request, _("%(name)s was added.") % {"name": resident.name})
+        return redirect("members:residents", community_id=community.pk)
+    return render(
+        request,
+        "members/resident_form.html",
+        {"community": community, "form": form},
+        status=422 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resident_edit(request: HttpRequest, community_id: int, pk: int) -> HttpResponse:
+    community = queries.community_for(request.user, community_id)
+    resident = queries.resident_for(request.user, community, pk)
+    queries.require_manager(request.user, community)
+    form = ResidentForm(request.POST or None, instance=resident)
+    if request.method == "POST" and form.is_valid():
+        actions.resident_update(actor=request.user, resident=resident, **form.cleaned_data)
+        messages.success(request, _("The changes were saved."))
+        return redirect("members:residents", community_id=community.pk)
+    return render(
+        request,
+        "members/resident_form.html",
+        {"community": community, "form": form, "resident": resident},
+        status=422 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resident_deactivate(request: HttpRequest, community_id: int, pk: int) -> HttpResponse:
+    community = queries.community_for(request.user, community_id)
+    resident = queries.resident_for(request.user, community, pk)
+    queries.require_manager(request.user, community)
+    form = DeactivateResidentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.resident_deactivate(
+                actor=request.user, resident=resident, reason=form.cleaned_data["reason"]
+            )
+        except actions.ActionError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("%(name)s is now inactive.") % {"name": resident.name})
+            return redirect("members:residents", community_id=community.pk)
+    return render(
+        request,
+        "members/resident_deactivate.html",
+        {"community": community, "resident": resident, "form": form},
+        status=422 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_POST
+def resident_reactivate(request: HttpRequest, community_id: int, pk: int) -> HttpResponse:
+    community = queries.community_for(request.user, community_id)
+    resident = queries.resident_for(request.user, community, pk)
+    queries.require_manager(request.user, community)
+    try:
+        actions.resident_reactivate(actor=request.user, resident=resident)
+    except actions.ActionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("%(name)s is active again.") % {"name": resident.name})
+    return redirect(reverse("members:residents", args=[community.pk]) + "?inactive=1")
+
+
+@login_required
+@require_POST
+@never_cache
+def resident_phone(request: HttpRequest, community_id: int, pk: int) -> HttpResponse:
+    """Show one full phone number, on purpose and on the record."""
+    community = queries.community_for(request.user, community_id)
+    resident = queries.resident_for(request.user, community, pk)
+    queries.require_manager(request.user, community)
+    phone = actions.phone_reveal(actor=request.user, resident=resident)
+    context = {"community": community, "resident": resident, "full_phone": phone}
+    if request.htmx:
+        return render(request, "members/residents.html#phone", context)
+    return render(request, "members/resident_phone.html", context)
+
+
+# --- Council members --------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def council(request: HttpRequest, community_id: int) -> HttpResponse:
+    community = queries.community_for(request.user, community_id)
+    council = queries.council_of(community)
+    show_former = request.GET.get("former") == "1"
+    members = list(queries.council_members_of(council, include_former=show_former))
+    return render(
+        request,
+        "members/council.html",
+        {
+            "community": community,
+            "council": council,
+            "members": members,
+            "show_former": show_former,
+            "can_manage": queries.can_manage_community(request.user, community),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def council_member_join(request: HttpRequest, community_id: int) -> HttpResponse:
+    community = queries.community_for(request.user, community_id)
+    queries.require_manager(request.user, community)
+    council = queries.council_of(community)
+    form = CouncilMemberJoinForm(request.POST or None, community=community)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            member = actions.council_member_join(
+                actor=request.user,
+                council=council,
+                resident=data.pop("resident"),
+                joined_on=data.pop("joined_on"),
+                **data,
+            )
+        except actions.ActionError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request, _("%(name)s joined the council.") % {"name": member.resident.name}
+            )
+            return redirect("members:council", community_id=community.pk)
+    return render(
+        request,
+        "members/council_member_form.html",
+        {"community": community, "council": council, "form": form},
+        status=422 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def council_member_edit(request: HttpRequest, community_id: int, pk: int) -> HttpResponse:
+    community = queries.community_for(request.user, community_id)
+    member = queries.council_member_for(request.user, community, pk)
+    queries.require_manager(request.user, community)
+    form = CouncilMemberForm(request.POST or None, instance=member)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.council_member_update(actor=request.user, member=member, **form.cleaned_data)
+        except actions.ActionError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The changes were saved."))
+            return redirect("members:council", community_id=community.pk)
+    return render(
+        request,
+        "members/council_member_form.html",
+        {"community": community, "council": member.council, "form": form, "member": member},
+        status=422 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def council_member_leave(request: HttpRequest, community_id: int, pk: int) -> HttpResponse:
+    community = queries.community_for(request.user, community_id)
+    member = queries.council_member_for(request.user, community, pk)
+    queries.require_manager(request.user, community)
+    form = CouncilMemberLeaveForm(request.POST or None, member=member)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.council_member_leave(
+                actor=request.user,
+                member=member,
+                left_on=form.cleaned_data["left_on"],
+                reason=form.cleaned_data["reason"],
+            )
+        except actions.ActionError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request, _("%(name)s has left the council.") % {"name": member.resident.name}
+            )
+            return redirect("members:council", community_id=community.pk)
+    return render(
+        request,
+        "members/council_member_leave.html",
+        {"community": community, "member": member, "form": form},
+        status=422 if form.is_bound else 200,
+    )
+
+
+# --- Notices ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def notices(request: HttpRequest) -> HttpResponse:
+    page = keyset_page(
+        queries.inbox_of(request.user).order_by(),
+        keys=("-created", "-id"),
+        cursor=request.GET.get("after", ""),
+        size=PAGE_SIZE,
+    )
+    items = [(notice, *notifications.render(notice)) for notice in page.rows]
+    return render(request, "members/notices.html", {"page": page, "items": items})
+
+
+@login_required
+@require_POST
+def notices_read(request: HttpRequest) -> HttpResponse:
+    notifications.mark_read(actor=request.user)
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("members:notices"))
+    return redirect("members:notices")

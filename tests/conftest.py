@@ -1,0 +1,116 @@
+"""The standing people every test can call on.
+
+- ``manan_staff``: staff of 马南社区 (南恩街道)
+- ``manan_member``: a council member (leader) of 马南社区
+- ``xingfu_staff``: staff of 幸福村社区, the outsider to 马南社区
+- ``nanen_admin``: admin of 南恩街道, which holds both communities
+- ``other_admin``: admin of 城北街道, another street
+- ``city_handler``: a handler in a department of 南恩街道
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from members.models import Role
+from tests import factories
+
+ARTEFACTS = Path(__file__).resolve().parent.parent / "test-artefacts"
+
+
+@pytest.fixture
+def nanen(db):
+    return factories.street("南恩街道")
+
+
+@pytest.fixture
+def chengbei(db):
+    return factories.street("城北街道")
+
+
+@pytest.fixture
+def manan(nanen):
+    return factories.community("马南社区", street_=nanen)
+
+
+@pytest.fixture
+def xingfu(nanen):
+    return factories.community("幸福村社区", street_=nanen)
+
+
+@pytest.fixture
+def beishan(chengbei):
+    return factories.community("北山社区", street_=chengbei)
+
+
+@pytest.fixture
+def manan_staff(manan):
+    account = factories.user("manan_staff", display_name="马南 工作人员")
+    factories.role(account, Role.Kind.COMMUNITY_STAFF, community=manan)
+    return account
+
+
+@pytest.fixture
+def xingfu_staff(xingfu):
+    account = factories.user("xingfu_staff", display_name="幸福村 工作人员")
+    factories.role(account, Role.Kind.COMMUNITY_STAFF, community=xingfu)
+    return account
+
+
+@pytest.fixture
+def nanen_admin(nanen, manan, xingfu):
+    account = factories.user("nanen_admin", display_name="南恩 管理员")
+    factories.role(account, Role.Kind.STREET_ADMIN, street=nanen)
+    return account
+
+
+@pytest.fixture
+def other_admin(chengbei, beishan):
+    account = factories.user("chengbei_admin", display_name="城北 管理员")
+    factories.role(account, Role.Kind.STREET_ADMIN, street=chengbei)
+    return account
+
+
+@pytest.fixture
+def manan_leader_term(manan):
+    from members.models import CouncilMember
+
+    leader = factories.resident(manan, "王建国", phone="13812345678", building="3栋")
+    return factories.council_member(manan, leader, role=CouncilMember.Role.LEADER)
+
+
+@pytest.fixture
+def manan_member(manan_leader_term):
+    account = factories.user("manan_member", display_name="王建国")
+    factories.role(account, Role.Kind.COUNCIL_MEMBER, council_member=manan_leader_term)
+    return account
+
+
+@pytest.fixture
+def city_handler(nanen):
+    account = factories.user("city_handler", display_name="城管 办理人")
+    factories.role(
+        account, Role.Kind.DEPARTMENT_HANDLER, department=factories.department(nanen)
+    )
+    return account
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def as_user():
+    """``as_user(some_user)`` gives a test client logged in as that user."""
+    return client_for
+
+
+@pytest.fixture
+def artefacts() -> Path:
+    ARTEFACTS.mkdir(exist_ok=True)
+    return ARTEFACTS

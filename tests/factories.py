@@ -1,0 +1,53 @@
+"""Small builders of valid objects; tests build data through these or through actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from deliberation.models import Council
+from members.models import Community, CouncilMember, Department, Resident, Role, Street, User
+
+PASSWORD = "correct-horse-battery"
+_counter = itertools.count(1)
+
+
+def street(name: str | None = None) -> Street:
+    return Street.objects.get_or_create(name=name or f"街道{next(_counter)}")[0]
+
+
+def community(name: str | None = None, *, street_: Street | None = None) -> Community:
+    found, _ = Community.objects.get_or_create(
+        street=street_ or street("南恩街道"), name=name or f"社区{next(_counter)}"
+    )
+    Council.objects.get_or_create(community=found, defaults={"name": f"{found.name}居民议事会"})
+    return found
+
+
+def resident(community_: Community, name: str | None = None, **fields) -> Resident:
+    return Resident.objects.create(
+        community=community_, name=name or f"居民{next(_counter)}", **fields
+    )
+
+
+def council_member(
+    community_: Community, resident_: Resident | None = None, **fields
+) -> CouncilMember:
+    fields.setdefault("category", CouncilMember.Category.RESIDENT_REPRESENTATIVE)
+    fields.setdefault("joined_on", dt.date(2024, 1, 8))
+    return CouncilMember.objects.create(
+        council=community_.council, resident=resident_ or resident(community_), **fields
+    )
+
+
+def user(username: str, **fields) -> User:
+    account = User.objects.create_user(username=username, password=PASSWORD, **fields)
+    return account
+
+
+def role(account: User, kind: str, **scope) -> Role:
+    return Role.objects.create(user=account, kind=kind, **scope)
+
+
+def department(street_: Street, name: str = "城市管理和综合执法局") -> Department:
+    return Department.objects.get_or_create(street=street_, name=name)[0]
