@@ -2,13 +2,23 @@
 
 pytest-django still runs every test with ``DEBUG = False``; debug mode here only
 selects the developer defaults (console email, no HTTPS redirect, plain static
-storage) that a test server needs.
+storage) that a test server needs. Tests use their own broker folder and queue,
+so a demo running on the same machine never takes their messages.
 """
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("CELERY_QUEUE", "yishi-test")
+os.environ.setdefault(
+    "CELERY_FILESYSTEM_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test-broker")
+)
 
-from deliberation.settings import *  # noqa: F403
+from deliberation.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tasks run in-process unless a test starts a real worker (tests/test_worker.py).
+CELERY_TASK_ALWAYS_EAGER = True
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "members.sms.MemorySmsBackend")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")

@@ -1,0 +1,138 @@
+"""Every URL that shows or changes a community's data, tried by people who must not reach it.
+
+Outsiders (staff of another community, the admin of another street) get 404,
+exactly as for an id that does not exist, and nothing changes; anonymous
+visitors are sent to the login page.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from members.models import CouncilMember, PhoneReveal, Resident
+from tests import factories
+
+
+@pytest.fixture
+def manan_data(manan):
+    resident = factories.resident(manan, "李秀英", phone="13900001234", building="5栋")
+    member = factories.council_member(manan, factories.resident(manan, "陈志强"))
+    return {"community": manan, "resident": resident, "member": member}
+
+
+def community_urls(data) -> list[tuple[str, str, dict]]:
+    c = data["community"].pk
+    r = data["resident"].pk
+    m = data["member"].pk
+    return [
+        ("get", reverse("members:residents", args=[c]), {}),
+        ("get", reverse("members:resident_create", args=[c]), {}),
+        ("post", reverse("members:resident_create", args=[c]), {"name": "入侵者"}),
+        ("get", reverse("members:resident_edit", args=[c, r]), {}),
+        ("post", reverse("members:resident_edit", args=[c, r]), {"name": "改名"}),
+        ("get", reverse("members:resident_deactivate", args=[c, r]), {}),
+        ("post", reverse("members:resident_deactivate", args=[c, r]), {"reason": "x"}),
+        ("post", reverse("members:resident_reactivate", args=[c, r]), {}),
+        ("post", reverse("members:resident_phone", args=[c, r]), {}),
+        ("get", reverse("members:council", args=[c]), {}),
+        ("get", reverse("members:council_member_join", args=[c]), {}),
+        (
+            "post",
+            reverse("members:council_member_join", args=[c]),
+            {"resident": r, "joined_on": "2025-01-08", "role": "member", "category": "other"},
+        ),
+        ("get", reverse("members:council_member_edit", args=[c, m]), {}),
+        ("post", reverse("members:council_member_edit", args=[c, m]), {"role": "leader"}),
+        ("get", reverse("members:council_member_leave", args=[c, m]), {}),
+        ("post", reverse("members:council_member_leave", args=[c, m]), {"left_on": "2025-02-01"}),
+    ]
+
+
+def snapshot(data) -> tuple:
+    return (
+        list(Resident.objects.order_by("id").values_list("id", "name", "is_active")),
+        list(CouncilMember.objects.order_by("id").values_list("id", "role", "left_on")),
+        PhoneReveal.objects.count(),
+    )
+
+
+@pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin"])
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_outsiders_get_404_and_change_nothing(request, outsider, htmx, manan_data, as_user):
+    client = as_user(request.getfixturevalue(outsider))
+    before = snapshot(manan_data)
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    for method, url, payload in community_urls(manan_data):
+        response = getattr(client, method)(url, payload, **headers)
+        assert response.status_code == 404, (method, url, response.status_code)
+    assert snapshot(manan_data) == before
+
+
+def test_ids_of_another_community_under_ones_own_give_404(manan_data, xingfu, xingfu_staff, as_user):
+    """Mixing one's own community id with another community's resident id finds nothing."""
+    client = as_user(xingfu_staff)
+    r = manan_data["resident"].pk
+    m = manan_data["member"].pk
+    for url in [
+        reverse("members:resident_edit", args=[xingfu.pk, r]),
+        reverse("members:resident_deactivate", args=[xingfu.pk, r]),
+        reverse("members:council_member_edit", args=[xingfu.pk, m]),
+        reverse("members:council_member_leave", args=[xingfu.pk, m]),
+    ]:
+        assert client.get(url).status_code == 404
+    assert client.post(reverse("members:resident_phone", args=[xingfu.pk, r])).status_code == 404
+    assert PhoneReveal.objects.count() == 0
+
+
+def test_street_page_of_another_street_is_404(nanen, other_admin, nanen_admin, as_user):
+    assert as_user(other_admin).get(reverse("members:street", args=[nanen.pk])).status_code == 404
+    assert as_user(nanen_admin).get(reverse("members:street", args=[nanen.pk])).status_code == 200
+
+
+def test_anonymous_visitors_are_sent_to_login(manan_data, client):
+    login = reverse("login")
+    urls = [url for _, url, _ in community_urls(manan_data)]
+    urls += [reverse("home"), reverse("members:me"), reverse("members:work")]
+    urls += [reverse("members:notices"), reverse("members:street", args=[1])]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(login), url
+    assert Resident.objects.filter(name="入侵者").count() == 0
+
+
+def test_street_admin_sees_but_may_not_change(manan_data, nanen_admin, as_user):
+    client = as_user(nanen_admin)
+    c, r = manan_data["community"].pk, manan_data["resident"].pk
+    assert client.get(reverse("members:residents", args=[c])).status_code == 200
+    assert client.get(reverse("members:council", args=[c])).status_code == 200
+    assert client.get(reverse("members:resident_edit", args=[c, r])).status_code == 403
+    assert client.post(reverse("members:resident_phone", args=[c, r])).status_code == 403
+    assert client.post(reverse("members:resident_create", args=[c]), {"name": "新人"}).status_code == 403
+    assert not Resident.objects.filter(name="新人").exists()
+    assert PhoneReveal.objects.count() == 0
+
+
+def test_council_member_sees_their_council_but_not_residents(manan_data, manan_member, as_user):
+    client = as_user(manan_member)
+    c = manan_data["community"].pk
+    assert client.get(reverse("members:council", args=[c])).status_code == 200
+    assert client.get(reverse("members:residents", args=[c])).status_code == 403
+    assert client.post(reverse("members:resident_phone", args=[c, manan_data["resident"].pk])).status_code == 403
+
+
+def test_department_handler_sees_no_community(manan_data, city_handler, as_user):
+    client = as_user(city_handler)
+    assert client.get(reverse("members:residents", args=[manan_data["community"].pk])).status_code == 404
+    assert client.get(reverse("members:council", args=[manan_data["community"].pk])).status_code == 404
+
+
+def test_former_council_member_loses_access(manan, manan_member, manan_leader_term, as_user):
+    from members import actions
+    import datetime as dt
+
+    actions.council_member_leave(
+        actor=manan_member, member=manan_leader_term, left_on=dt.date(2025, 3, 1)
+    )
+    assert as_user(manan_member).get(reverse("members:council", args=[manan.pk])).status_code == 404
