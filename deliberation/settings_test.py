@@ -15,7 +15,7 @@ os.environ.setdefault(
     "CELERY_FILESYSTEM_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test-broker")
 )
 
-from deliberation.settings import *  # noqa: E402, F403
+from deliberation.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tasks run in-process unless a test starts a real worker (tests/test_worker.py).

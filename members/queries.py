@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
@@ -24,6 +24,8 @@ from members.models import (
     Street,
     User,
 )
+
+ROLE_ORDER = [CouncilMember.Role.LEADER, CouncilMember.Role.DEPUTY, CouncilMember.Role.MEMBER]
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,11 @@ def council_members_of(
     members = CouncilMember.objects.filter(council=council).select_related("resident")
     if not include_former:
         members = members.filter(left_on__isnull=True)
-    return members.order_by("left_on", "role", "resident__name", "id")
+    rank = Case(
+        *(When(role=role, then=Value(position)) for position, role in enumerate(ROLE_ORDER)),
+        default=Value(len(ROLE_ORDER)),
+    )
+    return members.order_by(F("left_on").asc(nulls_first=True), rank, "resident__name", "id")
 
 
 def council_member_for(user: User, community: Community, pk: int) -> CouncilMember:

@@ -92,9 +92,7 @@ def manan_member(manan_leader_term):
 @pytest.fixture
 def city_handler(nanen):
     account = factories.user("city_handler", display_name="城管 办理人")
-    factories.role(
-        account, Role.Kind.DEPARTMENT_HANDLER, department=factories.department(nanen)
-    )
+    factories.role(account, Role.Kind.DEPARTMENT_HANDLER, department=factories.department(nanen))
     return account
 
 

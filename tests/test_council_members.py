@@ -28,7 +28,9 @@ def test_staff_add_a_building_leader(manan, manan_staff, as_user):
     resident = factories.resident(manan, "郭美玲", building="8栋")
     response = as_user(manan_staff).post(
         reverse("members:council_member_join", args=[manan.pk]),
-        join_payload(resident, is_building_leader="on", covers_building="8栋", is_party_household="on"),
+        join_payload(
+            resident, is_building_leader="on", covers_building="8栋", is_party_household="on"
+        ),
     )
     assert response.status_code == 302
     member = CouncilMember.objects.get(resident=resident)
@@ -87,7 +89,8 @@ def test_leave_keeps_history_and_rejoining_opens_a_new_term(manan, manan_staff, 
 def test_leaving_before_joining_is_refused(manan, manan_staff, as_user):
     member = factories.council_member(manan, joined_on=dt.date(2024, 5, 1))
     response = as_user(manan_staff).post(
-        reverse("members:council_member_leave", args=[manan.pk, member.pk]), {"left_on": "2024-04-30"}
+        reverse("members:council_member_leave", args=[manan.pk, member.pk]),
+        {"left_on": "2024-04-30"},
     )
     assert response.status_code == 422
     assert "2024-05-01" in response.content.decode()
@@ -101,7 +104,12 @@ def test_edit_changes_role_and_clears_unused_coverage(manan, manan_staff, as_use
     )
     response = as_user(manan_staff).post(
         reverse("members:council_member_edit", args=[manan.pk, member.pk]),
-        {"role": "leader", "category": "retired_cadre", "covers_lane": "一巷", "covers_building": ""},
+        {
+            "role": "leader",
+            "category": "retired_cadre",
+            "covers_lane": "一巷",
+            "covers_building": "",
+        },
     )
     assert response.status_code == 302
     member.refresh_from_db()

@@ -49,7 +49,9 @@ def test_same_key_delivers_once(manan_staff, django_capture_on_commit_callbacks)
 
 def test_channels_without_address_are_skipped(manan_staff, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        created = notifications.notify(manan_staff, "test", {"text": "x"}, ["inapp", "sms", "email"])
+        created = notifications.notify(
+            manan_staff, "test", {"text": "x"}, ["inapp", "sms", "email"]
+        )
     assert [n.channel for n in created] == ["inapp"]
 
 
@@ -76,7 +78,9 @@ class FlakySms:
         FlakySms.sent.append(key)
 
 
-def test_failed_delivery_is_retried_then_sent(manan_staff, settings, django_capture_on_commit_callbacks):
+def test_failed_delivery_is_retried_then_sent(
+    manan_staff, settings, django_capture_on_commit_callbacks
+):
     settings.SMS_BACKEND = "tests.test_notifications.FlakySms"
     FlakySms.failures_left, FlakySms.sent = 2, []
     manan_staff.phone = "13812345678"
@@ -135,7 +139,9 @@ def test_sweeper_sends_notices_the_broker_never_got(manan_staff):
     assert requeue_stalled_notices() == 0
 
 
-def test_inbox_shows_unread_count_and_marks_read(manan_staff, as_user, django_capture_on_commit_callbacks):
+def test_inbox_shows_unread_count_and_marks_read(
+    manan_staff, as_user, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         notifications.notify(manan_staff, "welcome", {"name": "马南 工作人员", "place": "马南社区"})
         notifications.notify(manan_staff, "test", {"text": "第二条"})
@@ -158,7 +164,9 @@ def test_inbox_is_private(manan_staff, xingfu_staff, as_user, django_capture_on_
     assert Notice.objects.get().read_at is None
 
 
-def test_notice_text_follows_the_readers_language(manan_staff, as_user, django_capture_on_commit_callbacks):
+def test_notice_text_follows_the_readers_language(
+    manan_staff, as_user, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         notifications.notify(manan_staff, "test", {"text": "x"})
     client = as_user(manan_staff)

@@ -46,7 +46,14 @@ def test_edit_keeps_the_resident_and_changes_fields(manan, manan_staff, as_user)
     resident = factories.resident(manan, "周海燕", building="1栋")
     response = as_user(manan_staff).post(
         reverse("members:resident_edit", args=[manan.pk, resident.pk]),
-        {"name": "周海燕", "phone": "", "building": "2栋", "lane": "和平巷", "room": "", "note": ""},
+        {
+            "name": "周海燕",
+            "phone": "",
+            "building": "2栋",
+            "lane": "和平巷",
+            "room": "",
+            "note": "",
+        },
     )
     assert response.status_code == 302
     resident.refresh_from_db()
@@ -61,7 +68,11 @@ def test_deactivate_hides_from_list_and_reactivate_restores(manan, manan_staff, 
     )
     assert response.status_code == 302
     resident.refresh_from_db()
-    assert not resident.is_active and resident.deactivated_at and resident.deactivation_reason == "搬走了"
+    assert (
+        not resident.is_active
+        and resident.deactivated_at
+        and resident.deactivation_reason == "搬走了"
+    )
     listing = client.get(reverse("members:residents", args=[manan.pk]))
     assert resident not in listing.context["page"].rows
     with_inactive = client.get(reverse("members:residents", args=[manan.pk]) + "?inactive=1")
@@ -84,12 +95,20 @@ def test_a_serving_council_member_cannot_be_deactivated(manan, manan_staff, as_u
 
 @pytest.mark.parametrize(
     ("search", "found"),
-    [("李", {"李秀英"}), ("5678", {"李秀英"}), ("3栋", {"张国华"}), ("和平", {"张国华"}), ("9999", set())],
+    [
+        ("李", {"李秀英"}),
+        ("5678", {"李秀英"}),
+        ("3栋", {"张国华"}),
+        ("和平", {"张国华"}),
+        ("9999", set()),
+    ],
 )
 def test_search_by_name_phone_tail_and_building(manan, manan_staff, as_user, search, found):
     factories.resident(manan, "李秀英", phone="13812345678", building="5栋")
     factories.resident(manan, "张国华", phone="13900001111", building="3栋", lane="和平巷")
-    response = as_user(manan_staff).get(reverse("members:residents", args=[manan.pk]), {"q": search})
+    response = as_user(manan_staff).get(
+        reverse("members:residents", args=[manan.pk]), {"q": search}
+    )
     names = {r.name for r in response.context["page"].rows}
     assert names == found
 
@@ -105,16 +124,16 @@ def test_htmx_search_renders_only_the_results_partial(manan, manan_staff, as_use
 
 
 def test_list_pages_by_key_and_show_more_returns_rows_only(manan, manan_staff, as_user):
-    Resident.objects.bulk_create(
-        Resident(community=manan, name=f"居民{i:03d}") for i in range(120)
-    )
+    Resident.objects.bulk_create(Resident(community=manan, name=f"居民{i:03d}") for i in range(120))
     client = as_user(manan_staff)
     url = reverse("members:residents", args=[manan.pk])
     first = client.get(url)
     seen = [r.name for r in first.context["page"].rows]
     cursor = first.context["page"].next_cursor
     while cursor:
-        more = client.get(url, {"after": cursor}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="more-rows")
+        more = client.get(
+            url, {"after": cursor}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="more-rows"
+        )
         html = more.content.decode()
         assert "<table" not in html and html.lstrip().startswith("<tr")
         seen += re.findall(r"居民\d{3}", html)
@@ -157,7 +176,9 @@ def test_revealing_a_phone_is_recorded(manan, manan_staff, as_user):
 
 def test_revealing_needs_a_post(manan, manan_staff, as_user):
     resident = factories.resident(manan, "李秀英", phone="13812345678")
-    response = as_user(manan_staff).get(reverse("members:resident_phone", args=[manan.pk, resident.pk]))
+    response = as_user(manan_staff).get(
+        reverse("members:resident_phone", args=[manan.pk, resident.pk])
+    )
     assert response.status_code == 405
     assert PhoneReveal.objects.count() == 0
 

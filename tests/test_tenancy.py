@@ -69,7 +69,9 @@ def test_outsiders_get_404_and_change_nothing(request, outsider, htmx, manan_dat
     assert snapshot(manan_data) == before
 
 
-def test_ids_of_another_community_under_ones_own_give_404(manan_data, xingfu, xingfu_staff, as_user):
+def test_ids_of_another_community_under_ones_own_give_404(
+    manan_data, xingfu, xingfu_staff, as_user
+):
     """Mixing one's own community id with another community's resident id finds nothing."""
     client = as_user(xingfu_staff)
     r = manan_data["resident"].pk
@@ -109,7 +111,10 @@ def test_street_admin_sees_but_may_not_change(manan_data, nanen_admin, as_user):
     assert client.get(reverse("members:council", args=[c])).status_code == 200
     assert client.get(reverse("members:resident_edit", args=[c, r])).status_code == 403
     assert client.post(reverse("members:resident_phone", args=[c, r])).status_code == 403
-    assert client.post(reverse("members:resident_create", args=[c]), {"name": "新人"}).status_code == 403
+    assert (
+        client.post(reverse("members:resident_create", args=[c]), {"name": "新人"}).status_code
+        == 403
+    )
     assert not Resident.objects.filter(name="新人").exists()
     assert PhoneReveal.objects.count() == 0
 
@@ -119,18 +124,29 @@ def test_council_member_sees_their_council_but_not_residents(manan_data, manan_m
     c = manan_data["community"].pk
     assert client.get(reverse("members:council", args=[c])).status_code == 200
     assert client.get(reverse("members:residents", args=[c])).status_code == 403
-    assert client.post(reverse("members:resident_phone", args=[c, manan_data["resident"].pk])).status_code == 403
+    assert (
+        client.post(
+            reverse("members:resident_phone", args=[c, manan_data["resident"].pk])
+        ).status_code
+        == 403
+    )
 
 
 def test_department_handler_sees_no_community(manan_data, city_handler, as_user):
     client = as_user(city_handler)
-    assert client.get(reverse("members:residents", args=[manan_data["community"].pk])).status_code == 404
-    assert client.get(reverse("members:council", args=[manan_data["community"].pk])).status_code == 404
+    assert (
+        client.get(reverse("members:residents", args=[manan_data["community"].pk])).status_code
+        == 404
+    )
+    assert (
+        client.get(reverse("members:council", args=[manan_data["community"].pk])).status_code == 404
+    )
 
 
 def test_former_council_member_loses_access(manan, manan_member, manan_leader_term, as_user):
-    from members import actions
     import datetime as dt
+
+    from members import actions
 
     actions.council_member_leave(
         actor=manan_member, member=manan_leader_term, left_on=dt.date(2025, 3, 1)

@@ -88,13 +88,13 @@ def test_real_worker_delivers_each_notice_once(manan_staff, worker):
     manan_staff.save()
 
     with transaction.atomic():
-        created = notifications.notify(
-            manan_staff, "test", {"text": "议事会通知"}, key="roundtrip"
-        )
+        created = notifications.notify(manan_staff, "test", {"text": "议事会通知"}, key="roundtrip")
     # The same notice again, and the same delivery task enqueued twice by a
     # duplicated message: neither may reach the person a second time.
     with transaction.atomic():
-        assert notifications.notify(manan_staff, "test", {"text": "议事会通知"}, key="roundtrip") == []
+        assert (
+            notifications.notify(manan_staff, "test", {"text": "议事会通知"}, key="roundtrip") == []
+        )
     email_notice = next(n for n in created if n.channel == "email")
     deliver_notice.delay(email_notice.pk)
 

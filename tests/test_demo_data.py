@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from io import StringIO
+
+from django.core.management import call_command
+from django.db.models import Count, Q
+from django.test import Client
+from django.urls import reverse
+
+from deliberation.models import Council
+from members.management.commands.seed_demo import DEMO_PASSWORD
+from members.models import Community, CouncilMember, Notice, Resident, Role, User
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def totals() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in (Community, Council, Resident, CouncilMember, User, Role, Notice)
+    }
+
+
+def test_demo_data_is_realistic_and_idempotent(db):
+    printed = seed()
+    first = totals()
+    assert seed() and totals() == first
+
+    nanen = Community.objects.filter(street__name="南恩街道")
+    assert nanen.count() >= 16
+    assert {"马南社区", "幸福村社区"} <= set(nanen.values_list("name", flat=True))
+    assert Resident.objects.filter(community__in=nanen).count() >= 200
+    current = Q(members__left_on__isnull=True)
+    sizes = Council.objects.annotate(n=Count("members", filter=current)).values_list("n", flat=True)
+    assert all(10 <= n <= 20 for n in sizes)
+    serving = CouncilMember.objects.filter(left_on__isnull=True)
+    assert len(set(serving.values_list("category", flat=True))) == 9
+    assert set(serving.values_list("role", flat=True)) == {"leader", "deputy", "member"}
+    assert serving.filter(is_lane_leader=True).exists()
+    assert serving.filter(is_building_leader=True).exists()
+    assert serving.filter(is_party_household=True).exists()
+    assert CouncilMember.objects.filter(left_on__isnull=False).exists()  # history to show
+
+    assert set(Role.objects.values_list("kind", flat=True)) == set(Role.Kind.values)
+    assert DEMO_PASSWORD in printed
+    for username in ["manan_staff", "xingfu_staff", "nanen_admin", "manan_member", "city_handler"]:
+        assert username in printed
+        client = Client()
+        response = client.post(reverse("login"), {"username": username, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, username

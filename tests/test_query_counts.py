@@ -1,0 +1,83 @@
+"""Each page runs the same number of SQL queries for 3 rows as for 300."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from deliberation.models import Council
+from members.models import Community, CouncilMember, Notice, Resident
+
+
+def fill(manan, nanen, count: int) -> None:
+    residents = Resident.objects.bulk_create(
+        Resident(community=manan, name=f"居民{i:04d}", phone="13812345678", building=f"{i % 9}栋")
+        for i in range(count)
+    )
+    CouncilMember.objects.bulk_create(
+        CouncilMember(
+            council=manan.council,
+            resident=resident,
+            category="other",
+            joined_on=dt.date(2024, 1, 8),
+            left_on=dt.date(2024, 6, 1) if i % 2 else None,
+        )
+        for i, resident in enumerate(residents)
+    )
+    for i in range(count // 10):
+        community = Community.objects.create(street=nanen, name=f"测试社区{count}-{i}")
+        Council.objects.create(community=community, name=f"{community.name}议事会")
+
+
+def notices(user, count: int) -> None:
+    Notice.objects.bulk_create(
+        Notice(recipient=user, kind="test", channel="inapp", status="sent", key=f"q{count}-{i}",
+               context={"text": str(i)})
+        for i in range(count)
+    )  # fmt: skip
+
+
+def count_queries(client, url: str, **params) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, params)
+    assert response.status_code == 200
+    return len(captured)
+
+
+# Every page reads the session, the user, the user's roles and the unread count
+# (4 queries), then its own data. A change to a pin is explained in its commit.
+PAGES = [
+    # + community, residents page
+    ("manan_staff", lambda c: reverse("members:residents", args=[c["manan"].pk]), {}, 6),
+    ("manan_staff", lambda c: reverse("members:residents", args=[c["manan"].pk]), {"q": "3栋"}, 6),
+    # + community, council, members with residents
+    ("manan_staff", lambda c: reverse("members:council", args=[c["manan"].pk]), {"former": "1"}, 7),
+    # + notices page
+    ("manan_staff", lambda c: reverse("members:notices"), {}, 5),
+    # + street, communities with both counts
+    ("nanen_admin", lambda c: reverse("members:street", args=[c["nanen"].pk]), {}, 6),
+    # + memberships with council, community and street
+    ("manan_member", lambda c: reverse("members:me"), {}, 5),
+    # + departments
+    ("city_handler", lambda c: reverse("members:work"), {}, 5),
+]
+
+
+@pytest.mark.parametrize(("person", "url", "params", "pinned"), PAGES)
+def test_query_count_does_not_grow_with_rows(
+    request, as_user, manan, nanen, person, url, params, pinned
+):
+    user = request.getfixturevalue(person)
+    client = as_user(user)
+    target = url({"manan": manan, "nanen": nanen})
+    fill(manan, nanen, 3)
+    notices(user, 3)
+    few = count_queries(client, target, **params)
+    fill(manan, nanen, 300)
+    notices(user, 300)
+    many = count_queries(client, target, **params)
+    assert few == many == pinned
