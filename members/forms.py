@@ -3,7 +3,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Community, CouncilMember, Resident
-from members.phones import normalise_phone
+from members.phones import mask_phone, normalise_phone
 
 
 class ResidentForm(forms.ModelForm):
@@ -22,8 +22,33 @@ class ResidentForm(forms.ModelForm):
             ),
         }
 
+    clear_phone = forms.BooleanField(label=_("Remove the phone number"), required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Editing never shows a stored number in full: it stays masked, and an
+        # empty field keeps it. Seeing it is a separate, recorded action.
+        self.stored_phone = self.instance.phone if self.instance.pk else ""
+        if self.stored_phone:
+            self.initial["phone"] = ""
+            self.fields["phone"].widget.attrs["placeholder"] = mask_phone(self.stored_phone)
+            self.fields["phone"].help_text = _(
+                "Leave empty to keep the current number, or type a new one."
+            )
+        else:
+            del self.fields["clear_phone"]
+
     def clean_phone(self) -> str:
         return normalise_phone(self.cleaned_data.get("phone", ""))
+
+    def resident_fields(self) -> dict:
+        """The cleaned fields for the resident actions."""
+        data = {name: self.cleaned_data[name] for name in self._meta.fields}
+        if self.cleaned_data.get("clear_phone"):
+            data["phone"] = ""
+        elif not data["phone"]:
+            data["phone"] = self.stored_phone
+        return data
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

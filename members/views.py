@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -105,6 +106,7 @@ def residents(request: HttpRequest, community_id: int) -> HttpResponse:
 
 
 @login_required
+@sensitive_post_parameters("phone")
 @require_http_methods(["GET", "POST"])
 def resident_create(request: HttpRequest, community_id: int) -> HttpResponse:
     community = queries.community_for(request.user, community_id)
@@ -112,7 +114,7 @@ def resident_create(request: HttpRequest, community_id: int) -> HttpResponse:
     form = ResidentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         resident = actions.resident_create(
-            actor=request.user, community=community, **form.cleaned_data
+            actor=request.user, community=community, **form.resident_fields()
         )
         messages.success(request, _("%(name)s was added.") % {"name": resident.name})
         return redirect("members:residents", community_id=community.pk)
@@ -125,6 +127,7 @@ def resident_create(request: HttpRequest, community_id: int) -> HttpResponse:
 
 
 @login_required
+@sensitive_post_parameters("phone")
 @require_http_methods(["GET", "POST"])
 def resident_edit(request: HttpRequest, community_id: int, pk: int) -> HttpResponse:
     community = queries.community_for(request.user, community_id)
@@ -132,7 +135,7 @@ def resident_edit(request: HttpRequest, community_id: int, pk: int) -> HttpRespo
     queries.require_manager(request.user, community)
     form = ResidentForm(request.POST or None, instance=resident)
     if request.method == "POST" and form.is_valid():
-        actions.resident_update(actor=request.user, resident=resident, **form.cleaned_data)
+        actions.resident_update(actor=request.user, resident=resident, **form.resident_fields())
         messages.success(request, _("The changes were saved."))
         return redirect("members:residents", community_id=community.pk)
     return render(

@@ -52,3 +52,9 @@ def test_demo_data_is_realistic_and_idempotent(db):
         client = Client()
         response = client.post(reverse("login"), {"username": username, "password": DEMO_PASSWORD})
         assert response.status_code == 302, username
+
+
+def test_models_and_migrations_agree(db):
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()

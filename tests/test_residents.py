@@ -194,3 +194,22 @@ def test_actions_refuse_double_deactivation(manan, manan_staff):
     actions.resident_deactivate(actor=manan_staff, resident=resident)
     with pytest.raises(actions.ActionError):
         actions.resident_deactivate(actor=manan_staff, resident=resident)
+
+
+def test_edit_form_never_shows_the_stored_number(manan, manan_staff, as_user):
+    resident = factories.resident(manan, "周海燕", phone="13812345678")
+    url = reverse("members:resident_edit", args=[manan.pk, resident.pk])
+    client = as_user(manan_staff)
+    html = client.get(url).content.decode()
+    assert "13812345678" not in html and "138****5678" in html
+    fields = {"name": "周海燕", "phone": "", "building": "2栋", "lane": "", "room": "", "note": ""}
+    client.post(url, fields)
+    resident.refresh_from_db()
+    assert resident.phone == "13812345678" and resident.building == "2栋"
+    client.post(url, {**fields, "phone": "139 0000 1111"})
+    resident.refresh_from_db()
+    assert resident.phone == "13900001111"
+    client.post(url, {**fields, "clear_phone": "on"})
+    resident.refresh_from_db()
+    assert resident.phone == ""
+    assert PhoneReveal.objects.count() == 0
