@@ -1,6 +1,7 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Council(models.Model):
@@ -12,7 +13,7 @@ class Council(models.Model):
         related_name="council",
         verbose_name=_("community"),
     )
-    name = models.CharField(_("name"), max_length=80)
+    name = models.CharField(pgettext_lazy("place", "name"), max_length=80)
     review_after_days = models.PositiveSmallIntegerField(
         _("follow-up review after (days)"),
         default=7,

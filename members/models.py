@@ -2,6 +2,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class User(AbstractUser):
@@ -10,7 +11,7 @@ class User(AbstractUser):
     Residents who only report problems have no account.
     """
 
-    display_name = models.CharField(_("name"), max_length=50, blank=True)
+    display_name = models.CharField(pgettext_lazy("person", "name"), max_length=50, blank=True)
     phone = models.CharField(
         _("mobile phone"),
         max_length=20,
@@ -25,7 +26,7 @@ class User(AbstractUser):
 
 
 class Street(models.Model):
-    name = models.CharField(_("name"), max_length=50, unique=True)
+    name = models.CharField(pgettext_lazy("place", "name"), max_length=50, unique=True)
 
     class Meta:
         verbose_name = _("street office")
@@ -40,7 +41,7 @@ class Community(models.Model):
     street = models.ForeignKey(
         Street, on_delete=models.PROTECT, related_name="communities", verbose_name=_("street")
     )
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("place", "name"), max_length=50)
 
     class Meta:
         verbose_name = _("community")
@@ -60,7 +61,7 @@ class Department(models.Model):
     street = models.ForeignKey(
         Street, on_delete=models.PROTECT, related_name="departments", verbose_name=_("street")
     )
-    name = models.CharField(_("name"), max_length=80)
+    name = models.CharField(pgettext_lazy("place", "name"), max_length=80)
 
     class Meta:
         verbose_name = _("department")
@@ -78,7 +79,7 @@ class Resident(models.Model):
     community = models.ForeignKey(
         Community, on_delete=models.PROTECT, related_name="residents", verbose_name=_("community")
     )
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     lane = models.CharField(_("lane"), max_length=50, blank=True)
     building = models.CharField(_("building"), max_length=50, blank=True)
@@ -145,7 +146,7 @@ class CouncilMember(models.Model):
     resident = models.ForeignKey(
         Resident, on_delete=models.PROTECT, related_name="council_terms", verbose_name=_("resident")
     )
-    role = models.CharField(_("role"), max_length=10, choices=Role, default=Role.MEMBER)
+    role = models.CharField(pgettext_lazy("council post", "role"), max_length=10, choices=Role, default=Role.MEMBER)
     category = models.CharField(_("category"), max_length=20, choices=Category)
     is_lane_leader = models.BooleanField(_("lane leader"), default=False)
     covers_lane = models.CharField(_("lane covered"), max_length=50, blank=True)

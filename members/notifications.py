@@ -44,7 +44,7 @@ KINDS: dict[str, NoticeKind] = {
         subject=_("A new council member"),
         body=_("%(name)s has joined %(council)s."),
     ),
-    "test": NoticeKind(subject=_("Test notice"), body=_("%(text)s")),
+    "test": NoticeKind(subject=_("Test notice"), body=_("Message: %(text)s")),
 }
 
 
@@ -191,7 +191,8 @@ def _send(notice: Notice) -> None:
     if notice.channel == Notice.Channel.EMAIL:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient.email])
     elif notice.channel == Notice.Channel.SMS:
-        sms.get_backend().send(phone=recipient.phone, text=f"{subject}: {body}", key=notice.key)
+        text = _("%(subject)s: %(body)s") % {"subject": subject, "body": body}
+        sms.get_backend().send(phone=recipient.phone, text=str(text), key=notice.key)
     else:
         raise ValueError(f"unknown channel: {notice.channel}")
 

@@ -7,6 +7,7 @@ tests fail, loudly, instead of being skipped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,12 +19,7 @@ from django.urls import reverse
 
 from tests.factories import PASSWORD
 
-# Playwright's sync API keeps an asyncio event loop in this thread, so Django's
-# async-safety check would refuse the test thread's database access (fixtures,
-# assertions on rows). The test thread never shares a connection with the
-# event loop, so this is safe here.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -39,9 +35,9 @@ PHONE_WIDTH = 360
 DESK_WIDTH = 1280
 
 
-# Chromium asks for /favicon.ico by itself and Yishi has none yet; that 404 is
-# the one failed request these tests tolerate.
-IGNORED_PATHS = ("/favicon.ico",)
+# Pages declare their icon, so chromium asks for no /favicon.ico: no failed
+# request is tolerated.
+IGNORED_PATHS: tuple[str, ...] = ()
 FAILED_LOAD = "Failed to load resource"
 
 
@@ -76,8 +72,21 @@ class Tab:
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[object]:
+    """Playwright, for as long as the browser tests run.
+
+    Playwright's sync API keeps an asyncio event loop "running" in this thread
+    from start to stop, so Django's async-safety check refuses the test thread's
+    own database access (fixtures, assertions on rows) unless
+    ``DJANGO_ALLOW_ASYNC_UNSAFE`` is set. The test thread never shares a
+    connection with that loop, so this is safe here.
+
+    Both are scoped to this package rather than the whole session: a variable
+    set for the whole session leaks into the subprocesses other tests start
+    (``manage.py check --deploy`` fails with async.E001), and a loop left
+    running would break database access in every test that runs after these.
+    """
     if not CHROMIUM.exists():
         pytest.fail(
             f"{CHROMIUM} is missing: the browser tests drive Debian's chromium. "
@@ -87,15 +96,22 @@ def playwright_driver() -> Iterator[object]:
         )
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as driver:
-        yield driver
+    previous = os.environ.get(ASYNC_UNSAFE)
+    os.environ[ASYNC_UNSAFE] = "true"
+    try:
+        with sync_playwright() as driver:
+            yield driver
+    finally:
+        if previous is None:
+            os.environ.pop(ASYNC_UNSAFE, None)
+        else:
+            os.environ[ASYNC_UNSAFE] = previous
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_driver) -> Iterator[object]:
-    launched = playwright_driver.chromium.launch(
-        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-    )
+    """One chromium for all the browser tests; each test opens its own contexts."""
+    launched = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield launched
     launched.close()
 
@@ -137,12 +153,11 @@ def open_tab(browser, request, artefacts) -> Iterator[Callable[..., Tab]]:
             folder.mkdir(parents=True, exist_ok=True)
             name = request.node.name.replace("/", "_").replace("[", "-").rstrip("]")
             for page_number, page in enumerate(context.pages):
-                try:
+                # A failed screenshot must not hide the test's own failure.
+                with contextlib.suppress(Exception):
                     page.screenshot(
                         path=folder / f"{name}-{number}-{page_number}.png", full_page=True
                     )
-                except Exception:  # noqa: BLE001 - a failed screenshot must not hide the failure
-                    pass
         context.close()
 
 
