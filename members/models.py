@@ -146,7 +146,9 @@ class CouncilMember(models.Model):
     resident = models.ForeignKey(
         Resident, on_delete=models.PROTECT, related_name="council_terms", verbose_name=_("resident")
     )
-    role = models.CharField(pgettext_lazy("council post", "role"), max_length=10, choices=Role, default=Role.MEMBER)
+    role = models.CharField(
+        pgettext_lazy("council post", "role"), max_length=10, choices=Role, default=Role.MEMBER
+    )
     category = models.CharField(_("category"), max_length=20, choices=Category)
     is_lane_leader = models.BooleanField(_("lane leader"), default=False)
     covers_lane = models.CharField(_("lane covered"), max_length=50, blank=True)
