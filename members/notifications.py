@@ -44,6 +44,38 @@ KINDS: dict[str, NoticeKind] = {
         subject=_("A new council member"),
         body=_("%(name)s has joined %(council)s."),
     ),
+    "issue_reported": NoticeKind(
+        subject=_("New issue"),
+        body=_("%(community)s: “%(title)s” was reported."),
+    ),
+    "issue_assigned": NoticeKind(
+        subject=_("An issue was assigned to you"),
+        body=_("%(community)s: “%(title)s”."),
+    ),
+    "issue_escalated": NoticeKind(
+        subject=_("An issue was escalated"),
+        body=_("%(community)s: “%(title)s” needs your attention."),
+    ),
+    "escalation_assigned": NoticeKind(
+        subject=_("The street office assigned an issue"),
+        body=_("%(community)s: “%(title)s” has a department and a deadline."),
+    ),
+    "escalation_returned": NoticeKind(
+        subject=_("The street office returned an issue"),
+        body=_("%(community)s: “%(title)s” is back with the community."),
+    ),
+    "escalation_handled": NoticeKind(
+        subject=_("A department handled an issue"),
+        body=_("%(community)s: “%(title)s” waits for your confirmation."),
+    ),
+    "issue_resolved": NoticeKind(
+        subject=_("An issue was resolved"),
+        body=_("%(community)s: “%(title)s”."),
+    ),
+    "issue_overdue": NoticeKind(
+        subject=_("An issue is overdue"),
+        body=_("%(community)s: “%(title)s” is past its due date."),
+    ),
     "test": NoticeKind(subject=_("Test notice"), body=_("Message: %(text)s")),
 }
 

@@ -13,7 +13,31 @@ _counter = itertools.count(1)
 
 
 def street(name: str | None = None) -> Street:
-    return Street.objects.get_or_create(name=name or f"街道{next(_counter)}")[0]
+    from issues.categories import seed_categories
+
+    found = Street.objects.get_or_create(name=name or f"街道{next(_counter)}")[0]
+    seed_categories(found)
+    return found
+
+
+def category(street_: Street, code: str = "other"):
+    from issues.models import Category
+
+    return Category.objects.get(street=street_, code=code)
+
+
+def issue(community_: Community, *, actor=None, code: str = "other", **fields):
+    """An issue reported through the domain action, as any channel would."""
+    from issues import actions
+
+    fields.setdefault("title", f"问题{next(_counter)}")
+    fields.setdefault("channel", "patrol")
+    return actions.issue_report(
+        actor=actor,
+        community=community_,
+        category=category(community_.street, code),
+        **fields,
+    )
 
 
 def community(name: str | None = None, *, street_: Street | None = None) -> Community:

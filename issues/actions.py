@@ -1,0 +1,487 @@
+"""Writes to issues: the only place an issue's state changes.
+
+Each action is atomic, writes a timeline event (who, when, what, why), and
+schedules notices after commit. Actions that change an issue take the
+``expected_version`` the user's form was drawn from, so a stale form is refused
+instead of silently overwriting someone else's change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable, Sequence
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from issues import lifecycle, photos, search
+from issues.models import Category, Escalation, Event, Issue, Photo
+from issues.queries import responsible_users, street_admins_of
+from members import notifications
+from members.models import Community, CouncilMember, Department, Resident, User
+
+# No 0/O or 1/I/L: residents read tracking codes aloud and type them on phones.
+TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+TIER_ORDER = [Issue.Tier.COUNCIL, Issue.Tier.COMMUNITY, Issue.Tier.STREET]
+
+
+class IssueActionError(Exception):
+    """A request the domain refuses; the message is shown to the user."""
+
+
+class StaleIssue(IssueActionError):
+    pass
+
+
+def new_tracking_code() -> str:
+    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
+
+
+@transaction.atomic
+def issue_report(
+    *,
+    actor: User | None,
+    community: Community,
+    title: str,
+    category: Category,
+    channel: str,
+    description: str = "",
+    place: str = "",
+    latitude=None,
+    longitude=None,
+    is_urgent: bool = False,
+    reporter: Resident | None = None,
+    contact_name: str = "",
+    contact_phone: str = "",
+    uploads: Sequence[UploadedFile] = (),
+) -> Issue:
+    """Record a new issue from any channel; ``actor`` is None for the public form."""
+    if category.street_id != community.street_id or not category.is_active:
+        raise IssueActionError(_("Choose a category of this street."))
+    if reporter is not None and reporter.community_id != community.pk:
+        raise IssueActionError(_("The reporting resident must live in this community."))
+    if len(uploads) > photos.MAX_PHOTOS:
+        raise IssueActionError(_("At most %(n)s photos per issue.") % {"n": photos.MAX_PHOTOS})
+    cleaned = [photos.process(upload) for upload in uploads]  # all checked before any write
+    issue = Issue(
+        community=community,
+        title=title.strip(),
+        description=description.strip(),
+        category=category,
+        place=place.strip(),
+        latitude=latitude,
+        longitude=longitude,
+        is_urgent=is_urgent,
+        channel=channel,
+        reporter=reporter,
+        contact_name=contact_name.strip(),
+        contact_phone=contact_phone,
+        entered_by=actor,
+        tracking_code=_unused_tracking_code(),
+    )
+    issue.search_bigrams = search.document(issue.title, issue.description, issue.place)
+    issue.full_clean()
+    issue.save()
+    _record(issue, actor, Event.Kind.CREATED, to_value=issue.status, public=True)
+    for content in cleaned:
+        _store_photo(issue, actor, content, Photo.Kind.REPORT)
+    _notify(
+        responsible_users(issue),
+        "issue_reported",
+        issue,
+        key=f"issue_reported:{issue.pk}",
+    )
+    return issue
+
+
+@transaction.atomic
+def issue_transition(
+    *,
+    issue: Issue,
+    actor: User,
+    name: str,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Issue:
+    issue = _lock(issue, expected_version)
+    transition = lifecycle.check(issue, name, note=note)
+    before = issue.status
+    issue.status = transition.target
+    fields = ["status"]
+    if transition.target == Issue.Status.RESOLVED:
+        issue.resolved_at = timezone.now()
+        fields.append("resolved_at")
+    if transition.target == Issue.Status.NOT_ACTIONABLE:
+        issue.outcome_note = note.strip()
+        fields.append("outcome_note")
+    _save(issue, fields)
+    _record(
+        issue,
+        actor,
+        Event.Kind.STATUS,
+        from_value=before,
+        to_value=issue.status,
+        note=note,
+        public=True,
+        # The reporter sees why a matter is not actionable or reopened; other notes stay internal.
+        note_public=transition.name in {"not_actionable", "reopen"},
+    )
+    return issue
+
+
+@transaction.atomic
+def issue_record_deliberation(
+    *, issue: Issue, actor: User, at: dt.datetime, note: str = ""
+) -> Issue:
+    """Mark that a council meeting deliberated the issue (the meetings app calls this)."""
+    issue = _lock(issue, None)
+    issue.deliberated_at = at
+    _save(issue, ["deliberated_at"])
+    _record(issue, actor, Event.Kind.STATUS, to_value=issue.status, note=note, public=True,
+            data={"deliberated_at": at.isoformat()})  # fmt: skip
+    return issue
+
+
+@transaction.atomic
+def issue_assign(
+    *,
+    issue: Issue,
+    actor: User,
+    members: Iterable[CouncilMember] = (),
+    staff: User | None = None,
+    due_on: dt.date | None = None,
+    expected_version: int | None = None,
+) -> Issue:
+    issue = _lock(issue, expected_version)
+    if not issue.is_open:
+        raise IssueActionError(_("A closed or resolved issue cannot be assigned."))
+    members = list(members)
+    if any(m.council.community_id != issue.community_id or not m.is_current for m in members):
+        raise IssueActionError(
+            _("Only current members of this community's council can be assigned.")
+        )
+    before_members = sorted(issue.assigned_members.values_list("pk", flat=True))
+    after_members = sorted(m.pk for m in members)
+    changed = False
+    if before_members != after_members or issue.assigned_staff_id != (staff.pk if staff else None):
+        issue.assigned_members.set(members)
+        issue.assigned_staff = staff
+        names = [m.resident.name for m in members] + ([str(staff)] if staff else [])
+        _record(issue, actor, Event.Kind.ASSIGNED, note="、".join(names), public=False,
+                data={"members": after_members, "staff": staff.pk if staff else None})  # fmt: skip
+        changed = True
+    if due_on != issue.due_on:
+        before_due = issue.due_on
+        issue.due_on = due_on
+        _record(issue, actor, Event.Kind.DUE,
+                from_value=before_due.isoformat() if before_due else "",
+                to_value=due_on.isoformat() if due_on else "", public=False)  # fmt: skip
+        changed = True
+    if changed:
+        _save(issue, ["assigned_staff", "due_on"])
+        _notify(
+            [m.user for m in _member_accounts(members)] + ([staff] if staff else []),
+            "issue_assigned",
+            issue,
+            key=f"issue_assigned:{issue.pk}:v{issue.version}",
+        )
+    return issue
+
+
+@transaction.atomic
+def issue_edit(
+    *,
+    issue: Issue,
+    actor: User,
+    expected_version: int | None,
+    **fields,
+) -> Issue:
+    """Correct an issue's details (title, description, category, place, urgency)."""
+    allowed = {"title", "description", "category", "place", "is_urgent"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"unexpected fields: {sorted(unknown)}")
+    issue = _lock(issue, expected_version)
+    category = fields.get("category", issue.category)
+    if category.street_id != issue.community.street_id:
+        raise IssueActionError(_("Choose a category of this street."))
+    changed = [name for name, value in fields.items() if getattr(issue, name) != value]
+    if not changed:
+        return issue
+    for name in changed:
+        setattr(issue, name, fields[name])
+    issue.search_bigrams = search.document(issue.title, issue.description, issue.place)
+    issue.full_clean()
+    _save(issue, [*changed, "search_bigrams"])
+    _record(issue, actor, Event.Kind.EDITED, note=", ".join(changed), public=False)
+    return issue
+
+
+@transaction.atomic
+def issue_comment(*, issue: Issue, actor: User, text: str) -> Event:
+    text = text.strip()
+    if not text:
+        raise IssueActionError(_("Write a comment first."))
+    return _record(issue, actor, Event.Kind.COMMENT, note=text, public=False)
+
+
+@transaction.atomic
+def issue_add_photos(
+    *, issue: Issue, actor: User, uploads: Sequence[UploadedFile], kind: str = Photo.Kind.REPORT
+) -> list[Photo]:
+    issue = _lock(issue, None)
+    if issue.photos.count() + len(uploads) > photos.MAX_PHOTOS * 2:
+        raise IssueActionError(_("This issue already has as many photos as it can hold."))
+    if len(uploads) > photos.MAX_PHOTOS:
+        raise IssueActionError(_("At most %(n)s photos at a time.") % {"n": photos.MAX_PHOTOS})
+    cleaned = [photos.process(upload) for upload in uploads]
+    stored = [_store_photo(issue, actor, content, kind) for content in cleaned]
+    return stored
+
+
+@transaction.atomic
+def issue_escalate(
+    *, issue: Issue, actor: User, reason: str, expected_version: int | None = None
+) -> Issue:
+    """Send a matter one tier up: council → community → street office."""
+    reason = reason.strip()
+    if not reason:
+        raise IssueActionError(_("Please give a reason for escalating."))
+    issue = _lock(issue, expected_version)
+    if not issue.is_open:
+        raise IssueActionError(_("Only open issues can be escalated."))
+    if issue.tier not in (Issue.Tier.COUNCIL, Issue.Tier.COMMUNITY):
+        raise IssueActionError(_("This issue is already with the street office."))
+    before = issue.tier
+    issue.tier = TIER_ORDER[TIER_ORDER.index(before) + 1]
+    _save(issue, ["tier"])
+    _record(issue, actor, Event.Kind.ESCALATED, from_value=before, to_value=issue.tier,
+            note=reason, public=True)  # fmt: skip
+    if issue.tier == Issue.Tier.STREET:
+        Escalation.objects.create(
+            issue=issue, street_id=issue.community.street_id, reason=reason, raised_by=actor
+        )
+    _notify(responsible_users(issue), "issue_escalated", issue,
+            key=f"issue_escalated:{issue.pk}:v{issue.version}")  # fmt: skip
+    return issue
+
+
+@transaction.atomic
+def escalation_accept(
+    *, escalation: Escalation, actor: User, department: Department, deadline: dt.date
+) -> Escalation:
+    escalation = _lock_escalation(escalation, Escalation.State.PENDING)
+    if department.street_id != escalation.street_id:
+        raise IssueActionError(_("Choose a department of this street."))
+    if deadline < timezone.localdate():
+        raise IssueActionError(_("The deadline cannot be in the past."))
+    issue = _lock(escalation.issue, None)
+    escalation.state = Escalation.State.ACCEPTED
+    escalation.department = department
+    escalation.deadline = deadline
+    escalation.decided_by = actor
+    escalation.decided_at = timezone.now()
+    escalation.save()
+    issue.tier = Issue.Tier.DEPARTMENT
+    issue.assigned_department = department
+    issue.due_on = deadline
+    if "start" in {t.name for t in lifecycle.available(issue)}:
+        before = issue.status
+        issue.status = Issue.Status.IN_PROGRESS
+        _record(issue, actor, Event.Kind.STATUS, from_value=before, to_value=issue.status,
+                public=True)  # fmt: skip
+    _save(issue, ["tier", "assigned_department", "due_on", "status"])
+    _record(issue, actor, Event.Kind.ACCEPTED, to_value=deadline.isoformat(),
+            note=department.name, public=True)  # fmt: skip
+    _notify(responsible_users(issue), "escalation_assigned", issue,
+            key=f"escalation_assigned:{escalation.pk}")  # fmt: skip
+    return escalation
+
+
+@transaction.atomic
+def escalation_return(*, escalation: Escalation, actor: User, reason: str) -> Escalation:
+    reason = reason.strip()
+    if not reason:
+        raise IssueActionError(_("Please say why the matter goes back to the community."))
+    escalation = _lock_escalation(escalation, Escalation.State.PENDING)
+    issue = _lock(escalation.issue, None)
+    escalation.state = Escalation.State.RETURNED
+    escalation.return_reason = reason
+    escalation.decided_by = actor
+    escalation.decided_at = timezone.now()
+    escalation.save()
+    issue.tier = Issue.Tier.COMMUNITY
+    _save(issue, ["tier"])
+    _record(issue, actor, Event.Kind.RETURNED, from_value=Issue.Tier.STREET,
+            to_value=Issue.Tier.COMMUNITY, note=reason, public=False)  # fmt: skip
+    _notify(responsible_users(issue), "escalation_returned", issue,
+            key=f"escalation_returned:{escalation.pk}")  # fmt: skip
+    return escalation
+
+
+@transaction.atomic
+def escalation_reply(
+    *,
+    escalation: Escalation,
+    actor: User,
+    reply: str,
+    uploads: Sequence[UploadedFile] = (),
+) -> Escalation:
+    """The department reports the matter handled, with a reply and completion photos."""
+    reply = reply.strip()
+    if not reply:
+        raise IssueActionError(_("Please describe what was done."))
+    escalation = _lock_escalation(escalation, Escalation.State.ACCEPTED)
+    if len(uploads) > photos.MAX_PHOTOS:
+        raise IssueActionError(_("At most %(n)s photos at a time.") % {"n": photos.MAX_PHOTOS})
+    cleaned = [photos.process(upload) for upload in uploads]
+    issue = _lock(escalation.issue, None)
+    escalation.state = Escalation.State.HANDLED
+    escalation.reply = reply
+    escalation.handled_by = actor
+    escalation.handled_at = timezone.now()
+    escalation.save()
+    for content in cleaned:
+        _store_photo(issue, actor, content, Photo.Kind.COMPLETION)
+    _save(issue, [])
+    _record(issue, actor, Event.Kind.HANDLED, note=reply, public=True)
+    _notify(street_admins_of(issue), "escalation_handled", issue,
+            key=f"escalation_handled:{escalation.pk}")  # fmt: skip
+    return escalation
+
+
+@transaction.atomic
+def escalation_confirm(*, escalation: Escalation, actor: User) -> Escalation:
+    """The street office confirms the department's work; the issue is resolved."""
+    escalation = _lock_escalation(escalation, Escalation.State.HANDLED)
+    issue = _lock(escalation.issue, None)
+    transition = lifecycle.check(issue, "resolve")
+    escalation.state = Escalation.State.CONFIRMED
+    escalation.confirmed_at = timezone.now()
+    escalation.save()
+    before = issue.status
+    issue.status = transition.target
+    issue.resolved_at = timezone.now()
+    _save(issue, ["status", "resolved_at"])
+    _record(issue, actor, Event.Kind.CONFIRMED, public=True)
+    _record(issue, actor, Event.Kind.STATUS, from_value=before, to_value=issue.status, public=True)
+    _notify(responsible_users(issue), "issue_resolved", issue,
+            key=f"issue_resolved:{issue.pk}:v{issue.version}")  # fmt: skip
+    return escalation
+
+
+def overdue_notify(*, issue_id: int, today: dt.date) -> int:
+    """Remind the people responsible for one overdue issue, at most once per day."""
+    with transaction.atomic():
+        issue = Issue.objects.select_related("community", "category").get(pk=issue_id)
+        if not issue.is_overdue(today):
+            return 0
+        key = f"overdue:{issue.pk}:{today.isoformat()}"
+        sent = 0
+        for user in responsible_users(issue):
+            sent += len(notifications.notify(
+                user, "issue_overdue", _notice_context(issue), key=f"{key}:{user.pk}"
+            ))  # fmt: skip
+        if sent:
+            _record(issue, None, Event.Kind.OVERDUE, to_value=today.isoformat(), public=False)
+        return sent
+
+
+# --- helpers -----------------------------------------------------------------------
+
+
+def _lock(issue: Issue, expected_version: int | None) -> Issue:
+    """The issue re-read under a row lock, refusing a form drawn from an older version."""
+    locked = (
+        Issue.objects.select_for_update(of=("self",))
+        .select_related("category", "community")
+        .get(pk=issue.pk)
+    )
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleIssue(
+            _(
+                "Someone else changed this issue while you were working on it. "
+                "Your input is kept below: check the issue and send it again."
+            )
+        )
+    return locked
+
+
+def _lock_escalation(escalation: Escalation, state: str) -> Escalation:
+    # A conditional UPDATE claims the row: it holds on SQLite, which ignores FOR UPDATE.
+    claimed = Escalation.objects.filter(pk=escalation.pk, state=state).update(state=state)
+    if not claimed:
+        raise IssueActionError(_("This escalation has already been dealt with."))
+    return (
+        Escalation.objects.select_for_update(of=("self",))
+        .select_related("issue", "street")
+        .get(pk=escalation.pk)
+    )
+
+
+def _save(issue: Issue, fields: list[str]) -> None:
+    issue.version += 1
+    issue.save(update_fields=[*dict.fromkeys([*fields, "version", "updated"])])
+
+
+def _record(
+    issue: Issue,
+    actor: User | None,
+    kind: str,
+    *,
+    from_value: str = "",
+    to_value: str = "",
+    note: str = "",
+    public: bool,
+    note_public: bool = False,
+    data: dict | None = None,
+) -> Event:
+    payload = dict(data or {})
+    if note_public:
+        payload["note_public"] = True
+    return Event.objects.create(
+        issue=issue,
+        actor=actor,
+        kind=kind,
+        from_value=from_value,
+        to_value=to_value,
+        note=note.strip(),
+        data=payload,
+        is_public=public,
+    )
+
+
+def _store_photo(issue: Issue, actor: User | None, content, kind: str) -> Photo:
+    photo = Photo(issue=issue, uploaded_by=actor, kind=kind, size=content.size)
+    photo.image.save(content.name, content, save=False)
+    photo.save()
+    _record(issue, actor, Event.Kind.PHOTO, to_value=kind, public=False, data={"photo": photo.pk})
+    return photo
+
+
+def _unused_tracking_code() -> str:
+    while True:
+        code = new_tracking_code()
+        if not Issue.objects.filter(tracking_code=code).exists():
+            return code
+
+
+def _member_accounts(members: Iterable[CouncilMember]):
+    from members.models import Role
+
+    return Role.objects.filter(
+        kind=Role.Kind.COUNCIL_MEMBER, council_member__in=list(members)
+    ).select_related("user")
+
+
+def _notice_context(issue: Issue) -> dict:
+    return {"title": issue.title, "community": issue.community.name, "issue_id": issue.pk}
+
+
+def _notify(users: Iterable[User], kind: str, issue: Issue, *, key: str) -> None:
+    context = _notice_context(issue)
+    for user in {u.pk: u for u in users if u is not None}.values():
+        notifications.notify(user, kind, context, key=f"{key}:{user.pk}")

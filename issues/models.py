@@ -1,0 +1,295 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+
+
+class Category(models.Model):
+    """A kind of problem, kept per street; street admins edit the list.
+
+    Names are data, so each category carries its own Chinese and English name.
+    """
+
+    street = models.ForeignKey(
+        "members.Street", on_delete=models.PROTECT, related_name="categories"
+    )
+    code = models.SlugField(_("code"), max_length=30)
+    name = models.CharField(_("Chinese name"), max_length=30)
+    name_en = models.CharField(_("English name"), max_length=60, blank=True)
+    must_deliberate = models.BooleanField(
+        _("must be deliberated"),
+        default=False,
+        help_text=_("One of the ten must-deliberate categories (十必议)."),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["street_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["street", "code"], name="category_unique_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
+        return self.name
+
+
+OPEN_STATUS_VALUES = ["submitted", "awaiting", "decided", "in_progress", "reopened", "deferred"]
+
+
+class Issue(models.Model):
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("submitted")
+        AWAITING = "awaiting", _("awaiting deliberation")
+        DECIDED = "decided", _("decided")
+        IN_PROGRESS = "in_progress", _("in progress")
+        RESOLVED = "resolved", _("resolved")
+        CLOSED = "closed", _("reviewed and closed")
+        REOPENED = "reopened", _("reopened")
+        DEFERRED = "deferred", _("deferred")
+        NOT_ACTIONABLE = "not_actionable", _("not actionable")
+
+    class Tier(models.TextChoices):
+        COUNCIL = "council", _("council")
+        COMMUNITY = "community", pgettext_lazy("tier", "community")
+        STREET = "street", _("street office")
+        DEPARTMENT = "department", pgettext_lazy("tier", "department")
+
+    class Channel(models.TextChoices):
+        PATROL = "patrol", _("patrol")
+        SUGGESTION_BOX = "suggestion_box", _("suggestion box")
+        CHAT_GROUP = "chat_group", _("chat group")
+        HOME_VISIT = "home_visit", _("home visit")
+        DELIBERATION_POINT = "deliberation_point", _("deliberation point")
+        PUBLIC_FORM = "public_form", _("public form (QR code)")
+        HOTLINE = "hotline", _("city hotline")
+
+    OPEN_STATUSES = (
+        Status.SUBMITTED,
+        Status.AWAITING,
+        Status.DECIDED,
+        Status.IN_PROGRESS,
+        Status.REOPENED,
+        Status.DEFERRED,
+    )
+
+    community = models.ForeignKey(
+        "members.Community", on_delete=models.PROTECT, related_name="issues"
+    )
+    title = models.CharField(_("title"), max_length=100)
+    description = models.TextField(_("description"), max_length=2000, blank=True)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="issues", verbose_name=_("category")
+    )
+    place = models.CharField(_("place"), max_length=200, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    is_urgent = models.BooleanField(_("urgent"), default=False)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel)
+    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.SUBMITTED)
+    tier = models.CharField(_("handled by"), max_length=20, choices=Tier, default=Tier.COUNCIL)
+
+    reporter = models.ForeignKey(
+        "members.Resident",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reported_issues",
+        verbose_name=_("reported by"),
+    )
+    contact_name = models.CharField(_("contact name"), max_length=50, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entered_issues",
+    )
+
+    assigned_members = models.ManyToManyField(
+        "members.CouncilMember", blank=True, related_name="assigned_issues"
+    )
+    assigned_staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_issues",
+    )
+    assigned_department = models.ForeignKey(
+        "members.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_issues",
+    )
+    due_on = models.DateField(_("due on"), null=True, blank=True)
+
+    deliberated_at = models.DateTimeField(_("deliberated at"), null=True, blank=True)
+    outcome_note = models.TextField(_("explanation for the reporter"), max_length=2000, blank=True)
+    tracking_code = models.CharField(max_length=12, unique=True)
+    # Overlapping character pairs of the text: a GIN index over them finds
+    # two-character Chinese words (电梯, 噪音) without reading every row.
+    search_bigrams = models.TextField(blank=True, editable=False)
+    version = models.PositiveIntegerField(default=1)
+
+    created = models.DateTimeField(auto_now_add=True, db_index=False)
+    updated = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("issue")
+        verbose_name_plural = _("issues")
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["community", "-created", "-id"], name="issue_inbox"),
+            models.Index(fields=["community", "status"], name="issue_status"),
+            models.Index(
+                fields=["due_on"],
+                condition=Q(status__in=OPEN_STATUS_VALUES),
+                name="issue_open_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    def is_overdue(self, today) -> bool:
+        return bool(self.due_on and self.is_open and self.due_on < today)
+
+
+class Photo(models.Model):
+    class Kind(models.TextChoices):
+        REPORT = "report", _("reported")
+        COMPLETION = "completion", _("completion")
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(upload_to="issues/%Y/%m/", width_field="width", height_field="height")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    size = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=12, choices=Kind, default=Kind.REPORT)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.issue_id}: {self.image.name}"
+
+
+class Event(models.Model):
+    """One line of an issue's timeline: who did what, when, and why."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("reported")
+        STATUS = "status", _("status changed")
+        TIER = "tier", _("handling tier changed")
+        ASSIGNED = "assigned", _("assigned")
+        DUE = "due", _("due date set")
+        COMMENT = "comment", _("comment")
+        PHOTO = "photo", _("photo added")
+        ESCALATED = "escalated", _("escalated")
+        ACCEPTED = "accepted", _("escalation accepted")
+        RETURNED = "returned", _("escalation returned")
+        HANDLED = "handled", _("handled by the department")
+        CONFIRMED = "confirmed", _("handling confirmed")
+        EDITED = "edited", _("details edited")
+        OVERDUE = "overdue", _("overdue reminder sent")
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
+    )
+    kind = models.CharField(max_length=20, choices=Kind)
+    from_value = models.CharField(max_length=30, blank=True)
+    to_value = models.CharField(max_length=30, blank=True)
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    is_public = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+        indexes = [models.Index(fields=["issue", "created", "id"], name="event_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.issue_id} {self.kind}"
+
+
+class Escalation(models.Model):
+    """A matter sent up to the street office, and what the street did with it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("waiting for the street office")
+        ACCEPTED = "accepted", _("assigned to a department")
+        HANDLED = "handled", _("handled, waiting for confirmation")
+        CONFIRMED = "confirmed", _("confirmed")
+        RETURNED = "returned", _("returned to the community")
+
+    OPEN_STATES = (State.PENDING, State.ACCEPTED, State.HANDLED)
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="escalations")
+    street = models.ForeignKey(
+        "members.Street", on_delete=models.PROTECT, related_name="escalations"
+    )
+    reason = models.TextField(_("reason"), max_length=2000)
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    state = models.CharField(max_length=12, choices=State, default=State.PENDING)
+    department = models.ForeignKey(
+        "members.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="escalations",
+        verbose_name=_("department"),
+    )
+    deadline = models.DateField(_("deadline"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    return_reason = models.TextField(_("reason for returning"), max_length=2000, blank=True)
+    reply = models.TextField(_("reply"), max_length=2000, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issue"],
+                condition=Q(state__in=["pending", "accepted", "handled"]),
+                name="escalation_one_open_per_issue",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["street", "state", "created"], name="escalation_queue"),
+            models.Index(fields=["department", "state"], name="escalation_department"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.issue_id} → {self.street_id} ({self.state})"

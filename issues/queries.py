@@ -1,0 +1,246 @@
+"""Reads of issues, always as seen by the acting user."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from issues import search
+from issues.models import Category, Escalation, Event, Issue, Photo
+from members.models import Community, Role, Street, User
+from members.queries import communities_visible_to, scope_of
+
+
+def issues_visible_to(user: User) -> QuerySet[Issue]:
+    """Issues of the communities the user's roles cover, plus those sent to their department."""
+    scope = scope_of(user)
+    if scope.is_empty:
+        return Issue.objects.none()
+    condition = Q(community__in=communities_visible_to(user))
+    if scope.department_ids:
+        condition |= Q(
+            pk__in=Escalation.objects.filter(department_id__in=scope.department_ids).values(
+                "issue_id"
+            )
+        )
+    return Issue.objects.filter(condition)
+
+
+def issue_for(user: User, pk: int) -> Issue:
+    return get_object_or_404(
+        issues_visible_to(user).select_related(
+            "community__street", "category", "reporter", "entered_by", "assigned_staff",
+            "assigned_department",
+        ),
+        pk=pk,
+    )  # fmt: skip
+
+
+def can_handle(user: User, issue: Issue) -> bool:
+    """Community staff of the issue's community run its lifecycle."""
+    return issue.community_id in scope_of(user).staff_community_ids
+
+
+def can_comment(user: User, issue: Issue) -> bool:
+    scope = scope_of(user)
+    return can_handle(user, issue) or bool(
+        scope.council_member_ids or scope.admin_street_ids or scope.department_ids
+    )
+
+
+def require_handler(user: User, issue: Issue) -> None:
+    if not can_handle(user, issue):
+        raise PermissionDenied
+
+
+def timeline(issue: Issue, *, public_only: bool = False) -> QuerySet[Event]:
+    events = issue.events.select_related("actor").order_by("created", "id")
+    return events.filter(is_public=True) if public_only else events
+
+
+def photos_of(issue: Issue) -> QuerySet[Photo]:
+    return issue.photos.order_by("created", "id")
+
+
+def photo_for(user: User, issue_pk: int, photo_pk: int) -> Photo:
+    issue = get_object_or_404(issues_visible_to(user), pk=issue_pk)
+    return get_object_or_404(Photo, issue=issue, pk=photo_pk)
+
+
+def categories_for(community: Community) -> QuerySet[Category]:
+    return Category.objects.filter(street_id=community.street_id, is_active=True).order_by(
+        "position", "id"
+    )
+
+
+def categories_of_street(user: User, street: Street) -> QuerySet[Category]:
+    if street.pk not in scope_of(user).admin_street_ids:
+        raise PermissionDenied
+    return Category.objects.filter(street=street).order_by("position", "id")
+
+
+# --- Inbox ------------------------------------------------------------------------------
+
+
+@dataclass
+class InboxFilters:
+    status: str = ""
+    category: int | None = None
+    tier: str = ""
+    channel: str = ""
+    community: int | None = None
+    overdue: bool = False
+    mine: bool = False
+    since: dt.date | None = None
+    until: dt.date | None = None
+    q: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def inbox(user: User, filters: InboxFilters) -> QuerySet[Issue]:
+    """The issues a user's inbox lists, filtered, newest first (keyset on created, id)."""
+    issues = _filtered(user, filters)
+    if filters.status:
+        issues = issues.filter(status=filters.status)
+    return issues.select_related("community", "category").order_by("-created", "-id")
+
+
+def status_counts(user: User, filters: InboxFilters) -> dict[str, int]:
+    """Counts per status for the same filters (but any status): one grouped query."""
+    rows = _filtered(user, filters).order_by().values("status").annotate(n=Count("pk"))
+    return {row["status"]: row["n"] for row in rows}
+
+
+def _filtered(user: User, filters: InboxFilters) -> QuerySet[Issue]:
+    issues = issues_visible_to(user)
+    if filters.category:
+        issues = issues.filter(category_id=filters.category)
+    if filters.tier:
+        issues = issues.filter(tier=filters.tier)
+    if filters.channel:
+        issues = issues.filter(channel=filters.channel)
+    if filters.community:
+        issues = issues.filter(community_id=filters.community)
+    if filters.overdue:
+        issues = issues.filter(due_on__lt=timezone.localdate(), status__in=Issue.OPEN_STATUSES)
+    if filters.mine:
+        issues = issues.filter(
+            Q(assigned_staff=user) | Q(assigned_members__roles__user=user) | Q(entered_by=user)
+        ).distinct()
+    if filters.since:
+        issues = issues.filter(created__date__gte=filters.since)
+    if filters.until:
+        issues = issues.filter(created__date__lte=filters.until)
+    if filters.q:
+        issues = search.matching(issues, filters.q)
+    return issues
+
+
+def reported_or_assigned(user: User) -> QuerySet[Issue]:
+    """A council member's own issues: what they reported and what they were assigned."""
+    return (
+        issues_visible_to(user)
+        .filter(Q(entered_by=user) | Q(assigned_members__roles__user=user))
+        .distinct()
+        .select_related("category")
+        .order_by("-created", "-id")
+    )
+
+
+# --- Escalations -----------------------------------------------------------------------
+
+
+def escalations_for_street(user: User, street: Street, *, state: str = "") -> QuerySet[Escalation]:
+    if street.pk not in scope_of(user).admin_street_ids:
+        raise PermissionDenied
+    escalations = Escalation.objects.filter(street=street)
+    if state:
+        escalations = escalations.filter(state=state)
+    else:
+        escalations = escalations.filter(state__in=Escalation.OPEN_STATES)
+    return escalations.select_related(
+        "issue__community", "issue__category", "department", "raised_by"
+    ).order_by("created", "id")
+
+
+def escalation_for_street_admin(user: User, pk: int) -> Escalation:
+    return get_object_or_404(
+        Escalation.objects.filter(street_id__in=scope_of(user).admin_street_ids).select_related(
+            "issue__community__street", "issue__category", "department"
+        ),
+        pk=pk,
+    )
+
+
+def escalations_for_department(user: User) -> QuerySet[Escalation]:
+    return (
+        Escalation.objects.filter(
+            department_id__in=scope_of(user).department_ids,
+            state__in=[Escalation.State.ACCEPTED, Escalation.State.HANDLED],
+        )
+        .select_related("issue__community", "issue__category", "department")
+        .order_by("deadline", "id")
+    )
+
+
+def escalation_for_handler(user: User, pk: int) -> Escalation:
+    return get_object_or_404(
+        Escalation.objects.filter(department_id__in=scope_of(user).department_ids).select_related(
+            "issue__community", "issue__category", "department"
+        ),
+        pk=pk,
+    )
+
+
+# --- Who is responsible ----------------------------------------------------------------
+
+
+def responsible_users(issue: Issue) -> list[User]:
+    """The people to tell about an issue at its current tier."""
+    if issue.tier == Issue.Tier.DEPARTMENT and issue.assigned_department_id:
+        users = User.objects.filter(
+            roles__kind=Role.Kind.DEPARTMENT_HANDLER,
+            roles__department_id=issue.assigned_department_id,
+        )
+    elif issue.tier in (Issue.Tier.STREET, Issue.Tier.DEPARTMENT):
+        users = User.objects.filter(
+            roles__kind=Role.Kind.STREET_ADMIN, roles__street_id=issue.community.street_id
+        )
+    else:
+        assigned = Q(roles__council_member__in=issue.assigned_members.all()) | Q(
+            pk=issue.assigned_staff_id
+        )
+        staff = Q(roles__kind=Role.Kind.COMMUNITY_STAFF, roles__community_id=issue.community_id)
+        has_assignee = issue.assigned_staff_id or issue.assigned_members.exists()
+        users = User.objects.filter(assigned if has_assignee else staff)
+    return list(users.filter(is_active=True).distinct())
+
+
+def street_admins_of(issue: Issue) -> list[User]:
+    return list(
+        User.objects.filter(
+            roles__kind=Role.Kind.STREET_ADMIN,
+            roles__street_id=issue.community.street_id,
+            is_active=True,
+        ).distinct()
+    )
+
+
+def overdue_issue_ids(today: dt.date) -> list[int]:
+    return list(
+        Issue.objects.filter(due_on__lt=today, status__in=Issue.OPEN_STATUSES)
+        .order_by("due_on", "id")
+        .values_list("pk", flat=True)
+    )
+
+
+def public_issue(tracking_code: str) -> Issue:
+    return get_object_or_404(
+        Issue.objects.select_related("community", "category"),
+        tracking_code=tracking_code.strip().upper(),
+    )
