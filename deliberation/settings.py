@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -164,6 +165,11 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-notices": {
         "task": "members.tasks.requeue_stalled_notices",
         "schedule": 300.0,
+    },
+    # Daily at 08:00 in CELERY_TIMEZONE (Asia/Shanghai), before the working day starts.
+    "notify-overdue-issues": {
+        "task": "issues.tasks.notify_overdue_issues",
+        "schedule": crontab(hour=8, minute=0),
     },
 }
 

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from issues import lifecycle, photos, search
 from issues.models import Category, Escalation, Event, Issue, Photo
 from issues.queries import responsible_users, street_admins_of
+from members import actions as members_actions
 from members import notifications
 from members.models import Community, CouncilMember, Department, Resident, User
 
@@ -95,6 +96,22 @@ def issue_report(
         key=f"issue_reported:{issue.pk}",
     )
     return issue
+
+
+@transaction.atomic
+def issue_intake(
+    *,
+    actor: User,
+    community: Community,
+    new_resident: dict | None = None,
+    **fields,
+) -> Issue:
+    """Staff enter a matter from any channel, registering its reporter if they are new."""
+    if new_resident:
+        fields["reporter"] = members_actions.resident_create(
+            actor=actor, community=community, **new_resident
+        )
+    return issue_report(actor=actor, community=community, **fields)
 
 
 @transaction.atomic
@@ -371,6 +388,20 @@ def escalation_confirm(*, escalation: Escalation, actor: User) -> Escalation:
     _notify(responsible_users(issue), "issue_resolved", issue,
             key=f"issue_resolved:{issue.pk}:v{issue.version}")  # fmt: skip
     return escalation
+
+
+@transaction.atomic
+def category_save(*, actor: User, street, category: Category | None = None, **fields) -> Category:
+    """Add a category to a street or change one; street admins keep the list."""
+    if category is None:
+        category = Category(street=street, code=f"custom-{secrets.token_hex(4)}")
+    elif category.street_id != street.pk:
+        raise IssueActionError(_("Choose a category of this street."))
+    for name, value in fields.items():
+        setattr(category, name, value)
+    category.full_clean()
+    category.save()
+    return category
 
 
 def overdue_notify(*, issue_id: int, today: dt.date) -> int:

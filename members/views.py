@@ -36,7 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if scope.council_member_ids:
         return redirect("members:me")
     if scope.department_ids:
-        return redirect("members:work")
+        return redirect("issues:work")
     return render(request, "members/no_role.html", status=403)
 
 
@@ -65,12 +65,6 @@ def street(request: HttpRequest, street_id: int) -> HttpResponse:
 def me(request: HttpRequest) -> HttpResponse:
     memberships = list(queries.current_memberships_of(request.user))
     return render(request, "members/me.html", {"memberships": memberships})
-
-
-@login_required
-def work(request: HttpRequest) -> HttpResponse:
-    departments = list(queries.departments_handled_by(request.user))
-    return render(request, "members/work.html", {"departments": departments, "assignments": []})
 
 
 # --- Residents -----------------------------------------------------------------------

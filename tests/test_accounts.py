@@ -15,7 +15,7 @@ from tests.factories import PASSWORD
         ("manan_staff", "members:residents"),
         ("nanen_admin", "members:street"),
         ("manan_member", "members:me"),
-        ("city_handler", "members:work"),
+        ("city_handler", "issues:work"),
     ],
 )
 def test_each_role_lands_on_its_home_page(request, person, landing, manan):

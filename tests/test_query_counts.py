@@ -62,8 +62,8 @@ PAGES = [
     ("nanen_admin", lambda c: reverse("members:street", args=[c["nanen"].pk]), {}, 6),
     # + memberships with council, community and street
     ("manan_member", lambda c: reverse("members:me"), {}, 5),
-    # + departments
-    ("city_handler", lambda c: reverse("members:work"), {}, 5),
+    # + departments, escalations assigned to them
+    ("city_handler", lambda c: reverse("issues:work"), {}, 6),
 ]
 
 

@@ -95,7 +95,7 @@ def test_street_page_of_another_street_is_404(nanen, other_admin, nanen_admin, a
 def test_anonymous_visitors_are_sent_to_login(manan_data, client):
     login = reverse("login")
     urls = [url for _, url, _ in community_urls(manan_data)]
-    urls += [reverse("home"), reverse("members:me"), reverse("members:work")]
+    urls += [reverse("home"), reverse("members:me"), reverse("issues:work")]
     urls += [reverse("members:notices"), reverse("members:street", args=[1])]
     for url in urls:
         response = client.get(url)

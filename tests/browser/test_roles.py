@@ -81,7 +81,7 @@ def lands_on_my_council(page, everyone):
 
 
 def lands_on_assigned_work(page, everyone):
-    expect(page).to_have_url(everyone["url"] + reverse("members:work"))
+    expect(page).to_have_url(everyone["url"] + reverse("issues:work"))
     expect(page.locator("main .context")).to_contain_text("南恩街道 · 城市管理和综合执法局")
     expect(page.locator("main p.empty")).to_be_visible()
     expect(page.locator("main ul.cards")).to_have_count(0)

@@ -1,0 +1,349 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from issues import lifecycle, photos
+from issues.models import Category, Issue
+from members.models import Community, CouncilMember, Department, Resident, Role, User
+from members.phones import normalise_phone
+
+TITLE_HELP = _("A short line, e.g. “Lift in building 3 stopped”.")
+
+
+class MultipleImageInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Up to six photos; each is decoded and re-encoded by the action, not trusted here."""
+
+    widget = MultipleImageInput
+
+    def __init__(self, *args, max_files: int = photos.MAX_PHOTOS, **kwargs) -> None:
+        kwargs.setdefault("required", False)
+        self.max_files = max_files
+        super().__init__(*args, **kwargs)
+        self.widget.attrs.update(
+            {"accept": "image/*", "data-downscale": str(photos.MAX_SIDE), "multiple": True}
+        )
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        if len(files) > self.max_files:
+            raise ValidationError(
+                _("At most %(n)s photos, please.") % {"n": self.max_files}, code="too_many"
+            )
+        return [super(PhotosField, self).clean(item, initial) for item in files]
+
+
+class VersionedForm(forms.Form):
+    """Carries the issue version the form was drawn from, to refuse stale submissions."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ReportForm(forms.ModelForm):
+    """What a council member types on a phone; staff intake extends it."""
+
+    photos = PhotosField(
+        label=_("Photos"), help_text=_("Up to 6. Taken with the camera or chosen.")
+    )
+    latitude = forms.DecimalField(
+        required=False, max_digits=9, decimal_places=6, widget=forms.HiddenInput
+    )
+    longitude = forms.DecimalField(
+        required=False, max_digits=9, decimal_places=6, widget=forms.HiddenInput
+    )
+
+    class Meta:
+        model = Issue
+        fields = ["title", "category", "description", "place", "is_urgent"]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 4, "maxlength": 2000}),
+            "title": forms.TextInput(attrs={"maxlength": 100, "autocomplete": "off"}),
+            "place": forms.TextInput(attrs={"maxlength": 200}),
+        }
+        help_texts = {"title": TITLE_HELP}
+
+    def __init__(self, *args, community: Community, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.community = community
+        self.fields["category"].queryset = Category.objects.filter(
+            street_id=community.street_id, is_active=True
+        ).order_by("position", "id")
+        self.fields["category"].label_from_instance = lambda c: c.label
+
+    def clean(self) -> dict:
+        data = super().clean()
+        lat, lng = data.get("latitude"), data.get("longitude")
+        if (lat is None) != (lng is None):
+            data["latitude"] = data["longitude"] = None
+        if lat is not None and not (-90 <= lat <= 90 and -180 <= (lng or 0) <= 180):
+            data["latitude"] = data["longitude"] = None
+        return data
+
+    def report_fields(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "title": data["title"],
+            "category": data["category"],
+            "description": data.get("description", ""),
+            "place": data.get("place", ""),
+            "is_urgent": data.get("is_urgent", False),
+            "latitude": data.get("latitude"),
+            "longitude": data.get("longitude"),
+            "uploads": data.get("photos") or [],
+        }
+
+
+class IntakeForm(ReportForm):
+    """Community staff typing in a matter from any channel, with who raised it."""
+
+    REPORTER_CHOICES = [
+        ("existing", _("A resident on the register")),
+        ("new", _("A resident not yet on the register")),
+        ("anonymous", _("Anonymous")),
+    ]
+
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        choices=[c for c in Issue.Channel.choices if c[0] != Issue.Channel.PUBLIC_FORM],
+    )
+    reporter_mode = forms.ChoiceField(
+        label=_("Raised by"), choices=REPORTER_CHOICES, widget=forms.RadioSelect, initial="existing"
+    )
+    reporter = forms.ModelChoiceField(
+        label=_("Resident"), queryset=Resident.objects.none(), required=False
+    )
+    new_name = forms.CharField(label=_("Name"), max_length=50, required=False)
+    new_building = forms.CharField(label=_("Building"), max_length=50, required=False)
+    contact_phone = forms.CharField(
+        label=_("Contact phone"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+        help_text=_(
+            "Optional. Only to tell the person how their matter went; "
+            "deleted six months after the matter is closed."
+        ),
+    )
+
+    field_order = [
+        "channel",
+        "reporter_mode",
+        "reporter",
+        "new_name",
+        "new_building",
+        "contact_phone",
+        "title",
+        "category",
+        "description",
+        "place",
+        "is_urgent",
+        "photos",
+    ]
+
+    def __init__(self, *args, community: Community, **kwargs) -> None:
+        super().__init__(*args, community=community, **kwargs)
+        self.fields["reporter"].queryset = Resident.objects.filter(
+            community=community, is_active=True
+        ).order_by("name", "id")
+
+    def clean_contact_phone(self) -> str:
+        return normalise_phone(self.cleaned_data.get("contact_phone", ""))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        mode = data.get("reporter_mode")
+        if mode == "existing" and not data.get("reporter"):
+            self.add_error("reporter", _("Choose the resident, or pick another option above."))
+        if mode == "new" and not (data.get("new_name") or "").strip():
+            self.add_error("new_name", _("Enter the new resident's name."))
+        return data
+
+    def intake_fields(self) -> dict:
+        data = self.cleaned_data
+        mode = data["reporter_mode"]
+        return {
+            **self.report_fields(),
+            "channel": data["channel"],
+            "reporter": data.get("reporter") if mode == "existing" else None,
+            "new_resident": (
+                {
+                    "name": data["new_name"].strip(),
+                    "building": data.get("new_building", ""),
+                    "phone": data.get("contact_phone", ""),
+                }
+                if mode == "new"
+                else None
+            ),
+            "contact_phone": data.get("contact_phone", "") if mode == "anonymous" else "",
+        }
+
+
+class EditForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    class Meta:
+        model = Issue
+        fields = ["title", "category", "description", "place", "is_urgent"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 4, "maxlength": 2000})}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = Category.objects.filter(
+            street_id=self.instance.community.street_id, is_active=True
+        ).order_by("position", "id")
+        self.fields["category"].label_from_instance = lambda c: c.label
+        self.fields["version"].initial = self.instance.version
+
+
+class TransitionForm(VersionedForm):
+    name = forms.ChoiceField(choices=[(t.name, t.label) for t in lifecycle.TRANSITIONS.values()])
+    note = forms.CharField(
+        label=_("Reason or note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class AssignForm(VersionedForm):
+    members = forms.ModelMultipleChoiceField(
+        label=_("Council members"),
+        queryset=CouncilMember.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    staff = forms.ModelChoiceField(
+        label=_("Staff member"), queryset=User.objects.none(), required=False
+    )
+    due_on = forms.DateField(
+        label=_("Due on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, issue: Issue, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["members"].queryset = (
+            CouncilMember.objects.filter(council__community=issue.community, left_on__isnull=True)
+            .select_related("resident")
+            .order_by("resident__name", "id")
+        )
+        self.fields["members"].label_from_instance = lambda m: m.resident.name
+        self.fields["staff"].queryset = (
+            User.objects.filter(
+                roles__kind=Role.Kind.COMMUNITY_STAFF, roles__community=issue.community
+            )
+            .distinct()
+            .order_by("username")
+        )
+
+    def clean_due_on(self) -> dt.date | None:
+        due_on = self.cleaned_data.get("due_on")
+        if due_on and due_on < timezone.localdate():
+            raise ValidationError(_("The due date cannot be in the past."))
+        return due_on
+
+
+class EscalateForm(VersionedForm):
+    reason = forms.CharField(
+        label=_("Why it needs the next level"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class CommentForm(forms.Form):
+    text = forms.CharField(
+        label=_("Comment"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class PhotoForm(forms.Form):
+    photos = PhotosField(label=_("Add photos"), required=True)
+
+
+class AcceptEscalationForm(forms.Form):
+    department = forms.ModelChoiceField(label=_("Department"), queryset=Department.objects.none())
+    deadline = forms.DateField(label=_("Deadline"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, street_id: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = Department.objects.filter(street_id=street_id)
+        self.fields["deadline"].initial = timezone.localdate() + dt.timedelta(days=7)
+
+    def clean_deadline(self) -> dt.date:
+        deadline = self.cleaned_data["deadline"]
+        if deadline < timezone.localdate():
+            raise ValidationError(_("The deadline cannot be in the past."))
+        return deadline
+
+
+class ReturnEscalationForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why it goes back to the community"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ReplyForm(forms.Form):
+    reply = forms.CharField(
+        label=_("What was done"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    photos = PhotosField(label=_("Completion photos"))
+
+
+class CategoryForm(forms.ModelForm):
+    class Meta:
+        model = Category
+        fields = ["name", "name_en", "must_deliberate", "position", "is_active"]
+
+
+class InboxFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=50)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status")), *Issue.Status.choices]
+    )
+    category = forms.ModelChoiceField(
+        label=_("Category"), required=False, queryset=Category.objects.none(),
+        empty_label=_("Any category"),
+    )  # fmt: skip
+    tier = forms.ChoiceField(
+        label=_("Handled by"), required=False, choices=[("", _("Any level")), *Issue.Tier.choices]
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"), required=False, choices=[("", _("Any channel")), *Issue.Channel.choices]
+    )
+    community = forms.ModelChoiceField(
+        label=_("Community"), required=False, queryset=Community.objects.none(),
+        empty_label=_("All my communities"),
+    )  # fmt: skip
+    overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+    mine = forms.BooleanField(label=_("Assigned to me"), required=False)
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, communities, street_ids, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["community"].queryset = communities
+        self.fields["category"].queryset = Category.objects.filter(
+            street_id__in=street_ids
+        ).order_by("street_id", "position", "id")
+        self.fields["category"].label_from_instance = lambda c: c.label
+
+    def clean(self) -> dict:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and until < since:
+            self.add_error("until", _("The end date is before the start date."))
+        return data

@@ -1,0 +1,27 @@
+"""Background work for issues: the daily reminder about overdue matters."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from issues import actions, queries
+from issues.models import Issue
+
+
+@shared_task(acks_late=True)
+def notify_overdue_issues() -> int:
+    """Remind the people responsible for each overdue open issue; returns notices created.
+
+    Safe to run any number of times: each reminder's key holds the date, so a
+    second run on the same day sends nothing and the next day sends again. The
+    database, not this task, is the record of what is due.
+    """
+    today = timezone.localdate()
+    sent = 0
+    for issue_id in queries.overdue_issue_ids(today):
+        try:
+            sent += actions.overdue_notify(issue_id=issue_id, today=today)
+        except Issue.DoesNotExist:
+            continue  # deleted since the list was read
+    return sent

@@ -1,0 +1,24 @@
+from django.urls import path
+
+from issues import views
+
+app_name = "issues"
+
+urlpatterns = [
+    path("issues/", views.inbox, name="inbox"),
+    path("issues/mine/", views.mine, name="mine"),
+    path("communities/<int:community_id>/issues/new/", views.report, name="report"),
+    path("issues/<int:pk>/", views.detail, name="detail"),
+    path("issues/<int:pk>/edit/", views.edit, name="edit"),
+    path("issues/<int:pk>/transition/", views.transition, name="transition"),
+    path("issues/<int:pk>/assign/", views.assign, name="assign"),
+    path("issues/<int:pk>/escalate/", views.escalate, name="escalate"),
+    path("issues/<int:pk>/comment/", views.comment, name="comment"),
+    path("issues/<int:pk>/photos/", views.add_photos, name="add_photos"),
+    path("issues/<int:pk>/photos/<int:photo_pk>/", views.photo, name="photo"),
+    path("street/<int:street_id>/escalations/", views.street_queue, name="street_queue"),
+    path("street/<int:street_id>/categories/", views.categories, name="categories"),
+    path("escalations/<int:pk>/", views.escalation_decide, name="escalation"),
+    path("work/", views.work, name="work"),
+    path("work/<int:pk>/", views.escalation_reply, name="reply"),
+]

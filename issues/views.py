@@ -1,0 +1,528 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from deliberation.paging import keyset_page
+from issues import actions, lifecycle, queries
+from issues.forms import (
+    AcceptEscalationForm,
+    AssignForm,
+    CategoryForm,
+    CommentForm,
+    EditForm,
+    EscalateForm,
+    InboxFilterForm,
+    IntakeForm,
+    PhotoForm,
+    ReplyForm,
+    ReportForm,
+    ReturnEscalationForm,
+    TransitionForm,
+)
+from issues.models import Category, Escalation, Issue
+from members import queries as member_queries
+
+PAGE_SIZE = 30
+REFUSALS = (actions.IssueActionError, lifecycle.TransitionRefused, ValidationError)
+
+
+def _message(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error)
+
+
+# --- Inbox and lists -----------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    scope = member_queries.scope_of(request.user)
+    if not (scope.staff_community_ids or scope.admin_street_ids):
+        raise PermissionDenied
+    communities = member_queries.communities_visible_to(request.user).order_by("name")
+    street_ids = set(scope.admin_street_ids) | set(
+        communities.values_list("street_id", flat=True).distinct()
+    )
+    form = InboxFilterForm(request.GET or None, communities=communities, street_ids=street_ids)
+    filters = queries.InboxFilters()
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        filters = queries.InboxFilters(
+            status=data["status"],
+            category=data["category"].pk if data["category"] else None,
+            tier=data["tier"],
+            channel=data["channel"],
+            community=data["community"].pk if data["community"] else None,
+            overdue=data["overdue"],
+            mine=data["mine"],
+            since=data["since"],
+            until=data["until"],
+            q=data["q"],
+        )
+    page = keyset_page(
+        queries.inbox(request.user, filters),
+        keys=("-created", "-id"),
+        cursor=request.GET.get("after", ""),
+        size=PAGE_SIZE,
+    )
+    counts = queries.status_counts(request.user, filters)
+    query = request.GET.copy()
+    query.pop("after", None)
+    context = {
+        "form": form,
+        "page": page,
+        "counts": [(value, label, counts.get(value, 0)) for value, label in Issue.Status.choices],
+        "total": sum(counts.values()),
+        "query": query.urlencode(),
+        "status_query": _without(query, "status"),
+        "today": timezone.localdate(),
+    }
+    template = "issues/inbox.html"
+    if request.htmx and request.htmx.target == "more-issues":
+        template += "#rows"
+    elif request.htmx:
+        template += "#results"
+    return render(request, template, context)
+
+
+def _without(query: QueryDict, key: str) -> str:
+    copy = query.copy()
+    copy.pop(key, None)
+    return copy.urlencode()
+
+
+@login_required
+@require_GET
+def mine(request: HttpRequest) -> HttpResponse:
+    page = keyset_page(
+        queries.reported_or_assigned(request.user),
+        keys=("-created", "-id"),
+        cursor=request.GET.get("after", ""),
+        size=PAGE_SIZE,
+    )
+    memberships = list(member_queries.current_memberships_of(request.user))
+    return render(
+        request,
+        "issues/mine.html",
+        {"page": page, "memberships": memberships, "today": timezone.localdate()},
+    )
+
+
+# --- Reporting ----------------------------------------------------------------------------
+
+
+@login_required
+@sensitive_post_parameters("contact_phone")
+@require_http_methods(["GET", "POST"])
+def report(request: HttpRequest, community_id: int) -> HttpResponse:
+    """Council members report from a phone; staff enter matters from every channel."""
+    community = member_queries.community_for(request.user, community_id)
+    scope = member_queries.scope_of(request.user)
+    is_staff = community.pk in scope.staff_community_ids
+    serves_here = member_queries.current_memberships_of(request.user).filter(
+        council__community=community
+    )
+    if not is_staff and not serves_here.exists():
+        raise PermissionDenied
+    form_class = IntakeForm if is_staff else ReportForm
+    form = form_class(request.POST or None, request.FILES or None, community=community)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if is_staff:
+                issue = actions.issue_intake(
+                    actor=request.user, community=community, **form.intake_fields()
+                )
+            else:
+                issue = actions.issue_report(
+                    actor=request.user,
+                    community=community,
+                    channel=Issue.Channel.PATROL,
+                    **form.report_fields(),
+                )
+        except REFUSALS as error:
+            form.add_error(None, _message(error))
+        else:
+            messages.success(request, _("The issue was recorded. Thank you."))
+            # The page after a report tells the browser to forget its saved draft.
+            return redirect(reverse("issues:detail", args=[issue.pk]) + "?reported=1")
+    return render(
+        request,
+        "issues/report.html",
+        {"community": community, "form": form, "is_staff": is_staff},
+        status=422 if form.is_bound else 200,
+    )
+
+
+# --- One issue ---------------------------------------------------------------------------
+
+
+def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -> HttpResponse:
+    """The issue page, with any form that failed shown again with what was typed."""
+    user = request.user
+    can_handle = queries.can_handle(user, issue)
+    version = {"version": issue.version}
+    forms = {}
+    if can_handle:
+        forms = {
+            "transition_form": TransitionForm(initial=version),
+            "assign_form": AssignForm(
+                initial={
+                    **version,
+                    "members": list(issue.assigned_members.all()),
+                    "staff": issue.assigned_staff,
+                    "due_on": issue.due_on,
+                },
+                issue=issue,
+            ),
+            "escalate_form": EscalateForm(initial=version),
+        }
+    if queries.can_comment(user, issue):
+        forms["comment_form"] = CommentForm()
+        forms["photo_form"] = PhotoForm()
+    forms.update(bound)
+    context = {
+        "issue": issue,
+        "events": list(queries.timeline(issue)),
+        "photos": list(queries.photos_of(issue)),
+        "assigned_members": list(issue.assigned_members.select_related("resident")),
+        "escalation": issue.escalations.filter(state__in=Escalation.OPEN_STATES).first(),
+        "transitions": lifecycle.available(issue) if can_handle else [],
+        "can_handle": can_handle,
+        "can_escalate": can_handle
+        and issue.is_open
+        and issue.tier in (Issue.Tier.COUNCIL, Issue.Tier.COMMUNITY),
+        "today": timezone.localdate(),
+        **forms,
+    }
+    return render(request, "issues/detail.html", context, status=status)
+
+
+def _refresh_version(form, issue: Issue):
+    """After a refusal the form keeps what was typed but carries the current version."""
+    data = form.data.copy()
+    data["version"] = str(issue.version)
+    form.data = data
+    return form
+
+
+@login_required
+@require_GET
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, queries.issue_for(request.user, pk))
+
+
+@login_required
+@require_POST
+def transition(request: HttpRequest, pk: int) -> HttpResponse:
+    issue = queries.issue_for(request.user, pk)
+    queries.require_handler(request.user, issue)
+    form = TransitionForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.issue_transition(
+                issue=issue,
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                note=form.cleaned_data["note"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except REFUSALS as error:
+            form.add_error(None, _message(error))
+        else:
+            messages.success(request, _("The status was changed."))
+            return redirect("issues:detail", pk=issue.pk)
+    issue = queries.issue_for(request.user, pk)
+    return _detail(request, issue, status=422, transition_form=_refresh_version(form, issue))
+
+
+@login_required
+@require_POST
+def assign(request: HttpRequest, pk: int) -> HttpResponse:
+    issue = queries.issue_for(request.user, pk)
+    queries.require_handler(request.user, issue)
+    form = AssignForm(request.POST, issue=issue)
+    if form.is_valid():
+        try:
+            actions.issue_assign(
+                issue=issue,
+                actor=request.user,
+                members=form.cleaned_data["members"],
+                staff=form.cleaned_data["staff"],
+                due_on=form.cleaned_data["due_on"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except REFUSALS as error:
+            form.add_error(None, _message(error))
+        else:
+            messages.success(request, _("The assignment was saved."))
+            return redirect("issues:detail", pk=issue.pk)
+    issue = queries.issue_for(request.user, pk)
+    return _detail(request, issue, status=422, assign_form=_refresh_version(form, issue))
+
+
+@login_required
+@require_POST
+def escalate(request: HttpRequest, pk: int) -> HttpResponse:
+    issue = queries.issue_for(request.user, pk)
+    queries.require_handler(request.user, issue)
+    form = EscalateForm(request.POST)
+    if form.is_valid():
+        try:
+            issue = actions.issue_escalate(
+                issue=issue,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except REFUSALS as error:
+            form.add_error(None, _message(error))
+        else:
+            messages.success(
+                request,
+                _("Escalated: now handled by the %(tier)s.") % {"tier": issue.get_tier_display()},
+            )
+            return redirect("issues:detail", pk=issue.pk)
+    issue = queries.issue_for(request.user, pk)
+    return _detail(request, issue, status=422, escalate_form=_refresh_version(form, issue))
+
+
+@login_required
+@require_POST
+def comment(request: HttpRequest, pk: int) -> HttpResponse:
+    issue = queries.issue_for(request.user, pk)
+    if not queries.can_comment(request.user, issue):
+        raise PermissionDenied
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.issue_comment(issue=issue, actor=request.user, text=form.cleaned_data["text"])
+        except REFUSALS as error:
+            form.add_error(None, _message(error))
+        else:
+            return redirect("issues:detail", pk=issue.pk)
+    return _detail(request, issue, status=422, comment_form=form)
+
+
+@login_required
+@require_POST
+def add_photos(request: HttpRequest, pk: int) -> HttpResponse:
+    issue = queries.issue_for(request.user, pk)
+    if not queries.can_comment(request.user, issue):
+        raise PermissionDenied
+    form = PhotoForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            actions.issue_add_photos(
+                issue=issue, actor=request.user, uploads=form.cleaned_data["photos"]
+            )
+        except REFUSALS as error:
+            form.add_error("photos", _message(error))
+        else:
+            messages.success(request, _("The photos were added."))
+            return redirect("issues:detail", pk=issue.pk)
+    return _detail(request, issue, status=422, photo_form=form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    issue = queries.issue_for(request.user, pk)
+    queries.require_handler(request.user, issue)
+    form = EditForm(request.POST or None, instance=issue)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in EditForm.Meta.fields}
+        try:
+            actions.issue_edit(
+                issue=issue,
+                actor=request.user,
+                expected_version=form.cleaned_data["version"],
+                **fields,
+            )
+        except REFUSALS as error:
+            form.add_error(None, _message(error))
+            issue = queries.issue_for(request.user, pk)
+            form = _refresh_version(form, issue)
+        else:
+            messages.success(request, _("The changes were saved."))
+            return redirect("issues:detail", pk=issue.pk)
+    return render(
+        request,
+        "issues/edit.html",
+        {"issue": issue, "form": form},
+        status=422 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_GET
+def photo(request: HttpRequest, pk: int, photo_pk: int) -> FileResponse:
+    """Photos are served only to those who may see the issue (they can show people and homes)."""
+    found = queries.photo_for(request.user, pk, photo_pk)
+    response = FileResponse(found.image.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+# --- Street office -------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def street_queue(request: HttpRequest, street_id: int) -> HttpResponse:
+    street = member_queries.street_for(request.user, street_id)
+    state = request.GET.get("state", "")
+    if state not in Escalation.State.values:
+        state = ""
+    escalations = list(queries.escalations_for_street(request.user, street, state=state))
+    return render(
+        request,
+        "issues/street_queue.html",
+        {
+            "street": street,
+            "escalations": escalations,
+            "state": state,
+            "states": Escalation.State.choices,
+            "accept_form": AcceptEscalationForm(street_id=street.pk),
+            "return_form": ReturnEscalationForm(),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def escalation_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """Accept (department and deadline) or return (reason) one escalation."""
+    escalation = queries.escalation_for_street_admin(request.user, pk)
+    street_id = escalation.street_id
+    accept_form = AcceptEscalationForm(street_id=street_id)
+    return_form = ReturnEscalationForm()
+    decision = request.POST.get("decision")
+    if request.method == "POST":
+        try:
+            if decision == "accept":
+                accept_form = AcceptEscalationForm(request.POST, street_id=street_id)
+                if accept_form.is_valid():
+                    actions.escalation_accept(
+                        escalation=escalation, actor=request.user, **accept_form.cleaned_data
+                    )
+                    messages.success(request, _("Assigned to the department."))
+                    return redirect("issues:street_queue", street_id=street_id)
+            elif decision == "return":
+                return_form = ReturnEscalationForm(request.POST)
+                if return_form.is_valid():
+                    actions.escalation_return(
+                        escalation=escalation,
+                        actor=request.user,
+                        reason=return_form.cleaned_data["reason"],
+                    )
+                    messages.success(request, _("Returned to the community."))
+                    return redirect("issues:street_queue", street_id=street_id)
+            elif decision == "confirm":
+                actions.escalation_confirm(escalation=escalation, actor=request.user)
+                messages.success(request, _("Confirmed: the issue is resolved."))
+                return redirect("issues:street_queue", street_id=street_id)
+        except REFUSALS as error:
+            messages.error(request, _message(error))
+    issue = escalation.issue
+    return render(
+        request,
+        "issues/escalation.html",
+        {
+            "escalation": escalation,
+            "issue": issue,
+            "events": list(queries.timeline(issue)),
+            "photos": list(queries.photos_of(issue)),
+            "accept_form": accept_form,
+            "return_form": return_form,
+            "today": timezone.localdate(),
+        },
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def categories(request: HttpRequest, street_id: int) -> HttpResponse:
+    street = member_queries.street_for(request.user, street_id)
+    rows = list(queries.categories_of_street(request.user, street))
+    editing = None
+    form = CategoryForm()
+    if request.method == "POST":
+        category_pk = request.POST.get("category")
+        editing = next((c for c in rows if str(c.pk) == category_pk), None)
+        form = CategoryForm(request.POST, instance=editing or Category(street=street))
+        if form.is_valid():
+            fields = {name: form.cleaned_data[name] for name in CategoryForm.Meta.fields}
+            actions.category_save(actor=request.user, street=street, category=editing, **fields)
+            messages.success(request, _("The category was saved."))
+            return redirect("issues:categories", street_id=street.pk)
+    return render(
+        request,
+        "issues/categories.html",
+        {"street": street, "categories": rows, "form": form, "editing": editing},
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+# --- Departments -------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def work(request: HttpRequest) -> HttpResponse:
+    departments = list(member_queries.departments_handled_by(request.user))
+    escalations = list(queries.escalations_for_department(request.user))
+    return render(
+        request,
+        "issues/work.html",
+        {
+            "departments": departments,
+            "escalations": escalations,
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def escalation_reply(request: HttpRequest, pk: int) -> HttpResponse:
+    escalation = queries.escalation_for_handler(request.user, pk)
+    form = ReplyForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.escalation_reply(
+                escalation=escalation,
+                actor=request.user,
+                reply=form.cleaned_data["reply"],
+                uploads=form.cleaned_data["photos"],
+            )
+        except REFUSALS as error:
+            form.add_error(None, _message(error))
+        else:
+            messages.success(request, _("Reported as handled. The street office will confirm."))
+            return redirect("issues:work")
+    issue = escalation.issue
+    return render(
+        request,
+        "issues/reply.html",
+        {
+            "escalation": escalation,
+            "issue": issue,
+            "photos": list(queries.photos_of(issue)),
+            "form": form,
+            "today": timezone.localdate(),
+        },
+        status=422 if form.is_bound else 200,
+    )
