@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from deliberation.models import Council
 from members.management.commands.seed_demo import DEMO_PASSWORD
+from issues.models import Escalation, Event, Issue
 from members.models import Community, CouncilMember, Notice, Resident, Role, User
 
 
@@ -21,7 +22,9 @@ def seed() -> str:
 def totals() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
-        for model in (Community, Council, Resident, CouncilMember, User, Role, Notice)
+        for model in (
+            Community, Council, Resident, CouncilMember, User, Role, Notice, Issue, Event, Escalation
+        )
     }
 
 
@@ -46,6 +49,10 @@ def test_demo_data_is_realistic_and_idempotent(db):
     assert CouncilMember.objects.filter(left_on__isnull=False).exists()  # history to show
 
     assert set(Role.objects.values_list("kind", flat=True)) == set(Role.Kind.values)
+    assert Issue.objects.filter(community__name="马南社区").count() >= 10
+    assert len(set(Issue.objects.values_list("status", flat=True))) >= 4
+    assert Escalation.objects.filter(state="pending").exists()
+    assert Escalation.objects.filter(state="accepted", department__name="城市管理和综合执法局").exists()
     assert DEMO_PASSWORD in printed
     for username in ["manan_staff", "xingfu_staff", "nanen_admin", "manan_member", "city_handler"]:
         assert username in printed

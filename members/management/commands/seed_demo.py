@@ -50,6 +50,26 @@ DEPARTMENTS = [
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高梁郑谢宋唐许韩冯邓曹彭曾"
 GIVEN = "建国秀英桂兰志强丽华文明淑珍德明玉梅海燕国华红梅伟民金凤振华春花永强美玲家宝少芳"
+DEMO_ISSUES = [
+    ("三栋电梯经常停运", "facilities", "3栋"),
+    ("老旧小区没有晾衣的地方", "interests", "一巷空地"),
+    ("小公园想加一个饮水机", "facilities", "社区小公园"),
+    ("化粪池堵塞，楼上楼下起纠纷", "neighbours", "5栋一楼"),
+    ("楼道堆放杂物", "environment", "2栋楼道"),
+    ("夜里狗叫扰民", "neighbours", "和平巷"),
+    ("车辆占用消防通道", "security", "东园巷口"),
+    ("垃圾清运不及时", "environment", "新风巷垃圾点"),
+    ("路灯坏了好几天", "other", "二巷"),
+    ("加装电梯需要政策支持", "policy", "7栋"),
+]
+DEMO_CHANNELS = [
+    "patrol",
+    "suggestion_box",
+    "chat_group",
+    "home_visit",
+    "deliberation_point",
+    "hotline",
+]
 LANES = ["一巷", "二巷", "三巷", "新风巷", "和平巷", "东园巷"]
 
 
@@ -58,8 +78,12 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
+        from issues.categories import seed_categories
+
         street, _ = Street.objects.get_or_create(name=MAIN_STREET)
         other, _ = Street.objects.get_or_create(name=OTHER_STREET)
+        seed_categories(street)
+        seed_categories(other)
         for name in DEPARTMENTS:
             Department.objects.get_or_create(street=street, name=name)
         Department.objects.get_or_create(street=other, name="城北街道城管中队")
@@ -72,6 +96,7 @@ class Command(BaseCommand):
             self._community(other, name, size=22)
 
         accounts = self._accounts(street, other, communities)
+        self._issues(street, communities)
         self._print(accounts)
 
     def _community(self, street: Street, name: str, *, size: int) -> Community:
@@ -204,6 +229,71 @@ class Command(BaseCommand):
             )
             printed.append((username, str(Role.Kind(kind).label), place))
         return printed
+
+    def _issues(self, street: Street, communities: dict[str, Community]) -> None:
+        """A realistic inbox: typical matters in every state, one escalated to the street."""
+        from issues import actions as issue_actions
+        from issues.models import Category, Issue
+
+        staff = {
+            c.name: User.objects.filter(roles__community=c).first() for c in communities.values()
+        }
+        admin = User.objects.get(username="nanen_admin")
+        handler = User.objects.get(username="city_handler")
+        categories = {c.code: c for c in Category.objects.filter(street=street)}
+        for position, name in enumerate(MAIN_COMMUNITIES):
+            community = communities[name]
+            if Issue.objects.filter(community=community).exists():
+                continue
+            actor = staff.get(name) or admin
+            rng = random.Random(f"issues-{name}")
+            residents = list(community.residents.filter(is_active=True)[:20])
+            count = 14 if name == "马南社区" else 4 + position % 5
+            for index in range(count):
+                title, code, place = DEMO_ISSUES[(index + position) % len(DEMO_ISSUES)]
+                issue = issue_actions.issue_report(
+                    actor=actor,
+                    community=community,
+                    title=title,
+                    category=categories[code],
+                    channel=rng.choice(DEMO_CHANNELS),
+                    description=f"{title}，居民反映已有一段时间，希望尽快处理。",
+                    place=place,
+                    is_urgent=index % 7 == 3,
+                    reporter=rng.choice(residents) if residents and index % 3 else None,
+                )
+                self._advance(issue_actions, issue, actor, admin, handler, street, index)
+
+    @staticmethod
+    def _advance(issue_actions, issue, actor, admin, handler, street, index) -> None:
+        steps = index % 6
+        if steps >= 1:
+            issue = issue_actions.issue_transition(issue=issue, actor=actor, name="accept")
+        if steps == 2:
+            issue_actions.issue_assign(
+                issue=issue,
+                actor=actor,
+                members=list(issue.community.council.members.filter(left_on__isnull=True)[:2]),
+                due_on=dt.date.today() + dt.timedelta(days=10),
+            )
+        if steps in (3, 4):
+            issue_actions.issue_escalate(
+                issue=issue, actor=actor, reason="议事会无法解决，需社区协调"
+            )
+            issue = issue_actions.issue_escalate(
+                issue=issue, actor=actor, reason="涉及市政设施，超出社区职权，请街道协调职能部门"
+            )
+        if steps == 4:
+            escalation = issue.escalations.get()
+            issue_actions.escalation_accept(
+                escalation=escalation,
+                actor=admin,
+                department=Department.objects.get(street=street, name="城市管理和综合执法局"),
+                deadline=dt.date.today() + dt.timedelta(days=7),
+            )
+        if steps == 5 and not issue.category.must_deliberate:
+            issue = issue_actions.issue_transition(issue=issue, actor=actor, name="start")
+            issue_actions.issue_transition(issue=issue, actor=actor, name="resolve")
 
     def _print(self, accounts: list[tuple[str, str, str]]) -> None:
         self.stdout.write(
