@@ -23,6 +23,7 @@ from issues.queries import responsible_users, street_admins_of
 from members import actions as members_actions
 from members import notifications
 from members.models import Community, CouncilMember, Department, Resident, User
+from members.queries import scope_of
 
 # No 0/O or 1/I/L: residents read tracking codes aloud and type them on phones.
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -94,6 +95,7 @@ def issue_report(
         "issue_reported",
         issue,
         key=f"issue_reported:{issue.pk}",
+        actor=actor,
     )
     return issue
 
@@ -180,6 +182,14 @@ def issue_assign(
         raise IssueActionError(
             _("Only current members of this community's council can be assigned.")
         )
+    if (
+        staff is not None
+        and staff.pk != issue.assigned_staff_id
+        and not (staff.is_active and issue.community_id in scope_of(staff).staff_community_ids)
+    ):
+        # Else someone outside the community would be told about, and own, a matter
+        # they cannot even open.
+        raise IssueActionError(_("Only staff of this community can be assigned."))
     before_members = sorted(issue.assigned_members.values_list("pk", flat=True))
     after_members = sorted(m.pk for m in members)
     changed = False
@@ -204,6 +214,7 @@ def issue_assign(
             "issue_assigned",
             issue,
             key=f"issue_assigned:{issue.pk}:v{issue.version}",
+            actor=actor,
         )
     return issue
 
@@ -282,7 +293,7 @@ def issue_escalate(
             issue=issue, street_id=issue.community.street_id, reason=reason, raised_by=actor
         )
     _notify(responsible_users(issue), "issue_escalated", issue,
-            key=f"issue_escalated:{issue.pk}:v{issue.version}")  # fmt: skip
+            key=f"issue_escalated:{issue.pk}:v{issue.version}", actor=actor)  # fmt: skip
     return issue
 
 
@@ -314,7 +325,7 @@ def escalation_accept(
     _record(issue, actor, Event.Kind.ACCEPTED, to_value=deadline.isoformat(),
             note=department.name, public=True)  # fmt: skip
     _notify(responsible_users(issue), "escalation_assigned", issue,
-            key=f"escalation_assigned:{escalation.pk}")  # fmt: skip
+            key=f"escalation_assigned:{escalation.pk}", actor=actor)  # fmt: skip
     return escalation
 
 
@@ -335,7 +346,7 @@ def escalation_return(*, escalation: Escalation, actor: User, reason: str) -> Es
     _record(issue, actor, Event.Kind.RETURNED, from_value=Issue.Tier.STREET,
             to_value=Issue.Tier.COMMUNITY, note=reason, public=False)  # fmt: skip
     _notify(responsible_users(issue), "escalation_returned", issue,
-            key=f"escalation_returned:{escalation.pk}")  # fmt: skip
+            key=f"escalation_returned:{escalation.pk}", actor=actor)  # fmt: skip
     return escalation
 
 
@@ -366,7 +377,7 @@ def escalation_reply(
     _save(issue, [])
     _record(issue, actor, Event.Kind.HANDLED, note=reply, public=True)
     _notify(street_admins_of(issue), "escalation_handled", issue,
-            key=f"escalation_handled:{escalation.pk}")  # fmt: skip
+            key=f"escalation_handled:{escalation.pk}", actor=actor)  # fmt: skip
     return escalation
 
 
@@ -386,7 +397,7 @@ def escalation_confirm(*, escalation: Escalation, actor: User) -> Escalation:
     _record(issue, actor, Event.Kind.CONFIRMED, public=True)
     _record(issue, actor, Event.Kind.STATUS, from_value=before, to_value=issue.status, public=True)
     _notify(responsible_users(issue), "issue_resolved", issue,
-            key=f"issue_resolved:{issue.pk}:v{issue.version}")  # fmt: skip
+            key=f"issue_resolved:{issue.pk}:v{issue.version}", actor=actor)  # fmt: skip
     return escalation
 
 
@@ -512,7 +523,11 @@ def _notice_context(issue: Issue) -> dict:
     return {"title": issue.title, "community": issue.community.name, "issue_id": issue.pk}
 
 
-def _notify(users: Iterable[User], kind: str, issue: Issue, *, key: str) -> None:
+def _notify(
+    users: Iterable[User], kind: str, issue: Issue, *, key: str, actor: User | None = None
+) -> None:
+    """Tell the people concerned, except whoever just did it."""
     context = _notice_context(issue)
-    for user in {u.pk: u for u in users if u is not None}.values():
+    skip = actor.pk if actor is not None else None
+    for user in {u.pk: u for u in users if u is not None and u.pk != skip}.values():
         notifications.notify(user, kind, context, key=f"{key}:{user.pk}")

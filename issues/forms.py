@@ -120,8 +120,10 @@ class IntakeForm(ReportForm):
     reporter = forms.ModelChoiceField(
         label=_("Resident"), queryset=Resident.objects.none(), required=False
     )
-    new_name = forms.CharField(label=_("Name"), max_length=50, required=False)
-    new_building = forms.CharField(label=_("Building"), max_length=50, required=False)
+    new_name = forms.CharField(label=_("New resident's name"), max_length=50, required=False)
+    new_building = forms.CharField(
+        label=_("New resident's building"), max_length=50, required=False
+    )
     contact_phone = forms.CharField(
         label=_("Contact phone"),
         max_length=20,
