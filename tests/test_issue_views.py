@@ -405,3 +405,38 @@ def test_issue_page_query_count_does_not_grow_with_its_timeline(manan, manan_sta
     )
     many = queries_for(client, url)
     assert few == many
+
+
+def test_street_admin_edits_and_adds_categories(nanen, nanen_admin, manan_staff, as_user):
+    from issues.models import Category
+
+    client = as_user(nanen_admin)
+    url = reverse("issues:categories", args=[nanen.pk])
+    page = client.get(url)
+    assert len(page.context["categories"]) == 11
+    lift = factories.category(nanen, "facilities")
+    response = client.post(
+        url,
+        {"category": lift.pk, "name": "公共设施", "name_en": "Public facilities and lifts",
+         "must_deliberate": "on", "position": 2, "is_active": "on"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    lift.refresh_from_db()
+    assert lift.name_en == "Public facilities and lifts"
+    response = client.post(url, {"name": "加装电梯", "name_en": "Lift retrofits", "position": 20})
+    assert response.status_code == 302
+    added = Category.objects.get(street=nanen, name="加装电梯")
+    assert not added.is_active and not added.must_deliberate  # unchecked boxes
+    response = client.post(url, {"name": "", "position": 1})
+    assert response.status_code == 422
+    assert as_user(manan_staff).get(url).status_code == 404
+
+
+def test_category_labels_follow_the_language(nanen):
+    from django.utils import translation
+
+    category = factories.category(nanen, "environment")
+    with translation.override("en"):
+        assert category.label == "Environment and sanitation"
+    with translation.override("zh-hans"):
+        assert category.label == "环境卫生"
