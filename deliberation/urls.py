@@ -16,5 +16,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("members.urls")),
+    path("", include("issues.public_urls")),
     path("", include("issues.urls")),
 ]

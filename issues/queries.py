@@ -112,7 +112,10 @@ def inbox(user: User, filters: InboxFilters) -> QuerySet[Issue]:
 
 def status_counts(user: User, filters: InboxFilters) -> dict[str, int]:
     """Counts per status for the same filters (but any status): one grouped query."""
-    rows = _filtered(user, filters).order_by().values("status").annotate(n=Count("pk"))
+    # distinct: the "mine" filter joins assigned members, so one issue can be several rows.
+    rows = (
+        _filtered(user, filters).order_by().values("status").annotate(n=Count("pk", distinct=True))
+    )
     return {row["status"]: row["n"] for row in rows}
 
 

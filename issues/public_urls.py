@@ -1,0 +1,20 @@
+"""Pages for residents without an account, and the poster that leads them there."""
+
+from django.urls import path
+
+from issues import public_views
+
+app_name = "public"
+
+urlpatterns = [
+    path("r/<str:token>/", public_views.report, name="report"),
+    path("t/", public_views.track, name="track"),
+    path("t/<str:code>/", public_views.track_issue, name="track_issue"),
+    path("t/<str:code>/reported/", public_views.reported, name="reported"),
+    path("communities/<int:community_id>/poster/", public_views.poster, name="poster"),
+    path(
+        "communities/<int:community_id>/poster/qr.svg",
+        public_views.poster_svg,
+        name="poster_svg",
+    ),
+]

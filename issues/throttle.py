@@ -1,0 +1,90 @@
+"""Counting requests per client in Django's cache, to refuse floods without outside services.
+
+The cache is Redis when ``REDIS_URL`` is set and a file cache otherwise
+(``deliberation/settings.py``). On Redis ``cache.add`` (SET NX) and
+``cache.incr`` (INCR) are atomic, so concurrent requests never count twice as
+one. The file cache's ``incr`` is a read and a write: under a burst it may
+undercount slightly, which is acceptable for a single-machine install.
+
+A counter lives until one window has passed since its last counted hit. Each
+counted hit sets the expiry again, because the file cache's ``incr`` rewrites
+the entry with the default timeout; doing the same on every backend keeps the
+rule identical everywhere. A refused hit is not counted and does not lengthen
+the wait.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.core.cache import cache
+from django.http import HttpRequest
+
+PREFIX = "yishi:throttle:"
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client address a throttle counts under.
+
+    REMOTE_ADDR is the address the connection came from. Behind a reverse proxy
+    or load balancer that is the proxy, and every resident would share one
+    counter: there the real client address must be taken from the header the
+    trusted proxy sets (e.g. the entry it appends to X-Forwarded-For), never
+    from a header the client can write itself.
+    """
+    raw = request.META.get("REMOTE_ADDR", "")
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return raw or "unknown"
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        # A phone gets a whole /64; counting single addresses inside it is trivial to evade.
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def hit(key: str, limit: int, window_seconds: int) -> bool:
+    """Count one hit under ``key``; True while no more than ``limit`` hits were counted."""
+    full = PREFIX + key
+    if cache.add(full, 1, timeout=window_seconds):
+        return limit >= 1
+    current = cache.get(full)
+    if current is not None and current >= limit:
+        return False
+    try:
+        count = cache.incr(full)
+    except ValueError:  # expired between add and incr: start again
+        return hit(key, limit, window_seconds)
+    cache.touch(full, window_seconds)
+    return count <= limit
+
+
+def undo(key: str, window_seconds: int) -> None:
+    """Take back one counted hit, for work that was refused after it was counted."""
+    full = PREFIX + key
+    try:
+        cache.decr(full)
+    except ValueError:
+        return
+    cache.touch(full, window_seconds)
+
+
+def claim(key: str, timeout: int) -> bool:
+    """Mark ``key`` as taken; False if someone holds it already (``cache.add``)."""
+    return cache.add(PREFIX + key, "", timeout=timeout)
+
+
+def settle(key: str, value: str, timeout: int) -> None:
+    """Store what a claimed piece of work produced, for whoever asks again."""
+    cache.set(PREFIX + key, value, timeout=timeout)
+
+
+def recall(key: str) -> str | None:
+    """What a claim produced: a value, "" while the work is under way, None if released."""
+    return cache.get(PREFIX + key)
+
+
+def release(key: str) -> None:
+    cache.delete(PREFIX + key)
