@@ -136,6 +136,12 @@ def issue_transition(
     if transition.target == Issue.Status.NOT_ACTIONABLE:
         issue.outcome_note = note.strip()
         fields.append("outcome_note")
+    if transition.target in (Issue.Status.CLOSED, Issue.Status.NOT_ACTIONABLE):
+        issue.closed_at = timezone.now()
+        fields.append("closed_at")
+    elif issue.closed_at is not None:
+        issue.closed_at = None
+        fields.append("closed_at")
     _save(issue, fields)
     _record(
         issue,
@@ -413,6 +419,31 @@ def category_save(*, actor: User, street, category: Category | None = None, **fi
     category.full_clean()
     category.save()
     return category
+
+
+CONTACT_RETENTION = dt.timedelta(days=183)
+
+
+def contact_details_erase(*, now: dt.datetime) -> int:
+    """Blank the contact name and phone of matters closed for six months (PIPL art. 19).
+
+    The forms promise it; the rows say when each matter closed, so running this
+    any number of times erases each contact once.
+    """
+    erased = 0
+    cutoff = now - CONTACT_RETENTION
+    due = Issue.objects.filter(closed_at__lt=cutoff).exclude(contact_name="", contact_phone="")
+    for issue_id in due.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            claimed = (
+                Issue.objects.filter(pk=issue_id, closed_at__lt=cutoff)
+                .exclude(contact_name="", contact_phone="")
+                .update(contact_name="", contact_phone="")
+            )
+            if claimed:
+                _record(Issue(pk=issue_id), None, Event.Kind.CONTACT_ERASED, public=False)
+                erased += 1
+    return erased
 
 
 def overdue_notify(*, issue_id: int, today: dt.date) -> int:

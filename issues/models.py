@@ -146,6 +146,9 @@ class Issue(models.Model):
     created = models.DateTimeField(auto_now_add=True, db_index=False)
     updated = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # When the matter was closed or found not actionable: contact details are
+    # erased a fixed time after this (issues.actions.contact_details_erase).
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("issue")
@@ -213,6 +216,7 @@ class Event(models.Model):
         CONFIRMED = "confirmed", _("handling confirmed")
         EDITED = "edited", _("details edited")
         OVERDUE = "overdue", _("overdue reminder sent")
+        CONTACT_ERASED = "contact_erased", _("contact details erased")
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

@@ -62,7 +62,11 @@ def resident_deactivate(*, actor: User, resident: Resident, reason: str = "") ->
     resident.is_active = False
     resident.deactivated_at = timezone.now()
     resident.deactivation_reason = reason
-    resident.save(update_fields=["is_active", "deactivated_at", "deactivation_reason", "updated"])
+    # The number was kept to reach a resident of this community; they have left (PIPL art. 47).
+    resident.phone = ""
+    resident.save(
+        update_fields=["is_active", "deactivated_at", "deactivation_reason", "phone", "updated"]
+    )
     return resident
 
 

@@ -62,7 +62,7 @@ def test_edit_keeps_the_resident_and_changes_fields(manan, manan_staff, as_user)
 
 def test_deactivate_hides_from_list_and_reactivate_restores(manan, manan_staff, as_user):
     client = as_user(manan_staff)
-    resident = factories.resident(manan, "孙振华")
+    resident = factories.resident(manan, "孙振华", phone="13812345678")
     response = client.post(
         reverse("members:resident_deactivate", args=[manan.pk, resident.pk]), {"reason": "搬走了"}
     )
@@ -73,6 +73,7 @@ def test_deactivate_hides_from_list_and_reactivate_restores(manan, manan_staff, 
         and resident.deactivated_at
         and resident.deactivation_reason == "搬走了"
     )
+    assert resident.phone == ""  # kept only while they live here
     listing = client.get(reverse("members:residents", args=[manan.pk]))
     assert resident not in listing.context["page"].rows
     with_inactive = client.get(reverse("members:residents", args=[manan.pk]) + "?inactive=1")
