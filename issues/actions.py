@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from issues import lifecycle, photos, search
 from issues.models import Category, Escalation, Event, Issue, Photo
-from issues.queries import responsible_users, street_admins_of
+from issues.queries import community_staff_of, responsible_users, street_admins_of
 from members import actions as members_actions
 from members import notifications
 from members.models import Community, CouncilMember, Department, Resident, User
@@ -28,6 +28,9 @@ from members.queries import scope_of
 # No 0/O or 1/I/L: residents read tracking codes aloud and type them on phones.
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 TIER_ORDER = [Issue.Tier.COUNCIL, Issue.Tier.COMMUNITY, Issue.Tier.STREET]
+# While an escalation is open the street office holds the matter: the community
+# cannot finish or park it behind the street's back.
+STREET_HOLDS = {"resolve", "close", "defer", "not_actionable"}
 
 
 class IssueActionError(Exception):
@@ -127,6 +130,16 @@ def issue_transition(
 ) -> Issue:
     issue = _lock(issue, expected_version)
     transition = lifecycle.check(issue, name, note=note)
+    if (
+        transition.name in STREET_HOLDS
+        and issue.escalations.filter(state__in=Escalation.OPEN_STATES).exists()
+    ):
+        raise IssueActionError(
+            _(
+                "The street office is handling this matter. Wait for its confirmation, "
+                "or ask it to return the matter to the community."
+            )
+        )
     before = issue.status
     issue.status = transition.target
     fields = ["status"]
@@ -142,6 +155,9 @@ def issue_transition(
     elif issue.closed_at is not None:
         issue.closed_at = None
         fields.append("closed_at")
+    if transition.name == "reopen":
+        issue.resolved_at = None
+        fields.append("resolved_at")
     _save(issue, fields)
     _record(
         issue,
@@ -165,8 +181,8 @@ def issue_record_deliberation(
     issue = _lock(issue, None)
     issue.deliberated_at = at
     _save(issue, ["deliberated_at"])
-    _record(issue, actor, Event.Kind.STATUS, to_value=issue.status, note=note, public=True,
-            data={"deliberated_at": at.isoformat()})  # fmt: skip
+    _record(issue, actor, Event.Kind.DELIBERATED, to_value=at.date().isoformat(), note=note,
+            public=True)  # fmt: skip
     return issue
 
 
@@ -313,6 +329,12 @@ def escalation_accept(
     if deadline < timezone.localdate():
         raise IssueActionError(_("The deadline cannot be in the past."))
     issue = _lock(escalation.issue, None)
+    startable = {t.name for t in lifecycle.available(issue)}
+    if issue.status != Issue.Status.IN_PROGRESS and "start" not in startable:
+        raise IssueActionError(
+            _("The matter is “%(status)s” at the community; return it to them instead.")
+            % {"status": issue.get_status_display()}
+        )
     escalation.state = Escalation.State.ACCEPTED
     escalation.department = department
     escalation.deadline = deadline
@@ -402,7 +424,7 @@ def escalation_confirm(*, escalation: Escalation, actor: User) -> Escalation:
     _save(issue, ["status", "resolved_at"])
     _record(issue, actor, Event.Kind.CONFIRMED, public=True)
     _record(issue, actor, Event.Kind.STATUS, from_value=before, to_value=issue.status, public=True)
-    _notify(responsible_users(issue), "issue_resolved", issue,
+    _notify([*responsible_users(issue), *community_staff_of(issue)], "issue_resolved", issue,
             key=f"issue_resolved:{issue.pk}:v{issue.version}", actor=actor)  # fmt: skip
     return escalation
 

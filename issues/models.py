@@ -217,6 +217,7 @@ class Event(models.Model):
         EDITED = "edited", _("details edited")
         OVERDUE = "overdue", _("overdue reminder sent")
         CONTACT_ERASED = "contact_erased", _("contact details erased")
+        DELIBERATED = "deliberated", _("deliberated at a council meeting")
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

@@ -224,6 +224,16 @@ def responsible_users(issue: Issue) -> list[User]:
     return list(users.filter(is_active=True).distinct())
 
 
+def community_staff_of(issue: Issue) -> list[User]:
+    return list(
+        User.objects.filter(
+            roles__kind=Role.Kind.COMMUNITY_STAFF,
+            roles__community_id=issue.community_id,
+            is_active=True,
+        ).distinct()
+    )
+
+
 def street_admins_of(issue: Issue) -> list[User]:
     return list(
         User.objects.filter(

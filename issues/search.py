@@ -46,7 +46,8 @@ def matching(queryset: QuerySet, query: str) -> QuerySet:
         return queryset
     if connection.vendor == "postgresql":
         pairs = list(dict.fromkeys(bigrams(query)))
-        if pairs:
+        # A one-character word has no pair to look up; it falls back to the substring scan.
+        if pairs and all(len(word) > 1 for word in _WORD.findall(query.lower())):
             return queryset.alias(search_pairs=pairs_of("search_bigrams")).filter(
                 search_pairs__contains=pairs
             )

@@ -8,8 +8,8 @@ from django.test import Client
 from django.urls import reverse
 
 from deliberation.models import Council
-from members.management.commands.seed_demo import DEMO_PASSWORD
 from issues.models import Escalation, Event, Issue
+from members.management.commands.seed_demo import DEMO_PASSWORD
 from members.models import Community, CouncilMember, Notice, Resident, Role, User
 
 
@@ -23,7 +23,16 @@ def totals() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
         for model in (
-            Community, Council, Resident, CouncilMember, User, Role, Notice, Issue, Event, Escalation
+            Community,
+            Council,
+            Resident,
+            CouncilMember,
+            User,
+            Role,
+            Notice,
+            Issue,
+            Event,
+            Escalation,
         )
     }
 
@@ -52,7 +61,9 @@ def test_demo_data_is_realistic_and_idempotent(db):
     assert Issue.objects.filter(community__name="马南社区").count() >= 10
     assert len(set(Issue.objects.values_list("status", flat=True))) >= 4
     assert Escalation.objects.filter(state="pending").exists()
-    assert Escalation.objects.filter(state="accepted", department__name="城市管理和综合执法局").exists()
+    assert Escalation.objects.filter(
+        state="accepted", department__name="城市管理和综合执法局"
+    ).exists()
     assert DEMO_PASSWORD in printed
     for username in ["manan_staff", "xingfu_staff", "nanen_admin", "manan_member", "city_handler"]:
         assert username in printed

@@ -257,7 +257,8 @@ def test_council_member_reports_from_the_phone_form(manan, nanen, manan_member, 
         reverse("issues:report", args=[manan.pk]),
         {
             "title": "化粪池堵塞", "category": factories.category(nanen, "neighbours").pk,
-            "place": "2栋一楼", "is_urgent": "on", "latitude": "21.857000", "longitude": "111.982000",
+            "place": "2栋一楼", "is_urgent": "on",
+            "latitude": "21.857000", "longitude": "111.982000",
             "photos": [jpeg(size=(3000, 2000))],
         },
     )  # fmt: skip

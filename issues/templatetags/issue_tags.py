@@ -16,8 +16,6 @@ def overdue(issue: Issue, today: dt.date) -> bool:
 def event_text(event: Event) -> str:
     """What a timeline line says happened, in the reader's language."""
     if event.kind == Event.Kind.STATUS and event.to_value:
-        if event.data.get("deliberated_at"):
-            return str(Event.Kind(event.kind).label)
         return str(Issue.Status(event.to_value).label)
     if (
         event.kind in (Event.Kind.TIER, Event.Kind.ESCALATED, Event.Kind.RETURNED)
