@@ -171,6 +171,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "issues.tasks.notify_overdue_issues",
         "schedule": crontab(hour=8, minute=0),
     },
+    # Nightly: the forms promise contact details go six months after a matter closes.
+    "erase-expired-contact-details": {
+        "task": "issues.tasks.erase_expired_contact_details",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 # --- Notifications --------------------------------------------------------------

@@ -25,3 +25,9 @@ def notify_overdue_issues() -> int:
         except Issue.DoesNotExist:
             continue  # deleted since the list was read
     return sent
+
+
+@shared_task(acks_late=True)
+def erase_expired_contact_details() -> int:
+    """Blank contact details of matters closed six months ago; idempotent (see the action)."""
+    return actions.contact_details_erase(now=timezone.now())

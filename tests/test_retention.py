@@ -42,3 +42,14 @@ def test_reopening_clears_the_closing_date(manan, manan_staff):
     issue = actions.issue_transition(issue=issue, actor=manan_staff, name="reopen", note="没修好")
     assert issue.closed_at is None
     assert actions.contact_details_erase(now=timezone.now() + dt.timedelta(days=400)) == 0
+
+
+def test_the_nightly_task_is_scheduled_and_erases(manan, manan_staff, settings):
+    from issues.tasks import erase_expired_contact_details
+
+    entry = settings.CELERY_BEAT_SCHEDULE["erase-expired-contact-details"]
+    assert entry["task"] == "issues.tasks.erase_expired_contact_details"
+    old = closed_issue(manan, manan_staff, days_ago=365)
+    assert erase_expired_contact_details.delay().get() == 1
+    old.refresh_from_db()
+    assert old.contact_phone == ""
