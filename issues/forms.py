@@ -29,7 +29,12 @@ class PhotosField(forms.FileField):
         self.max_files = max_files
         super().__init__(*args, **kwargs)
         self.widget.attrs.update(
-            {"accept": "image/*", "data-downscale": str(photos.MAX_SIDE), "multiple": True}
+            {
+                "accept": "image/*",
+                "data-downscale": str(photos.MAX_SIDE),
+                "data-max": str(max_files),
+                "multiple": True,
+            }
         )
 
     def clean(self, data, initial=None):
@@ -128,7 +133,8 @@ class IntakeForm(ReportForm):
         label=_("Contact phone"),
         max_length=20,
         required=False,
-        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+        # data-draft-skip: a phone number is not left in a shared office browser's storage.
+        widget=forms.TextInput(attrs={"inputmode": "tel", "data-draft-skip": True}),
         help_text=_(
             "Optional. Only to tell the person how their matter went; "
             "deleted six months after the matter is closed."
@@ -226,7 +232,9 @@ class AssignForm(VersionedForm):
         label=_("Staff member"), queryset=User.objects.none(), required=False
     )
     due_on = forms.DateField(
-        label=_("Due on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Due on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def __init__(self, *args, issue: Issue, **kwargs) -> None:
@@ -272,7 +280,9 @@ class PhotoForm(forms.Form):
 
 class AcceptEscalationForm(forms.Form):
     department = forms.ModelChoiceField(label=_("Department"), queryset=Department.objects.none())
-    deadline = forms.DateField(label=_("Deadline"), widget=forms.DateInput(attrs={"type": "date"}))
+    deadline = forms.DateField(
+        label=_("Deadline"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def __init__(self, *args, street_id: int, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -329,10 +339,14 @@ class InboxFilterForm(forms.Form):
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
     mine = forms.BooleanField(label=_("Assigned to me"), required=False)
     since = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     until = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def __init__(self, *args, communities, street_ids, **kwargs) -> None:

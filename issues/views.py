@@ -148,6 +148,7 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
                     actor=request.user,
                     community=community,
                     channel=Issue.Channel.PATROL,
+                    reporter=serves_here.select_related("resident").first().resident,
                     **form.report_fields(),
                 )
         except REFUSALS as error:

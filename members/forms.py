@@ -95,7 +95,7 @@ class CouncilMemberJoinForm(CouncilMemberForm):
         help_text=_("Only active residents of this community who are not serving already."),
     )
     joined_on = forms.DateField(
-        label=_("Joined on"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Joined on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
 
     class Meta(CouncilMemberForm.Meta):
@@ -113,7 +113,9 @@ class CouncilMemberJoinForm(CouncilMemberForm):
 
 
 class CouncilMemberLeaveForm(forms.Form):
-    left_on = forms.DateField(label=_("Left on"), widget=forms.DateInput(attrs={"type": "date"}))
+    left_on = forms.DateField(
+        label=_("Left on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
 
     def __init__(self, *args, member: CouncilMember, **kwargs) -> None:

@@ -265,6 +265,7 @@ def test_council_member_reports_from_the_phone_form(manan, nanen, manan_member, 
     assert response.status_code == 302 and "reported=1" in response["Location"]
     issue = Issue.objects.get()
     assert issue.channel == "patrol" and issue.is_urgent and issue.entered_by == manan_member
+    assert issue.reporter.name == "王建国"  # the member raised it, not an anonymous resident
     assert float(issue.latitude) == pytest.approx(21.857)
     photo = issue.photos.get()
     assert max(photo.width, photo.height) == 1600
