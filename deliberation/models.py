@@ -1,5 +1,8 @@
+import datetime as dt
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -28,3 +31,193 @@ class Council(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def default_month_days() -> list[int]:
+    return [8, 18, 28]
+
+
+class Schedule(models.Model):
+    """When a council meets regularly; ``deliberation.schedules`` turns it into dates.
+
+    - monthly: on each day in ``month_days`` (8th, 18th and 28th by default); a day
+      the month does not have (31 in April, 30 in February) falls on its last day;
+    - weekly: every ``weekday`` (0 = Monday … 6 = Sunday);
+    - quarterly: on the first working day (Monday–Friday) of the window from the
+      1st to the 10th of January, April, July and October.
+
+    With ``move_weekend_to_monday`` a meeting that falls on a Saturday or Sunday
+    moves to the following Monday. Public holidays are not known to Yishi.
+    """
+
+    class Kind(models.TextChoices):
+        MONTHLY = "monthly", _("monthly on fixed days")
+        WEEKLY = "weekly", _("weekly")
+        QUARTERLY = "quarterly", _("quarterly (first ten days of Jan, Apr, Jul, Oct)")
+
+    council = models.ForeignKey(
+        Council, on_delete=models.CASCADE, related_name="schedules", verbose_name=_("council")
+    )
+    kind = models.CharField(_("repeats"), max_length=10, choices=Kind, default=Kind.MONTHLY)
+    month_days = models.JSONField(_("days of the month"), default=default_month_days, blank=True)
+    weekday = models.PositiveSmallIntegerField(_("weekday"), null=True, blank=True)
+    start_time = models.TimeField(_("start time"), default=dt.time(15, 0))
+    place = models.CharField(_("place"), max_length=200, blank=True)
+    notice_days = models.PositiveSmallIntegerField(
+        _("notice (days before)"),
+        default=3,
+        validators=[MaxValueValidator(30)],
+    )
+    move_weekend_to_monday = models.BooleanField(_("move weekend meetings to Monday"), default=True)
+    is_active = models.BooleanField(_("in use"), default=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("meeting schedule")
+        verbose_name_plural = _("meeting schedules")
+        ordering = ["council_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["monthly", "weekly", "quarterly"]),
+                name="schedule_kind_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__isnull=True) | Q(weekday__gte=0, weekday__lte=6),
+                name="schedule_weekday_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="weekly") | Q(weekday__isnull=False),
+                name="schedule_weekly_has_weekday",
+            ),
+            models.CheckConstraint(
+                condition=Q(notice_days__gte=0, notice_days__lte=30),
+                name="schedule_notice_days_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.council} · {self.get_kind_display()}"
+
+
+class Meeting(models.Model):
+    """One meeting of a council, regular (from a schedule) or urgent.
+
+    Unique per council and start time: materialising a schedule twice, or from
+    two beat processes at once, creates each meeting once.
+    """
+
+    class Kind(models.TextChoices):
+        REGULAR = "regular", _("regular meeting")
+        URGENT = "urgent", _("urgent meeting")
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", _("scheduled")
+        CANCELLED = "cancelled", _("cancelled")
+        HELD = "held", _("held")
+
+    council = models.ForeignKey(
+        Council, on_delete=models.PROTECT, related_name="meetings", verbose_name=_("council")
+    )
+    schedule = models.ForeignKey(
+        Schedule,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="meetings",
+        verbose_name=_("meeting schedule"),
+    )
+    starts_at = models.DateTimeField(_("starts at"))
+    place = models.CharField(_("place"), max_length=200, blank=True)
+    kind = models.CharField(_("type"), max_length=10, choices=Kind, default=Kind.REGULAR)
+    state = models.CharField(_("state"), max_length=10, choices=State, default=State.SCHEDULED)
+    # When members are to be told (starts_at minus the schedule's notice days):
+    # a row the periodic sender acts on, never a delay parked in the broker.
+    notice_due_at = models.DateTimeField(_("notice due at"))
+    notice_sent_at = models.DateTimeField(_("notice sent at"), null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["council", "starts_at"], name="meeting_unique_start"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["regular", "urgent"]), name="meeting_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["scheduled", "cancelled", "held"]),
+                name="meeting_state_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(notice_due_at__lte=F("starts_at")), name="meeting_notice_before_start"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["council", "starts_at", "id"],
+                condition=Q(state="scheduled"),
+                name="meeting_upcoming",
+            ),
+            models.Index(
+                fields=["notice_due_at"],
+                condition=Q(state="scheduled", notice_sent_at__isnull=True),
+                name="meeting_notice_due",
+            ),
+            models.Index(
+                fields=["starts_at"],
+                condition=Q(state="scheduled", reminder_sent_at__isnull=True),
+                name="meeting_reminder_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.council} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class AgendaItem(models.Model):
+    """One point on a meeting's agenda: an issue, a follow-up review, or a free topic."""
+
+    class Kind(models.TextChoices):
+        ISSUE = "issue", _("issue")
+        REVIEW = "review", _("follow-up review")
+        TOPIC = "topic", _("topic")
+
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.CASCADE, related_name="agenda_items", verbose_name=_("meeting")
+    )
+    issue = models.ForeignKey(
+        "issues.Issue",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="agenda_items",
+        verbose_name=_("issue"),
+    )
+    topic = models.CharField(_("topic"), max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    kind = models.CharField(_("type"), max_length=10, choices=Kind, default=Kind.ISSUE)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("agenda item")
+        verbose_name_plural = _("agenda items")
+        ordering = ["meeting_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "issue"],
+                condition=Q(issue__isnull=False),
+                name="agendaitem_issue_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["issue", "review"], issue__isnull=False)
+                | (Q(kind="topic", issue__isnull=True) & ~Q(topic="")),
+                name="agendaitem_kind_matches",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.topic or f"#{self.issue_id}"

@@ -176,6 +176,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "issues.tasks.erase_expired_contact_details",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Meetings from every schedule, their agendas, notices and morning reminders.
+    # Idempotent in the database, so a second beat process does no harm.
+    "materialise-meetings": {
+        "task": "deliberation.tasks.materialise_meetings",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 # --- Notifications --------------------------------------------------------------

@@ -76,6 +76,14 @@ KINDS: dict[str, NoticeKind] = {
         subject=_("An issue is overdue"),
         body=_("%(community)s: “%(title)s” is past its due date."),
     ),
+    "meeting_notice": NoticeKind(
+        subject=_("Notice of a council meeting"),
+        body=_("%(council)s meets on %(when)s at %(place)s."),
+    ),
+    "meeting_reminder": NoticeKind(
+        subject=_("Council meeting today"),
+        body=_("Reminder: %(council)s meets today, %(when)s, at %(place)s."),
+    ),
     "test": NoticeKind(subject=_("Test notice"), body=_("Message: %(text)s")),
 }
 

@@ -75,3 +75,11 @@ def role(account: User, kind: str, **scope) -> Role:
 
 def department(street_: Street, name: str = "城市管理和综合执法局") -> Department:
     return Department.objects.get_or_create(street=street_, name=name)[0]
+
+
+def schedule(council_community: Community, **fields):
+    """A meeting schedule of the community's council (8th, 18th, 28th at 15:00 by default)."""
+    from deliberation.models import Schedule
+
+    fields.setdefault("place", "社区居民议事点")
+    return Schedule.objects.create(council=council_community.council, **fields)

@@ -1,0 +1,338 @@
+"""Meetings from schedules: created once, agendas built once, notices sent once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone, translation
+
+from deliberation import actions, queries
+from deliberation.models import AgendaItem, Meeting
+from deliberation.tasks import materialise_meetings
+from issues import actions as issue_actions
+from members import notifications
+from members.models import CouncilMember, Notice, Role
+from tests import factories
+
+TODAY = dt.date(2027, 3, 1)
+TZ = timezone.get_default_timezone()
+
+
+def at(day: int, hour: int, minute: int = 0, month: int = 3) -> dt.datetime:
+    return dt.datetime(2027, month, day, hour, minute, tzinfo=TZ)
+
+
+def starts(council) -> list[dt.datetime]:
+    return list(Meeting.objects.filter(council=council).values_list("starts_at", flat=True))
+
+
+def awaiting(community, *, actor, **fields):
+    issue = factories.issue(community, actor=actor, **fields)
+    return issue_actions.issue_transition(issue=issue, actor=actor, name="accept")
+
+
+def agenda(meeting: Meeting) -> list[str]:
+    return [item.issue.title for item in meeting.agenda_items.select_related("issue")]
+
+
+def member_account(community, username: str, **fields):
+    term = factories.council_member(community, factories.resident(community, username))
+    account = factories.user(username, **fields)
+    factories.role(account, Role.Kind.COUNCIL_MEMBER, council_member=term)
+    return account, term
+
+
+def meeting_notices(kind: str = "meeting_notice") -> list[tuple[str, str]]:
+    return sorted(Notice.objects.filter(kind=kind).values_list("recipient__username", "channel"))
+
+
+# --- Materialising meetings ----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_materialising_twice_creates_each_meeting_once(manan):
+    schedule = factories.schedule(manan, move_weekend_to_monday=False, notice_days=3)
+
+    assert actions.meetings_materialise(today=TODAY) == 4
+    assert actions.meetings_materialise(today=TODAY) == 0
+    assert actions.meetings_materialise(today=TODAY + dt.timedelta(days=1)) == 0
+
+    assert starts(manan.council) == [at(8, 15), at(18, 15), at(28, 15), at(8, 15, month=4)]
+    meeting = Meeting.objects.filter(council=manan.council).first()
+    assert meeting.schedule == schedule
+    assert meeting.place == "社区居民议事点"
+    assert meeting.notice_due_at == at(5, 15)
+    assert (meeting.state, meeting.kind) == ("scheduled", "regular")
+    # A later run reaches further ahead and adds only the new meetings.
+    assert actions.meetings_materialise(today=dt.date(2027, 3, 20)) == 2
+    assert len(starts(manan.council)) == 6
+
+
+@pytest.mark.django_db
+def test_inactive_schedules_produce_nothing(manan, xingfu):
+    factories.schedule(manan, is_active=False)
+    factories.schedule(xingfu, kind="weekly", weekday=2, is_active=False)
+    assert actions.meetings_materialise(today=TODAY) == 0
+    assert not Meeting.objects.exists()
+
+
+@pytest.mark.django_db
+def test_two_schedules_of_one_council_at_the_same_time_make_one_meeting(manan, xingfu):
+    factories.schedule(manan, month_days=[8], move_weekend_to_monday=False)
+    factories.schedule(manan, month_days=[8, 18], move_weekend_to_monday=False)
+    factories.schedule(xingfu, kind="weekly", weekday=2)
+    actions.meetings_materialise(today=TODAY, horizon_days=20)
+    assert starts(manan.council) == [at(8, 15), at(18, 15)]
+    assert starts(xingfu.council) == [at(3, 15), at(10, 15), at(17, 15)]
+
+
+@pytest.mark.django_db
+def test_the_database_holds_one_meeting_per_council_and_start(manan):
+    from django.db import IntegrityError, transaction
+
+    council = manan.council
+    Meeting.objects.create(council=council, starts_at=at(8, 15), notice_due_at=at(5, 15))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Meeting.objects.create(council=council, starts_at=at(8, 15), notice_due_at=at(5, 15))
+
+
+def run_at_once(target, count: int = 2) -> list:
+    """Run ``target`` in ``count`` threads released together, each on its own connection."""
+    barrier = threading.Barrier(count)
+    results, errors = [], []
+
+    def work():
+        try:
+            barrier.wait(timeout=10)
+            results.append(target())
+        except Exception as error:  # surfaced by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_create_each_meeting_agenda_item_and_notice_once(
+    manan, manan_staff, manan_member
+):
+    """Two beat processes: separate connections racing (IMMEDIATE transactions on SQLite)."""
+    factories.schedule(manan, move_weekend_to_monday=False)
+    first, second = (awaiting(manan, actor=manan_staff, title=t) for t in ("电梯", "晾衣"))
+
+    def tick():
+        actions.meetings_materialise(today=TODAY)
+        return actions.meeting_notices_send(now=at(5, 15))
+
+    results = run_at_once(tick, count=4)
+
+    assert starts(manan.council) == [at(8, 15), at(18, 15), at(28, 15), at(8, 15, month=4)]
+    assert AgendaItem.objects.count() == 2
+    assert sorted(AgendaItem.objects.values_list("issue_id", flat=True)) == sorted(
+        [first.pk, second.pk]
+    )
+    assert meeting_notices() == [("manan_member", "inapp")]
+    assert sorted(results) == [0, 0, 0, 1]
+
+
+# --- Agendas ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_agenda_puts_urgent_then_must_deliberate_then_oldest_first(
+    manan, xingfu, manan_staff, xingfu_staff
+):
+    factories.schedule(manan, move_weekend_to_monday=False)
+    awaiting(manan, actor=manan_staff, title="老问题", code="other")
+    awaiting(manan, actor=manan_staff, title="必议旧", code="environment")
+    awaiting(manan, actor=manan_staff, title="紧急", code="other", is_urgent=True)
+    awaiting(manan, actor=manan_staff, title="必议新", code="facilities")
+    factories.issue(manan, actor=manan_staff, title="未受理")  # still submitted
+    awaiting(xingfu, actor=xingfu_staff, title="别的社区")
+
+    actions.meetings_materialise(today=TODAY)
+
+    first, *later = Meeting.objects.filter(council=manan.council)
+    assert agenda(first) == ["紧急", "必议旧", "必议新", "老问题"]
+    assert list(first.agenda_items.values_list("position", "kind")) == [
+        (0, "issue"), (1, "issue"), (2, "issue"), (3, "issue"),
+    ]  # fmt: skip
+    assert all(agenda(meeting) == [] for meeting in later)
+
+
+@pytest.mark.django_db
+def test_an_issue_is_never_on_two_upcoming_agendas(manan, manan_staff, manan_member):
+    factories.schedule(manan, move_weekend_to_monday=False)
+    awaiting(manan, actor=manan_staff, title="第一件")
+    actions.meetings_materialise(today=TODAY)
+    actions.meetings_materialise(today=TODAY)
+    first, second, *_ = Meeting.objects.filter(council=manan.council)
+
+    # Until its notice goes out, the next meeting's agenda takes new issues at the end.
+    awaiting(manan, actor=manan_staff, title="第二件", is_urgent=True)
+    actions.meetings_materialise(today=TODAY)
+    assert agenda(first) == ["第一件", "第二件"]
+    assert [i.position for i in first.agenda_items.all()] == [0, 1]
+
+    # Announced: its agenda is closed; new issues wait for the following meeting.
+    actions.meeting_notices_send(now=at(5, 15))
+    awaiting(manan, actor=manan_staff, title="第三件")
+    actions.meetings_materialise(today=TODAY)
+    actions.meetings_materialise(today=dt.date(2027, 3, 6))
+    assert agenda(first) == ["第一件", "第二件"]
+    assert agenda(second) == ["第三件"]
+    assert AgendaItem.objects.count() == 3
+
+
+# --- Notices and reminders -------------------------------------------------------------
+
+
+@pytest.fixture
+def council_people(manan, xingfu, manan_member):
+    """An emailed member, a member who left, a member with no account, another council's member."""
+    emailed, _ = member_account(
+        manan, "member_by_email", email="li@example.org", notify_by_email=True
+    )
+    _, term = member_account(manan, "member_left")
+    CouncilMember.objects.filter(pk=term.pk).update(left_on=dt.date(2026, 1, 8))
+    factories.council_member(manan)  # no account: nobody to notify
+    member_account(xingfu, "xingfu_member")
+    return emailed
+
+
+@pytest.mark.django_db
+def test_notices_go_once_to_each_current_member_when_the_lead_time_arrives(manan, council_people):
+    factories.schedule(manan, move_weekend_to_monday=False, notice_days=3)
+    actions.meetings_materialise(today=TODAY)
+
+    assert actions.meeting_notices_send(now=at(5, 14, 59)) == 0
+    assert actions.meeting_notices_send(now=at(5, 15)) == 3
+    expected = [
+        ("manan_member", "inapp"),
+        ("member_by_email", "email"),
+        ("member_by_email", "inapp"),
+    ]
+    assert meeting_notices() == expected
+    assert actions.meeting_notices_send(now=at(5, 15, 15)) == 0
+    assert actions.meeting_notices_send(now=at(6, 9)) == 0
+    assert meeting_notices() == expected
+
+    meeting = Meeting.objects.get(starts_at=at(8, 15))
+    assert meeting.notice_sent_at == at(5, 15)
+    assert Meeting.objects.filter(notice_sent_at__isnull=False).count() == 1
+
+    # A claim lost after the notices were written: the keys keep anyone from hearing twice.
+    Meeting.objects.filter(pk=meeting.pk).update(notice_sent_at=None)
+    assert actions.meeting_notices_send(now=at(5, 16)) == 0
+    assert meeting_notices() == expected
+
+    notice = Notice.objects.get(kind="meeting_notice", recipient__username="manan_member")
+    with translation.override("zh-hans"):
+        subject, body = notifications.render(notice)
+    assert subject == "议事会会议通知"
+    assert body == "马南社区居民议事会将于2027-03-08 15:00在社区居民议事点开会。"
+    with translation.override("en"):
+        assert notifications.render(notice)[1] == (
+            "马南社区居民议事会 meets on 2027-03-08 15:00 at 社区居民议事点."
+        )
+
+
+@pytest.mark.django_db
+def test_the_morning_reminder_goes_once_on_the_day(manan, council_people):
+    factories.schedule(manan, move_weekend_to_monday=False, notice_days=3)
+    actions.meetings_materialise(today=TODAY)
+    actions.meeting_notices_send(now=at(5, 15))
+
+    assert actions.meeting_notices_send(now=at(7, 20)) == 0  # the evening before
+    assert actions.meeting_notices_send(now=at(8, 6, 59)) == 0
+    assert meeting_notices("meeting_reminder") == []
+    assert actions.meeting_notices_send(now=at(8, 7)) == 3
+    assert actions.meeting_notices_send(now=at(8, 7, 15)) == 0
+    assert actions.meeting_notices_send(now=at(8, 14)) == 0
+    assert len(meeting_notices("meeting_reminder")) == 3
+    assert len(meeting_notices("meeting_notice")) == 3
+    assert Meeting.objects.get(starts_at=at(8, 15)).reminder_sent_at == at(8, 7)
+
+
+@pytest.mark.django_db
+def test_cancelled_and_past_meetings_are_not_announced(manan, manan_member):
+    factories.schedule(manan, move_weekend_to_monday=False, notice_days=3)
+    actions.meetings_materialise(today=TODAY)
+    Meeting.objects.filter(starts_at=at(8, 15)).update(state=Meeting.State.CANCELLED)
+    assert actions.meeting_notices_send(now=at(8, 8)) == 0
+    # The 18th's notice time passes unseen, and the meeting too: nothing late.
+    assert actions.meeting_notices_send(now=at(18, 16)) == 0
+    assert not Notice.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_meeting_created_inside_its_lead_time_is_announced_at_once(manan, manan_member):
+    factories.schedule(manan, move_weekend_to_monday=False, notice_days=3)
+    actions.meetings_materialise(today=dt.date(2027, 3, 7))
+    assert actions.meeting_notices_send(now=at(7, 10)) == 1
+    assert meeting_notices() == [("manan_member", "inapp")]
+
+
+@pytest.mark.django_db
+def test_a_claimed_meeting_is_not_announced_again(manan, manan_member):
+    """The conditional UPDATE is the claim: a second announcement of one meeting does nothing."""
+    factories.schedule(manan, move_weekend_to_monday=False, notice_days=3)
+    actions.meetings_materialise(today=TODAY)
+    meeting = Meeting.objects.get(starts_at=at(8, 15))
+    announce = actions.meeting_announce
+    assert announce(meeting_id=meeting.pk, now=at(5, 15), kind="meeting_notice") == 1
+    Notice.objects.all().delete()  # even with the notices' keys gone
+    assert announce(meeting_id=meeting.pk, now=at(5, 16), kind="meeting_notice") == 0
+    assert not Notice.objects.exists()
+    meeting.refresh_from_db()
+    assert (meeting.notice_sent_at, meeting.reminder_sent_at) == (at(5, 15), None)
+    assert announce(meeting_id=meeting.pk, now=at(8, 7), kind="meeting_reminder") == 1
+    assert announce(meeting_id=meeting.pk, now=at(8, 8), kind="meeting_reminder") == 0
+
+
+# --- The periodic task ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_task_is_idempotent_and_on_the_beat_schedule(manan, manan_member):
+    factories.schedule(manan, kind="weekly", weekday=timezone.localdate().weekday())
+    first = materialise_meetings.delay().get()
+    second = materialise_meetings.delay().get()
+    assert first["meetings"] >= 6
+    assert second == {"meetings": 0, "notices": 0}
+    entry = settings.CELERY_BEAT_SCHEDULE["materialise-meetings"]
+    assert entry["task"] == materialise_meetings.name == "deliberation.tasks.materialise_meetings"
+    assert materialise_meetings.acks_late
+
+
+# --- Who sees meetings -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_meetings_are_visible_only_within_the_users_communities(
+    manan, xingfu, manan_staff, manan_member, xingfu_staff, nanen_admin, other_admin
+):
+    factories.schedule(manan, move_weekend_to_monday=False)
+    actions.meetings_materialise(today=TODAY)
+    ours = set(Meeting.objects.filter(council=manan.council).values_list("pk", flat=True))
+    assert len(ours) == 4
+
+    for user in (manan_staff, manan_member, nanen_admin):
+        assert set(queries.meetings_visible_to(user).values_list("pk", flat=True)) == ours
+    for outsider in (xingfu_staff, other_admin):
+        assert not queries.meetings_visible_to(outsider).exists()
+        assert not queries.upcoming_meetings(outsider, manan.council, now=at(1, 0)).exists()
+
+    upcoming = queries.upcoming_meetings(manan_member, manan.council, now=at(18, 15))
+    assert [m.starts_at for m in upcoming] == [at(18, 15), at(28, 15), at(8, 15, month=4)]
