@@ -1,5 +1,7 @@
 import datetime as dt
+from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -22,12 +24,29 @@ class Council(models.Model):
         default=7,
         validators=[MinValueValidator(1), MaxValueValidator(90)],
     )
+    quorum_ratio = models.DecimalField(
+        _("quorum (share of active members)"),
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0.50"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("1"))],
+        help_text=_(
+            "A meeting has a quorum when more than this share of the active members is "
+            "present (0.5: more than half; 1: all of them)."
+        ),
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("council")
         verbose_name_plural = _("councils")
         ordering = ["community_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quorum_ratio__gt=0, quorum_ratio__lte=1),
+                name="council_quorum_ratio_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -221,3 +240,122 @@ class AgendaItem(models.Model):
 
     def __str__(self) -> str:
         return self.topic or f"#{self.issue_id}"
+
+
+class Attendance(models.Model):
+    """A council member signed in at a meeting, on their phone or ticked by staff."""
+
+    class How(models.TextChoices):
+        SELF = "self", _("signed in themselves")
+        STAFF = "staff", _("signed in by staff")
+
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.CASCADE, related_name="attendances", verbose_name=_("meeting")
+    )
+    member = models.ForeignKey(
+        "members.CouncilMember",
+        on_delete=models.PROTECT,
+        related_name="attendances",
+        verbose_name=_("council member"),
+    )
+    signed_in_at = models.DateTimeField(_("signed in at"))
+    how = models.CharField(_("signed in"), max_length=10, choices=How)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendances")
+        ordering = ["meeting_id", "signed_in_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "member"], name="attendance_once"),
+            models.CheckConstraint(condition=Q(how__in=["self", "staff"]), name="attendance_how"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meeting} · {self.member_id}"
+
+
+class Decision(models.Model):
+    """What the council decided on one agenda item."""
+
+    class Outcome(models.TextChoices):
+        SOLVE_BY_COUNCIL = "solve_by_council", _("the council solves it")
+        REFER_TO_COMMUNITY = "refer_to_community", _("refer to the community")
+        ESCALATE_TO_STREET = "escalate_to_street", _("escalate to the street office")
+        NOT_ACTIONABLE = "not_actionable", _("not actionable")
+        DEFER = "defer", _("defer to the next meeting")
+
+    item = models.OneToOneField(
+        AgendaItem, on_delete=models.CASCADE, related_name="decision", verbose_name=_("agenda item")
+    )
+    outcome = models.CharField(_("decision"), max_length=20, choices=Outcome)
+    notes = models.TextField(_("notes"), blank=True)
+    explanation = models.TextField(_("explanation for the reporter"), blank=True)
+    needs_vote = models.BooleanField(_("put to a vote"), default=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"))
+
+    class Meta:
+        verbose_name = _("decision")
+        verbose_name_plural = _("decisions")
+        ordering = ["decided_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    outcome__in=[
+                        "solve_by_council",
+                        "refer_to_community",
+                        "escalate_to_street",
+                        "not_actionable",
+                        "defer",
+                    ]
+                ),
+                name="decision_outcome_known",
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome="not_actionable") | ~Q(explanation=""),
+                name="decision_not_actionable_explained",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} · {self.get_outcome_display()}"
+
+
+class Vote(models.Model):
+    class Choice(models.TextChoices):
+        FOR = "for", _("for")
+        AGAINST = "against", _("against")
+        ABSTAIN = "abstain", _("abstain")
+
+    decision = models.ForeignKey(
+        Decision, on_delete=models.CASCADE, related_name="votes", verbose_name=_("decision")
+    )
+    member = models.ForeignKey(
+        "members.CouncilMember",
+        on_delete=models.PROTECT,
+        related_name="votes",
+        verbose_name=_("council member"),
+    )
+    choice = models.CharField(_("vote"), max_length=10, choices=Choice)
+
+    class Meta:
+        verbose_name = _("vote")
+        verbose_name_plural = _("votes")
+        ordering = ["decision_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "member"], name="vote_once"),
+            models.CheckConstraint(
+                condition=Q(choice__in=["for", "against", "abstain"]), name="vote_choice_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.choice}"

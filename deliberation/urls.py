@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("members.urls")),
     path("", include("issues.public_urls")),
     path("", include("issues.urls")),
+    path("", include("deliberation.meeting_urls")),
 ]
