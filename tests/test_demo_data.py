@@ -7,7 +7,7 @@ from django.db.models import Count, Q
 from django.test import Client
 from django.urls import reverse
 
-from deliberation.models import Council
+from deliberation.models import AgendaItem, Council, Meeting
 from issues.models import Escalation, Event, Issue
 from members.management.commands.seed_demo import DEMO_PASSWORD
 from members.models import Community, CouncilMember, Notice, Resident, Role, User
@@ -33,6 +33,8 @@ def totals() -> dict[str, int]:
             Issue,
             Event,
             Escalation,
+            Meeting,
+            AgendaItem,
         )
     }
 
@@ -61,6 +63,8 @@ def test_demo_data_is_realistic_and_idempotent(db):
     assert Issue.objects.filter(community__name="马南社区").count() >= 10
     assert len(set(Issue.objects.values_list("status", flat=True))) >= 4
     assert Escalation.objects.filter(state="pending").exists()
+    assert Meeting.objects.filter(council__community__name="马南社区").count() >= 3
+    assert AgendaItem.objects.filter(meeting__council__community__name="马南社区").exists()
     assert Escalation.objects.filter(
         state="accepted", department__name="城市管理和综合执法局"
     ).exists()

@@ -97,6 +97,7 @@ class Command(BaseCommand):
 
         accounts = self._accounts(street, other, communities)
         self._issues(street, communities)
+        self._meetings(communities)
         self._print(accounts)
 
     def _community(self, street: Street, name: str, *, size: int) -> Community:
@@ -294,6 +295,21 @@ class Command(BaseCommand):
         if steps == 5 and not issue.category.must_deliberate:
             issue = issue_actions.issue_transition(issue=issue, actor=actor, name="start")
             issue_actions.issue_transition(issue=issue, actor=actor, name="resolve")
+
+    @staticmethod
+    def _meetings(communities: dict[str, Community]) -> None:
+        """Every council meets on the 8th, 18th and 28th; the next weeks' meetings exist."""
+        from django.utils import timezone
+
+        from deliberation import actions as meeting_actions
+        from deliberation.models import Schedule
+
+        for community in communities.values():
+            Schedule.objects.get_or_create(
+                council=community.council,
+                defaults={"place": f"{community.name}居民议事点"},
+            )
+        meeting_actions.meetings_materialise(today=timezone.localdate())
 
     def _print(self, accounts: list[tuple[str, str, str]]) -> None:
         self.stdout.write(
