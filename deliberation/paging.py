@@ -46,8 +46,12 @@ def decode_cursor(cursor: str, width: int) -> list[Any] | None:
 def after(keys: tuple[str, ...], values: list[Any]) -> Q:
     """Rows strictly after ``values`` in the order of ``keys``: (a > x) or (a = x and b > y) …
 
-    A key written ``-name`` sorts descending, so "after" means smaller there.
+    A key written ``-name`` sorts descending, so "after" means smaller there. The first
+    key is also bounded on its own (a >= x): the OR alone is no index condition, so
+    without it a page N pages deep reads the N pages before it from the index.
     """
+    first = keys[0]
+    bound = Q(**{f"{first.lstrip('-')}__{'lte' if first.startswith('-') else 'gte'}": values[0]})
     condition = Q()
     for position in range(len(keys) - 1, -1, -1):
         key = keys[position]
@@ -56,7 +60,7 @@ def after(keys: tuple[str, ...], values: list[Any]) -> Q:
         for earlier in range(position):
             step &= Q(**{keys[earlier].lstrip("-"): values[earlier]})
         condition |= step
-    return condition
+    return bound & condition
 
 
 def keyset_page(

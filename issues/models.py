@@ -156,6 +156,9 @@ class Issue(models.Model):
         ordering = ["-created", "-id"]
         indexes = [
             models.Index(fields=["community", "-created", "-id"], name="issue_inbox"),
+            # Inboxes over several communities (street admins, staff of more than one):
+            # newest first across them, so a page reads a page of rows, not all of them.
+            models.Index(fields=["-created", "-id"], name="issue_recent"),
             models.Index(fields=["community", "status"], name="issue_status"),
             models.Index(
                 fields=["due_on"],

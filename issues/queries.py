@@ -112,10 +112,10 @@ def inbox(user: User, filters: InboxFilters) -> QuerySet[Issue]:
 
 def status_counts(user: User, filters: InboxFilters) -> dict[str, int]:
     """Counts per status for the same filters (but any status): one grouped query."""
-    # distinct: the "mine" filter joins assigned members, so one issue can be several rows.
-    rows = (
-        _filtered(user, filters).order_by().values("status").annotate(n=Count("pk", distinct=True))
-    )
+    # distinct only for "mine", which joins assigned members (one issue, several rows):
+    # COUNT(DISTINCT) sorts every row; COUNT(*) is answered from the issue_status index.
+    counted = Count("pk", distinct=True) if filters.mine else Count("*")
+    rows = _filtered(user, filters).order_by().values("status").annotate(n=counted)
     return {row["status"]: row["n"] for row in rows}
 
 

@@ -48,9 +48,18 @@ def matching(queryset: QuerySet, query: str) -> QuerySet:
         pairs = list(dict.fromkeys(bigrams(query)))
         # A one-character word has no pair to look up; it falls back to the substring scan.
         if pairs and all(len(word) > 1 for word in _WORD.findall(query.lower())):
+            # The index finds rows holding every pair; the substring check then keeps
+            # only those where the words stand as typed (漏水到楼上 ≠ its pairs scattered).
             return queryset.alias(search_pairs=pairs_of("search_bigrams")).filter(
-                search_pairs__contains=pairs
+                Q(search_pairs__contains=pairs) & _substring(query)
             )
-    return queryset.filter(
-        Q(title__icontains=query) | Q(description__icontains=query) | Q(place__icontains=query)
-    )
+    return queryset.filter(_substring(query))
+
+
+def _substring(query: str) -> Q:
+    condition = Q()
+    for word in query.split():
+        condition &= (
+            Q(title__icontains=word) | Q(description__icontains=word) | Q(place__icontains=word)
+        )
+    return condition

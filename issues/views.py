@@ -76,7 +76,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
         cursor=request.GET.get("after", ""),
         size=PAGE_SIZE,
     )
-    counts = queries.status_counts(request.user, filters)
+    # "Show more" renders only the rows: it needs no counts.
+    more = bool(request.htmx and request.htmx.target == "more-issues")
+    counts = {} if more else queries.status_counts(request.user, filters)
     query = request.GET.copy()
     query.pop("after", None)
     context = {
@@ -89,7 +91,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "today": timezone.localdate(),
     }
     template = "issues/inbox.html"
-    if request.htmx and request.htmx.target == "more-issues":
+    if more:
         template += "#rows"
     elif request.htmx:
         template += "#results"
