@@ -225,79 +225,88 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, queries.issue_for(request.user, pk))
 
 
-@login_required
-@require_POST
-def transition(request: HttpRequest, pk: int) -> HttpResponse:
+def _run_from_issue_page(request, pk, *, form_name, make_form, perform) -> HttpResponse:
+    """Validate a form posted from the issue page and run its action.
+
+    On success, back to the issue; on a refusal, the issue page again with the
+    form as typed, carrying the current version so a second send can go through.
+    """
     issue = queries.issue_for(request.user, pk)
     queries.require_handler(request.user, issue)
-    form = TransitionForm(request.POST)
+    form = make_form(issue)
     if form.is_valid():
         try:
-            actions.issue_transition(
-                issue=issue,
-                actor=request.user,
-                name=form.cleaned_data["name"],
-                note=form.cleaned_data["note"],
-                expected_version=form.cleaned_data["version"],
-            )
+            message = perform(issue, form.cleaned_data)
         except REFUSALS as error:
             form.add_error(None, _message(error))
         else:
-            messages.success(request, _("The status was changed."))
+            messages.success(request, message)
             return redirect("issues:detail", pk=issue.pk)
     issue = queries.issue_for(request.user, pk)
-    return _detail(request, issue, status=422, transition_form=_refresh_version(form, issue))
+    return _detail(request, issue, status=422, **{form_name: _refresh_version(form, issue)})
+
+
+@login_required
+@require_POST
+def transition(request: HttpRequest, pk: int) -> HttpResponse:
+    def perform(issue: Issue, data: dict) -> str:
+        actions.issue_transition(
+            issue=issue,
+            actor=request.user,
+            name=data["name"],
+            note=data["note"],
+            expected_version=data["version"],
+        )
+        return _("The status was changed.")
+
+    return _run_from_issue_page(
+        request,
+        pk,
+        form_name="transition_form",
+        make_form=lambda issue: TransitionForm(request.POST),
+        perform=perform,
+    )
 
 
 @login_required
 @require_POST
 def assign(request: HttpRequest, pk: int) -> HttpResponse:
-    issue = queries.issue_for(request.user, pk)
-    queries.require_handler(request.user, issue)
-    form = AssignForm(request.POST, issue=issue)
-    if form.is_valid():
-        try:
-            actions.issue_assign(
-                issue=issue,
-                actor=request.user,
-                members=form.cleaned_data["members"],
-                staff=form.cleaned_data["staff"],
-                due_on=form.cleaned_data["due_on"],
-                expected_version=form.cleaned_data["version"],
-            )
-        except REFUSALS as error:
-            form.add_error(None, _message(error))
-        else:
-            messages.success(request, _("The assignment was saved."))
-            return redirect("issues:detail", pk=issue.pk)
-    issue = queries.issue_for(request.user, pk)
-    return _detail(request, issue, status=422, assign_form=_refresh_version(form, issue))
+    def perform(issue: Issue, data: dict) -> str:
+        actions.issue_assign(
+            issue=issue,
+            actor=request.user,
+            members=data["members"],
+            staff=data["staff"],
+            due_on=data["due_on"],
+            expected_version=data["version"],
+        )
+        return _("The assignment was saved.")
+
+    return _run_from_issue_page(
+        request,
+        pk,
+        form_name="assign_form",
+        make_form=lambda issue: AssignForm(request.POST, issue=issue),
+        perform=perform,
+    )
 
 
 @login_required
 @require_POST
 def escalate(request: HttpRequest, pk: int) -> HttpResponse:
-    issue = queries.issue_for(request.user, pk)
-    queries.require_handler(request.user, issue)
-    form = EscalateForm(request.POST)
-    if form.is_valid():
-        try:
-            issue = actions.issue_escalate(
-                issue=issue,
-                actor=request.user,
-                reason=form.cleaned_data["reason"],
-                expected_version=form.cleaned_data["version"],
-            )
-        except REFUSALS as error:
-            form.add_error(None, _message(error))
-        else:
-            messages.success(
-                request,
-                _("Escalated: now handled by the %(tier)s.") % {"tier": issue.get_tier_display()},
-            )
-            return redirect("issues:detail", pk=issue.pk)
-    issue = queries.issue_for(request.user, pk)
-    return _detail(request, issue, status=422, escalate_form=_refresh_version(form, issue))
+    def perform(issue: Issue, data: dict) -> str:
+        issue = actions.issue_escalate(
+            issue=issue, actor=request.user, reason=data["reason"], expected_version=data["version"]
+        )
+        return _("Escalated: now handled by the %(tier)s.") % {"tier": issue.get_tier_display()}
+
+    return _run_from_issue_page(
+        request,
+        pk,
+        form_name="escalate_form",
+        make_form=lambda issue: EscalateForm(request.POST),
+        perform=perform,
+    )
 
 
 @login_required
