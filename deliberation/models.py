@@ -1,4 +1,5 @@
 import datetime as dt
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
@@ -359,3 +360,61 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id}: {self.choice}"
+
+
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class CalendarFeed(models.Model):
+    """A secret-token iCal address a phone calendar subscribes to, without logging in.
+
+    Either a council's feed (shared by its community's staff) or one council
+    member's personal feed of their council's meetings; never both. Resetting
+    the link revokes the row and makes a new one, so an old address stops working.
+    """
+
+    token = models.CharField(max_length=64, unique=True, default=new_feed_token, editable=False)
+    council = models.ForeignKey(
+        Council,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="calendar_feeds",
+        verbose_name=_("council"),
+    )
+    member = models.ForeignKey(
+        "members.CouncilMember",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="calendar_feeds",
+        verbose_name=_("council member"),
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(council__isnull=False, member__isnull=True)
+                | Q(council__isnull=True, member__isnull=False),
+                name="calendarfeed_council_xor_member",
+            ),
+            models.UniqueConstraint(
+                fields=["council"],
+                condition=Q(council__isnull=False, revoked_at__isnull=True),
+                name="calendarfeed_one_live_per_council",
+            ),
+            models.UniqueConstraint(
+                fields=["member"],
+                condition=Q(member__isnull=False, revoked_at__isnull=True),
+                name="calendarfeed_one_live_per_member",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"feed {self.pk} · {self.council_id or ''}{self.member_id or ''}"

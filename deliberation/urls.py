@@ -19,4 +19,6 @@ urlpatterns = [
     path("", include("issues.public_urls")),
     path("", include("issues.urls")),
     path("", include("deliberation.meeting_urls")),
+    path("", include("deliberation.schedule_urls")),
+    path("", include("deliberation.calendar_urls")),
 ]

@@ -85,6 +85,10 @@ KINDS: dict[str, NoticeKind] = {
         body=_("Reminder: %(council)s meets today, %(when)s, at %(place)s."),
     ),
     "test": NoticeKind(subject=_("Test notice"), body=_("Message: %(text)s")),
+    "meeting_cancelled": NoticeKind(
+        subject=_("A council meeting was cancelled"),
+        body=_("%(council)s will not meet on %(when)s at %(place)s."),
+    ),
 }
 
 

@@ -1,0 +1,117 @@
+"""Staff set when their council meets; members and street admins may look."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from deliberation import actions
+from deliberation.models import Schedule
+from deliberation.schedule_forms import ScheduleForm
+from deliberation.schedules import occurrences
+from members import queries
+from members.models import Community
+
+NEXT_DATES_SHOWN = 5
+# Long enough for five quarterly meetings.
+_LOOK_AHEAD = dt.timedelta(days=550)
+
+
+def _schedule_for(community: Community, pk: int) -> Schedule:
+    return get_object_or_404(
+        Schedule.objects.select_related("council"), council__community=community, pk=pk
+    )
+
+
+def next_dates(schedule: Schedule, today: dt.date) -> list[dt.datetime]:
+    if not schedule.is_active:
+        return []
+    return occurrences(schedule, today, today + _LOOK_AHEAD)[:NEXT_DATES_SHOWN]
+
+
+@login_required
+def schedule_list(request: HttpRequest, community_id: int) -> HttpResponse:
+    # Scope first: an outsider gets 404 whatever the method, a viewer 403 on a write.
+    community = queries.community_for(request.user, community_id)
+    if request.method != "GET":
+        queries.require_manager(request.user, community)
+        return HttpResponseNotAllowed(["GET"])
+    council = queries.council_of(community)
+    today = timezone.localdate()
+    rows = [
+        (schedule, next_dates(schedule, today), WEEKDAYS.get(schedule.weekday, ""))
+        for schedule in council.schedules.order_by("-is_active", "id")
+    ]
+    return render(
+        request,
+        "meetings/schedules.html",
+        {
+            "community": community,
+            "council": council,
+            "rows": rows,
+            "can_manage": queries.can_manage_community(request.user, community),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def schedule_create(request: HttpRequest, community_id: int) -> HttpResponse:
+    community = queries.community_for(request.user, community_id)
+    queries.require_manager(request.user, community)
+    council = queries.council_of(community)
+    return _schedule_form(request, community, council, None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def schedule_edit(request: HttpRequest, community_id: int, pk: int) -> HttpResponse:
+    community = queries.community_for(request.user, community_id)
+    schedule = _schedule_for(community, pk)
+    queries.require_manager(request.user, community)
+    return _schedule_form(request, community, schedule.council, schedule)
+
+
+def _schedule_form(request, community, council, schedule) -> HttpResponse:
+    form = ScheduleForm(request.POST or None, schedule=schedule)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.schedule_save(
+                actor=request.user, council=council, schedule=schedule, **form.schedule_fields()
+            )
+        except actions.ActionError as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, _("The schedule was saved."))
+            return redirect("schedules:list", community_id=community.pk)
+    return render(
+        request,
+        "meetings/schedule_form.html",
+        {"community": community, "council": council, "schedule": schedule, "form": form},
+        status=422 if form.is_bound else 200,
+    )
+
+
+@login_required
+def schedule_deactivate(request: HttpRequest, community_id: int, pk: int) -> HttpResponse:
+    # Scope first: an outsider learns nothing, whatever the method.
+    community = queries.community_for(request.user, community_id)
+    schedule = _schedule_for(community, pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    queries.require_manager(request.user, community)
+    try:
+        actions.schedule_deactivate(actor=request.user, schedule=schedule)
+    except actions.ActionError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("The schedule is no longer in use."))
+    return redirect("schedules:list", community_id=community.pk)
