@@ -523,3 +523,141 @@ def _schedule_reconcile(schedule: Schedule) -> int:
                 )
     meetings_materialise(today=today)
     return len(cancelled)
+
+
+# --- Urgent convening ("blow the whistle") ------------------------------------------------
+
+
+def can_convene(user: User, issue: Issue) -> bool:
+    """Staff of the issue's community, or the current leader or deputy of its council."""
+    from members.queries import scope_of
+
+    scope = scope_of(user)
+    if issue.community_id in scope.staff_community_ids:
+        return True
+    if not scope.council_member_ids:
+        return False
+    return CouncilMember.objects.filter(
+        pk__in=scope.council_member_ids,
+        council__community_id=issue.community_id,
+        left_on__isnull=True,
+        role__in=[CouncilMember.Role.LEADER, CouncilMember.Role.DEPUTY],
+    ).exists()
+
+
+def _covers(text: str, name: str) -> bool:
+    return bool(name) and name in text
+
+
+def local_leaders(issue: Issue, council_id: int) -> list[CouncilMember]:
+    """The council's current lane and building leaders and party-member households near the issue.
+
+    A leader matches when the lane or building they cover is the reporter's, or
+    its name appears in the issue's place. A party-member household without a
+    covered lane or building matches by where its resident lives.
+    """
+    reporter = issue.reporter
+    lane = reporter.lane if reporter else ""
+    building = reporter.building if reporter else ""
+    place = issue.place or ""
+
+    def matches(lane_name: str, building_name: str) -> bool:
+        return bool(
+            (lane_name and lane_name == lane)
+            or (building_name and building_name == building)
+            or _covers(place, lane_name)
+            or _covers(place, building_name)
+        )
+
+    found = []
+    terms = CouncilMember.objects.filter(
+        Q(is_lane_leader=True) | Q(is_building_leader=True) | Q(is_party_household=True),
+        council_id=council_id,
+        left_on__isnull=True,
+    ).select_related("resident")
+    for term in terms.order_by("pk"):
+        lane_name = term.covers_lane if term.is_lane_leader or term.is_party_household else ""
+        building_name = (
+            term.covers_building if term.is_building_leader or term.is_party_household else ""
+        )
+        if term.is_party_household and not (lane_name or building_name):
+            lane_name, building_name = term.resident.lane, term.resident.building
+        if matches(lane_name, building_name):
+            found.append(term)
+    return found
+
+
+def urgent_recipients(issue: Issue, council_id: int) -> list[User]:
+    """Every current member's account plus the matching local leaders', each once."""
+    leaders = [term.pk for term in local_leaders(issue, council_id)]
+    accounts = {user.pk: user for user in council_member_accounts(council_id)}
+    if leaders:
+        for user in User.objects.filter(
+            is_active=True,
+            roles__kind=Role.Kind.COUNCIL_MEMBER,
+            roles__council_member_id__in=leaders,
+        ).distinct():
+            accounts.setdefault(user.pk, user)
+    return [accounts[pk] for pk in sorted(accounts)]
+
+
+@transaction.atomic
+def meeting_convene_urgent(
+    *, issue: Issue, actor: User, starts_at: dt.datetime, place: str
+) -> Meeting:
+    """Call an urgent meeting about ``issue`` and tell its people at once.
+
+    The issue becomes the meeting's first item (and leaves the agenda of any
+    upcoming meeting not yet announced); every current member, and the lane and
+    building leaders and party-member households near the issue, get a notice
+    when the transaction commits. Nothing is written when anything is refused.
+    """
+    now = timezone.now()
+    if not can_convene(actor, issue):
+        raise ActionError(_("Only community staff or the council's leader or deputy can convene."))
+    if not issue.is_open:
+        raise ActionError(_("Only an open issue can be taken to an urgent meeting."))
+    if starts_at <= now:
+        raise ActionError(_("An urgent meeting cannot start in the past; choose a later time."))
+    council = Council.objects.select_for_update().filter(community_id=issue.community_id).first()
+    if council is None:
+        raise ActionError(_("This community has no council yet."))
+    clash = _("The council already has a meeting at %(when)s; choose another time.") % {
+        "when": timezone.localtime(starts_at).strftime("%Y-%m-%d %H:%M")
+    }
+    if Meeting.objects.filter(council=council, starts_at=starts_at).exists():
+        raise ActionError(clash)
+    try:
+        with transaction.atomic():
+            meeting = Meeting.objects.create(
+                council=council,
+                starts_at=starts_at,
+                place=place.strip(),
+                kind=Meeting.Kind.URGENT,
+                notice_due_at=now,
+                notice_sent_at=now,
+            )
+    except IntegrityError as error:
+        raise ActionError(clash) from error
+    AgendaItem.objects.filter(
+        issue=issue,
+        meeting__council=council,
+        meeting__state=Meeting.State.SCHEDULED,
+        meeting__notice_sent_at__isnull=True,
+        meeting__starts_at__gte=now,
+        decision__isnull=True,
+    ).exclude(meeting=meeting).delete()
+    AgendaItem.objects.create(meeting=meeting, issue=issue, position=0, kind=AgendaItem.Kind.ISSUE)
+    context = {
+        "council": council.name,
+        "when": timezone.localtime(starts_at).strftime("%Y-%m-%d %H:%M"),
+        "place": meeting.place,
+        "title": issue.title,
+        "meeting_id": meeting.pk,
+        "issue_id": issue.pk,
+    }
+    for user in urgent_recipients(issue, council.pk):
+        notifications.notify(
+            user, "meeting_urgent", context, key=f"meeting_urgent:{meeting.pk}:{user.pk}"
+        )
+    return meeting

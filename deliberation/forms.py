@@ -86,3 +86,14 @@ class DecisionForm(forms.Form):
 
     def chosen_members(self) -> list[CouncilMember]:
         return [self.members_by_id[pk] for pk in self.cleaned_data["members"]]
+
+
+class ConveneForm(forms.Form):
+    """When and where an urgent meeting about one issue takes place."""
+
+    starts_at = forms.DateTimeField(
+        label=_("Starts at"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    place = forms.CharField(label=_("Place"), max_length=200)

@@ -13,4 +13,5 @@ urlpatterns = [
         views.meeting_decide,
         name="decide",
     ),
+    path("issues/<int:issue_pk>/convene/", views.meeting_convene, name="convene"),
 ]

@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from deliberation import actions, queries
-from deliberation.forms import DecisionForm
+from deliberation.forms import ConveneForm, DecisionForm
 from deliberation.models import Attendance, Meeting
 
 
@@ -116,6 +116,35 @@ def meeting_decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         )
     context = _meeting_context(request, meeting, bound={item.pk: form})
     return render(request, "meetings/meeting.html", context, status=422)
+
+
+@login_required
+@require_POST
+def meeting_convene(request: HttpRequest, issue_pk: int) -> HttpResponse:
+    """Blow the whistle: call an urgent meeting about an issue and tell everyone at once."""
+    from issues import queries as issue_queries
+
+    issue = issue_queries.issue_for(request.user, issue_pk)
+    if not actions.can_convene(request.user, issue):
+        raise PermissionDenied
+    form = ConveneForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("issues:detail", pk=issue.pk)
+    try:
+        meeting = actions.meeting_convene_urgent(
+            issue=issue,
+            actor=request.user,
+            starts_at=form.cleaned_data["starts_at"],
+            place=form.cleaned_data["place"],
+        )
+    except actions.ActionError as refusal:
+        messages.error(request, str(refusal))
+        return redirect("issues:detail", pk=issue.pk)
+    messages.success(request, _("The urgent meeting was called; its members are being told."))
+    return redirect("meetings:detail", pk=meeting.pk)
 
 
 def _meeting_context(

@@ -206,9 +206,23 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
         and issue.is_open
         and issue.tier in (Issue.Tier.COUNCIL, Issue.Tier.COMMUNITY),
         "today": timezone.localdate(),
+        "convene_form": _convene_form(user, issue),
         **forms,
     }
     return render(request, "issues/detail.html", context, status=status)
+
+
+def _convene_form(user, issue: Issue):
+    """The urgent-meeting form, for an urgent open issue and someone who may convene."""
+    import datetime as dt
+
+    from deliberation.actions import can_convene
+    from deliberation.forms import ConveneForm
+
+    if not (issue.is_urgent and issue.is_open and can_convene(user, issue)):
+        return None
+    start = timezone.localtime() + dt.timedelta(hours=1)
+    return ConveneForm(initial={"starts_at": start.replace(second=0, microsecond=0)})
 
 
 def _refresh_version(form, issue: Issue):

@@ -89,6 +89,10 @@ KINDS: dict[str, NoticeKind] = {
         subject=_("A council meeting was cancelled"),
         body=_("%(council)s will not meet on %(when)s at %(place)s."),
     ),
+    "meeting_urgent": NoticeKind(
+        subject=_("Urgent council meeting"),
+        body=_("%(council)s meets urgently on %(when)s at %(place)s about “%(title)s”."),
+    ),
 }
 
 
