@@ -101,6 +101,7 @@ def councils_with_agenda_work(council_ids: set[int], *, today: dt.date) -> list[
     return sorted(
         Issue.objects.filter(status=Issue.Status.AWAITING, community__council__pk__in=council_ids)
         .filter(~Exists(_upcoming_agenda_items(today)))
+        .order_by()
         .values_list("community__council__pk", flat=True)
         .distinct()
     )
