@@ -8,6 +8,7 @@ set it runs against PostgreSQL and Redis instead.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -34,6 +35,9 @@ class Command(BaseCommand):
 
         call_command("migrate", interactive=False, verbosity=1)
         call_command("seed_demo")
+        # A plain SIGTERM (e.g. from `timeout` or a process manager) would end this
+        # process without the `finally` below and orphan the worker and beat.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         background = self._start_celery()
         try:
             call_command("runserver", addrport, use_reloader=not noreload)
@@ -58,7 +62,19 @@ class Command(BaseCommand):
                 settings.CELERY_BEAT_SCHEDULE_FILENAME,
             ],
         ]
-        started = [subprocess.Popen(command, cwd=settings.BASE_DIR) for command in commands]
+        started = [
+            subprocess.Popen(command, cwd=settings.BASE_DIR, preexec_fn=_die_with_parent)
+            for command in commands
+        ]
         broker = "Redis" if settings.REDIS_URL else "filesystem broker in var/broker"
         self.stdout.write(self.style.SUCCESS(f"Celery worker and beat started ({broker})."))
         return started
+
+
+def _die_with_parent() -> None:
+    """On Linux, ask the kernel to end the worker and beat when this process ends, however."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
