@@ -3,9 +3,8 @@
 For each word, prints the number of matches and the scans of ``EXPLAIN ANALYZE``
 for the two statements an inbox search runs as ``bench_staff``: the first
 page (ORDER BY created DESC, id DESC LIMIT 31) and ``status_counts`` (GROUP BY
-status, written with COUNT(*) as recommended). Run it after ``python -m bench``
-on the same ``DATABASE_URL``; with ``--try-fixes`` left in place, the trial
-index is used too.
+status, with COUNT(*) as the app counts). Run it after ``python -m bench``
+on the same ``DATABASE_URL``.
 """
 
 from __future__ import annotations

@@ -73,14 +73,8 @@ class Issue(models.Model):
         PUBLIC_FORM = "public_form", _("public form (QR code)")
         HOTLINE = "hotline", _("city hotline")
 
-    OPEN_STATUSES = (
-        Status.SUBMITTED,
-        Status.AWAITING,
-        Status.DECIDED,
-        Status.IN_PROGRESS,
-        Status.REOPENED,
-        Status.DEFERRED,
-    )
+    # The statuses of a matter still being worked on (the partial index below uses them too).
+    OPEN_STATUSES = tuple(OPEN_STATUS_VALUES)
 
     community = models.ForeignKey(
         "members.Community", on_delete=models.PROTECT, related_name="issues"
