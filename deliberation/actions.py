@@ -108,10 +108,12 @@ def councils_with_agenda_work(council_ids: set[int], *, today: dt.date) -> list[
 
 
 def _upcoming_agenda_items(today: dt.date):
+    """An issue's live items on upcoming agendas (an item removed by hand does not count)."""
     return AgendaItem.objects.filter(
         issue_id=OuterRef("pk"),
         meeting__state=Meeting.State.SCHEDULED,
         meeting__starts_at__gte=_start_of(today),
+        removed_at__isnull=True,
     )
 
 
@@ -133,9 +135,11 @@ def agenda_build(*, council_id: int, today: dt.date) -> int:
     meeting = upcoming.filter(notice_sent_at__isnull=True).order_by("starts_at", "id").first()
     if meeting is None:
         return 0
+    # An issue taken off this meeting's agenda by hand waits for the next one.
+    removed_here = AgendaItem.objects.filter(issue_id=OuterRef("pk"), meeting=meeting)
     issues = list(
         Issue.objects.filter(community__council__pk=council_id, status=Issue.Status.AWAITING)
-        .filter(~Exists(_upcoming_agenda_items(today)))
+        .filter(~Exists(_upcoming_agenda_items(today)), ~Exists(removed_here))
         .order_by("-is_urgent", "-category__must_deliberate", "created", "id")
         .values_list("pk", flat=True)
     )

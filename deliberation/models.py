@@ -156,6 +156,17 @@ class Meeting(models.Model):
     notice_due_at = models.DateTimeField(_("notice due at"))
     notice_sent_at = models.DateTimeField(_("notice sent at"), null=True, blank=True)
     reminder_sent_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True)
+    # Set when staff close the meeting (state "held") or call it off (state "cancelled").
+    ended_at = models.DateTimeField(_("closed or cancelled at"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("closed or cancelled by"),
+    )
+    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -220,6 +231,26 @@ class AgendaItem(models.Model):
     topic = models.CharField(_("topic"), max_length=200, blank=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     kind = models.CharField(_("type"), max_length=10, choices=Kind, default=Kind.ISSUE)
+    # Taken off the agenda by hand: the row stays, so the automatic top-up does
+    # not put the issue back on this meeting, and the change stays on record.
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("removed by"),
+    )
+    # Set with removed_at when the item was deferred to a later meeting.
+    moved_to = models.ForeignKey(
+        "Meeting",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("deferred to"),
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -241,6 +272,10 @@ class AgendaItem(models.Model):
 
     def __str__(self) -> str:
         return self.topic or f"#{self.issue_id}"
+
+    @property
+    def is_removed(self) -> bool:
+        return self.removed_at is not None
 
 
 class Attendance(models.Model):
@@ -360,6 +395,68 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id}: {self.choice}"
+
+
+class Minutes(models.Model):
+    """One version of a meeting's minutes (会议纪要).
+
+    A draft is edited until the council's leader approves it; an approved
+    version never changes again. A correction is a new version (a draft copied
+    from the latest), so every approved text stays on record.
+    """
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        APPROVED = "approved", _("approved")
+
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.PROTECT, related_name="minutes", verbose_name=_("meeting")
+    )
+    version = models.PositiveSmallIntegerField(_("version"))
+    state = models.CharField(_("state"), max_length=10, choices=State, default=State.DRAFT)
+    title = models.CharField(_("title"), max_length=200)
+    text = models.TextField(_("minutes"))
+    correction_reason = models.TextField(_("reason for the correction"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    updated = models.DateTimeField(auto_now=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("minutes")
+        verbose_name_plural = _("minutes")
+        ordering = ["meeting_id", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "version"], name="minutes_version_once"),
+            models.UniqueConstraint(
+                fields=["meeting"], condition=Q(state="draft"), name="minutes_one_draft"
+            ),
+            models.CheckConstraint(
+                condition=Q(state="draft", approved_at__isnull=True)
+                | Q(state="approved", approved_at__isnull=False, approved_by__isnull=False),
+                name="minutes_approval_recorded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meeting} · v{self.version}"
+
+    @property
+    def is_locked(self) -> bool:
+        return self.state == self.State.APPROVED
 
 
 def new_feed_token() -> str:

@@ -195,6 +195,26 @@ def test_an_issue_is_never_on_two_upcoming_agendas(manan, manan_staff, manan_mem
     assert AgendaItem.objects.count() == 3
 
 
+@pytest.mark.django_db
+def test_an_issue_removed_by_hand_waits_for_the_following_meeting(manan, manan_staff):
+    factories.schedule(manan, move_weekend_to_monday=False)
+    awaiting(manan, actor=manan_staff, title="拿下")
+    actions.meetings_materialise(today=TODAY)
+    first, second, *_ = Meeting.objects.filter(council=manan.council)
+    item = first.agenda_items.get()
+    item.removed_at, item.removed_by = timezone.now(), manan_staff
+    item.save()
+
+    # The top-up does not put it back on the meeting it was taken off ...
+    actions.meetings_materialise(today=TODAY)
+    assert first.agenda_items.filter(removed_at__isnull=True).count() == 0
+    assert agenda(second) == []
+    # ... and once that meeting is announced, it joins the next one.
+    actions.meeting_notices_send(now=at(5, 15))
+    actions.meetings_materialise(today=TODAY)
+    assert agenda(second) == ["拿下"]
+
+
 # --- Notices and reminders -------------------------------------------------------------
 
 
