@@ -21,4 +21,5 @@ urlpatterns = [
     path("", include("deliberation.meeting_urls")),
     path("", include("deliberation.schedule_urls")),
     path("", include("deliberation.calendar_urls")),
+    path("", include("deliberation.minutes_urls")),
 ]

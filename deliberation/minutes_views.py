@@ -1,0 +1,261 @@
+"""Meeting minutes: drafted by staff, edited by staff or the leader, approved by the leader.
+
+Scope first (an outsider gets 404 for every id), then the permission (403 for
+someone who may see the meeting but not act), then one action.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from deliberation import minutes as minutes_domain
+from deliberation import minutes_pdf, queries
+from deliberation.models import Meeting, Minutes
+
+# --- Forms -------------------------------------------------------------------------------
+
+
+class MinutesForm(forms.Form):
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
+    text = forms.CharField(
+        label=gettext_lazy("Minutes"),
+        widget=forms.Textarea(attrs={"rows": 24}),
+        max_length=100_000,
+        strip=False,
+    )
+    stamp = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def visible(self) -> list:
+        return [self["title"], self["text"]]
+
+
+class CorrectionForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Why do the minutes need a correction?"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        help_text=gettext_lazy("The reason stays on record with the new version."),
+    )
+
+
+# --- Pages -------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
+    """The latest version of a meeting's minutes, with the list of all versions."""
+    meeting = queries.meeting_for(request.user, pk)
+    versions = minutes_domain.versions_of(meeting)
+    shown = versions[0] if versions else None
+    return render(request, "meetings/minutes.html", _page(request, meeting, versions, shown))
+
+
+@login_required
+@require_GET
+def minutes_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One version of the minutes, the earlier ones included."""
+    shown = minutes_domain.minutes_for(request.user, pk)
+    meeting = shown.meeting
+    versions = minutes_domain.versions_of(meeting)
+    return render(request, "meetings/minutes.html", _page(request, meeting, versions, shown))
+
+
+def _page(
+    request: HttpRequest, meeting: Meeting, versions: list[Minutes], shown: Minutes | None
+) -> dict:
+    user = request.user
+    leader = minutes_domain.is_leader(user, meeting)
+    can_run = queries.can_run(user, meeting)
+    can_edit = can_run or leader
+    has_draft = any(version.state == Minutes.State.DRAFT for version in versions)
+    return {
+        "meeting": meeting,
+        "council": meeting.council,
+        "versions": versions,
+        "shown": shown,
+        "stamp": minutes_domain.stamp_of(shown) if shown else "",
+        "is_latest": bool(shown and versions and shown.pk == versions[0].pk),
+        "can_run": can_run,
+        "can_draft": can_run and not versions and minutes_domain.is_draftable(meeting),
+        "can_edit": can_edit,
+        "can_approve": leader,
+        "can_correct": can_edit and not has_draft and bool(versions),
+    }
+
+
+# --- Writes ------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def minutes_draft(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = queries.meeting_for(request.user, pk)
+    if not minutes_domain.can_draft(request.user, meeting):
+        raise PermissionDenied
+    try:
+        draft = minutes_domain.minutes_draft(meeting=meeting, actor=request.user)
+    except minutes_domain.ActionError as refusal:
+        messages.error(request, str(refusal))
+        return redirect("minutes:meeting", pk=meeting.pk)
+    messages.success(request, _("The draft of the minutes is ready to edit."))
+    return redirect("minutes:edit", pk=draft.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def minutes_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    minutes = minutes_domain.minutes_for(request.user, pk)
+    meeting = minutes.meeting
+    if not minutes_domain.can_edit(request.user, meeting):
+        raise PermissionDenied
+    if request.method == "GET":
+        if minutes.is_locked:
+            messages.error(
+                request,
+                _(
+                    "This version of the minutes is approved and can no longer be changed; "
+                    "to change it, start a correction."
+                ),
+            )
+            return redirect("minutes:detail", pk=minutes.pk)
+        form = MinutesForm(
+            initial={
+                "title": minutes.title,
+                "text": minutes.text,
+                "stamp": minutes_domain.stamp_of(minutes),
+            }
+        )
+        return _edit_page(request, minutes, form)
+    form = MinutesForm(request.POST)
+    current = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            minutes_domain.minutes_edit(
+                minutes=minutes,
+                actor=request.user,
+                title=data["title"],
+                text=data["text"],
+                stamp=data["stamp"],
+            )
+        except minutes_domain.StaleMinutes as refusal:
+            current = refusal.current
+            form.add_error(None, str(refusal))
+            # Saving again after comparing is a deliberate choice to replace the current text.
+            form.data = form.data.copy()
+            form.data["stamp"] = minutes_domain.stamp_of(current)
+        except minutes_domain.ActionError as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, _("The minutes were saved."))
+            return redirect("minutes:detail", pk=minutes.pk)
+    return _edit_page(request, minutes, form, current=current, status=422)
+
+
+def _edit_page(
+    request: HttpRequest,
+    minutes: Minutes,
+    form: MinutesForm,
+    *,
+    current: Minutes | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "meetings/minutes_edit.html",
+        {
+            "minutes": minutes,
+            "meeting": minutes.meeting,
+            "council": minutes.meeting.council,
+            "form": form,
+            "current": current,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def minutes_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    minutes = minutes_domain.minutes_for(request.user, pk)
+    if not minutes_domain.is_leader(request.user, minutes.meeting):
+        raise PermissionDenied
+    try:
+        minutes_domain.minutes_approve(
+            minutes=minutes, actor=request.user, stamp=request.POST.get("stamp", "")
+        )
+    except minutes_domain.ActionError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("The minutes are approved."))
+    return redirect("minutes:detail", pk=minutes.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def minutes_correct(request: HttpRequest, pk: int) -> HttpResponse:
+    minutes = minutes_domain.minutes_for(request.user, pk)
+    meeting = minutes.meeting
+    if not minutes_domain.can_edit(request.user, meeting):
+        raise PermissionDenied
+    if request.method == "GET":
+        latest = minutes_domain.latest_for(meeting)
+        if latest is not None and latest.state == Minutes.State.DRAFT:
+            messages.error(
+                request,
+                _("A new version of these minutes is being drafted already; edit that one."),
+            )
+            return redirect("minutes:edit", pk=latest.pk)
+    form = CorrectionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            draft = minutes_domain.minutes_correct(
+                minutes=minutes, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except minutes_domain.ActionError as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, _("A new version was started from the approved minutes."))
+            return redirect("minutes:edit", pk=draft.pk)
+    return render(
+        request,
+        "meetings/minutes_correct.html",
+        {"minutes": minutes, "meeting": meeting, "council": meeting.council, "form": form},
+        status=422 if form.is_bound else 200,
+    )
+
+
+# --- Printing and the archive ------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def minutes_pdf_view(request: HttpRequest, pk: int) -> HttpResponse:
+    minutes = minutes_domain.minutes_for(request.user, pk)
+    response = HttpResponse(minutes_pdf.render_pdf(minutes), content_type="application/pdf")
+    response["Content-Disposition"] = minutes_pdf.content_disposition(minutes)
+    return response
+
+
+@login_required
+@require_GET
+def council_minutes(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every meeting of a council that has minutes, newest first."""
+    council = minutes_domain.council_for(request.user, pk)
+    page = minutes_domain.archive(
+        council, cursor=request.GET.get("after", ""), size=minutes_domain.ARCHIVE_PAGE_SIZE
+    )
+    return render(
+        request,
+        "meetings/minutes_archive.html",
+        {"council": council, "community": council.community, "page": page},
+    )
