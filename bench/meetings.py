@@ -1,11 +1,14 @@
 """``python -m bench.meetings``: time ``meetings_materialise`` over many councils.
 
-Generates ``--councils`` communities under one street (基准街道-会议), each with a
-council, a monthly schedule on the 8th, 18th and 28th, three council members and
-0–3 issues awaiting deliberation, written in batches by COPY (PostgreSQL) or
-``executemany``. Then times one call of
-``deliberation.actions.meetings_materialise(today=...)`` and a second one (which
-must create nothing), counting SQL statements with ``CaptureQueriesContext``.
+For each size of ``--councils`` (10,000 and 100,000 unless told otherwise),
+smallest first: makes one street (基准街道-会议) hold that many communities, each
+with a council, a monthly schedule on the 8th, 18th and 28th, three council
+members and 0–3 issues awaiting deliberation, written in batches by COPY
+(PostgreSQL) or ``executemany``; a larger size adds councils to the smaller one.
+Then times one call of ``deliberation.actions.meetings_materialise(today=...)``
+from no meetings and a second one (which must create nothing), counting SQL
+statements with ``CaptureQueriesContext``, meetings and agenda items created, and
+the process's peak memory.
 
 See bench/README.md.
 """
@@ -17,9 +20,10 @@ import collections
 import datetime as dt
 import os
 import random
+import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 Out = Callable[[str], None]
@@ -29,14 +33,18 @@ BATCH = 5_000
 MEMBERS = 3
 SEED = 20261125
 TODAY = dt.date(2026, 11, 25)
+SIZES = (10_000, 100_000)
 
 
 @dataclass
 class Call:
+    councils: int
     created: int
+    items: int
     seconds: float
     queries: int
     kinds: dict[str, int]
+    peak_mb: float
 
 
 def _reserve(model, count: int) -> list[int]:
@@ -67,17 +75,54 @@ def check_database(*, force: bool = False) -> None:
         )
 
 
+def _clear_meetings(street_id: int) -> int:
+    """Delete the street's meetings and agenda items in two statements; the meetings deleted.
+
+    ``QuerySet.delete()`` would load 400,000 meetings to look for rows depending on
+    them; the benchmark writes none (no sign-ins, decisions or minutes).
+    """
+    from django.db import connection
+
+    from deliberation.models import AgendaItem, Council, Meeting
+    from members.models import Community
+
+    quote = connection.ops.quote_name
+    item, meeting, council, community = (
+        quote(model._meta.db_table) for model in (AgendaItem, Meeting, Council, Community)
+    )
+    ours = (
+        f"SELECT m.id FROM {meeting} m JOIN {council} c ON c.id = m.council_id"
+        f" JOIN {community} y ON y.id = c.community_id WHERE y.street_id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {item} WHERE meeting_id IN ({ours})", [street_id])
+        cursor.execute(f"DELETE FROM {meeting} WHERE id IN ({ours})", [street_id])
+        return cursor.rowcount
+
+
+def _analyze() -> None:
+    """Fresh planner statistics, as after a quiet night (autovacuum)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            cursor.execute("VACUUM (ANALYZE)")
+        else:
+            cursor.execute("ANALYZE")
+
+
 def generate(*, councils: int, out: Out = print) -> tuple[int, float]:
     """Make the street hold ``councils`` councils; returns (councils written, seconds).
 
-    A street already holding exactly that many councils is reused, with its
-    meetings and agenda items deleted so the first call starts from nothing.
+    A street holding fewer gets the missing ones (numbered on, from the random
+    stream a fresh run of that size would use), so 100,000 reuses 10,000. Its
+    meetings and agenda items are deleted so the first call starts from nothing.
     """
     from django.db import connection, transaction
     from django.utils import timezone
 
     from bench.generate import BenchRefused, Table, tracking_code
-    from deliberation.models import AgendaItem, Council, Meeting, Schedule
+    from deliberation.models import Council, Schedule
     from issues.categories import seed_categories
     from issues.models import Category, Issue
     from members.models import Community, CouncilMember, Resident, Street
@@ -88,18 +133,21 @@ def generate(*, councils: int, out: Out = print) -> tuple[int, float]:
     categories = list(
         Category.objects.filter(street=street).order_by("position").values_list("pk", flat=True)
     )
-    ours = Council.objects.filter(community__street=street)
-    have = ours.count()
-    if have == councils:
-        AgendaItem.objects.filter(meeting__council__in=ours).delete()
-        deleted, _ = Meeting.objects.filter(council__in=ours).delete()
-        out(f"Data set present: {have:,} councils (deleted {deleted:,} earlier meeting rows).")
-        return 0, time.perf_counter() - started
-    if have:
+    have = Council.objects.filter(community__street=street).count()
+    if have > councils:
         raise BenchRefused(
-            f"{STREET} already holds {have:,} councils, not {councils:,}: use a fresh database."
+            f"{STREET} already holds {have:,} councils, more than {councils:,}: use a fresh "
+            "database (or run the sizes smallest first)."
         )
-    out(f"Writing {councils:,} councils in batches of {BATCH:,} ({connection.vendor}).")
+    deleted = _clear_meetings(street.pk)
+    if have == councils:
+        _analyze()
+        out(f"Data set present: {have:,} councils (deleted {deleted:,} earlier meetings).")
+        return 0, time.perf_counter() - started
+    out(
+        f"Writing {councils - have:,} councils to the {have:,} present in batches of "
+        f"{BATCH:,} ({connection.vendor})."
+    )
     now = timezone.now()
     tables = {
         "communities": Table(Community, with_pk=True),
@@ -109,8 +157,8 @@ def generate(*, councils: int, out: Out = print) -> tuple[int, float]:
         "members": Table(CouncilMember),
         "issues": Table(Issue),
     }
-    awaiting = 0
-    for start in range(0, councils, BATCH):
+    awaiting = Issue.objects.filter(community__street=street, status=Issue.Status.AWAITING).count()
+    for start in range(have, councils, BATCH):
         size = min(BATCH, councils - start)
         rng = random.Random(f"{SEED}:{start // BATCH}")
         rows: dict[str, list[dict]] = {name: [] for name in tables}
@@ -158,12 +206,8 @@ def generate(*, councils: int, out: Out = print) -> tuple[int, float]:
                 table.write(rows[name])
         elapsed = time.perf_counter() - started
         out(f"  {start + size:>9,} councils  {awaiting:>9,} awaiting issues  {elapsed:>6.0f} s")
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and not connection.in_atomic_block:
-            cursor.execute("VACUUM (ANALYZE)")
-        else:
-            cursor.execute("ANALYZE")
-    return councils, time.perf_counter() - started
+    _analyze()
+    return councils - have, time.perf_counter() - started
 
 
 def _kind(sql: str) -> str:
@@ -175,18 +219,34 @@ def _kind(sql: str) -> str:
         return verb
     at = words.index(keys[verb])
     table = words[at + 1] if at + 1 < len(words) else "?"
-    if verb == "SELECT" and "FOR UPDATE" in sql:
-        verb = "SELECT … FOR UPDATE"
+    if verb == "SELECT":
+        for lock in ("FOR NO KEY UPDATE", "FOR UPDATE"):
+            if lock in sql:
+                verb = f"SELECT … {lock}"
+                break
     return f"{verb} {table}"
 
 
-def timed_call(today: dt.date) -> Call:
-    """One ``meetings_materialise`` call: meetings created, seconds, SQL statements."""
+def _items() -> int:
+    from deliberation.models import AgendaItem
+
+    return AgendaItem.objects.filter(meeting__council__community__street__name=STREET).count()
+
+
+def _peak_mb() -> float:
+    """The process's peak resident memory so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024
+
+
+def timed_call(today: dt.date, councils: int) -> Call:
+    """One ``meetings_materialise`` call: meetings and items created, seconds, statements."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from deliberation.actions import meetings_materialise
 
+    items = _items()
     # The query log keeps 9,000 statements by default: make it unbounded for the call.
     saved = connection.queries_log
     connection.queries_log = collections.deque()
@@ -196,25 +256,57 @@ def timed_call(today: dt.date) -> Call:
             created = meetings_materialise(today=today)
             seconds = time.perf_counter() - started
         kinds = collections.Counter(_kind(q["sql"]) for q in context.captured_queries)
-        return Call(created, seconds, len(context.captured_queries), dict(kinds))
+        queries = len(context.captured_queries)
     finally:
         connection.queries_log = saved
+    return Call(
+        councils=councils,
+        created=created,
+        items=_items() - items,
+        seconds=seconds,
+        queries=queries,
+        kinds=dict(kinds),
+        peak_mb=_peak_mb(),
+    )
 
 
-def report(councils: int, calls: list[Call]) -> str:
-    lines = [f"{'call':<8}{'councils':>10}{'created':>10}{'seconds':>10}{'queries':>10}"]
-    for n, call in enumerate(calls, start=1):
+HEADER = ("councils", "call", "meetings", "items", "seconds", "queries", "peak_MB")
+WIDTHS = (10, 6, 10, 10, 10, 9, 9)
+
+
+def _numbers(calls: list[Call]) -> list[int]:
+    """Each call's number within its size (1: from no meetings, 2: the same again)."""
+    seen: collections.Counter[int] = collections.Counter()
+    numbers = []
+    for call in calls:
+        seen[call.councils] += 1
+        numbers.append(seen[call.councils])
+    return numbers
+
+
+def report(calls: list[Call]) -> str:
+    """The table of calls (two per size), then each call's statements by verb and table."""
+
+    def row(cells: Sequence[str]) -> str:
+        return "".join(f"{cell:>{width}}" for cell, width in zip(cells, WIDTHS, strict=True))
+
+    lines = [row(HEADER)]
+    numbers = _numbers(calls)
+    for call, number in zip(calls, numbers, strict=True):
         lines.append(
-            f"{n:<8}{councils:>10}{call.created:>10}{call.seconds:>10.2f}{call.queries:>10}"
-        )
+            row(
+                (
+                    f"{call.councils}", f"{number}", f"{call.created}", f"{call.items}",
+                    f"{call.seconds:.2f}", f"{call.queries}", f"{call.peak_mb:.0f}",
+                )
+            )
+        )  # fmt: skip
     lines.append("")
-    for n, call in enumerate(calls, start=1):
+    for call, number in zip(calls, numbers, strict=True):
         shapes = ", ".join(
             f"{kind} ×{count}" for kind, count in sorted(call.kinds.items(), key=lambda i: -i[1])
         )
-        lines.append(f"call {n} statements: {shapes}")
-    per = calls[0].queries / councils if councils else 0
-    lines.append(f"queries per council (call 1): {per:.2f}")
+        lines.append(f"{call.councils} councils, call {number}: {shapes}")
     return "\n".join(lines)
 
 
@@ -223,7 +315,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m bench.meetings",
         description="Generate councils in DATABASE_URL and time meetings_materialise.",
     )
-    parser.add_argument("--councils", type=int, default=10_000, help="councils (10000)")
+    parser.add_argument(
+        "--councils", type=int, nargs="+", default=list(SIZES), metavar="N",
+        help="sizes to measure, smallest first (10000 100000)",
+    )  # fmt: skip
     parser.add_argument("--today", type=dt.date.fromisoformat, default=TODAY,
                         help=f"the date passed to meetings_materialise ({TODAY})")  # fmt: skip
     parser.add_argument("--force", action="store_true", help="write next to other data")
@@ -231,15 +326,28 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run(*, councils: int, today: dt.date = TODAY, force: bool = False, out: Out = print) -> str:
-    """Generate, call twice, and return the printed report."""
+def run(
+    *,
+    councils: int | Sequence[int] = SIZES,
+    today: dt.date = TODAY,
+    force: bool = False,
+    out: Out = print,
+) -> str:
+    """Per size: generate (or grow), call twice; return the printed report."""
     from bench import measure
 
+    sizes = sorted({councils} if isinstance(councils, int) else set(councils))
     check_database(force=force)
-    written, seconds = generate(councils=councils, out=out)
-    out(f"Calling meetings_materialise(today={today}) twice …")
-    calls = [timed_call(today), timed_call(today)]
-    made = f"generated {written:,} councils in {seconds:.0f} s" if written else "reused"
+    calls: list[Call] = []
+    made = []
+    for size in sizes:
+        written, seconds = generate(councils=size, out=out)
+        made.append(
+            f"{size:,}: wrote {written:,} councils in {seconds:.0f} s" if written
+            else f"{size:,}: reused"
+        )  # fmt: skip
+        out(f"Calling meetings_materialise(today={today}) twice on {size:,} councils …")
+        calls += [timed_call(today, size), timed_call(today, size)]
     return "\n".join(
         [
             "",
@@ -247,10 +355,10 @@ def run(*, councils: int, today: dt.date = TODAY, force: bool = False, out: Out 
             f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
             *measure.machine(),
             *measure.database(),
-            f"data set  {councils:,} councils (monthly 8/18/28, {MEMBERS} members, 0–3 awaiting "
-            f"issues each); {made}",
+            f"data set  councils with a monthly 8/18/28 schedule, {MEMBERS} members, 0–3 "
+            f"awaiting issues each; {'; '.join(made)}",
             "",
-            report(councils, calls),
+            report(calls),
             "",
         ]
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bench import meetings
-from deliberation.models import Council, Meeting, Schedule
+from bench.generate import BenchRefused
+from deliberation.models import AgendaItem, Council, Meeting, Schedule
 from issues.models import Issue
 
 
@@ -13,22 +14,19 @@ def quiet(_: str) -> None:
     pass
 
 
-def rows(text: str) -> dict[str, dict[str, float]]:
-    """The call rows of the printed report, by call number."""
+def rows(text: str) -> list[dict[str, float]]:
+    """The call rows of the printed report, in order."""
     lines = text.splitlines()
-    start = next(n for n, line in enumerate(lines) if line.split()[:2] == ["call", "councils"])
-    assert lines[start].split() == ["call", "councils", "created", "seconds", "queries"]
-    found = {}
+    start = next(n for n, line in enumerate(lines) if line.split()[:2] == ["councils", "call"])
+    assert lines[start].split() == list(meetings.HEADER)
+    found = []
     for line in lines[start + 1 :]:
         if not line.strip():
             break
-        call, councils, created, seconds, queries = line.split()
-        found[call] = {
-            "councils": int(councils),
-            "created": int(created),
-            "seconds": float(seconds),
-            "queries": int(queries),
-        }
+        values = line.split()
+        found.append(
+            {name: float(value) for name, value in zip(meetings.HEADER, values, strict=True)}
+        )
     return found
 
 
@@ -38,18 +36,33 @@ def test_bench_meetings_generates_and_measures_twice():
     street_councils = Council.objects.filter(community__street__name=meetings.STREET)
     assert street_councils.count() == 20
     assert Schedule.objects.filter(council__in=street_councils, is_active=True).count() == 20
-    assert Issue.objects.filter(status=Issue.Status.AWAITING).exists()
+    awaiting = Issue.objects.filter(status=Issue.Status.AWAITING).count()
+    assert awaiting
 
-    found = rows(text)
-    assert set(found) == {"1", "2"}
-    assert found["1"]["councils"] == found["2"]["councils"] == 20
+    first, second = rows(text)
+    assert (first["councils"], first["call"]) == (20, 1)
+    assert (second["councils"], second["call"]) == (20, 2)
     # 2026-11-25 + 42 days: 30 Nov (28th, a Saturday, moved), 8, 18 and 28 Dec.
-    assert found["1"]["created"] == 20 * 4 == Meeting.objects.count()
-    assert found["2"]["created"] == 0
-    assert found["1"]["queries"] > 0 and found["2"]["queries"] > 0
-    assert "queries per council (call 1):" in text
-    assert "call 1 statements:" in text and "call 2 statements:" in text
+    assert first["meetings"] == 20 * 4 == Meeting.objects.count()
+    # Every awaiting issue joins its council's next meeting, once.
+    assert first["items"] == awaiting == AgendaItem.objects.count()
+    assert second["meetings"] == second["items"] == 0
+    assert first["queries"] > 0 and second["queries"] > 0
+    assert first["peak_MB"] > 0
+    assert "20 councils, call 1:" in text and "20 councils, call 2:" in text
 
     # Running again reuses the councils and starts from no meetings.
     again = rows(meetings.run(councils=20, out=quiet))
-    assert again["1"]["created"] == 80 and again["2"]["created"] == 0
+    assert [(r["meetings"], r["items"]) for r in again] == [(80, awaiting), (0, 0)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_meetings_grows_the_data_set_size_by_size():
+    found = rows(meetings.run(councils=[12, 6], out=quiet))
+    assert [(r["councils"], r["call"], r["meetings"]) for r in found] == [
+        (6, 1, 24), (6, 2, 0), (12, 1, 48), (12, 2, 0),
+    ]  # fmt: skip
+    assert Council.objects.filter(community__street__name=meetings.STREET).count() == 12
+    assert Issue.objects.filter(status=Issue.Status.AWAITING).count() == AgendaItem.objects.count()
+    with pytest.raises(BenchRefused, match="more than 6"):
+        meetings.run(councils=6, out=quiet)

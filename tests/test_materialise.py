@@ -356,3 +356,96 @@ def test_meetings_are_visible_only_within_the_users_communities(
 
     upcoming = queries.upcoming_meetings(manan_member, manan.council, now=at(18, 15))
     assert [m.starts_at for m in upcoming] == [at(18, 15), at(28, 15), at(8, 15, month=4)]
+
+
+# --- The set-based agenda top-up ---------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_top_up_numbers_on_from_the_last_item_still_on_the_agenda(manan, manan_staff):
+    factories.schedule(manan, move_weekend_to_monday=False)
+    awaiting(manan, actor=manan_staff, title="甲")
+    awaiting(manan, actor=manan_staff, title="乙")
+    actions.meetings_materialise(today=TODAY)
+    first = Meeting.objects.filter(council=manan.council).first()
+    taken_off = first.agenda_items.get(position=1)
+    taken_off.removed_at, taken_off.removed_by = timezone.now(), manan_staff
+    taken_off.save()
+
+    awaiting(manan, actor=manan_staff, title="丙")
+    actions.meetings_materialise(today=TODAY)
+    live = first.agenda_items.filter(removed_at__isnull=True).select_related("issue")
+    assert [(item.position, item.issue.title) for item in live] == [(0, "甲"), (1, "丙")]
+
+
+@pytest.mark.django_db
+def test_building_one_councils_agenda_leaves_the_others_alone(
+    manan, xingfu, manan_staff, xingfu_staff
+):
+    factories.schedule(manan, move_weekend_to_monday=False)
+    factories.schedule(xingfu, move_weekend_to_monday=False)
+    actions.meetings_materialise(today=TODAY)
+    awaiting(manan, actor=manan_staff, title="马南一")
+    awaiting(manan, actor=manan_staff, title="马南二", is_urgent=True)
+    awaiting(xingfu, actor=xingfu_staff, title="幸福村")
+
+    assert actions.agenda_build(council_id=manan.council.pk, today=TODAY) == 2
+    assert actions.agenda_build(council_id=manan.council.pk, today=TODAY) == 0
+    assert agenda(Meeting.objects.filter(council=manan.council).first()) == ["马南二", "马南一"]
+    assert not AgendaItem.objects.filter(meeting__council=xingfu.council).exists()
+    assert actions.councils_with_agenda_work(None, today=TODAY) == [xingfu.council.pk]
+    assert actions.councils_with_agenda_work({manan.council.pk}, today=TODAY) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_top_up_waits_for_a_hand_edit_of_the_same_agenda(manan, manan_staff):
+    """Staff add a topic (meeting row locked) while the top-up runs: it numbers on after it."""
+    from django.db import transaction
+
+    factories.schedule(manan, move_weekend_to_monday=False)
+    actions.meetings_materialise(today=TODAY)
+    first = Meeting.objects.filter(council=manan.council).first()
+    awaiting(manan, actor=manan_staff, title="自动")
+    editing, added, errors = threading.Event(), [], []
+
+    def hand_edit():
+        try:
+            with transaction.atomic():
+                Meeting.objects.select_for_update().get(pk=first.pk)
+                AgendaItem.objects.create(meeting=first, topic="手加", kind="topic", position=0)
+                editing.set()
+                threading.Event().wait(0.5)  # the top-up starts meanwhile
+        except Exception as error:  # surfaced by the assertion below
+            errors.append(error)
+        finally:
+            editing.set()
+            connection.close()
+
+    def top_up():
+        try:
+            editing.wait(timeout=10)
+            added.append(actions.agenda_build(council_id=manan.council.pk, today=TODAY))
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=hand_edit), threading.Thread(target=top_up)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert added == [1]
+    items = first.agenda_items.select_related("issue").order_by("position", "id")
+    assert [(i.position, i.topic or i.issue.title) for i in items] == [(0, "手加"), (1, "自动")]
+
+
+@pytest.mark.django_db
+def test_materialising_one_council_leaves_the_others_alone(manan, xingfu):
+    factories.schedule(manan, move_weekend_to_monday=False)
+    factories.schedule(xingfu, move_weekend_to_monday=False)
+
+    assert actions.meetings_materialise(today=TODAY, council_id=manan.council.pk) == 4
+    assert len(starts(manan.council)) == 4
+    assert starts(xingfu.council) == []
