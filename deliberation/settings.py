@@ -140,6 +140,9 @@ else:
         }
     }
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's transport, writing and taking each message file by an atomic rename
+    # (deliberation/celery.py explains the race this closes).
+    CELERY_BROKER_TRANSPORT = "deliberation.celery:FilesystemTransport"
     _broker_dir = Path(os.environ.get("CELERY_FILESYSTEM_DIR", VAR_DIR / "broker"))
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
@@ -149,6 +152,8 @@ else:
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # Seconds between looks at the folder (kombu's default); tests look more often.
+        "polling_interval": float(os.environ.get("CELERY_BROKER_POLLING_INTERVAL", "1")),
     }
 
 CELERY_TIMEZONE = "Asia/Shanghai"
@@ -161,10 +166,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "yishi")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Tests that run real beat processes shorten these two periods (in seconds).
+_NOTICES_REQUEUE_EVERY = os.environ.get("NOTICES_REQUEUE_EVERY")
+_MEETINGS_MATERIALISE_EVERY = os.environ.get("MEETINGS_MATERIALISE_EVERY")
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-notices": {
         "task": "members.tasks.requeue_stalled_notices",
-        "schedule": 300.0,
+        "schedule": float(_NOTICES_REQUEUE_EVERY or 300),
     },
     # Daily at 08:00 in CELERY_TIMEZONE (Asia/Shanghai), before the working day starts.
     "notify-overdue-issues": {
@@ -180,7 +188,9 @@ CELERY_BEAT_SCHEDULE = {
     # Idempotent in the database, so a second beat process does no harm.
     "materialise-meetings": {
         "task": "deliberation.tasks.materialise_meetings",
-        "schedule": crontab(minute="*/15"),
+        "schedule": float(_MEETINGS_MATERIALISE_EVERY)
+        if _MEETINGS_MATERIALISE_EVERY
+        else crontab(minute="*/15"),
     },
 }
 
@@ -202,7 +212,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "yishi@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "members.sms.LoggingSmsBackend")
 # A notice left "sending" longer than this by a worker that died is claimable again.
-NOTICE_CLAIM_TIMEOUT_SECONDS = 600
+NOTICE_CLAIM_TIMEOUT_SECONDS = int(os.environ.get("NOTICE_CLAIM_TIMEOUT_SECONDS", "600"))
 
 # --- Auth ---------------------------------------------------------------------
 

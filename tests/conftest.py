@@ -112,3 +112,26 @@ def as_user():
 def artefacts() -> Path:
     ARTEFACTS.mkdir(exist_ok=True)
     return ARTEFACTS
+
+
+@pytest.fixture
+def celery_processes(tmp_path):
+    """Starts real workers and beats (``tests.processes``); this process sends to their queue.
+
+    Needs ``@pytest.mark.django_db(transaction=True)``: the processes read committed rows.
+    Every process started is stopped afterwards, whatever the test's outcome.
+    """
+    from deliberation.celery import app as celery_app
+    from tests.processes import CeleryProcesses
+
+    processes = CeleryProcesses(tmp_path)
+    eager = celery_app.conf.task_always_eager
+    queue_before = celery_app.conf.task_default_queue
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_default_queue = processes.queue
+    try:
+        yield processes
+    finally:
+        celery_app.conf.task_always_eager = eager
+        celery_app.conf.task_default_queue = queue_before
+        processes.stop_all()

@@ -21,7 +21,6 @@ from issues.tasks import notify_overdue_issues
 from members import notifications
 from members.models import Notice
 from tests import factories
-from tests.test_worker import wait_for, worker  # noqa: F401 - worker is a fixture
 
 S = Issue.Status
 
@@ -190,8 +189,9 @@ def test_a_real_worker_reminds_each_person_once_even_when_the_task_runs_twice(
     manan_staff,
     manan_member,
     manan_leader_term,
-    worker,  # noqa: F811
+    celery_processes,
 ):
+    worker = celery_processes.worker()
     manan_staff.email, manan_staff.notify_by_email = "staff@example.org", True
     manan_staff.save()
     with transaction.atomic():
@@ -210,21 +210,21 @@ def test_a_real_worker_reminds_each_person_once_even_when_the_task_runs_twice(
     notify_overdue_issues.delay()
 
     def finished() -> bool:
-        log = worker["log"].read_text()
+        log = worker.text()
         return len(re.findall(r"notify_overdue_issues\[[^\]]+\] succeeded", log)) == 2
 
-    wait_for(finished, seconds=90, worker=worker)
-    wait_for(
+    celery_processes.wait_for(finished, seconds=90, what="both runs")
+    celery_processes.wait_for(
         lambda: (
             set(Notice.objects.filter(kind="issue_overdue").values_list("status", flat=True))
             == {"sent"}
         ),
         seconds=60,
-        worker=worker,
+        what="the reminders",
     )
     time.sleep(1)  # any stray second delivery would show up now
 
-    log = worker["log"].read_text()
+    log = worker.text()
     results = re.findall(r"notify_overdue_issues\[[^\]]+\] succeeded in [\d.]+s: (\d+)", log)
     assert results == ["3", "0"]  # in-app for both, email for the staff member; then nothing
     notices = Notice.objects.filter(kind="issue_overdue")
@@ -237,5 +237,5 @@ def test_a_real_worker_reminds_each_person_once_even_when_the_task_runs_twice(
     assert overdue_events(issue) == [timezone.localdate().isoformat()]
     with translation.override(settings.LANGUAGE_CODE):
         _, body = notifications.render(notices.get(channel="email"))
-    mails = [p.read_text() for p in worker["mail"].glob("*.log")]
+    mails = [p.read_text() for p in celery_processes.mail.glob("*.log")]
     assert len([m for m in mails if body in m and "staff@example.org" in m]) == 1

@@ -6,79 +6,22 @@ transport otherwise; the worker reads the same test database as this process.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import uuid
-from pathlib import Path
+import json
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
-from deliberation.celery import app as celery_app
 from members import notifications
 from members.models import Notice
 from members.tasks import deliver_notice
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
-
 
 @pytest.fixture
-def worker(tmp_path):
+def worker(celery_processes):
     """A real worker on a queue of its own, with email written to files."""
-    queue = f"yishi-test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "deliberation.settings_test",
-        "DATABASE_URL": database_url(),
-        "CELERY_QUEUE": queue,
-        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "EMAIL_FILE_PATH": str(tmp_path / "mail"),
-    }
-    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "deliberation", "worker",
-            "--pool=solo", "--loglevel=INFO", "-Q", queue,
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    eager = celery_app.conf.task_always_eager
-    queue_before = celery_app.conf.task_default_queue
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.task_default_queue = queue
-    try:
-        yield {"mail": tmp_path / "mail", "log": tmp_path / "worker.log", "process": process}
-    finally:
-        celery_app.conf.task_always_eager = eager
-        celery_app.conf.task_default_queue = queue_before
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
-def wait_for(condition, *, seconds: float, worker) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        assert worker["process"].poll() is None, worker["log"].read_text()[-3000:]
-        time.sleep(0.25)
-    raise AssertionError("timed out; worker log:\n" + worker["log"].read_text()[-3000:])
+    celery_processes.worker()
+    return celery_processes
 
 
 @pytest.mark.worker
@@ -98,19 +41,71 @@ def test_real_worker_delivers_each_notice_once(manan_staff, worker):
     email_notice = next(n for n in created if n.channel == "email")
     deliver_notice.delay(email_notice.pk)
 
-    wait_for(
+    worker.wait_for(
         lambda: set(Notice.objects.values_list("status", flat=True)) == {"sent"},
         seconds=90,
-        worker=worker,
+        what="both notices to be sent",
     )
-    time.sleep(2)  # let the duplicate task run too
-    wait_for(lambda: "succeeded" in worker["log"].read_text(), seconds=30, worker=worker)
+    # The duplicate task runs too, and finds the notice sent.
+    log = worker.processes[0].text
+    worker.wait_for(lambda: log().count("succeeded") == 3, seconds=30, what="the duplicate task")
 
     assert Notice.objects.count() == 2
     assert set(Notice.objects.values_list("attempts", flat=True)) == {1}
-    sent_mail = list(worker["mail"].glob("*.log"))
+    sent_mail = list(worker.mail.glob("*.log"))
     assert len(sent_mail) == 1
     assert "roundtrip" not in sent_mail[0].read_text()  # keys are internal
     assert "staff@example.org" in sent_mail[0].read_text()
-    expected_transport = "redis://" if settings.REDIS_URL else "filesystem://"
-    assert f"transport:   {expected_transport}" in worker["log"].read_text()
+    expected_transport = (
+        "redis://" if settings.REDIS_URL else "deliberation.celery:FilesystemTransport://"
+    )
+    assert f"transport:   {expected_transport}" in log()
+
+
+def test_a_worker_never_reads_a_message_before_it_is_whole(tmp_path, monkeypatch):
+    """kombu wrote a message into a file it had already put in the queue folder.
+
+    A worker polling in between read an empty file and stopped with a JSONDecodeError,
+    losing the message (celery/kombu#1551). Here a worker looks at the queue at that
+    very moment, while the message is being serialised.
+    """
+    from queue import Empty
+
+    from kombu import Connection
+    from kombu.transport import filesystem
+
+    from deliberation import celery
+
+    folders = {name: tmp_path / name for name in ("queue", "processed", "control")}
+    for folder in folders.values():
+        folder.mkdir()
+    options = {
+        "data_folder_in": str(folders["queue"]),
+        "data_folder_out": str(folders["queue"]),
+        "processed_folder": str(folders["processed"]),
+        "control_folder": str(folders["control"]),
+    }
+    if not settings.REDIS_URL:
+        assert settings.CELERY_BROKER_TRANSPORT == "deliberation.celery:FilesystemTransport"
+    with Connection(
+        "filesystem://", transport=celery.FilesystemTransport, transport_options=options
+    ) as connection:
+        channel = connection.default_channel
+        seen = []
+
+        def dumps_while_a_worker_looks(payload):
+            try:
+                seen.append(channel._get("notices"))
+            except Empty:
+                seen.append("nothing")
+            return json.dumps(payload)
+
+        monkeypatch.setattr(filesystem, "dumps", dumps_while_a_worker_looks)
+        monkeypatch.setattr(celery, "dumps", dumps_while_a_worker_looks)
+        channel._put("notices", {"body": "议事会通知"})
+        assert seen == ["nothing"]
+        assert channel._get("notices") == {"body": "议事会通知"}
+        with pytest.raises(Empty):
+            channel._get("notices")
+    assert not list(folders["queue"].iterdir())
+    assert not list(folders["processed"].iterdir())
