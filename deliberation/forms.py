@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from deliberation.models import Decision, Vote
+from deliberation.models import AgendaItem, Decision, Vote
+from issues.models import Issue
 from members.models import CouncilMember
 
 
@@ -97,3 +99,74 @@ class ConveneForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     place = forms.CharField(label=_("Place"), max_length=200)
+
+
+class AgendaIssueForm(forms.Form):
+    """Which open issue to add to a meeting's agenda, from the list the view holds."""
+
+    issue = forms.TypedChoiceField(
+        label=_("Issue"),
+        coerce=int,
+        error_messages={
+            "required": _("Choose the issue to add."),
+            "invalid_choice": _("That issue cannot be added here; choose one from the list."),
+        },
+    )
+
+    def __init__(self, *args, candidates: list[Issue], **kwargs) -> None:
+        kwargs.setdefault("prefix", "add-issue")
+        super().__init__(*args, **kwargs)
+        self.issues_by_id = {issue.pk: issue for issue in candidates}
+        awaiting = [self._choice(i) for i in candidates if i.status == Issue.Status.AWAITING]
+        other = [self._choice(i) for i in candidates if i.status != Issue.Status.AWAITING]
+        groups = []
+        if awaiting:
+            groups.append((_("Awaiting deliberation"), awaiting))
+        if other:
+            groups.append((_("Other open issues"), other))
+        self.fields["issue"].choices = [("", _("Choose an issue")), *groups]
+
+    @staticmethod
+    def _choice(issue: Issue) -> tuple[int, str]:
+        label = issue.title
+        if issue.is_urgent:
+            label = _("%(title)s (urgent)") % {"title": label}
+        waiting_at = getattr(issue, "waiting_at", None)
+        if waiting_at is not None:
+            day = formats.date_format(timezone.localtime(waiting_at).date(), "Y-m-d")
+            label = _("%(title)s (moves here from the meeting of %(date)s)") % {
+                "title": label,
+                "date": day,
+            }
+        return issue.pk, label
+
+    def chosen_issue(self) -> Issue:
+        return self.issues_by_id[self.cleaned_data["issue"]]
+
+
+class AgendaTopicForm(forms.Form):
+    """A free topic for the agenda: anything the council should talk about that is no issue."""
+
+    topic = forms.CharField(
+        label=_("Topic"),
+        max_length=AgendaItem._meta.get_field("topic").max_length,
+        error_messages={"required": _("Write the topic to put on the agenda.")},
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("prefix", "add-topic")
+        super().__init__(*args, **kwargs)
+
+
+class MeetingCancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for cancelling"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept with the meeting. The members are told that it will not take place."),
+        error_messages={"required": _("Give the reason for cancelling the meeting.")},
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("prefix", "cancel")
+        super().__init__(*args, **kwargs)

@@ -6,12 +6,29 @@ app_name = "meetings"
 
 urlpatterns = [
     path("meetings/", views.meeting_list, name="list"),
+    path("meetings/mine/", views.my_meetings, name="mine"),
+    path("meetings/mine/<int:pk>/sign-in/", views.my_meeting_sign_in, name="mine_sign_in"),
     path("meetings/<int:pk>/", views.meeting_detail, name="detail"),
     path("meetings/<int:pk>/sign-in/", views.meeting_sign_in, name="sign_in"),
+    path("meetings/<int:pk>/attendance/", views.meeting_attendance, name="attendance"),
+    path("meetings/<int:pk>/close/", views.meeting_close, name="close"),
+    path("meetings/<int:pk>/cancel/", views.meeting_cancel, name="cancel"),
+    path("meetings/<int:pk>/agenda/issues/", views.agenda_add_issue, name="agenda_add_issue"),
+    path("meetings/<int:pk>/agenda/topics/", views.agenda_add_topic, name="agenda_add_topic"),
     path(
         "meetings/<int:pk>/items/<int:item_pk>/decide/",
         views.meeting_decide,
         name="decide",
     ),
+    path("meetings/<int:pk>/items/<int:item_pk>/move/", views.agenda_move, name="agenda_move"),
+    path(
+        "meetings/<int:pk>/items/<int:item_pk>/remove/", views.agenda_remove, name="agenda_remove"
+    ),
+    path(
+        "meetings/<int:pk>/items/<int:item_pk>/restore/",
+        views.agenda_restore,
+        name="agenda_restore",
+    ),
+    path("meetings/<int:pk>/items/<int:item_pk>/defer/", views.agenda_defer, name="agenda_defer"),
     path("issues/<int:issue_pk>/convene/", views.meeting_convene, name="convene"),
 ]

@@ -5,15 +5,29 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from deliberation.models import AgendaItem, Attendance, Council, Meeting
+from issues.models import Issue
 from members.models import CouncilMember, User
 from members.queries import communities_visible_to, council_members_of, scope_of
 
 PAST_MEETINGS_SHOWN = 20
+# The "add an issue" list on a meeting page: enough for a community's open matters.
+AGENDA_CANDIDATES_SHOWN = 200
 
 
 def meetings_visible_to(user: User) -> QuerySet[Meeting]:
@@ -39,7 +53,7 @@ def upcoming_meetings(
 
 def meeting_for(user: User, pk: int) -> Meeting:
     return get_object_or_404(
-        meetings_visible_to(user).select_related("council__community__street"), pk=pk
+        meetings_visible_to(user).select_related("council__community__street", "ended_by"), pk=pk
     )
 
 
@@ -74,7 +88,7 @@ def meeting_lists(user: User, *, now: dt.datetime | None = None) -> tuple[list, 
     meetings = (
         meetings_visible_to(user)
         .select_related("council__community")
-        .annotate(item_count=Count("agenda_items"))
+        .annotate(item_count=_live_item_count())
     )
     upcoming = list(meetings.filter(starts_at__gte=start_of_today).order_by("starts_at", "id"))
     past = list(
@@ -85,15 +99,92 @@ def meeting_lists(user: User, *, now: dt.datetime | None = None) -> tuple[list, 
     return upcoming, past
 
 
+def _live_item_count() -> Count:
+    return Count("agenda_items", filter=Q(agenda_items__removed_at__isnull=True))
+
+
 def agenda_of(meeting: Meeting) -> QuerySet[AgendaItem]:
-    """The meeting's items with their issue, category and decision, in one query."""
-    return meeting.agenda_items.select_related("issue__category", "decision__decided_by").order_by(
-        "position", "id"
+    """The meeting's items (not those taken off) with issue, category and decision, in one query."""
+    return (
+        meeting.agenda_items.filter(removed_at__isnull=True)
+        .select_related("issue__category", "decision__decided_by")
+        .order_by("position", "id")
     )
 
 
 def agenda_item_for(meeting: Meeting, pk: int) -> AgendaItem:
     return get_object_or_404(agenda_of(meeting), pk=pk)
+
+
+def item_of(meeting: Meeting, pk: int) -> AgendaItem:
+    """One of the meeting's items, on the agenda or taken off; 404 for another meeting's."""
+    return get_object_or_404(AgendaItem.objects.select_related("issue"), meeting=meeting, pk=pk)
+
+
+def removed_items_of(meeting: Meeting) -> QuerySet[AgendaItem]:
+    """The items taken off the agenda, latest first, with where a deferred one went."""
+    return (
+        meeting.agenda_items.filter(removed_at__isnull=False)
+        .select_related("issue", "moved_to", "removed_by")
+        .order_by("-removed_at", "-id")
+    )
+
+
+def next_meeting_after(meeting: Meeting) -> Meeting | None:
+    """The council's next scheduled meeting, where a deferred item goes."""
+    return (
+        Meeting.objects.filter(
+            council_id=meeting.council_id,
+            state=Meeting.State.SCHEDULED,
+            starts_at__gt=meeting.starts_at,
+        )
+        .order_by("starts_at", "id")
+        .first()
+    )
+
+
+def agenda_candidates(meeting: Meeting, *, now: dt.datetime | None = None) -> list[Issue]:
+    """Open issues of the council's community that staff may add to this agenda, in one query.
+
+    Those awaiting deliberation first, then the other open ones; urgent and
+    must-deliberate before the rest, oldest first. Each carries ``waiting_at``: the
+    start of another upcoming meeting whose agenda holds it undecided (adding it
+    here moves it), or None.
+    """
+    start_of_today = _start_of_day(now or timezone.now())
+    live_here = AgendaItem.objects.filter(
+        meeting=meeting, issue_id=OuterRef("pk"), removed_at__isnull=True
+    )
+    waiting_elsewhere = (
+        AgendaItem.objects.filter(
+            issue_id=OuterRef("pk"),
+            removed_at__isnull=True,
+            decision__isnull=True,
+            meeting__state=Meeting.State.SCHEDULED,
+            meeting__starts_at__gte=start_of_today,
+        )
+        .exclude(meeting=meeting)
+        .order_by("meeting__starts_at")
+        .values("meeting__starts_at")[:1]
+    )
+    awaiting_first = Case(
+        When(status=Issue.Status.AWAITING, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    return list(
+        Issue.objects.filter(
+            community_id=meeting.council.community_id, status__in=Issue.OPEN_STATUSES
+        )
+        .filter(~Exists(live_here))
+        .annotate(awaiting_first=awaiting_first, waiting_at=Subquery(waiting_elsewhere))
+        .order_by("awaiting_first", "-is_urgent", "-category__must_deliberate", "created", "id")
+        .only("pk", "title", "status", "is_urgent", "community_id")[:AGENDA_CANDIDATES_SHOWN]
+    )
+
+
+def _start_of_day(moment: dt.datetime) -> dt.datetime:
+    return timezone.localtime(moment).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def attendances_of(meeting: Meeting) -> QuerySet[Attendance]:
@@ -109,3 +200,69 @@ def member_at(meeting: Meeting, pk: int) -> CouncilMember:
     return get_object_or_404(
         CouncilMember.objects.select_related("resident"), council_id=meeting.council_id, pk=pk
     )
+
+
+# --- A council member's own meetings --------------------------------------------------------
+
+
+def current_terms_of(user: User) -> list[CouncilMember]:
+    """The user's current terms on councils, each with its council; no query without any."""
+    ids = scope_of(user).council_member_ids
+    if not ids:
+        return []
+    return list(
+        CouncilMember.objects.filter(pk__in=ids, left_on__isnull=True)
+        .select_related("council")
+        .order_by("council_id", "pk")
+    )
+
+
+def meetings_of_member(user: User, terms: list[CouncilMember]) -> QuerySet[Meeting]:
+    """Meetings of the councils of ``terms`` since each term began.
+
+    Each carries ``item_count`` (items on its agenda) and ``signed_in_at`` (when the
+    member signed in there, or None), so a list of them is one query.
+    """
+    if not terms:
+        return Meeting.objects.none()
+    since = Q()
+    for term in terms:
+        joined = dt.datetime.combine(
+            term.joined_on, dt.time(), tzinfo=timezone.get_default_timezone()
+        )
+        since |= Q(council_id=term.council_id, starts_at__gte=joined)
+    own = Attendance.objects.filter(
+        meeting=OuterRef("pk"), member_id__in=[term.pk for term in terms]
+    ).order_by("signed_in_at")
+    return (
+        meetings_visible_to(user)
+        .filter(since)
+        .select_related("council")
+        .annotate(
+            item_count=_live_item_count(),
+            signed_in_at=Subquery(own.values("signed_in_at")[:1]),
+        )
+    )
+
+
+def my_meetings(
+    user: User, *, now: dt.datetime | None = None
+) -> tuple[list[CouncilMember], list[Meeting], list[Meeting]]:
+    """(terms, upcoming, past) of a council member: every coming meeting, the latest past ones."""
+    terms = current_terms_of(user)
+    if not terms:
+        return [], [], []
+    meetings = meetings_of_member(user, terms)
+    start_of_today = _start_of_day(now or timezone.now())
+    upcoming = list(meetings.filter(starts_at__gte=start_of_today).order_by("starts_at", "id"))
+    past = list(
+        meetings.filter(starts_at__lt=start_of_today).order_by("-starts_at", "-id")[
+            :PAST_MEETINGS_SHOWN
+        ]
+    )
+    return terms, upcoming, past
+
+
+def my_meeting(user: User, pk: int) -> Meeting:
+    """One of the member's meetings as ``my_meetings`` lists it; 404 for any other."""
+    return get_object_or_404(meetings_of_member(user, current_terms_of(user)), pk=pk)

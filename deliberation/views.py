@@ -1,16 +1,26 @@
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from deliberation import actions, queries
-from deliberation.forms import ConveneForm, DecisionForm
-from deliberation.models import Attendance, Meeting
+from deliberation import actions, minutes, queries
+from deliberation.forms import (
+    AgendaIssueForm,
+    AgendaTopicForm,
+    ConveneForm,
+    DecisionForm,
+    MeetingCancelForm,
+)
+from deliberation.models import AgendaItem, Attendance, Meeting
 
 
 @require_GET
@@ -40,6 +50,24 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_GET
+def meeting_attendance(request: HttpRequest, pk: int) -> HttpResponse:
+    """The attendance card, polled by open meeting pages so the quorum shows live.
+
+    The page sends who it shows as present; when nobody has signed in since,
+    the answer is 204 and htmx leaves the page (and any vote being chosen) alone.
+    """
+    meeting = queries.meeting_for(request.user, pk)
+    context = _meeting_context(request, meeting, with_forms=False)
+    shown = request.GET.get("present", "")
+    if shown == context["present_signature"] and meeting.state == Meeting.State.SCHEDULED:
+        return HttpResponse(status=204)
+    context["vote_slots"] = _vote_slots(request, meeting, context)
+    context["carry_votes"] = bool(context["vote_slots"])
+    return render(request, "meetings/meeting.html#attendance", context)
+
+
+@login_required
 @require_POST
 def meeting_sign_in(request: HttpRequest, pk: int) -> HttpResponse:
     """A member signs themself in from their phone; staff tick a member (``member`` id)."""
@@ -64,6 +92,8 @@ def meeting_sign_in(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         context = _meeting_context(request, meeting, with_forms=False)
         context["sign_in_error"] = error
+        context["vote_slots"] = _vote_slots(request, meeting, context)
+        context["carry_votes"] = bool(context["vote_slots"])
         return render(request, "meetings/meeting.html#attendance", context)
     if error:
         messages.error(request, error)
@@ -147,12 +177,246 @@ def meeting_convene(request: HttpRequest, issue_pk: int) -> HttpResponse:
     return redirect("meetings:detail", pk=meeting.pk)
 
 
+# --- Editing the agenda ------------------------------------------------------------------
+#
+# Each change answers htmx with the agenda section (the decision forms in it are kept as
+# typed, hx-preserve) and a plain post with a redirect to the page.
+
+
+def _item_label(item: AgendaItem) -> str:
+    return item.issue.title if item.issue_id else item.topic
+
+
+def _agenda_response(
+    request: HttpRequest,
+    meeting: Meeting,
+    *,
+    error: str = "",
+    done: str = "",
+    status: int = 200,
+    **forms,
+) -> HttpResponse:
+    """The agenda again: its section for htmx, else the page (422 with what was typed)."""
+    if error:
+        # Closed or cancelled meanwhile, perhaps: show it as it now is.
+        meeting.refresh_from_db(fields=["state", "ended_at", "ended_by"])
+    if request.htmx:
+        context = _meeting_context(request, meeting, **forms)
+        context |= {"agenda_error": error, "agenda_done": done, "keep_typed": True}
+        # 200 even for a refusal: htmx swaps the section in with its message.
+        return render(request, "meetings/meeting.html#agenda", context)
+    if status == 422:
+        context = _meeting_context(request, meeting, **forms)
+        context["agenda_error"] = error
+        return render(request, "meetings/meeting.html", context, status=422)
+    if error:
+        messages.error(request, error)
+    elif done:
+        messages.success(request, done)
+    return redirect(reverse("meetings:detail", args=[meeting.pk]) + "#agenda")
+
+
+def _editing(
+    request: HttpRequest, pk: int, item_pk: int | None = None
+) -> tuple[Meeting, AgendaItem | None]:
+    """The meeting (and item) for an agenda change: 404 outside one's scope, 403 for viewers."""
+    meeting = queries.meeting_for(request.user, pk)
+    item = queries.item_of(meeting, item_pk) if item_pk is not None else None
+    queries.require_runner(request.user, meeting)
+    return meeting, item
+
+
+@login_required
+@require_POST
+def agenda_move(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    meeting, item = _editing(request, pk, item_pk)
+    direction = request.POST.get("direction", "")
+    if direction not in (actions.MOVE_UP, actions.MOVE_DOWN):
+        return _agenda_response(request, meeting, error=_("Choose to move the item up or down."))
+    try:
+        actions.agenda_item_move(item=item, actor=request.user, direction=direction)
+    except actions.ActionError as refusal:
+        return _agenda_response(request, meeting, error=str(refusal))
+    return _agenda_response(request, meeting)
+
+
+@login_required
+@require_POST
+def agenda_remove(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    meeting, item = _editing(request, pk, item_pk)
+    try:
+        actions.agenda_item_remove(item=item, actor=request.user)
+    except actions.ActionError as refusal:
+        return _agenda_response(request, meeting, error=str(refusal))
+    done = _("“%(item)s” was taken off the agenda.") % {"item": _item_label(item)}
+    return _agenda_response(request, meeting, done=done)
+
+
+@login_required
+@require_POST
+def agenda_restore(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    meeting, item = _editing(request, pk, item_pk)
+    try:
+        actions.agenda_item_restore(item=item, actor=request.user)
+    except actions.ActionError as refusal:
+        return _agenda_response(request, meeting, error=str(refusal))
+    done = _("“%(item)s” is back on the agenda.") % {"item": _item_label(item)}
+    return _agenda_response(request, meeting, done=done)
+
+
+@login_required
+@require_POST
+def agenda_defer(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    meeting, item = _editing(request, pk, item_pk)
+    try:
+        moved = actions.agenda_item_defer(item=item, actor=request.user)
+    except actions.ActionError as refusal:
+        return _agenda_response(request, meeting, error=str(refusal))
+    done = _("“%(item)s” was deferred to the meeting of %(date)s.") % {
+        "item": _item_label(item),
+        "date": _day(moved.meeting.starts_at),
+    }
+    return _agenda_response(request, meeting, done=done)
+
+
+@login_required
+@require_POST
+def agenda_add_issue(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting, _item = _editing(request, pk)
+    form = AgendaIssueForm(request.POST, candidates=queries.agenda_candidates(meeting))
+    if not form.is_valid():
+        return _agenda_response(request, meeting, status=422, issue_form=form)
+    issue = form.chosen_issue()
+    try:
+        _added, taken_from = actions.agenda_issue_add(
+            meeting=meeting, actor=request.user, issue=issue
+        )
+    except actions.ActionError as refusal:
+        return _agenda_response(request, meeting, error=str(refusal), status=422, issue_form=form)
+    done = _("“%(item)s” was added to the agenda.") % {"item": issue.title}
+    if taken_from:
+        days = ", ".join(_day(other.starts_at) for other in taken_from)
+        done += " " + _("It was taken off the agenda of the meeting of %(date)s.") % {"date": days}
+    return _agenda_response(request, meeting, done=done)
+
+
+@login_required
+@require_POST
+def agenda_add_topic(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting, _item = _editing(request, pk)
+    form = AgendaTopicForm(request.POST)
+    if not form.is_valid():
+        return _agenda_response(request, meeting, status=422, topic_form=form)
+    try:
+        item = actions.agenda_topic_add(
+            meeting=meeting, actor=request.user, topic=form.cleaned_data["topic"]
+        )
+    except actions.ActionError as refusal:
+        return _agenda_response(request, meeting, error=str(refusal), status=422, topic_form=form)
+    done = _("“%(item)s” was added to the agenda.") % {"item": item.topic}
+    return _agenda_response(request, meeting, done=done)
+
+
+def _day(moment: dt.datetime) -> str:
+    return formats.date_format(timezone.localtime(moment).date(), "Y-m-d")
+
+
+# --- Closing and cancelling --------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def meeting_close(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = queries.meeting_for(request.user, pk)
+    queries.require_runner(request.user, meeting)
+    try:
+        actions.meeting_close(meeting=meeting, actor=request.user)
+    except actions.ActionError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("The meeting is closed."))
+    return redirect("meetings:detail", pk=meeting.pk)
+
+
+@login_required
+@require_POST
+def meeting_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = queries.meeting_for(request.user, pk)
+    queries.require_runner(request.user, meeting)
+    form = MeetingCancelForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.meeting_cancel(
+                meeting=meeting, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except actions.ActionError as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, _("The meeting is cancelled; its members are being told."))
+        return redirect("meetings:detail", pk=meeting.pk)
+    context = _meeting_context(request, meeting, cancel_form=form)
+    return render(request, "meetings/meeting.html", context, status=422)
+
+
+# --- A member's own meetings -------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def my_meetings(request: HttpRequest) -> HttpResponse:
+    """A council member's meetings on their phone: what is coming, and where they were."""
+    terms, upcoming, past = queries.my_meetings(request.user)
+    return render(
+        request,
+        "meetings/my_meetings.html",
+        {
+            "terms": terms,
+            "upcoming": upcoming,
+            "past": past,
+            "today": timezone.localdate(),
+            "several_councils": len({term.council_id for term in terms}) > 1,
+        },
+    )
+
+
+@login_required
+@require_POST
+def my_meeting_sign_in(request: HttpRequest, pk: int) -> HttpResponse:
+    """The big button on the day: a member signs themself in from the list of their meetings."""
+    meeting = queries.meeting_for(request.user, pk)
+    member = queries.own_term_at(request.user, meeting)
+    if member is None:
+        raise PermissionDenied
+    error = ""
+    try:
+        actions.attendance_sign_in(
+            meeting=meeting, member=member, actor=request.user, how=Attendance.How.SELF
+        )
+    except actions.ActionError as refusal:
+        error = str(refusal)
+    if request.htmx:
+        context = {
+            "meeting": queries.my_meeting(request.user, meeting.pk),
+            "today": timezone.localdate(),
+            "row_error": error,
+        }
+        return render(request, "meetings/my_meetings.html#upcoming_row", context)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, _("You are signed in."))
+    return redirect("meetings:mine")
+
+
 def _meeting_context(
     request: HttpRequest,
     meeting: Meeting,
     *,
     with_forms: bool = True,
     bound: dict | None = None,
+    issue_form: AgendaIssueForm | None = None,
+    topic_form: AgendaTopicForm | None = None,
+    cancel_form: MeetingCancelForm | None = None,
 ) -> dict:
     """Everything the meeting page shows, in a fixed number of queries."""
     user = request.user
@@ -165,21 +429,14 @@ def _meeting_context(
     )
     can_run = queries.can_run(user, meeting)
     own_term = queries.own_term_at(user, meeting)
-    open_for_decisions = can_run and meeting.state != Meeting.State.CANCELLED
-    rows = []
-    if with_forms:
-        for item in queries.agenda_of(meeting):
-            form = None
-            if open_for_decisions and not hasattr(item, "decision"):
-                form = (bound or {}).get(item.pk) or DecisionForm(
-                    prefix=f"item-{item.pk}", members=members, present=present_members
-                )
-            rows.append((item, form))
-    return {
+    scheduled = meeting.state == Meeting.State.SCHEDULED
+    # Closing ends decisions and agenda changes as cancelling does.
+    editable = can_run and scheduled
+    context = {
         "meeting": meeting,
         "council": meeting.council,
         "community": meeting.council.community,
-        "rows": rows,
+        "rows": [],
         "attendances": attendances,
         "members": members,
         "present_members": present_members,
@@ -188,8 +445,74 @@ def _meeting_context(
         "needed": needed,
         "quorum_reached": reached,
         "can_run": can_run,
-        "open_for_decisions": open_for_decisions,
+        "open_for_decisions": editable,
+        "editable": editable,
         "own_term": own_term,
         "own_present": own_term is not None and own_term.pk in present_ids,
-        "can_sign_in": meeting.state == Meeting.State.SCHEDULED,
+        "can_sign_in": scheduled,
+        "present_signature": ",".join(str(member.pk) for member in present_members),
+        "can_close": editable and timezone.now() >= meeting.starts_at,
+        "cancel_form": (cancel_form or MeetingCancelForm()) if editable else None,
     }
+    if not with_forms:
+        return context
+    items = list(queries.agenda_of(meeting))
+    rows = []
+    for index, item in enumerate(items):
+        form = None
+        decided = hasattr(item, "decision")
+        if editable and not decided:
+            form = (bound or {}).get(item.pk) or DecisionForm(
+                prefix=f"item-{item.pk}", members=members, present=present_members
+            )
+        # Decided items keep their place, so nothing moves past one.
+        above = items[index - 1] if index > 0 else None
+        below = items[index + 1] if index + 1 < len(items) else None
+        movable = editable and not decided
+        item.tools = movable
+        item.can_move_up = movable and above is not None and not hasattr(above, "decision")
+        item.can_move_down = movable and below is not None and not hasattr(below, "decision")
+        rows.append((item, form))
+    context["rows"] = rows
+    # Only where there are vote lists to carry: htmx reports an include that finds nothing.
+    context["carry_votes"] = any(form is not None for _, form in rows)
+    context["removed_items"] = list(queries.removed_items_of(meeting))
+    if not request.htmx:
+        context["minutes"] = minutes.latest_for(meeting)
+        context["minutes_draftable"] = minutes.is_draftable(meeting)
+    if editable:
+        context["following"] = queries.next_meeting_after(meeting)
+        context["issue_form"] = issue_form or AgendaIssueForm(
+            candidates=queries.agenda_candidates(meeting)
+        )
+        context["topic_form"] = topic_form or AgendaTopicForm()
+    return context
+
+
+def _vote_slots(request: HttpRequest, meeting: Meeting, context: dict) -> list:
+    """The vote fields of every undecided item, for the members now present.
+
+    Sent with a sign-in as out-of-band swaps, so the decision forms list who is
+    present without reloading the notes staff are typing. The votes already
+    chosen come along with the sign-in and are kept.
+    """
+    if not context["open_for_decisions"]:
+        return []
+    present = context["present_members"]
+    answers = request.POST if request.method == "POST" else request.GET
+    slots = []
+    for item in queries.agenda_of(meeting):
+        if hasattr(item, "decision"):
+            continue
+        prefix = f"item-{item.pk}"
+        chosen = {
+            f"vote_{member.pk}": answers.get(f"{prefix}-vote_{member.pk}", "") for member in present
+        }
+        form = DecisionForm(
+            prefix=prefix,
+            members=context["members"],
+            present=present,
+            initial={name: value for name, value in chosen.items() if value},
+        )
+        slots.append((item, form))
+    return slots

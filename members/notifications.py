@@ -12,12 +12,14 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
+from django.utils.crypto import salted_hmac
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -92,6 +94,10 @@ KINDS: dict[str, NoticeKind] = {
     "meeting_urgent": NoticeKind(
         subject=_("Urgent council meeting"),
         body=_("%(council)s meets urgently on %(when)s at %(place)s about “%(title)s”."),
+    ),
+    "minutes_ready": NoticeKind(
+        subject=_("Minutes waiting for your approval"),
+        body=_("%(council)s: “%(title)s” (version %(version)s) is ready for your approval."),
     ),
 }
 
@@ -237,12 +243,29 @@ def _send(notice: Notice) -> None:
         subject, body = render(notice)
     recipient = notice.recipient
     if notice.channel == Notice.Channel.EMAIL:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient.email])
+        # One Message-ID for every attempt at a notice: when a worker dies after the
+        # mail server took the message, the retry is the same message to mail clients,
+        # which show it once (the SMS provider gets the notice's key for the same reason).
+        headers = {"Message-ID": message_id(notice)}
+        EmailMessage(
+            subject, body, settings.DEFAULT_FROM_EMAIL, [recipient.email], headers=headers
+        ).send()
     elif notice.channel == Notice.Channel.SMS:
         text = _("%(subject)s: %(body)s") % {"subject": subject, "body": body}
         sms.get_backend().send(phone=recipient.phone, text=str(text), key=notice.key)
     else:
         raise ValueError(f"unknown channel: {notice.channel}")
+
+
+def message_id(notice: Notice) -> str:
+    """The notice's email Message-ID: stable across retries, unique to this installation.
+
+    Derived from the key with the secret key, so the key itself stays internal and two
+    installations sending from one domain never share an id.
+    """
+    digest = salted_hmac("notice-message-id", notice.key, algorithm="sha256").hexdigest()[:40]
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    return f"<notice.{digest}@{domain}>"
 
 
 def _enqueue_on_commit(notice_id: int) -> None:

@@ -65,6 +65,9 @@ def test_demo_data_is_realistic_and_idempotent(db):
     assert Escalation.objects.filter(state="pending").exists()
     assert Meeting.objects.filter(council__community__name="马南社区").count() >= 3
     assert AgendaItem.objects.filter(meeting__council__community__name="马南社区").exists()
+    held = Meeting.objects.get(council__community__name="马南社区", state="held")
+    assert held.attendances.exists() and held.agenda_items.filter(decision__isnull=False).exists()
+    assert held.minutes.get().state == "approved"
     assert Escalation.objects.filter(
         state="accepted", department__name="城市管理和综合执法局"
     ).exists()

@@ -294,6 +294,7 @@ def test_an_item_is_decided_once_and_not_actionable_needs_an_explanation(item, m
 def meeting_urls(meeting, item, member) -> list[tuple[str, str, dict]]:
     return [
         ("get", reverse("meetings:detail", args=[meeting.pk]), {}),
+        ("get", reverse("meetings:attendance", args=[meeting.pk]), {"present": ""}),
         ("post", reverse("meetings:sign_in", args=[meeting.pk]), {}),
         ("post", reverse("meetings:sign_in", args=[meeting.pk]), {"member": member.pk}),
         (
@@ -416,7 +417,7 @@ def test_street_admins_may_view_but_not_run(item, meeting, manan_leader_term, na
     page = client.get(reverse("meetings:detail", args=[meeting.pk]))
     assert page.status_code == 200
     assert page.context["rows"][0][1] is None
-    for method, url, payload in meeting_urls(meeting, item, manan_leader_term)[1:]:
+    for method, url, payload in meeting_urls(meeting, item, manan_leader_term)[2:]:  # past pages
         assert getattr(client, method)(url, payload).status_code == 403
     assert not Attendance.objects.exists()
     assert not Decision.objects.exists()
@@ -453,9 +454,10 @@ def test_meeting_page_query_count_is_pinned_for_3_and_30_items(
     grow(30)
     many = queries_for(client, url)
     # session, user, roles; meeting (with council and community); members; attendances;
-    # agenda (items, issues, categories, decisions); unread notices. Staff serve on no
-    # council, so looking up their own term runs no query.
-    assert few == many == 8
+    # agenda (items, issues, categories, decisions); items taken off; the next meeting
+    # (where an item can be deferred); the issues that can be added; the latest minutes;
+    # unread notices. Staff serve on no council, so looking up their own term runs no query.
+    assert few == many == 12
 
 
 def test_meeting_list_query_count_is_constant(manan, manan_member, as_user):
@@ -467,3 +469,51 @@ def test_meeting_list_query_count_is_constant(manan, manan_member, as_user):
         make_meeting(manan, STARTS - dt.timedelta(days=400 + day))
     many = queries_for(client, reverse("meetings:list"))
     assert few == many
+
+
+def test_the_attendance_card_polls_and_answers_only_when_someone_signed_in(
+    item, meeting, manan, manan_staff, as_user
+):
+    terms = members(manan, 3)
+    client = in_english(as_user(manan_staff))
+    url = reverse("meetings:attendance", args=[meeting.pk])
+    page = client.get(reverse("meetings:detail", args=[meeting.pk]))
+    assert f'hx-get="{url}"' in page.content.decode()
+    assert 'hx-trigger="every 10s"' in page.content.decode()
+
+    # Nothing changed since the page showed nobody: no swap, the page stays as it is.
+    assert client.get(url, {"present": ""}, HTTP_HX_REQUEST="true").status_code == 204
+
+    # A member signed in on their phone: the card and the vote lists catch up,
+    # and a vote staff had already chosen is kept.
+    sign_in_all(meeting, terms[:2], manan_staff)
+    prefix = f"item-{item.pk}-"
+    response = client.get(
+        url, {"present": "", prefix + f"vote_{terms[0].pk}": "against"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    html = " ".join(response.content.decode().split())
+    assert "Present: 2 / needed: 2 — quorum reached" in html
+    assert f'id="votes-{item.pk}" hx-swap-oob="true"' in html
+    assert html.count(f'name="{prefix}vote_') == 2
+    assert '<option value="against" selected>' in html
+    shown = f"{terms[0].pk},{terms[1].pk}"
+    assert f'value="{shown}"' in html
+    assert client.get(url, {"present": shown}, HTTP_HX_REQUEST="true").status_code == 204
+
+
+def test_a_closed_meeting_stops_polling(item, meeting, manan_staff, as_user):
+    meeting.state = Meeting.State.HELD
+    meeting.save()
+    client = in_english(as_user(manan_staff))
+    url = reverse("meetings:attendance", args=[meeting.pk])
+    response = client.get(url, {"present": ""}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "hx-trigger" not in response.content.decode()
+    assert (
+        "hx-trigger"
+        not in client.get(reverse("meetings:detail", args=[meeting.pk]))
+        .content.decode()
+        .split('id="attendance"')[1]
+        .split("</section>")[0]
+    )

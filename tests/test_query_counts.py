@@ -8,9 +8,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from deliberation.models import Council
+from deliberation import actions
+from deliberation.models import AgendaItem, Council, Meeting
+from issues import actions as issue_actions
 from members.models import Community, CouncilMember, Notice, Resident
+from tests import factories
 
 
 def fill(manan, nanen, count: int) -> None:
@@ -80,4 +84,44 @@ def test_query_count_does_not_grow_with_rows(
     fill(manan, nanen, 300)
     notices(user, 300)
     many = count_queries(client, target, **params)
+    assert few == many == pinned
+
+
+# --- The meeting page, however long its agenda ----------------------------------------------
+
+
+def grow_agenda(meeting, actor, count: int) -> None:
+    """Items up to ``count``: every third decided, every fourth taken off, a few to add."""
+    for i in range(meeting.agenda_items.count(), count):
+        issue = factories.issue(meeting.council.community, actor=actor, title=f"事项{i}")
+        issue = issue_actions.issue_transition(issue=issue, actor=actor, name="accept")
+        item = AgendaItem.objects.create(meeting=meeting, issue=issue, position=i)
+        if i % 3 == 0:
+            actions.decision_record(item=item, actor=actor, outcome="solve_by_council", notes="")
+        elif i % 4 == 1:
+            actions.agenda_item_remove(item=item, actor=actor)
+        factories.issue(meeting.council.community, actor=actor)  # a candidate to add
+
+
+# + meeting; members; attendances; agenda; items taken off; latest minutes; and for staff the
+# next meeting and the issues they can add, for a member their own term.
+@pytest.mark.parametrize(("person", "pinned"), [("manan_staff", 12), ("manan_member", 11)])
+def test_meeting_page_query_count_does_not_grow_with_the_agenda(
+    request, as_user, manan, manan_staff, person, pinned
+):
+    starts = timezone.now() + dt.timedelta(days=2)
+    meeting = Meeting.objects.create(
+        council=manan.council, starts_at=starts, notice_due_at=starts - dt.timedelta(days=3)
+    )
+    Meeting.objects.create(
+        council=manan.council,
+        starts_at=starts + dt.timedelta(days=10),
+        notice_due_at=starts,
+    )
+    client = as_user(request.getfixturevalue(person))
+    url = reverse("meetings:detail", args=[meeting.pk])
+    grow_agenda(meeting, manan_staff, 3)
+    few = count_queries(client, url)
+    grow_agenda(meeting, manan_staff, 40)
+    many = count_queries(client, url)
     assert few == many == pinned

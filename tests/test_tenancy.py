@@ -7,9 +7,14 @@ visitors are sent to the login page.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from deliberation.models import AgendaItem, Attendance, Meeting
+from issues import actions as issue_actions
 from members.models import CouncilMember, PhoneReveal, Resident
 from tests import factories
 
@@ -152,3 +157,92 @@ def test_former_council_member_loses_access(manan, manan_member, manan_leader_te
         actor=manan_member, member=manan_leader_term, left_on=dt.date(2025, 3, 1)
     )
     assert as_user(manan_member).get(reverse("members:council", args=[manan.pk])).status_code == 404
+
+
+# --- Running a meeting: agenda edits, closing, cancelling, a member's own sign-in ---------
+
+
+@pytest.fixture
+def manan_meeting(manan, manan_staff):
+    starts = timezone.now().replace(microsecond=0) - dt.timedelta(minutes=10)
+    meeting = Meeting.objects.create(
+        council=manan.council, starts_at=starts, notice_due_at=starts - dt.timedelta(days=3)
+    )
+    Meeting.objects.create(
+        council=manan.council,
+        starts_at=starts + dt.timedelta(days=10),
+        notice_due_at=starts,
+    )
+    issue = factories.issue(manan, actor=manan_staff, title="楼道堆物")
+    issue = issue_actions.issue_transition(issue=issue, actor=manan_staff, name="accept")
+    item = AgendaItem.objects.create(meeting=meeting, issue=issue, position=0)
+    spare = factories.issue(manan, actor=manan_staff, title="备用")
+    return {"meeting": meeting, "item": item, "spare": spare}
+
+
+def meeting_edit_urls(data) -> list[tuple[str, dict]]:
+    m, i = data["meeting"].pk, data["item"].pk
+    return [
+        (reverse("meetings:agenda_move", args=[m, i]), {"direction": "down"}),
+        (reverse("meetings:agenda_remove", args=[m, i]), {}),
+        (reverse("meetings:agenda_restore", args=[m, i]), {}),
+        (reverse("meetings:agenda_defer", args=[m, i]), {}),
+        (reverse("meetings:agenda_add_issue", args=[m]), {"add-issue-issue": data["spare"].pk}),
+        (reverse("meetings:agenda_add_topic", args=[m]), {"add-topic-topic": "入侵"}),
+        (reverse("meetings:close", args=[m]), {}),
+        (reverse("meetings:cancel", args=[m]), {"cancel-reason": "入侵"}),
+        (reverse("meetings:mine_sign_in", args=[m]), {}),
+    ]
+
+
+def meeting_snapshot() -> tuple:
+    return (
+        list(Meeting.objects.order_by("id").values_list("id", "state", "ended_at")),
+        list(
+            AgendaItem.objects.order_by("id").values_list(
+                "id", "meeting_id", "position", "removed_at", "moved_to_id"
+            )
+        ),
+        Attendance.objects.count(),
+    )
+
+
+@pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin", "city_handler"])
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_outsiders_get_404_on_running_another_communitys_meeting(
+    request, outsider, htmx, manan_meeting, as_user
+):
+    client = as_user(request.getfixturevalue(outsider))
+    before = meeting_snapshot()
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    for url, payload in meeting_edit_urls(manan_meeting):
+        response = client.post(url, payload, **headers)
+        assert response.status_code == 404, (url, response.status_code)
+    assert meeting_snapshot() == before
+
+
+def test_an_item_of_another_communitys_meeting_under_ones_own_is_404(
+    manan_meeting, xingfu, xingfu_staff, as_user
+):
+    starts = timezone.now() + dt.timedelta(days=1)
+    own = Meeting.objects.create(
+        council=xingfu.council, starts_at=starts, notice_due_at=starts - dt.timedelta(days=1)
+    )
+    foreign_item = manan_meeting["item"].pk
+    client = as_user(xingfu_staff)
+    before = meeting_snapshot()
+    for name in ("agenda_move", "agenda_remove", "agenda_restore", "agenda_defer", "decide"):
+        url = reverse(f"meetings:{name}", args=[own.pk, foreign_item])
+        assert client.post(url, {"direction": "up"}).status_code == 404, name
+    assert meeting_snapshot() == before
+
+
+def test_anonymous_visitors_cannot_run_meetings(manan_meeting, client):
+    login = reverse("login")
+    before = meeting_snapshot()
+    for url, payload in meeting_edit_urls(manan_meeting):
+        response = client.post(url, payload)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(login), url
+    assert client.get(reverse("meetings:mine"))["Location"].startswith(login)
+    assert meeting_snapshot() == before

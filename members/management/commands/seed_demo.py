@@ -310,6 +310,51 @@ class Command(BaseCommand):
                 defaults={"place": f"{community.name}居民议事点"},
             )
         meeting_actions.meetings_materialise(today=timezone.localdate())
+        Command._held_meeting(communities["马南社区"])
+
+    @staticmethod
+    def _held_meeting(manan: Community) -> None:
+        """A meeting 马南社区 held a week ago, with its decision and approved minutes."""
+        from django.utils import timezone
+
+        from deliberation import actions as meeting_actions
+        from deliberation import minutes
+        from deliberation.models import Meeting
+
+        council = manan.council
+        if Meeting.objects.filter(council=council, state=Meeting.State.HELD).exists():
+            return
+        day = timezone.localdate() - dt.timedelta(days=7)
+        starts = dt.datetime.combine(day, dt.time(15), tzinfo=timezone.get_current_timezone())
+        meeting, _ = Meeting.objects.get_or_create(
+            council=council,
+            starts_at=starts,
+            defaults={
+                "place": f"{manan.name}居民议事点",
+                "notice_due_at": starts - dt.timedelta(days=3),
+                "notice_sent_at": starts - dt.timedelta(days=3),
+                "reminder_sent_at": starts - dt.timedelta(hours=8),
+            },
+        )
+        staff = User.objects.get(username="manan_staff")
+        leader = User.objects.get(username="manan_member")
+        terms = list(CouncilMember.objects.filter(council=council, left_on__isnull=True))
+        for term in terms[: len(terms) * 3 // 4]:
+            meeting_actions.attendance_sign_in(
+                meeting=meeting, member=term, actor=staff, how="staff"
+            )
+        item = meeting_actions.agenda_topic_add(
+            meeting=meeting, actor=staff, topic="小区东侧空地改建停车位的方案"
+        )
+        meeting_actions.decision_record(
+            item=item,
+            actor=staff,
+            outcome="solve_by_council",
+            notes="先征求3栋、5栋住户意见，下次会议前由楼栋长汇总。",
+        )
+        meeting_actions.meeting_close(meeting=meeting, actor=staff)
+        draft = minutes.minutes_draft(meeting=meeting, actor=staff)
+        minutes.minutes_approve(minutes=draft, actor=leader)
 
     def _print(self, accounts: list[tuple[str, str, str]]) -> None:
         self.stdout.write(
