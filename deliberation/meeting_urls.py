@@ -11,6 +11,7 @@ urlpatterns = [
     path("meetings/<int:pk>/", views.meeting_detail, name="detail"),
     path("meetings/<int:pk>/sign-in/", views.meeting_sign_in, name="sign_in"),
     path("meetings/<int:pk>/attendance/", views.meeting_attendance, name="attendance"),
+    path("meetings/<int:pk>/sign-in-sheet/", views.meeting_sign_in_sheet, name="sign_in_sheet"),
     path("meetings/<int:pk>/close/", views.meeting_close, name="close"),
     path("meetings/<int:pk>/cancel/", views.meeting_cancel, name="cancel"),
     path("meetings/<int:pk>/agenda/issues/", views.agenda_add_issue, name="agenda_add_issue"),

@@ -21,6 +21,7 @@ from deliberation.forms import (
     MeetingCancelForm,
 )
 from deliberation.models import AgendaItem, Attendance, Meeting
+from deliberation.qr import qr_svg
 
 
 @require_GET
@@ -47,6 +48,22 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
 def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = queries.meeting_for(request.user, pk)
     return render(request, "meetings/meeting.html", _meeting_context(request, meeting))
+
+
+@login_required
+@require_GET
+def meeting_sign_in_sheet(request: HttpRequest, pk: int) -> HttpResponse:
+    """The QR code members scan to reach the meeting page and sign themselves in."""
+    meeting = queries.meeting_for(request.user, pk)
+    queries.require_runner(request.user, meeting)
+    meeting_url = request.build_absolute_uri(reverse("meetings:detail", args=[meeting.pk]))
+    context = {
+        "meeting": meeting,
+        "council": meeting.council,
+        "meeting_url": meeting_url,
+        "qr_svg": qr_svg(meeting_url),
+    }
+    return render(request, "meetings/sign_in_sheet.html", context)
 
 
 @login_required

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
 
-import segno
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,12 +24,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
+from deliberation.qr import qr_code, qr_svg
 from issues import actions, public_forms, queries, throttle
 from issues.models import Event, Issue
 from members import queries as members_queries
@@ -304,24 +303,16 @@ def _form_url(request: HttpRequest, community: Community) -> str:
     return request.build_absolute_uri(reverse("public:report", args=[public_form_token(community)]))
 
 
-def _qr(url: str):
-    return segno.make(url, error="m")
-
-
 @login_required
 @require_GET
 def poster(request: HttpRequest, community_id: int) -> HttpResponse:
     community = _poster_community(request.user, community_id)
     form_url = _form_url(request, community)
-    # segno draws with attributes (stroke, transform), never style="": allowed by the CSP.
-    # The strip is a guard in case a later segno starts to emit one.
-    svg = _qr(form_url).svg_inline(scale=1, border=4, omitsize=True, svgclass="qr-code")
-    svg = re.sub(r'\sstyle="[^"]*"', "", svg)
     context = {
         "community": community,
         "form_url": form_url,
         "track_url": request.build_absolute_uri(reverse("public:track")),
-        "qr_svg": mark_safe(svg),  # segno's own markup: paths only, no text of ours
+        "qr_svg": qr_svg(form_url),
     }
     return render(request, "issues/public/poster.html", context)
 
@@ -331,7 +322,7 @@ def poster(request: HttpRequest, community_id: int) -> HttpResponse:
 def poster_svg(request: HttpRequest, community_id: int) -> HttpResponse:
     community = _poster_community(request.user, community_id)
     out = io.BytesIO()
-    _qr(_form_url(request, community)).save(out, kind="svg", scale=10, border=4, xmldecl=True)
+    qr_code(_form_url(request, community)).save(out, kind="svg", scale=10, border=4, xmldecl=True)
     response = HttpResponse(out.getvalue(), content_type="image/svg+xml")
     response["Content-Disposition"] = f'attachment; filename="yishi-qr-{community.pk}.svg"'
     return response

@@ -295,6 +295,7 @@ def meeting_urls(meeting, item, member) -> list[tuple[str, str, dict]]:
     return [
         ("get", reverse("meetings:detail", args=[meeting.pk]), {}),
         ("get", reverse("meetings:attendance", args=[meeting.pk]), {"present": ""}),
+        ("get", reverse("meetings:sign_in_sheet", args=[meeting.pk]), {}),
         ("post", reverse("meetings:sign_in", args=[meeting.pk]), {}),
         ("post", reverse("meetings:sign_in", args=[meeting.pk]), {"member": member.pk}),
         (
@@ -517,3 +518,19 @@ def test_a_closed_meeting_stops_polling(item, meeting, manan_staff, as_user):
         .split('id="attendance"')[1]
         .split("</section>")[0]
     )
+
+
+def test_staff_show_a_qr_code_that_leads_members_to_the_meeting(
+    meeting, manan_staff, manan_member, as_user
+):
+    sheet_url = reverse("meetings:sign_in_sheet", args=[meeting.pk])
+    page = as_user(manan_staff).get(reverse("meetings:detail", args=[meeting.pk]))
+    assert f'href="{sheet_url}"' in page.content.decode()
+    sheet = as_user(manan_staff).get(sheet_url)
+    html = sheet.content.decode()
+    assert sheet.status_code == 200
+    svg = html.split("<svg")[1].split("</svg>")[0]
+    assert 'class="qr-code"' in svg and "<path" in svg and "style=" not in svg
+    assert f"http://testserver{reverse('meetings:detail', args=[meeting.pk])}" in html
+    # A member sees the meeting but does not run it.
+    assert as_user(manan_member).get(sheet_url).status_code == 403

@@ -91,9 +91,17 @@ def test_a_meeting_decides_escalates_and_approves_its_minutes(
     expect(member.page.locator(f"#my-meeting-{meeting.pk} .signed-in")).to_be_visible()
     shot(member, "2-member-signed-in")
 
+    # The sign-in sheet staff show at the meeting: its QR code stands for the address under it.
+    staff.page.locator(f"a[href='{reverse('meetings:sign_in_sheet', args=[meeting.pk])}']").click()
+    expect(staff.page.locator(".qr svg.qr-code")).to_be_visible()
+    scanned = staff.page.locator(".poster-url").inner_text().strip()
+    assert scanned == url + meeting_path
+    shot(staff, "2-sign-in-sheet")
+    staff.page.go_back()
+
     leader = open_tab(PHONE_WIDTH)
     log_in(leader.page, "manan_member")
-    leader.page.goto(url + meeting_path)
+    leader.page.goto(scanned)
     leader.page.locator("#attendance button.primary").click()
     expect(leader.page.locator("#attendance .quorum.reached")).to_be_visible()
     shot(leader, "3-leader-signed-in")
