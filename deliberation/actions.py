@@ -26,7 +26,7 @@ from django.db.models.functions import Cast
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from deliberation import schedules
+from deliberation import queries, schedules
 from deliberation.models import (
     AgendaItem,
     Attendance,
@@ -613,7 +613,7 @@ def _carry_over(item: AgendaItem, meeting: Meeting) -> AgendaItem | None:
     meeting gets its own item for the same matter (one taken off it by hand
     earlier is put back).
     """
-    following = _next_meeting(meeting)
+    following = queries.next_meeting_after(meeting)
     if following is None:
         return None
     return _put_on(following, issue_id=item.issue_id, topic=item.topic, kind=item.kind)
@@ -920,19 +920,6 @@ def _next_position(meeting: Meeting) -> int:
     return 0 if last["last"] is None else last["last"] + 1
 
 
-def _next_meeting(meeting: Meeting) -> Meeting | None:
-    """The council's next scheduled meeting after this one."""
-    return (
-        Meeting.objects.filter(
-            council_id=meeting.council_id,
-            state=Meeting.State.SCHEDULED,
-            starts_at__gt=meeting.starts_at,
-        )
-        .order_by("starts_at", "id")
-        .first()
-    )
-
-
 def _put_on(meeting: Meeting, *, issue_id: int | None, topic: str, kind: str) -> AgendaItem:
     """Append a matter to ``meeting``'s agenda, reusing the issue's row there if it has one.
 
@@ -1098,7 +1085,7 @@ def agenda_item_defer(*, item: AgendaItem, actor: User) -> AgendaItem:
     current = _find_live(items, item)
     if _is_decided(current):
         raise ActionError(_("This item has been decided; it can no longer be deferred."))
-    following = _next_meeting(meeting)
+    following = queries.next_meeting_after(meeting)
     if following is None:
         raise ActionError(
             _("The council has no later meeting scheduled, so the item cannot be deferred.")
