@@ -112,6 +112,7 @@ def test_a_meeting_decides_escalates_and_approves_its_minutes(
     expect(votes).to_have_count(2)
 
     # A decision put to a vote: escalate to the street office.
+    staff.page.locator(f"#deciding-{item.pk} > summary").click()
     form = staff.page.locator(f"#decide-{item.pk}")
     form.locator("select[name$='-outcome']").select_option("escalate_to_street")
     form.locator("textarea[name$='-notes']").fill("涉及市政路灯，议事会无权维修，提交街道。")
