@@ -17,8 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from deliberation.models import Council
 from issues import lifecycle, photos, search
-from issues.models import Category, Escalation, Event, Issue, Photo
+from issues.models import Category, Escalation, Event, FollowUpReview, Issue, Photo
 from issues.queries import community_staff_of, responsible_users, street_admins_of
 from members import actions as members_actions
 from members import notifications
@@ -158,6 +159,9 @@ def issue_transition(
     if transition.name == "reopen":
         issue.resolved_at = None
         fields.append("resolved_at")
+        _reviews_cancel(issue, timezone.now())
+    if transition.target == Issue.Status.RESOLVED:
+        _review_schedule(issue, issue.resolved_at)
     _save(issue, fields)
     _record(
         issue,
@@ -171,6 +175,29 @@ def issue_transition(
         note_public=transition.name in {"not_actionable", "reopen"},
     )
     return issue
+
+
+def _review_schedule(issue: Issue, at: dt.datetime) -> FollowUpReview:
+    """The follow-up review of a matter resolved at ``at``; the caller holds the issue's lock."""
+    days = issue.category.review_after_days
+    if days is None:
+        # A community without a council row still gets reviewed, after the council default.
+        days = (
+            Council.objects.filter(community_id=issue.community_id)
+            .values_list("review_after_days", flat=True)
+            .first()
+        )
+    if days is None:
+        days = Council._meta.get_field("review_after_days").default
+    return FollowUpReview.objects.create(issue=issue, due_at=at + dt.timedelta(days=days))
+
+
+def _reviews_cancel(issue: Issue, at: dt.datetime) -> int:
+    """Call off the live review of a reopened matter: there is nothing to review until it is
+    resolved again, and the next resolve schedules a fresh one."""
+    return FollowUpReview.objects.filter(issue=issue, state__in=FollowUpReview.LIVE_STATES).update(
+        state=FollowUpReview.State.CANCELLED, cancelled_at=at
+    )
 
 
 @transaction.atomic
@@ -421,6 +448,7 @@ def escalation_confirm(*, escalation: Escalation, actor: User) -> Escalation:
     before = issue.status
     issue.status = transition.target
     issue.resolved_at = timezone.now()
+    _review_schedule(issue, issue.resolved_at)
     _save(issue, ["status", "resolved_at"])
     _record(issue, actor, Event.Kind.CONFIRMED, public=True)
     _record(issue, actor, Event.Kind.STATUS, from_value=before, to_value=issue.status, public=True)

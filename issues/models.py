@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import get_language, pgettext_lazy
@@ -24,6 +25,15 @@ class Category(models.Model):
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     is_active = models.BooleanField(_("in use"), default=True)
+    # Some matters (a repaired lift, a cleared drain) show whether they hold sooner or
+    # later than the council's usual wait, so a category may set its own.
+    review_after_days = models.PositiveSmallIntegerField(
+        _("follow-up review after (days)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text=_("Leave empty to use the council's setting."),
+    )
 
     class Meta:
         verbose_name = _("category")
@@ -295,3 +305,48 @@ class Escalation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.issue_id} → {self.street_id} ({self.state})"
+
+
+class FollowUpReview(models.Model):
+    """A resolved matter's follow-up review (回头议), due some days after it was resolved.
+
+    The row is the promise that someone goes back and asks whether the fix held;
+    a sweeper claims due rows and sends the notices.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        DONE = "done", _("done")
+        CANCELLED = "cancelled", _("cancelled")
+
+    LIVE_STATES = (State.PENDING, State.SENT)
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="reviews")
+    due_at = models.DateTimeField(_("due at"))
+    state = models.CharField(_("state"), max_length=12, choices=State, default=State.PENDING)
+    created = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("follow-up review")
+        verbose_name_plural = _("follow-up reviews")
+        ordering = ["due_at", "id"]
+        constraints = [
+            # A matter resolved once is reviewed once; a reopen cancels the live row first.
+            models.UniqueConstraint(
+                fields=["issue"],
+                condition=Q(state__in=["pending", "sent"]),
+                name="review_one_live_per_issue",
+            ),
+        ]
+        indexes = [
+            # The sweeper's question, "which pending reviews are due?", reads only those rows.
+            models.Index(
+                fields=["due_at"], condition=Q(state="pending"), name="review_pending_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.issue_id} @ {self.due_at:%Y-%m-%d} ({self.state})"
