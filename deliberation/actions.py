@@ -398,12 +398,7 @@ def meeting_announce(*, meeting_id: int, now: dt.datetime, kind: str) -> int:
     if not claimed:
         return 0  # another run took it
     meeting = Meeting.objects.select_related("council").get(pk=meeting_id)
-    context = {
-        "council": meeting.council.name,
-        "when": timezone.localtime(meeting.starts_at).strftime("%Y-%m-%d %H:%M"),
-        "place": meeting.place,
-        "meeting_id": meeting.pk,
-    }
+    context = notice_context(meeting)
     count = 0
     for user in council_member_accounts(meeting.council_id):
         count += len(
@@ -412,14 +407,30 @@ def meeting_announce(*, meeting_id: int, now: dt.datetime, kind: str) -> int:
     return count
 
 
-def council_member_accounts(council_id: int) -> list[User]:
-    """The active accounts of the council's current members."""
+def notice_context(meeting: Meeting) -> dict[str, object]:
+    """What every notice about a meeting says: whose, when and where."""
+    return {
+        "council": meeting.council.name,
+        "when": local_time(meeting.starts_at),
+        "place": meeting.place,
+        "meeting_id": meeting.pk,
+    }
+
+
+def local_time(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def council_member_accounts(council_id: int, *, role: str | None = None) -> list[User]:
+    """The active accounts of the council's current members (only those in ``role``, if given)."""
+    terms = {"roles__council_member__role": role} if role else {}
     return list(
         User.objects.filter(
             is_active=True,
             roles__kind=Role.Kind.COUNCIL_MEMBER,
             roles__council_member__council_id=council_id,
             roles__council_member__left_on__isnull=True,
+            **terms,
         )
         .distinct()
         .order_by("pk")
@@ -823,7 +834,7 @@ def meeting_convene_urgent(
     if council is None:
         raise ActionError(_("This community has no council yet."))
     clash = _("The council already has a meeting at %(when)s; choose another time.") % {
-        "when": timezone.localtime(starts_at).strftime("%Y-%m-%d %H:%M")
+        "when": local_time(starts_at)
     }
     if Meeting.objects.filter(council=council, starts_at=starts_at).exists():
         raise ActionError(clash)
@@ -848,14 +859,7 @@ def meeting_convene_urgent(
         decision__isnull=True,
     ).exclude(meeting=meeting).delete()
     AgendaItem.objects.create(meeting=meeting, issue=issue, position=0, kind=AgendaItem.Kind.ISSUE)
-    context = {
-        "council": council.name,
-        "when": timezone.localtime(starts_at).strftime("%Y-%m-%d %H:%M"),
-        "place": meeting.place,
-        "title": issue.title,
-        "meeting_id": meeting.pk,
-        "issue_id": issue.pk,
-    }
+    context = {**notice_context(meeting), "title": issue.title, "issue_id": issue.pk}
     for user in urgent_recipients(issue, council.pk):
         notifications.notify(
             user, "meeting_urgent", context, key=f"meeting_urgent:{meeting.pk}:{user.pk}"
@@ -1121,7 +1125,7 @@ def meeting_close(*, meeting: Meeting, actor: User, now: dt.datetime | None = No
     if now < locked.starts_at:
         raise ActionError(
             _("The meeting starts at %(when)s; it can be closed once it has begun.")
-            % {"when": timezone.localtime(locked.starts_at).strftime("%Y-%m-%d %H:%M")}
+            % {"when": local_time(locked.starts_at)}
         )
     locked.state, locked.ended_at, locked.ended_by = Meeting.State.HELD, now, actor
     locked.save(update_fields=["state", "ended_at", "ended_by", "updated"])
@@ -1161,12 +1165,7 @@ def _tell_meeting_cancelled(meetings: Iterable[Meeting], accounts: list[User]) -
     """Tell each account that each meeting will not take place; once per meeting and person."""
     count = 0
     for meeting in meetings:
-        context = {
-            "council": meeting.council.name,
-            "when": timezone.localtime(meeting.starts_at).strftime("%Y-%m-%d %H:%M"),
-            "place": meeting.place,
-            "meeting_id": meeting.pk,
-        }
+        context = notice_context(meeting)
         for user in accounts:
             count += len(
                 notifications.notify(

@@ -31,8 +31,8 @@ from deliberation.actions import ActionError
 from deliberation.models import AgendaItem, Council, Decision, Meeting, Minutes, Vote
 from deliberation.paging import Page, keyset_page
 from members import notifications
-from members.models import CouncilMember, Role, User
-from members.queries import communities_visible_to, council_members_of, scope_of
+from members.models import CouncilMember, User
+from members.queries import communities_visible_to, council_members_of
 
 ARCHIVE_PAGE_SIZE = 20
 INDENT = "   "
@@ -43,15 +43,8 @@ INDENT = "   "
 
 def is_leader(user: User, meeting: Meeting) -> bool:
     """The user's account serves the meeting's council as its current leader."""
-    member_ids = scope_of(user).council_member_ids
-    if not member_ids:
-        return False
-    return CouncilMember.objects.filter(
-        pk__in=member_ids,
-        council_id=meeting.council_id,
-        left_on__isnull=True,
-        role=CouncilMember.Role.LEADER,
-    ).exists()
+    term = queries.own_term_at(user, meeting)
+    return term is not None and term.role == CouncilMember.Role.LEADER
 
 
 def can_draft(user: User, meeting: Meeting) -> bool:
@@ -485,21 +478,6 @@ def _create_version(
         ) from error
 
 
-def leader_accounts(council_id: int) -> list[User]:
-    """The active accounts of the council's current leader(s)."""
-    return list(
-        User.objects.filter(
-            is_active=True,
-            roles__kind=Role.Kind.COUNCIL_MEMBER,
-            roles__council_member__council_id=council_id,
-            roles__council_member__left_on__isnull=True,
-            roles__council_member__role=CouncilMember.Role.LEADER,
-        )
-        .distinct()
-        .order_by("pk")
-    )
-
-
 def _tell_leaders(minutes: Minutes, meeting: Meeting, actor: User) -> None:
     context = {
         "council": meeting.council.name,
@@ -509,7 +487,8 @@ def _tell_leaders(minutes: Minutes, meeting: Meeting, actor: User) -> None:
         "meeting_id": meeting.pk,
         "minutes_id": minutes.pk,
     }
-    for user in leader_accounts(meeting.council_id):
+    leaders = actions.council_member_accounts(meeting.council_id, role=CouncilMember.Role.LEADER)
+    for user in leaders:
         if user.pk == actor.pk:
             continue  # a leader who starts a correction knows it is waiting
         notifications.notify(
