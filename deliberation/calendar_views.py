@@ -28,7 +28,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from deliberation.models import CalendarFeed, Council, Meeting
-from deliberation.queries import meetings_visible_to
+from deliberation.queries import live_item_count, meetings_visible_to
 from members.models import CouncilMember, User
 from members.queries import scope_of
 
@@ -183,6 +183,7 @@ def month_meetings(user: User, first: dt.date) -> list[Meeting]:
         meetings_visible_to(user)
         .filter(starts_at__gte=start, starts_at__lt=end)
         .select_related("council")
+        .annotate(item_count=live_item_count())
         .order_by("starts_at", "id")
     )
 

@@ -88,7 +88,7 @@ def meeting_lists(user: User, *, now: dt.datetime | None = None) -> tuple[list, 
     meetings = (
         meetings_visible_to(user)
         .select_related("council__community")
-        .annotate(item_count=_live_item_count())
+        .annotate(item_count=live_item_count())
     )
     upcoming = list(meetings.filter(starts_at__gte=start_of_today).order_by("starts_at", "id"))
     past = list(
@@ -99,7 +99,7 @@ def meeting_lists(user: User, *, now: dt.datetime | None = None) -> tuple[list, 
     return upcoming, past
 
 
-def _live_item_count() -> Count:
+def live_item_count() -> Count:
     return Count("agenda_items", filter=Q(agenda_items__removed_at__isnull=True))
 
 
@@ -239,7 +239,7 @@ def meetings_of_member(user: User, terms: list[CouncilMember]) -> QuerySet[Meeti
         .filter(since)
         .select_related("council")
         .annotate(
-            item_count=_live_item_count(),
+            item_count=live_item_count(),
             signed_in_at=Subquery(own.values("signed_in_at")[:1]),
         )
     )
