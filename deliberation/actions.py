@@ -532,6 +532,13 @@ def decision_record(
         raise ActionError(_("This item is no longer on the agenda."))
     if Decision.objects.filter(item=item).exists():
         raise ActionError(_("This item has already been decided."))
+    kind = AgendaItem.objects.values_list("kind", flat=True).get(pk=item.pk)
+    if outcome not in {value for value, _label in outcomes_for(kind)}:
+        raise ActionError(
+            _("A follow-up review item is decided by whether the fix worked.")
+            if kind == AgendaItem.Kind.REVIEW
+            else _("Only a follow-up review item is decided by whether the fix worked.")
+        )
     if outcome == Decision.Outcome.NOT_ACTIONABLE and not explanation:
         raise ActionError(_("Explain why the matter is not actionable; the reporter will see it."))
     votes = {int(member_id): choice for member_id, choice in (votes or {}).items() if choice}
@@ -563,7 +570,12 @@ def decision_record(
                 if member_id in present
             ]
         )
-    if item.issue_id is not None:
+    if kind == AgendaItem.Kind.REVIEW:
+        try:
+            _carry_out_review(decision, meeting, item, actor)
+        except (issue_actions.IssueActionError, lifecycle.TransitionRefused) as error:
+            raise ActionError(str(error)) from error
+    elif item.issue_id is not None:
         try:
             _carry_out(decision, meeting, item, actor, list(members), due_on)
         except (issue_actions.IssueActionError, lifecycle.TransitionRefused) as error:
@@ -571,6 +583,36 @@ def decision_record(
     elif outcome == Decision.Outcome.DEFER:
         _carry_over(item, meeting)
     return decision
+
+
+REVIEW_OUTCOMES = {
+    Decision.Outcome.REVIEW_EFFECTIVE: "effective",
+    Decision.Outcome.REVIEW_NOT_EFFECTIVE: "not_effective",
+}
+# What the council may decide on a follow-up review item: the review's outcome, or later.
+REVIEW_ITEM_OUTCOMES = {*REVIEW_OUTCOMES, Decision.Outcome.DEFER}
+
+
+def outcomes_for(kind: str) -> list[tuple[str, str]]:
+    """The decisions an agenda item of ``kind`` can take, as choices."""
+    allowed = REVIEW_ITEM_OUTCOMES if kind == AgendaItem.Kind.REVIEW else (
+        set(Decision.Outcome.values) - set(REVIEW_OUTCOMES)
+    )  # fmt: skip
+    return [(value, label) for value, label in Decision.Outcome.choices if value in allowed]
+
+
+def _carry_out_review(decision: Decision, meeting: Meeting, item: AgendaItem, actor: User) -> None:
+    from issues import reviews
+
+    if decision.outcome == Decision.Outcome.DEFER:
+        _carry_over(item, meeting)
+        return
+    reviews.review_council_record(
+        issue=item.issue,
+        actor=actor,
+        outcome=REVIEW_OUTCOMES[decision.outcome],
+        notes=decision.notes,
+    )
 
 
 def _carry_out(
@@ -628,6 +670,76 @@ def _carry_over(item: AgendaItem, meeting: Meeting) -> AgendaItem | None:
     if following is None:
         return None
     return _put_on(following, issue_id=item.issue_id, topic=item.topic, kind=item.kind)
+
+
+def agenda_reviews_add(*, issues: Mapping[int, int], now: dt.datetime) -> set[int]:
+    """Put a follow-up review item for each issue on its council's next meeting.
+
+    ``issues`` maps issue ids to their community ids. The next meeting is the council's
+    first scheduled one that has not begun. Meetings someone is editing right now are
+    skipped rather than waited for (the sweeper comes back for those reviews), so a sweep
+    never waits behind a meeting while holding its issues. Returns the issue ids placed
+    (an issue already on that meeting counts as placed).
+    """
+    if not issues:
+        return set()
+    upcoming = Meeting.objects.filter(
+        council=models.OuterRef("pk"), state=Meeting.State.SCHEDULED, starts_at__gt=now
+    ).order_by("starts_at", "id")
+    next_meeting = dict(
+        Council.objects.filter(community_id__in=set(issues.values()))
+        .annotate(meeting_id=models.Subquery(upcoming.values("pk")[:1]))
+        .values_list("community_id", "meeting_id")
+    )
+    wanted = sorted({pk for pk in next_meeting.values() if pk is not None})
+    if not wanted:
+        return set()
+    meetings = Meeting.objects.filter(pk__in=wanted, state=Meeting.State.SCHEDULED).order_by("pk")
+    if connection.features.has_select_for_update_skip_locked:
+        meetings = meetings.select_for_update(no_key=True, skip_locked=True)
+    locked = set(meetings.values_list("pk", flat=True))
+    last = dict(
+        AgendaItem.objects.filter(meeting_id__in=locked, removed_at__isnull=True)
+        .values("meeting_id")
+        .annotate(last=Max("position"))
+        .values_list("meeting_id", "last")
+    )
+    already = set(
+        AgendaItem.objects.filter(meeting_id__in=locked, issue_id__in=list(issues)).values_list(
+            "meeting_id", "issue_id"
+        )
+    )
+    placed, items = set(), []
+    for issue_id, community_id in sorted(issues.items()):
+        meeting_id = next_meeting.get(community_id)
+        if meeting_id not in locked:
+            continue
+        placed.add(issue_id)
+        if (meeting_id, issue_id) in already:
+            continue
+        last[meeting_id] = last.get(meeting_id, -1) + 1
+        items.append(
+            AgendaItem(
+                meeting_id=meeting_id,
+                issue_id=issue_id,
+                kind=AgendaItem.Kind.REVIEW,
+                position=last[meeting_id],
+            )
+        )
+    AgendaItem.objects.bulk_create(items)
+    return placed
+
+
+def agenda_review_items_reopen(*, issue_id: int) -> int:
+    """The matter was reopened: its undecided review items on coming meetings become issue
+    items, so the council deliberates it there instead of reviewing a fix that failed."""
+    return AgendaItem.objects.filter(
+        issue_id=issue_id,
+        kind=AgendaItem.Kind.REVIEW,
+        removed_at__isnull=True,
+        decision__isnull=True,
+        meeting__state=Meeting.State.SCHEDULED,
+    ).update(kind=AgendaItem.Kind.ISSUE)
 
 
 def _start_of(day: dt.date) -> dt.datetime:

@@ -6,6 +6,7 @@ from django import forms
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from deliberation.actions import outcomes_for
 from deliberation.models import AgendaItem, Decision, Vote
 from issues.models import Issue
 from members.models import CouncilMember
@@ -44,9 +45,17 @@ class DecisionForm(forms.Form):
         *args,
         members: list[CouncilMember],
         present: list[CouncilMember],
+        kind: str = AgendaItem.Kind.ISSUE,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.is_review = kind == AgendaItem.Kind.REVIEW
+        self.fields["outcome"].choices = [("", "---------"), *outcomes_for(kind)]
+        if self.is_review:
+            self.fields["outcome"].label = _("Did the fix work?")
+            self.fields["notes"].help_text = _(
+                "What the council found; the reporter sees it when the matter is reopened."
+            )
         self.members_by_id = {str(m.pk): m for m in members}
         self.fields["members"].choices = [(str(m.pk), m.resident.name) for m in members]
         self.vote_names = []
@@ -65,6 +74,8 @@ class DecisionForm(forms.Form):
 
     @property
     def plain_fields(self):
+        if self.is_review:
+            return [self["outcome"], self["notes"]]
         return [self[name] for name in ("outcome", "notes", "explanation", "due_on")]
 
     def clean(self):

@@ -322,6 +322,9 @@ class Decision(models.Model):
         ESCALATE_TO_STREET = "escalate_to_street", _("escalate to the street office")
         NOT_ACTIONABLE = "not_actionable", _("not actionable")
         DEFER = "defer", _("defer to the next meeting")
+        # The two outcomes of a follow-up review (回头议) item, and only of one.
+        REVIEW_EFFECTIVE = "review_effective", _("reviewed: the fix worked")
+        REVIEW_NOT_EFFECTIVE = "review_not_effective", _("reviewed: the fix did not work")
 
     item = models.OneToOneField(
         AgendaItem, on_delete=models.CASCADE, related_name="decision", verbose_name=_("agenda item")
@@ -351,6 +354,8 @@ class Decision(models.Model):
                         "escalate_to_street",
                         "not_actionable",
                         "defer",
+                        "review_effective",
+                        "review_not_effective",
                     ]
                 ),
                 name="decision_outcome_known",

@@ -40,6 +40,11 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# The address text messages link to (a resident's rating link): no request to build it from.
+BASE_URL = os.environ.get(
+    "YISHI_BASE_URL",
+    "http://127.0.0.1:8000" if DEBUG or not ALLOWED_HOSTS else f"https://{ALLOWED_HOSTS[0]}",
+).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -166,9 +171,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "yishi")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Tests that run real beat processes shorten these two periods (in seconds).
+# Tests that run real beat processes shorten these periods (in seconds).
 _NOTICES_REQUEUE_EVERY = os.environ.get("NOTICES_REQUEUE_EVERY")
 _MEETINGS_MATERIALISE_EVERY = os.environ.get("MEETINGS_MATERIALISE_EVERY")
+_REVIEWS_SWEEP_EVERY = os.environ.get("REVIEWS_SWEEP_EVERY")
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-notices": {
         "task": "members.tasks.requeue_stalled_notices",
@@ -183,6 +189,11 @@ CELERY_BEAT_SCHEDULE = {
     "erase-expired-contact-details": {
         "task": "issues.tasks.erase_expired_contact_details",
         "schedule": crontab(hour=3, minute=30),
+    },
+    # Follow-up reviews that came due: ask the reporter, put them on the next agenda, remind.
+    "send-due-reviews": {
+        "task": "issues.tasks.send_due_reviews",
+        "schedule": float(_REVIEWS_SWEEP_EVERY or 180),
     },
     # Meetings from every schedule, their agendas, notices and morning reminders.
     # Idempotent in the database, so a second beat process does no harm.

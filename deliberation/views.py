@@ -131,6 +131,7 @@ def meeting_decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         prefix=f"item-{item.pk}",
         members=context["members"],
         present=context["present_members"],
+        kind=item.kind,
     )
     if form.is_valid():
         try:
@@ -480,7 +481,7 @@ def _meeting_context(
         decided = hasattr(item, "decision")
         if editable and not decided:
             form = (bound or {}).get(item.pk) or DecisionForm(
-                prefix=f"item-{item.pk}", members=members, present=present_members
+                prefix=f"item-{item.pk}", members=members, present=present_members, kind=item.kind
             )
         # Decided items keep their place, so nothing moves past one.
         above = items[index - 1] if index > 0 else None
@@ -492,7 +493,7 @@ def _meeting_context(
         rows.append((item, form))
     context["rows"] = rows
     # Only where there are vote lists to carry: htmx reports an include that finds nothing.
-    context["carry_votes"] = any(form is not None for _, form in rows)
+    context["carry_votes"] = any(form is not None and not form.is_review for _, form in rows)
     context["removed_items"] = list(queries.removed_items_of(meeting))
     if not request.htmx:
         context["minutes"] = minutes.latest_for(meeting)
@@ -519,8 +520,8 @@ def _vote_slots(request: HttpRequest, meeting: Meeting, context: dict) -> list:
     answers = request.POST if request.method == "POST" else request.GET
     slots = []
     for item in queries.agenda_of(meeting):
-        if hasattr(item, "decision"):
-            continue
+        if hasattr(item, "decision") or item.kind == AgendaItem.Kind.REVIEW:
+            continue  # a review is not put to a vote
         prefix = f"item-{item.pk}"
         chosen = {
             f"vote_{member.pk}": answers.get(f"{prefix}-vote_{member.pk}", "") for member in present
@@ -529,6 +530,7 @@ def _vote_slots(request: HttpRequest, meeting: Meeting, context: dict) -> list:
             prefix=prefix,
             members=context["members"],
             present=present,
+            kind=item.kind,
             initial={name: value for name, value in chosen.items() if value},
         )
         slots.append((item, form))

@@ -160,6 +160,7 @@ def issue_transition(
         issue.resolved_at = None
         fields.append("resolved_at")
         _reviews_cancel(issue, timezone.now())
+        _review_items_reopen(issue)
     if transition.target == Issue.Status.RESOLVED:
         _review_schedule(issue, issue.resolved_at)
     _save(issue, fields)
@@ -189,7 +190,9 @@ def _review_schedule(issue: Issue, at: dt.datetime) -> FollowUpReview:
         )
     if days is None:
         days = Council._meta.get_field("review_after_days").default
-    return FollowUpReview.objects.create(issue=issue, due_at=at + dt.timedelta(days=days))
+    return FollowUpReview.objects.create(
+        issue=issue, resolved_at=at, due_at=at + dt.timedelta(days=days)
+    )
 
 
 def _reviews_cancel(issue: Issue, at: dt.datetime) -> int:
@@ -198,6 +201,13 @@ def _reviews_cancel(issue: Issue, at: dt.datetime) -> int:
     return FollowUpReview.objects.filter(issue=issue, state__in=FollowUpReview.LIVE_STATES).update(
         state=FollowUpReview.State.CANCELLED, cancelled_at=at
     )
+
+
+def _review_items_reopen(issue: Issue) -> int:
+    """A reopened matter waiting on an agenda for its review is deliberated there instead."""
+    from deliberation import actions as meeting_actions  # the meetings app builds on this one
+
+    return meeting_actions.agenda_review_items_reopen(issue_id=issue.pk)
 
 
 @transaction.atomic

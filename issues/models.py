@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -225,6 +227,10 @@ class Event(models.Model):
         OVERDUE = "overdue", _("overdue reminder sent")
         CONTACT_ERASED = "contact_erased", _("contact details erased")
         DELIBERATED = "deliberated", _("deliberated at a council meeting")
+        REVIEW_SENT = "review_sent", _("follow-up review started")
+        REVIEW_REMINDED = "review_reminded", _("reminded the reporter to rate")
+        RATED = "rated", _("the reporter rated the outcome")
+        REVIEWED = "reviewed", _("follow-up review recorded by the council")
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -307,27 +313,65 @@ class Escalation(models.Model):
         return f"{self.issue_id} → {self.street_id} ({self.state})"
 
 
+def new_review_nonce() -> str:
+    return secrets.token_hex(16)
+
+
 class FollowUpReview(models.Model):
     """A resolved matter's follow-up review (回头议), due some days after it was resolved.
 
     The row is the promise that someone goes back and asks whether the fix held;
-    a sweeper claims due rows and sends the notices.
+    a sweeper claims due rows, asks the reporter (a rating link) and puts the matter
+    on the council's next agenda (``issues.reviews``).
+
+    pending → sent (the reporter was asked, the council will review) → done (closed or
+    reopened); a reopen before that cancels it.
     """
 
     class State(models.TextChoices):
-        PENDING = "pending", _("pending")
-        SENT = "sent", _("sent")
-        DONE = "done", _("done")
-        CANCELLED = "cancelled", _("cancelled")
+        PENDING = "pending", _("waiting until due")
+        SENT = "sent", _("under review")
+        DONE = "done", _("reviewed")
+        CANCELLED = "cancelled", _("called off")
+
+    class CouncilOutcome(models.TextChoices):
+        EFFECTIVE = "effective", _("the fix worked")
+        NOT_EFFECTIVE = "not_effective", _("the fix did not work")
+
+    class Result(models.TextChoices):
+        CLOSED = "closed", _("closed")
+        REOPENED = "reopened", _("reopened")
 
     LIVE_STATES = (State.PENDING, State.SENT)
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="reviews")
+    # The resolution under review (the issue's own resolved_at is cleared by a reopen).
+    resolved_at = models.DateTimeField(_("resolved at"))
     due_at = models.DateTimeField(_("due at"))
     state = models.CharField(_("state"), max_length=12, choices=State, default=State.PENDING)
     created = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The rating link is an HMAC of the row's id and this nonce (``issues.reviews``):
+    # the table alone does not give the links away.
+    nonce = models.CharField(max_length=32, default=new_review_nonce, editable=False)
+    sent_at = models.DateTimeField(_("reporter asked at"), null=True, blank=True)
+    link_expires_at = models.DateTimeField(_("rating link expires at"), null=True, blank=True)
+    remind_at = models.DateTimeField(_("reminder due at"), null=True, blank=True)
+    reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True)
+    # Set once the review was placed on a meeting's agenda (or there was none to place it on
+    # and the sweeper should try again: then still null).
+    put_on_agenda_at = models.DateTimeField(null=True, blank=True)
+    council_outcome = models.CharField(
+        _("council's review"), max_length=16, choices=CouncilOutcome, blank=True
+    )
+    council_notes = models.TextField(_("council's notes"), blank=True)
+    council_recorded_at = models.DateTimeField(null=True, blank=True)
+    council_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    result = models.CharField(_("result"), max_length=10, choices=Result, blank=True)
+    finished_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("follow-up review")
@@ -340,13 +384,96 @@ class FollowUpReview(models.Model):
                 condition=Q(state__in=["pending", "sent"]),
                 name="review_one_live_per_issue",
             ),
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "sent", "done", "cancelled"]),
+                name="review_state_known",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="done")
+                | (Q(result__in=["closed", "reopened"]) & Q(finished_at__isnull=False)),
+                name="review_done_has_result",
+            ),
         ]
         indexes = [
             # The sweeper's question, "which pending reviews are due?", reads only those rows.
             models.Index(
                 fields=["due_at"], condition=Q(state="pending"), name="review_pending_due"
             ),
+            models.Index(
+                fields=["remind_at"],
+                condition=Q(reminded_at__isnull=True, state__in=["sent", "done"]),
+                name="review_reminder_due",
+            ),
+            models.Index(
+                fields=["sent_at"],
+                condition=Q(state="sent", put_on_agenda_at__isnull=True),
+                name="review_agenda_due",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.issue_id} @ {self.due_at:%Y-%m-%d} ({self.state})"
+
+
+class Rating(models.Model):
+    """What the resident said of the outcome (评单), by the rating link or told to staff.
+
+    Satisfaction uses the government service scale residents know (好差评), stored 5–1.
+    """
+
+    class Fixed(models.TextChoices):
+        YES = "yes", _("yes, it was fixed")
+        PARTLY = "partly", _("partly")
+        NO = "no", _("no, it was not fixed")
+
+    class Satisfaction(models.IntegerChoices):
+        VERY_SATISFIED = 5, _("very satisfied")
+        SATISFIED = 4, _("satisfied")
+        FAIRLY_SATISFIED = 3, _("fairly satisfied")
+        DISSATISFIED = 2, _("dissatisfied")
+        VERY_DISSATISFIED = 1, _("very dissatisfied")
+
+    class Source(models.TextChoices):
+        LINK = "link", _("by the rating link")
+        IN_PERSON = "in_person", _("in person, recorded by staff")
+        PHONE = "phone", _("by phone, recorded by staff")
+
+    SATISFIED_FROM = 4
+    REOPENS_BELOW = 3
+
+    review = models.OneToOneField(
+        FollowUpReview, on_delete=models.CASCADE, related_name="rating", verbose_name=_("review")
+    )
+    fixed = models.CharField(_("was it fixed?"), max_length=8, choices=Fixed)
+    satisfaction = models.PositiveSmallIntegerField(_("satisfaction"), choices=Satisfaction)
+    comment = models.TextField(_("comment"), max_length=500, blank=True)
+    source = models.CharField(_("collected"), max_length=10, choices=Source)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        ordering = ["created", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(satisfaction__gte=1, satisfaction__lte=5), name="rating_scale"
+            ),
+            models.CheckConstraint(
+                condition=Q(fixed__in=["yes", "partly", "no"]), name="rating_fixed_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(source="link", recorded_by__isnull=True)
+                | Q(source__in=["in_person", "phone"], recorded_by__isnull=False),
+                name="rating_staff_recorded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.review_id}: {self.fixed} {self.satisfaction}"
+
+    @property
+    def reopens(self) -> bool:
+        return self.fixed == self.Fixed.NO or self.satisfaction < self.REOPENS_BELOW

@@ -11,6 +11,7 @@ urlpatterns = [
     path("t/", public_views.track, name="track"),
     path("t/<str:code>/", public_views.track_issue, name="track_issue"),
     path("t/<str:code>/reported/", public_views.reported, name="reported"),
+    path("rate/<str:token>/", public_views.rate, name="rate"),
     path("communities/<int:community_id>/poster/", public_views.poster, name="poster"),
     path(
         "communities/<int:community_id>/poster/qr.svg",

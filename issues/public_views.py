@@ -1,4 +1,5 @@
-"""What residents without an account see: the QR-code report form and the tracking page.
+"""What residents without an account see: the QR-code report form, the tracking page,
+and the rating page a follow-up review's text message links to.
 
 Also the QR poster that community staff print to put those in front of residents.
 
@@ -23,6 +24,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -30,8 +32,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
 from deliberation.qr import qr_code, qr_svg
-from issues import actions, public_forms, queries, throttle
-from issues.models import Event, Issue
+from issues import actions, public_forms, queries, reviews, throttle
+from issues.models import Event, FollowUpReview, Issue, Rating
+from issues.review_forms import RatingForm
 from members import queries as members_queries
 from members.models import Community, User
 
@@ -230,12 +233,66 @@ def track_issue(request: HttpRequest, code: str) -> HttpResponse:
     if issue is None:
         return _not_found(request, code)
     events = [_public_event(event) for event in queries.timeline(issue, public_only=True)]
+    review = queries.latest_review(issue)
     context = {
         "issue": issue,
         "events": events,
         "show_outcome": issue.status == Issue.Status.NOT_ACTIONABLE and issue.outcome_note,
+        "rating_link": (
+            reverse("public:rate", args=[reviews.rating_token(review)])
+            if review is not None and reviews.link_state(review, timezone.now()) == "open"
+            else ""
+        ),
     }
     return render(request, "issues/public/tracking.html", context)
+
+
+# --- Rating the outcome ------------------------------------------------------------------------
+
+# Why a rating link no longer takes a rating, and the status its page answers with.
+LINK_CLOSED_STATUS = {"rated": 200, "expired": 410, "cancelled": 410, "unsent": 404}
+
+
+@require_http_methods(["GET", "POST"])
+@_public_page
+def rate(request: HttpRequest, token: str) -> HttpResponse:
+    """The resident's rating of a resolved matter, from the link in the text message."""
+    limited = _lookup_limited(request)
+    if limited:
+        return limited
+    review = reviews.review_from_token(token)
+    if review is None:
+        return render(request, "issues/public/rate_invalid.html", status=404)
+    state = reviews.link_state(review, timezone.now())
+    bound = request.method == "POST"
+    if state != "open":
+        # A second send of the form (a double tap, the back button) changes nothing.
+        status = 409 if bound and state == "rated" else LINK_CLOSED_STATUS[state]
+        return _rate_closed(request, review, state, status)
+    form = RatingForm(request.POST if bound else None)
+    if bound and form.is_valid():
+        try:
+            reviews.review_rate(
+                review=review,
+                actor=None,
+                fixed=form.cleaned_data["fixed"],
+                satisfaction=form.cleaned_data["satisfaction"],
+                comment=form.cleaned_data["comment"],
+                source=Rating.Source.LINK,
+            )
+        except reviews.ReviewRefused:
+            review = reviews.review_from_token(token)  # someone else's send got there first
+            state = reviews.link_state(review, timezone.now())
+            return _rate_closed(request, review, state, 409 if state == "rated" else 410)
+        return redirect("public:rate", token=token)
+    context = {"issue": review.issue, "form": form}
+    return render(request, "issues/public/rate.html", context, status=422 if bound else 200)
+
+
+def _rate_closed(request: HttpRequest, review: FollowUpReview, state: str, status: int):
+    review.issue.refresh_from_db(fields=["status"])
+    context = {"issue": review.issue, "state": state, "rating": getattr(review, "rating", None)}
+    return render(request, "issues/public/rate_closed.html", context, status=status)
 
 
 def _lookup_limited(request: HttpRequest) -> HttpResponse | None:
@@ -269,6 +326,10 @@ def _public_event(event: Event) -> PublicEvent:
         detail = _choice_label(Issue.Status, event.to_value)
     elif event.kind in (Event.Kind.ESCALATED, Event.Kind.TIER):
         detail = _choice_label(Issue.Tier, event.to_value)
+    elif event.kind == Event.Kind.RATED:
+        detail = _choice_label(Rating.Satisfaction, int(event.to_value or 0))
+    elif event.kind == Event.Kind.REVIEWED:
+        detail = _choice_label(FollowUpReview.CouncilOutcome, event.to_value)
     note = event.note if event.data.get("note_public") else ""
     return PublicEvent(label=label, created=event.created, detail=detail, note=note)
 

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from issues import search
-from issues.models import Category, Escalation, Event, Issue, Photo
+from issues.models import Category, Escalation, Event, FollowUpReview, Issue, Photo
 from members.models import Community, Role, Street, User
 from members.queries import communities_visible_to, scope_of
 
@@ -256,4 +256,15 @@ def public_issue(tracking_code: str) -> Issue:
     return get_object_or_404(
         Issue.objects.select_related("community", "category"),
         tracking_code=tracking_code.strip().upper(),
+    )
+
+
+def latest_review(issue: Issue) -> FollowUpReview | None:
+    """The issue's most recent follow-up review that was not called off, with its rating."""
+    return (
+        FollowUpReview.objects.filter(issue=issue)
+        .exclude(state=FollowUpReview.State.CANCELLED)
+        .select_related("rating")
+        .order_by("-created", "-id")
+        .first()
     )

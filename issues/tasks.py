@@ -1,11 +1,11 @@
-"""Background work for issues: the daily reminder about overdue matters."""
+"""Background work for issues: overdue reminders, contact erasure, follow-up reviews."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.utils import timezone
 
-from issues import actions, queries
+from issues import actions, queries, reviews
 from issues.models import Issue
 
 
@@ -31,3 +31,13 @@ def notify_overdue_issues() -> int:
 def erase_expired_contact_details() -> int:
     """Blank contact details of matters closed six months ago; idempotent (see the action)."""
     return actions.contact_details_erase(now=timezone.now())
+
+
+@shared_task(acks_late=True)
+def send_due_reviews() -> dict[str, int]:
+    """Ask reporters about due follow-up reviews, put them on agendas, send reminders.
+
+    Claims live in the database (``issues.reviews``): two beats, a redelivered message or
+    a worker killed mid-sweep send nothing twice and lose nothing.
+    """
+    return reviews.reviews_sweep(now=timezone.now())

@@ -12,6 +12,7 @@ urlpatterns = [
     path("issues/<int:pk>/edit/", views.edit, name="edit"),
     path("issues/<int:pk>/transition/", views.transition, name="transition"),
     path("issues/<int:pk>/assign/", views.assign, name="assign"),
+    path("issues/<int:pk>/rating/", views.rate, name="rate"),
     path("issues/<int:pk>/escalate/", views.escalate, name="escalate"),
     path("issues/<int:pk>/comment/", views.comment, name="comment"),
     path("issues/<int:pk>/photos/", views.add_photos, name="add_photos"),

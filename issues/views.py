@@ -12,7 +12,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deliberation.paging import keyset_page
-from issues import actions, lifecycle, queries
+from issues import actions, lifecycle, queries, reviews
 from issues.forms import (
     AcceptEscalationForm,
     AssignForm,
@@ -29,6 +29,7 @@ from issues.forms import (
     TransitionForm,
 )
 from issues.models import Category, Escalation, Issue
+from issues.review_forms import StaffRatingForm
 from members import queries as member_queries
 
 PAGE_SIZE = 30
@@ -190,6 +191,9 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
             ),
             "escalate_form": EscalateForm(initial=version),
         }
+    review = queries.latest_review(issue)
+    if can_handle and review is not None and not hasattr(review, "rating"):
+        forms["rating_form"] = StaffRatingForm()
     if queries.can_comment(user, issue):
         forms["comment_form"] = CommentForm()
         forms["photo_form"] = PhotoForm()
@@ -200,6 +204,7 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
         "photos": list(queries.photos_of(issue)),
         "assigned_members": list(issue.assigned_members.select_related("resident")),
         "escalation": issue.escalations.filter(state__in=Escalation.OPEN_STATES).first(),
+        "review": review,
         "transitions": lifecycle.available(issue) if can_handle else [],
         "can_handle": can_handle,
         "can_escalate": can_handle
@@ -278,6 +283,34 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         form_name="transition_form",
         make_form=lambda issue: TransitionForm(request.POST),
+        perform=perform,
+    )
+
+
+@login_required
+@require_POST
+def rate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff record a rating the resident gave in person or on the phone."""
+
+    def perform(issue: Issue, data: dict) -> str:
+        review = queries.latest_review(issue)
+        if review is None:
+            raise actions.IssueActionError(_("This matter has no follow-up review to rate."))
+        reviews.review_rate(
+            review=review,
+            actor=request.user,
+            fixed=data["fixed"],
+            satisfaction=data["satisfaction"],
+            comment=data["comment"],
+            source=data["source"],
+        )
+        return _("The resident's rating was recorded.")
+
+    return _run_from_issue_page(
+        request,
+        pk,
+        form_name="rating_form",
+        make_form=lambda issue: StaffRatingForm(request.POST),
         perform=perform,
     )
 

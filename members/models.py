@@ -317,7 +317,11 @@ class Notice(models.Model):
         SENT = "sent", _("sent")
         FAILED = "failed", _("failed")
 
-    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notices")
+    # A person with an account; or none, for a text message to a resident's number.
+    recipient = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, related_name="notices"
+    )
+    phone = models.CharField(max_length=20, blank=True)
     kind = models.CharField(max_length=50)
     channel = models.CharField(max_length=10, choices=Channel)
     context = models.JSONField(default=dict, blank=True)
@@ -340,6 +344,13 @@ class Notice(models.Model):
             ),
             models.Index(fields=["status", "created"], name="notice_status"),
         ]
+        constraints = [
+            # Residents have no account and no inbox: they are reached by text message only.
+            models.CheckConstraint(
+                condition=Q(recipient__isnull=False) | Q(channel="sms"),
+                name="notice_without_account_is_sms",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.kind} → {self.recipient} ({self.channel})"
+        return f"{self.kind} → {self.recipient or 'resident'} ({self.channel})"

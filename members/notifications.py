@@ -86,6 +86,25 @@ KINDS: dict[str, NoticeKind] = {
         subject=_("Council meeting today"),
         body=_("Reminder: %(council)s meets today, %(when)s, at %(place)s."),
     ),
+    "issue_reopened": NoticeKind(
+        subject=_("An issue was reopened"),
+        body=_("%(community)s: “%(title)s” was reopened after its follow-up review."),
+    ),
+    # To residents, by text message: the rating link is the point of the message.
+    "review_invite": NoticeKind(
+        subject=_("Was your problem fixed?"),
+        body=_(
+            "%(community)s: “%(title)s” was marked resolved. Tell us if it was fixed and "
+            "how satisfied you are (link valid for 30 days): %(link)s"
+        ),
+    ),
+    "review_reminder": NoticeKind(
+        subject=_("Reminder: was your problem fixed?"),
+        body=_(
+            "%(community)s: we have not heard from you about “%(title)s”. Rate the "
+            "outcome here: %(link)s"
+        ),
+    ),
     "test": NoticeKind(subject=_("Test notice"), body=_("Message: %(text)s")),
     "meeting_cancelled": NoticeKind(
         subject=_("A council meeting was cancelled"),
@@ -144,6 +163,25 @@ def notify(
     for notice in created:
         _enqueue_on_commit(notice.pk)
     return created
+
+
+def notify_phone(phone: str, kind: str, context: dict, *, key: str) -> list[Notice]:
+    """A text message to someone without an account (a resident), delivered after commit.
+
+    As ``notify``: the row is the record, and the same ``key`` sends nothing twice.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown notice kind: {kind}")
+    if not phone:
+        return []
+    notice, is_new = Notice.objects.get_or_create(
+        key=f"{key}:{Notice.Channel.SMS}",
+        defaults={"phone": phone, "kind": kind, "channel": Notice.Channel.SMS, "context": context},
+    )
+    if not is_new:
+        return []
+    _enqueue_on_commit(notice.pk)
+    return [notice]
 
 
 def default_channels(user: User) -> list[str]:
@@ -242,6 +280,12 @@ def _send(notice: Notice) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         subject, body = render(notice)
     recipient = notice.recipient
+    if recipient is None:
+        if notice.channel != Notice.Channel.SMS or not notice.phone:
+            raise ValueError("a notice without an account needs a phone number")
+        text = _("%(subject)s: %(body)s") % {"subject": subject, "body": body}
+        sms.get_backend().send(phone=notice.phone, text=str(text), key=notice.key)
+        return
     if notice.channel == Notice.Channel.EMAIL:
         # One Message-ID for every attempt at a notice: when a worker dies after the
         # mail server took the message, the retry is the same message to mail clients,

@@ -83,3 +83,25 @@ def schedule(council_community: Community, **fields):
 
     fields.setdefault("place", "社区居民议事点")
     return Schedule.objects.create(council=council_community.council, **fields)
+
+
+def meeting(community_: Community, starts_at: dt.datetime, **fields):
+    """A scheduled meeting of the community's council, announced three days before."""
+    from deliberation.models import Meeting
+
+    fields.setdefault("place", "社区居民议事点")
+    return Meeting.objects.create(
+        council=community_.council,
+        starts_at=starts_at,
+        notice_due_at=starts_at - dt.timedelta(days=3),
+        **fields,
+    )
+
+
+def resolved_issue(community_: Community, *, actor, **fields):
+    """An issue reported, taken up and resolved through the domain actions (a review is booked)."""
+    from issues import actions
+
+    reported = issue(community_, actor=actor, **fields)
+    actions.issue_transition(issue=reported, actor=actor, name="start")
+    return actions.issue_transition(issue=reported, actor=actor, name="resolve")

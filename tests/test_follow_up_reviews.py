@@ -97,12 +97,17 @@ def test_the_database_refuses_a_second_live_review(manan, manan_staff):
     issue = resolved(manan, manan_staff)
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        FollowUpReview.objects.create(issue=issue, due_at=timezone.now(), state=R.SENT)
+        FollowUpReview.objects.create(
+            issue=issue, resolved_at=timezone.now(), due_at=timezone.now(), state=R.SENT
+        )
 
     assert issue.reviews.count() == 1
     # Finished or cancelled reviews are history, not live: any number may sit beside one.
-    FollowUpReview.objects.create(issue=issue, due_at=timezone.now(), state=R.DONE)
-    FollowUpReview.objects.create(issue=issue, due_at=timezone.now(), state=R.CANCELLED)
+    now = timezone.now()
+    FollowUpReview.objects.create(
+        issue=issue, resolved_at=now, due_at=now, state=R.DONE, result="closed", finished_at=now
+    )
+    FollowUpReview.objects.create(issue=issue, resolved_at=now, due_at=now, state=R.CANCELLED)
     assert issue.reviews.count() == 3
 
 

@@ -526,7 +526,7 @@ def test_the_public_form_runs_two_queries(client, form_url, django_assert_num_qu
 
 
 @pytest.mark.parametrize("events", [3, 30])
-def test_the_tracking_page_runs_two_queries_whatever_the_timeline(
+def test_the_tracking_page_runs_three_queries_whatever_the_timeline(
     client, manan, manan_staff, events, django_assert_num_queries
 ):
     issue = factories.issue(manan, channel="public_form")
@@ -535,8 +535,9 @@ def test_the_tracking_page_runs_two_queries_whatever_the_timeline(
             issue=issue, actor=manan_staff, at=issue.created, note="内部纪要"
         )
     assert issue.events.filter(is_public=True).count() == events
-    # The issue with its community and category, and the public events.
-    with django_assert_num_queries(2):
+    # The issue with its community and category, the public events, and its latest
+    # follow-up review (for the rating link).
+    with django_assert_num_queries(3):
         response = client.get(reverse("public:track_issue", args=[issue.tracking_code]))
     assert response.status_code == 200
     assert response.content.decode().count("<li>") == events

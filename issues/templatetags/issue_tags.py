@@ -2,7 +2,7 @@ import datetime as dt
 
 from django import template
 
-from issues.models import Event, Issue
+from issues.models import Event, FollowUpReview, Issue, Rating
 
 register = template.Library()
 
@@ -22,4 +22,14 @@ def event_text(event: Event) -> str:
         and event.to_value
     ):
         return f"{Event.Kind(event.kind).label} → {Issue.Tier(event.to_value).label}"
+    if event.kind == Event.Kind.RATED and event.to_value.isdigit():
+        source = event.data.get("source", Rating.Source.LINK)
+        return (
+            f"{Event.Kind(event.kind).label}: "
+            f"{Rating.Satisfaction(int(event.to_value)).label} ({Rating.Source(source).label})"
+        )
+    if event.kind == Event.Kind.REVIEWED and event.to_value:
+        return (
+            f"{Event.Kind(event.kind).label}: {FollowUpReview.CouncilOutcome(event.to_value).label}"
+        )
     return str(Event.Kind(event.kind).label)
