@@ -742,6 +742,17 @@ def agenda_review_items_reopen(*, issue_id: int) -> int:
     ).update(kind=AgendaItem.Kind.ISSUE)
 
 
+def agenda_review_items_done(*, issue_id: int, now: dt.datetime) -> int:
+    """The matter's review is over: take its undecided review items off coming agendas."""
+    return AgendaItem.objects.filter(
+        issue_id=issue_id,
+        kind=AgendaItem.Kind.REVIEW,
+        removed_at__isnull=True,
+        decision__isnull=True,
+        meeting__state=Meeting.State.SCHEDULED,
+    ).update(removed_at=now)
+
+
 def _start_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=timezone.get_default_timezone())
 

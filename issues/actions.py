@@ -501,6 +501,8 @@ def contact_details_erase(*, now: dt.datetime) -> int:
                 .update(contact_name="", contact_phone="")
             )
             if claimed:
+                # The text messages that asked the reporter for a rating hold the number too.
+                notifications.forget_phone(context_issue_id=issue_id)
                 _record(Issue(pk=issue_id), None, Event.Kind.CONTACT_ERASED, public=False)
                 erased += 1
     return erased

@@ -347,7 +347,7 @@ def review_council_record(
         raise ReviewRefused(_("Say whether the fix worked."))
     issue = actions._lock(issue, None)
     review = (
-        FollowUpReview.objects.select_for_update()
+        FollowUpReview.objects.select_for_update(of=("self",))
         .filter(issue=issue, state=R.SENT)
         .select_related("rating")
         .first()
@@ -411,7 +411,10 @@ def _settle(
     if review.council_outcome == FollowUpReview.CouncilOutcome.EFFECTIVE:
         if issue.status != Issue.Status.RESOLVED:
             return review
+        from deliberation import actions as meeting_actions
+
         _finish(review, FollowUpReview.Result.CLOSED, now)
+        meeting_actions.agenda_review_items_done(issue_id=issue.pk, now=now)
         actions.issue_transition(issue=issue, actor=actor, name="close", note=review.council_notes)
     return review
 

@@ -184,6 +184,18 @@ def notify_phone(phone: str, kind: str, context: dict, *, key: str) -> list[Noti
     return [notice]
 
 
+def forget_phone(*, context_issue_id: int) -> int:
+    """Blank the number on the text messages to residents about one issue (PIPL art. 19).
+
+    A message still waiting has no one to go to any more: it is marked failed, not sent.
+    """
+    about = Notice.objects.filter(recipient__isnull=True, context__issue_id=context_issue_id)
+    about.filter(status__in=[Notice.Status.PENDING, Notice.Status.SENDING]).update(
+        status=Notice.Status.FAILED, last_error="contact details erased"
+    )
+    return about.exclude(phone="").update(phone="")
+
+
 def default_channels(user: User) -> list[str]:
     channels = [Notice.Channel.INAPP]
     if user.notify_by_sms:

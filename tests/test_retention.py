@@ -53,3 +53,26 @@ def test_the_nightly_task_is_scheduled_and_erases(manan, manan_staff, settings):
     assert erase_expired_contact_details.delay().get() == 1
     old.refresh_from_db()
     assert old.contact_phone == ""
+
+
+def test_erasing_contact_details_blanks_the_number_on_rating_messages_too(manan, manan_staff):
+    from issues import reviews
+    from members.models import Notice
+
+    factories.meeting(manan, timezone.now() + dt.timedelta(days=10))
+    issue = factories.issue(manan, actor=manan_staff, contact_phone="13812345678")
+    issue = actions.issue_transition(issue=issue, actor=manan_staff, name="start")
+    issue = actions.issue_transition(issue=issue, actor=manan_staff, name="resolve")
+    reviews.reviews_sweep(now=timezone.now() + dt.timedelta(days=8))
+    other = factories.issue(manan, actor=manan_staff, contact_phone="13900001111")
+    other = actions.issue_transition(issue=other, actor=manan_staff, name="start")
+    actions.issue_transition(issue=other, actor=manan_staff, name="resolve")
+    reviews.reviews_sweep(now=timezone.now() + dt.timedelta(days=8))
+    actions.issue_transition(issue=issue, actor=manan_staff, name="close")
+    Issue.objects.filter(pk=issue.pk).update(closed_at=timezone.now() - dt.timedelta(days=200))
+
+    assert actions.contact_details_erase(now=timezone.now()) == 1
+
+    erased = Notice.objects.get(context__issue_id=issue.pk)
+    assert (erased.phone, erased.status) == ("", Notice.Status.FAILED)
+    assert Notice.objects.get(context__issue_id=other.pk).phone == "13900001111"

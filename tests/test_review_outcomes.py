@@ -302,3 +302,13 @@ def test_a_refused_review_outcome_leaves_no_decision(under_review, manan_staff):
         )
 
     assert not Decision.objects.exists()
+
+
+def test_a_review_closed_away_from_its_item_takes_the_item_off_the_agenda(
+    under_review, manan_staff, meeting
+):
+    council(under_review, manan_staff, "effective")
+
+    item = AgendaItem.objects.get(issue=under_review)
+    assert item.removed_at is not None
+    assert not meeting.agenda_items.filter(removed_at__isnull=True).exists()

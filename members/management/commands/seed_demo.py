@@ -98,6 +98,7 @@ class Command(BaseCommand):
         accounts = self._accounts(street, other, communities)
         self._issues(street, communities)
         self._meetings(communities)
+        self._reviews(communities)
         self._print(accounts)
 
     def _community(self, street: Street, name: str, *, size: int) -> Community:
@@ -355,6 +356,71 @@ class Command(BaseCommand):
         meeting_actions.meeting_close(meeting=meeting, actor=staff)
         draft = minutes.minutes_draft(meeting=meeting, actor=staff)
         minutes.minutes_approve(minutes=draft, actor=leader)
+
+    @staticmethod
+    def _reviews(communities: dict[str, Community]) -> None:
+        """Matters resolved over the past weeks, at every stage of their follow-up review.
+
+        Some rated and closed by the council, one reopened by a resident's "no", one on the
+        council's next agenda: the figures on the home pages have something to count.
+        """
+        from django.utils import timezone
+
+        from issues import actions as issue_actions
+        from issues import reviews
+        from issues.models import Category, FollowUpReview, Issue
+
+        now = timezone.now()
+        for position, name in enumerate(MAIN_COMMUNITIES):
+            community = communities[name]
+            if FollowUpReview.objects.filter(issue__community=community, state="done").exists():
+                continue
+            actor = (
+                User.objects.filter(roles__community=community).first()
+                or User.objects.get(username="nanen_admin")
+            )
+            categories = {c.code: c for c in Category.objects.filter(street=community.street)}
+            resolved = []
+            for index in range(8 if name == "马南社区" else 3 + position % 4):
+                title, code, place = DEMO_ISSUES[(index * 3 + position) % len(DEMO_ISSUES)]
+                at = now - dt.timedelta(days=12 + 4 * index)
+                issue = issue_actions.issue_report(
+                    actor=actor,
+                    community=community,
+                    title=title,
+                    category=categories[code],
+                    channel=DEMO_CHANNELS[index % len(DEMO_CHANNELS)],
+                    place=place,
+                    contact_name="居民",
+                    contact_phone=f"139{position:02d}{index:06d}",
+                )
+                issue = issue_actions.issue_record_deliberation(
+                    issue=issue, actor=actor, at=at - dt.timedelta(days=3)
+                )
+                issue = issue_actions.issue_transition(issue=issue, actor=actor, name="start")
+                issue = issue_actions.issue_transition(issue=issue, actor=actor, name="resolve")
+                # As if resolved ``at``: the review came due a week later.
+                Issue.objects.filter(pk=issue.pk).update(resolved_at=at)
+                FollowUpReview.objects.filter(issue=issue, state="pending").update(
+                    resolved_at=at, due_at=at + dt.timedelta(days=7)
+                )
+                resolved.append((index, issue, at))
+            reviews.reviews_sweep(now=now)
+            for index, issue, at in resolved:
+                review = issue.reviews.get(state="sent")
+                settled = at + dt.timedelta(days=8 + index % 5)
+                if index % 4 in (0, 1):
+                    reviews.review_rate(
+                        review=review, actor=None, fixed="yes", satisfaction=5 - index % 2
+                    )
+                    reviews.review_council_record(
+                        issue=issue, actor=actor, outcome="effective", now=settled
+                    )
+                elif index % 4 == 2:
+                    reviews.review_rate(
+                        review=review, actor=None, fixed="no", satisfaction=2, now=settled,
+                        comment="下雨天还是一样",
+                    )  # fmt: skip
 
     def _print(self, accounts: list[tuple[str, str, str]]) -> None:
         self.stdout.write(
