@@ -163,6 +163,8 @@ def issue_transition(
         _review_items_reopen(issue)
     if transition.target == Issue.Status.RESOLVED:
         _review_schedule(issue, issue.resolved_at)
+    if transition.name == "close":
+        _reviews_close(issue, timezone.now())
     _save(issue, fields)
     _record(
         issue,
@@ -201,6 +203,21 @@ def _reviews_cancel(issue: Issue, at: dt.datetime) -> int:
     return FollowUpReview.objects.filter(issue=issue, state__in=FollowUpReview.LIVE_STATES).update(
         state=FollowUpReview.State.CANCELLED, cancelled_at=at
     )
+
+
+def _reviews_close(issue: Issue, at: dt.datetime) -> int:
+    """Staff closed the matter by hand: its live review ends with it, closed.
+
+    (A review that settles itself is done before it closes the matter: nothing is live here.)
+    """
+    from deliberation import actions as meeting_actions
+
+    closed = FollowUpReview.objects.filter(
+        issue=issue, state__in=FollowUpReview.LIVE_STATES
+    ).update(state=FollowUpReview.State.DONE, result=FollowUpReview.Result.CLOSED, finished_at=at)
+    if closed:
+        meeting_actions.agenda_review_items_done(issue_id=issue.pk, now=at)
+    return closed
 
 
 def _review_items_reopen(issue: Issue) -> int:

@@ -312,3 +312,16 @@ def test_a_review_closed_away_from_its_item_takes_the_item_off_the_agenda(
     item = AgendaItem.objects.get(issue=under_review)
     assert item.removed_at is not None
     assert not meeting.agenda_items.filter(removed_at__isnull=True).exists()
+
+
+def test_staff_closing_by_hand_ends_the_review_with_the_matter(under_review, manan_staff, meeting):
+    from issues import actions
+
+    actions.issue_transition(issue=under_review, actor=manan_staff, name="close", note="已核实")
+
+    review = review_of(under_review)
+    assert (review.state, review.result) == (R.DONE, "closed")
+    assert not meeting.agenda_items.filter(removed_at__isnull=True).exists()
+    # The resident's link still works: a "no" reopens the closed matter.
+    rate(under_review, "no", 1)
+    assert status(under_review) == S.REOPENED
