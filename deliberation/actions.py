@@ -38,7 +38,7 @@ from deliberation.models import (
 )
 from issues import actions as issue_actions
 from issues import lifecycle
-from issues.models import Category, Issue
+from issues.models import Category, FollowUpReview, Issue
 from members import notifications
 from members.models import CouncilMember, Role, User
 
@@ -1192,7 +1192,14 @@ def agenda_item_restore(*, item: AgendaItem, actor: User) -> AgendaItem:
             )
             % {"date": _local_day(current.moved_to.starts_at)}
         )
-    if current.issue is not None:
+    if current.kind == AgendaItem.Kind.REVIEW:
+        # A resolved matter comes back for its review while the review still waits for it.
+        if not FollowUpReview.objects.filter(
+            issue_id=current.issue_id, state=FollowUpReview.State.SENT
+        ).exists():
+            raise ActionError(_("The follow-up review of this matter is over."))
+        _take_off_other_agendas(current.issue, meeting, actor)
+    elif current.issue is not None:
         if not current.issue.is_open:
             raise ActionError(_("Only an open issue can go on the agenda."))
         _take_off_other_agendas(current.issue, meeting, actor)

@@ -284,14 +284,20 @@ def rate(request: HttpRequest, token: str) -> HttpResponse:
             review = reviews.review_from_token(token)  # someone else's send got there first
             state = reviews.link_state(review, timezone.now())
             return _rate_closed(request, review, state, 409 if state == "rated" else 410)
-        return redirect("public:rate", token=token)
+        return redirect(reverse("public:rate", args=[token]) + "?thanks=1")
     context = {"issue": review.issue, "form": form}
     return render(request, "issues/public/rate.html", context, status=422 if bound else 200)
 
 
 def _rate_closed(request: HttpRequest, review: FollowUpReview, state: str, status: int):
     review.issue.refresh_from_db(fields=["status"])
-    context = {"issue": review.issue, "state": state, "rating": getattr(review, "rating", None)}
+    context = {
+        "issue": review.issue,
+        "state": state,
+        "rating": getattr(review, "rating", None),
+        # Straight after sending, the resident is thanked; later visits say it was used.
+        "just_rated": request.method == "GET" and request.GET.get("thanks") == "1",
+    }
     return render(request, "issues/public/rate_closed.html", context, status=status)
 
 

@@ -60,14 +60,14 @@ def test_the_rating_page_is_complete_in_english(client, link):
     body = client.get(link, HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
     assert "Was your problem fixed?" in body
-    assert "very satisfied" in body and "very dissatisfied" in body
+    assert "Very satisfied" in body and "Very dissatisfied" in body
     assert "您的问题解决了吗" not in body
 
 
 def test_a_rating_is_recorded_and_thanked_for(client, link, under_review):
     response = client.post(link, answer(fixed="yes", satisfaction="4", comment="灯修好了"))
 
-    assert response.status_code == 302 and response["Location"] == link
+    assert response.status_code == 302 and response["Location"] == f"{link}?thanks=1"
     rating = Rating.objects.get()
     assert (rating.fixed, rating.satisfaction, rating.comment, rating.source) == (
         "yes",
@@ -75,9 +75,12 @@ def test_a_rating_is_recorded_and_thanked_for(client, link, under_review):
         "灯修好了",
         "link",
     )
-    thanks = client.get(link)
+    thanks = client.get(response["Location"])
     assert thanks.status_code == 200
     assert "感谢您的评价" in thanks.content.decode()
+    # Coming back later, the link says it was used.
+    later = client.get(link).content.decode()
+    assert "已经评价过了" in later and "感谢您的评价" not in later
     assert status(under_review) == S.RESOLVED
 
 

@@ -325,3 +325,25 @@ def test_staff_closing_by_hand_ends_the_review_with_the_matter(under_review, man
     # The resident's link still works: a "no" reopens the closed matter.
     rate(under_review, "no", 1)
     assert status(under_review) == S.REOPENED
+
+
+def test_a_review_item_taken_off_by_hand_can_be_put_back_while_the_review_waits(
+    under_review, manan_staff, meeting
+):
+    item = review_item(under_review)
+    meeting_actions.agenda_item_remove(item=item, actor=manan_staff)
+
+    restored = meeting_actions.agenda_item_restore(item=item, actor=manan_staff)
+
+    assert (restored.pk, restored.kind, restored.removed_at) == (item.pk, "review", None)
+
+
+def test_a_review_item_cannot_come_back_once_the_review_is_over(
+    under_review, manan_staff, meeting
+):
+    item = review_item(under_review)
+    meeting_actions.agenda_item_remove(item=item, actor=manan_staff)
+    council(under_review, manan_staff, "effective")
+
+    with pytest.raises(meeting_actions.ActionError, match="review of this matter is over"):
+        meeting_actions.agenda_item_restore(item=item, actor=manan_staff)
