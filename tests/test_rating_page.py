@@ -207,9 +207,7 @@ def test_staff_see_the_review_and_record_a_phone_rating(as_user, manan_staff, un
     assert reverse("issues:rate", args=[under_review.pk]) not in page
 
 
-def test_a_staff_rating_missing_its_source_comes_back_as_typed(
-    as_user, manan_staff, under_review
-):
+def test_a_staff_rating_missing_its_source_comes_back_as_typed(as_user, manan_staff, under_review):
     client = as_user(manan_staff)
     client.cookies["django_language"] = "en"
 

@@ -121,9 +121,7 @@ def test_the_council_finding_it_worked_closes_the_matter(under_review, manan_sta
     assert under_review.events.last().to_value == S.CLOSED
 
 
-def test_the_council_need_not_wait_for_a_resident_who_does_not_answer(
-    under_review, manan_staff
-):
+def test_the_council_need_not_wait_for_a_resident_who_does_not_answer(under_review, manan_staff):
     council(under_review, manan_staff, "effective")
 
     assert status(under_review) == S.CLOSED
@@ -338,9 +336,7 @@ def test_a_review_item_taken_off_by_hand_can_be_put_back_while_the_review_waits(
     assert (restored.pk, restored.kind, restored.removed_at) == (item.pk, "review", None)
 
 
-def test_a_review_item_cannot_come_back_once_the_review_is_over(
-    under_review, manan_staff, meeting
-):
+def test_a_review_item_cannot_come_back_once_the_review_is_over(under_review, manan_staff, meeting):
     item = review_item(under_review)
     meeting_actions.agenda_item_remove(item=item, actor=manan_staff)
     council(under_review, manan_staff, "effective")

@@ -128,9 +128,7 @@ def test_the_item_goes_on_the_next_scheduled_meeting_after_its_items(
     assert not elsewhere.agenda_items.exists()
 
 
-def test_a_reporter_who_has_not_rated_is_reminded_once_after_three_days(
-    manan, manan_staff, later
-):
+def test_a_reporter_who_has_not_rated_is_reminded_once_after_three_days(manan, manan_staff, later):
     issue = factories.resolved_issue(manan, actor=manan_staff, contact_phone=PHONE)
     sweep(later)
 
