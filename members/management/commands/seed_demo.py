@@ -371,14 +371,12 @@ class Command(BaseCommand):
         from issues.models import Category, FollowUpReview, Issue
 
         now = timezone.now()
+        admin = User.objects.get(username="nanen_admin")
         for position, name in enumerate(MAIN_COMMUNITIES):
             community = communities[name]
             if FollowUpReview.objects.filter(issue__community=community, state="done").exists():
                 continue
-            actor = (
-                User.objects.filter(roles__community=community).first()
-                or User.objects.get(username="nanen_admin")
-            )
+            actor = User.objects.filter(roles__community=community).first() or admin
             categories = {c.code: c for c in Category.objects.filter(street=community.street)}
             resolved = []
             for index in range(8 if name == "马南社区" else 3 + position % 4):
