@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from deliberation.paging import keyset_page
+from issues import figures
 from members import actions, notifications, queries
 from members.forms import (
     CouncilMemberForm,
@@ -18,6 +19,7 @@ from members.forms import (
     DeactivateResidentForm,
     ResidentForm,
 )
+from members.models import Community
 
 PAGE_SIZE = 50
 
@@ -50,6 +52,11 @@ def my_communities(request: HttpRequest) -> HttpResponse:
 def street(request: HttpRequest, street_id: int) -> HttpResponse:
     street = queries.street_for(request.user, street_id)
     communities = list(queries.communities_with_counts(request.user, street))
+    by_community, review_totals = figures.review_figures_with_total(
+        request.user, [c.pk for c in communities]
+    )
+    for community in communities:
+        community.review_figures = by_community[community.pk]
     totals = {
         "residents": sum(c.resident_count for c in communities),
         "members": sum(c.member_count for c in communities),
@@ -57,13 +64,24 @@ def street(request: HttpRequest, street_id: int) -> HttpResponse:
     return render(
         request,
         "members/street.html",
-        {"street": street, "communities": communities, "totals": totals},
+        {
+            "street": street,
+            "communities": communities,
+            "totals": totals,
+            "review_totals": review_totals,
+        },
     )
 
 
 @login_required
 def me(request: HttpRequest) -> HttpResponse:
     memberships = list(queries.current_memberships_of(request.user))
+    if memberships:
+        by_community = figures.review_figures(
+            request.user, [m.council.community_id for m in memberships]
+        )
+        for membership in memberships:
+            membership.review_figures = by_community[membership.council.community_id]
     return render(request, "members/me.html", {"memberships": memberships})
 
 
@@ -96,7 +114,13 @@ def residents(request: HttpRequest, community_id: int) -> HttpResponse:
         template += "#rows"
     elif request.htmx:
         template += "#results"
+    else:  # the figures stand above the results, which htmx swaps alone
+        context["review_figures"] = _community_review_figures(request, community)
     return render(request, template, context)
+
+
+def _community_review_figures(request: HttpRequest, community: Community) -> figures.ReviewFigures:
+    return figures.review_figures(request.user, [community.pk])[community.pk]
 
 
 @login_required
@@ -214,6 +238,7 @@ def council(request: HttpRequest, community_id: int) -> HttpResponse:
             "members": members,
             "show_former": show_former,
             "can_manage": queries.can_manage_community(request.user, community),
+            "review_figures": _community_review_figures(request, community),
         },
     )
 

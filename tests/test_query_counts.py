@@ -54,18 +54,21 @@ def count_queries(client, url: str, **params) -> int:
 
 # Every page reads the session, the user, the user's roles and the unread count
 # (4 queries), then its own data. A change to a pin is explained in its commit.
+# The community, council, street and "me" pages show follow-up review figures
+# (issues.figures): two queries more each, one of grouped counts and one of medians,
+# however many reviews there are (tests/test_review_figures.py pins them for 3 and 30).
 PAGES = [
-    # + community, residents page
-    ("manan_staff", lambda c: reverse("members:residents", args=[c["manan"].pk]), {}, 6),
-    ("manan_staff", lambda c: reverse("members:residents", args=[c["manan"].pk]), {"q": "3栋"}, 6),
-    # + community, council, members with residents
-    ("manan_staff", lambda c: reverse("members:council", args=[c["manan"].pk]), {"former": "1"}, 7),
+    # + community, residents page, review figures (2)
+    ("manan_staff", lambda c: reverse("members:residents", args=[c["manan"].pk]), {}, 8),
+    ("manan_staff", lambda c: reverse("members:residents", args=[c["manan"].pk]), {"q": "3栋"}, 8),
+    # + community, council, members with residents, review figures (2)
+    ("manan_staff", lambda c: reverse("members:council", args=[c["manan"].pk]), {"former": "1"}, 9),
     # + notices page
     ("manan_staff", lambda c: reverse("members:notices"), {}, 5),
-    # + street, communities with both counts
-    ("nanen_admin", lambda c: reverse("members:street", args=[c["nanen"].pk]), {}, 6),
-    # + memberships with council, community and street
-    ("manan_member", lambda c: reverse("members:me"), {}, 5),
+    # + street, communities with both counts, review figures of each and of the street (2)
+    ("nanen_admin", lambda c: reverse("members:street", args=[c["nanen"].pk]), {}, 8),
+    # + memberships with council, community and street, their councils' review figures (2)
+    ("manan_member", lambda c: reverse("members:me"), {}, 7),
     # + departments, escalations assigned to them
     ("city_handler", lambda c: reverse("issues:work"), {}, 6),
 ]

@@ -67,8 +67,8 @@ def lands_on_street(page, everyone):
     xingfu_row = rows.filter(has_text="幸福村社区")
     expect(manan_row).to_be_visible()
     expect(xingfu_row).to_be_visible()
-    expect(manan_row.locator("td")).to_have_text(["马南社区", "2", "1"])
-    expect(xingfu_row.locator("td")).to_have_text(["幸福村社区", "3", "0"])
+    expect(manan_row.locator("td")).to_have_text(["马南社区", "2", "1", "—", "—", "—", "—"])
+    expect(xingfu_row.locator("td")).to_have_text(["幸福村社区", "3", "0", "—", "—", "—", "—"])
     expect(page.locator("main")).not_to_contain_text("北山社区")
     expect(page.locator(".figures .figure")).to_have_text(["2", "5", "1"])
 
