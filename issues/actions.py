@@ -206,15 +206,20 @@ def _reviews_cancel(issue: Issue, at: dt.datetime) -> int:
 
 
 def _reviews_close(issue: Issue, at: dt.datetime) -> int:
-    """Staff closed the matter by hand: its live review ends with it, closed.
+    """Staff closed the matter by hand: a review under way ends with it, closed; one not due
+    yet is called off, since nobody went back to look (the figures would count it reviewed).
 
     (A review that settles itself is done before it closes the matter: nothing is live here.)
     """
     from deliberation import actions as meeting_actions
 
-    closed = FollowUpReview.objects.filter(
-        issue=issue, state__in=FollowUpReview.LIVE_STATES
-    ).update(state=FollowUpReview.State.DONE, result=FollowUpReview.Result.CLOSED, finished_at=at)
+    reviews = FollowUpReview.objects.filter(issue=issue)
+    reviews.filter(state=FollowUpReview.State.PENDING).update(
+        state=FollowUpReview.State.CANCELLED, cancelled_at=at
+    )
+    closed = reviews.filter(state=FollowUpReview.State.SENT).update(
+        state=FollowUpReview.State.DONE, result=FollowUpReview.Result.CLOSED, finished_at=at
+    )
     if closed:
         meeting_actions.agenda_review_items_done(issue_id=issue.pk, now=at)
     return closed

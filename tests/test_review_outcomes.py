@@ -343,3 +343,13 @@ def test_a_review_item_cannot_come_back_once_the_review_is_over(under_review, ma
 
     with pytest.raises(meeting_actions.ActionError, match="review of this matter is over"):
         meeting_actions.agenda_item_restore(item=item, actor=manan_staff)
+
+
+def test_closing_by_hand_before_the_review_is_due_calls_it_off(manan, manan_staff):
+    from issues import actions
+
+    issue = factories.resolved_issue(manan, actor=manan_staff)
+
+    actions.issue_transition(issue=issue, actor=manan_staff, name="close")
+
+    assert issue.reviews.get().state == R.CANCELLED
