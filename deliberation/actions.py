@@ -704,29 +704,39 @@ def agenda_reviews_add(*, issues: Mapping[int, int], now: dt.datetime) -> set[in
         .annotate(last=Max("position"))
         .values_list("meeting_id", "last")
     )
-    already = set(
-        AgendaItem.objects.filter(meeting_id__in=locked, issue_id__in=list(issues)).values_list(
-            "meeting_id", "issue_id"
-        )
-    )
-    placed, items = set(), []
+    # An issue has one row per meeting. The matter may be there already: reopened after an
+    # earlier review (its item turned into an issue item) and resolved again since.
+    already = {
+        (item.meeting_id, item.issue_id): item
+        for item in AgendaItem.objects.filter(meeting_id__in=locked, issue_id__in=list(issues))
+        .annotate(decided=models.Exists(Decision.objects.filter(item=models.OuterRef("pk"))))
+        .only("pk", "meeting_id", "issue_id", "kind", "removed_at")
+    }
+    placed, items, changed = set(), [], []
     for issue_id, community_id in sorted(issues.items()):
         meeting_id = next_meeting.get(community_id)
         if meeting_id not in locked:
             continue
+        item = already.get((meeting_id, issue_id))
+        if item is not None and item.decided:
+            continue  # that meeting discussed it already: the review waits for the next one
         placed.add(issue_id)
-        if (meeting_id, issue_id) in already:
+        if item is not None and item.kind == AgendaItem.Kind.REVIEW and item.removed_at is None:
             continue
-        last[meeting_id] = last.get(meeting_id, -1) + 1
-        items.append(
-            AgendaItem(
-                meeting_id=meeting_id,
-                issue_id=issue_id,
-                kind=AgendaItem.Kind.REVIEW,
-                position=last[meeting_id],
-            )
-        )
+        if item is None:
+            item = AgendaItem(meeting_id=meeting_id, issue_id=issue_id)
+            items.append(item)
+        else:
+            changed.append(item)
+        if item.removed_at is not None or item.pk is None:
+            last[meeting_id] = last.get(meeting_id, -1) + 1
+            item.position = last[meeting_id]
+        item.kind = AgendaItem.Kind.REVIEW
+        item.removed_at = item.removed_by = item.moved_to = None
     AgendaItem.objects.bulk_create(items)
+    AgendaItem.objects.bulk_update(
+        changed, ["kind", "position", "removed_at", "removed_by", "moved_to"]
+    )
     return placed
 
 

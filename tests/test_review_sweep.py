@@ -208,3 +208,20 @@ def test_reopening_turns_the_waiting_review_item_into_an_issue_item(manan, manan
 
     assert issue.reviews.get().state == R.CANCELLED
     assert AgendaItem.objects.get(issue=issue).kind == AgendaItem.Kind.ISSUE
+
+
+def test_resolved_again_before_the_meeting_the_matter_is_reviewed_there(manan, manan_staff, later):
+    from issues import actions
+
+    upcoming = factories.meeting(manan, later + dt.timedelta(days=10))
+    issue = factories.resolved_issue(manan, actor=manan_staff, contact_phone=PHONE)
+    sweep(later)
+    actions.issue_transition(issue=issue, actor=manan_staff, name="reopen", note="又坏了")
+    assert AgendaItem.objects.get(issue=issue).kind == AgendaItem.Kind.ISSUE
+    actions.issue_transition(issue=issue, actor=manan_staff, name="start")
+    actions.issue_transition(issue=issue, actor=manan_staff, name="resolve")
+
+    assert sweep(later + dt.timedelta(days=8))["sent"] == 1
+
+    item = AgendaItem.objects.get(issue=issue)
+    assert (item.meeting, item.kind, item.removed_at) == (upcoming, AgendaItem.Kind.REVIEW, None)
