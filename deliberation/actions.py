@@ -740,27 +740,26 @@ def agenda_reviews_add(*, issues: Mapping[int, int], now: dt.datetime) -> set[in
     return placed
 
 
-def agenda_review_items_reopen(*, issue_id: int) -> int:
-    """The matter was reopened: its undecided review items on coming meetings become issue
-    items, so the council deliberates it there instead of reviewing a fix that failed."""
+def _waiting_review_items(issue_id: int):
+    """The matter's review items still waiting, undecided, on meetings to come."""
     return AgendaItem.objects.filter(
         issue_id=issue_id,
         kind=AgendaItem.Kind.REVIEW,
         removed_at__isnull=True,
         decision__isnull=True,
         meeting__state=Meeting.State.SCHEDULED,
-    ).update(kind=AgendaItem.Kind.ISSUE)
+    )
+
+
+def agenda_review_items_reopen(*, issue_id: int) -> int:
+    """The matter was reopened: its waiting review items become issue items, so the council
+    deliberates it there instead of reviewing a fix that failed."""
+    return _waiting_review_items(issue_id).update(kind=AgendaItem.Kind.ISSUE)
 
 
 def agenda_review_items_done(*, issue_id: int, now: dt.datetime) -> int:
-    """The matter's review is over: take its undecided review items off coming agendas."""
-    return AgendaItem.objects.filter(
-        issue_id=issue_id,
-        kind=AgendaItem.Kind.REVIEW,
-        removed_at__isnull=True,
-        decision__isnull=True,
-        meeting__state=Meeting.State.SCHEDULED,
-    ).update(removed_at=now)
+    """The matter's review is over: take its waiting review items off coming agendas."""
+    return _waiting_review_items(issue_id).update(removed_at=now)
 
 
 def _start_of(day: dt.date) -> dt.datetime:
