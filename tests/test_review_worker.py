@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import kombu.pools
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -152,10 +153,15 @@ def sweeping_worker(celery_processes, name: str, **env: str) -> Process:
 
 
 def _reset_broker_pools() -> None:
-    """Forget this process's broker connections, so the next message uses the settings now."""
+    """Forget this process's broker connections, so the next message uses the settings now.
+
+    kombu keeps producer pools in a registry by connection: closing only the app's own pool
+    would leave a closed one there, handed out again once the settings are back.
+    """
     for pool in (celery_app.amqp._producer_pool, celery_app._pool):
         if pool is not None:
             pool.force_close_all()
+    kombu.pools.reset()
     celery_app.amqp._producer_pool = None
     celery_app._pool = None
 

@@ -172,7 +172,8 @@ def test_an_unsatisfied_resident_reopens_the_matter(
     send(page, form)
 
     # Thanked, and told the matter was reopened.
-    expect(page).to_have_url(url + due_review.path)
+    expect(page).to_have_url(url + due_review.path + "?thanks=1")
+    expect(page.locator("main h1")).to_have_text(zh("Thank you for your rating"))
     expect(page.locator("main form.rating")).to_have_count(0)
     expect(page.locator("main .message[role=status]")).to_be_visible()  # "reopened"
     expect(page.locator("main .message[role=status]")).not_to_be_empty()
@@ -226,6 +227,7 @@ def test_an_unsatisfied_resident_reopens_the_matter(
     # The link again: already used, showing the rating given; nothing changes.
     again = page.goto(url + due_review.path)
     assert again.status == 200
+    expect(page.locator("main h1")).to_have_text(zh("This outcome has already been rated"))
     expect(page.locator("main form.rating")).to_have_count(0)
     given = " · ".join(
         capfirst(zh(label))
@@ -291,6 +293,7 @@ def test_a_satisfied_resident_and_the_councils_review_close_the_matter(
     choose(form, "fixed", Rating.Fixed.YES)
     choose(form, "satisfaction", str(Rating.Satisfaction.VERY_SATISFIED))
     send(page, form)
+    expect(page).to_have_url(url + due_review.path + "?thanks=1")
     expect(page.locator("main form.rating")).to_have_count(0)
     expect(page.locator("main")).to_contain_text(capfirst(zh(Rating.Fixed.YES.label)))
     expect(page.locator("main")).to_contain_text(
