@@ -63,14 +63,15 @@ def _reserve(model, count: int) -> list[int]:
     return list(range(start, start + count))
 
 
-def check_database(*, force: bool = False) -> None:
+def check_database(*, force: bool = False, street: str = STREET) -> None:
+    """Refuse a database that holds any street but the benchmark's own (unless ``force``)."""
     from bench.generate import BenchRefused
     from members.models import Street
 
-    others = Street.objects.exclude(name=STREET).count()
+    others = Street.objects.exclude(name=street).count()
     if others and not force:
         raise BenchRefused(
-            f"The database holds {others} street(s) other than {STREET}. Point DATABASE_URL "
+            f"The database holds {others} street(s) other than {street}. Point DATABASE_URL "
             "at a database of its own, or pass --force."
         )
 

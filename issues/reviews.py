@@ -163,16 +163,11 @@ def _send_batch(now: dt.datetime, size: int) -> int:
     )
     reviews = [review for review in reviews if review.pk in ours]
     rated = set(Rating.objects.filter(review_id__in=ours).values_list("review_id", flat=True))
-    events = []
+    events, invites = [], {}
     for review in reviews:
         phone = "" if review.pk in rated else reporter_phone(review.issue)
         if phone:
-            notifications.notify_phone(
-                phone,
-                "review_invite",
-                _review_notice_context(review),
-                key=f"review_invite:{review.pk}",
-            )
+            invites[f"review_invite:{review.pk}"] = (phone, _review_notice_context(review))
         events.append(
             Event(
                 issue_id=review.issue_id,
@@ -181,6 +176,7 @@ def _send_batch(now: dt.datetime, size: int) -> int:
                 is_public=True,
             )
         )
+    notifications.notify_phones("review_invite", invites)
     Event.objects.bulk_create(events)
     _place([review for review in reviews], now)
     return len(reviews)
@@ -212,17 +208,23 @@ def _place(reviews: list[FollowUpReview], now: dt.datetime) -> int:
     ).update(put_on_agenda_at=now)
 
 
-def reviews_place_on_agenda(*, now: dt.datetime, limit: int = 1000) -> int:
-    """Reviews sent while their council had no meeting ahead: try its next meeting again."""
-    with transaction.atomic():
-        waiting = _claimable(
-            FollowUpReview.objects.filter(
-                state=R.SENT, put_on_agenda_at__isnull=True, council_outcome=""
-            )
-            .select_related("issue")
-            .order_by("sent_at", "id")
-        )
-        return _place(list(waiting[:limit]), now)
+def reviews_place_on_agenda(*, now: dt.datetime, batch: int = 1000) -> int:
+    """Reviews sent while their council had no meeting ahead, or while another sweep held
+    that meeting: try the council's next meeting again. Walks them all, a batch at a time."""
+    waiting = FollowUpReview.objects.filter(
+        state=R.SENT, put_on_agenda_at__isnull=True, council_outcome=""
+    ).order_by("sent_at", "id")
+    placed, after = 0, None
+    while True:
+        with transaction.atomic():
+            page = waiting if after is None else waiting.filter(
+                Q(sent_at__gt=after[0]) | Q(sent_at=after[0], pk__gt=after[1])
+            )  # fmt: skip
+            reviews = list(_claimable(page.select_related("issue"))[:batch])
+            if not reviews:
+                return placed
+            placed += _place(reviews, now)
+        after = (reviews[-1].sent_at, reviews[-1].pk)
 
 
 def reviews_remind(*, now: dt.datetime, limit: int = 1000) -> int:
@@ -397,16 +399,13 @@ def _settle(
         if review.council_notes and not_effective:
             reason = f"{reason}\n{review.council_notes}"
         issue = actions.issue_transition(issue=issue, actor=actor, name="reopen", note=reason)
-        recipients = {u.pk: u for u in [*responsible_users(issue), *community_staff_of(issue)]}
-        for user in recipients.values():
-            if actor is not None and user.pk == actor.pk:
-                continue
-            notifications.notify(
-                user,
-                "issue_reopened",
-                {"title": issue.title, "community": issue.community.name, "issue_id": issue.pk},
-                key=f"issue_reopened:{issue.pk}:v{issue.version}:{user.pk}",
-            )
+        actions._notify(
+            [*responsible_users(issue), *community_staff_of(issue)],
+            "issue_reopened",
+            issue,
+            key=f"issue_reopened:{issue.pk}:v{issue.version}",
+            actor=actor,
+        )
         return review
     if review.council_outcome == FollowUpReview.CouncilOutcome.EFFECTIVE:
         if issue.status != Issue.Status.RESOLVED:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import parseaddr
 
@@ -170,18 +170,36 @@ def notify_phone(phone: str, kind: str, context: dict, *, key: str) -> list[Noti
 
     As ``notify``: the row is the record, and the same ``key`` sends nothing twice.
     """
+    return notify_phones(kind, {key: (phone, context)})
+
+
+def notify_phones(kind: str, messages: Mapping[str, tuple[str, dict]]) -> list[Notice]:
+    """Text messages to many people without an account: ``messages`` maps each notice's key
+    to (phone, context). Returns the notices created; a key already there sends nothing.
+
+    Two statements for any number (a sweep asks thousands of residents at once, and a
+    ``get_or_create`` each was most of its time). The caller holds whatever the keys stand
+    for, so nobody writes the same keys meanwhile; if someone did, the unique key fails the
+    caller's transaction rather than send anything twice.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown notice kind: {kind}")
-    if not phone:
+    wanted = {
+        f"{key}:{Notice.Channel.SMS}": (phone, context)
+        for key, (phone, context) in messages.items()
+        if phone
+    }
+    if not wanted:
         return []
-    notice, is_new = Notice.objects.get_or_create(
-        key=f"{key}:{Notice.Channel.SMS}",
-        defaults={"phone": phone, "kind": kind, "channel": Notice.Channel.SMS, "context": context},
+    present = set(Notice.objects.filter(key__in=list(wanted)).values_list("key", flat=True))
+    created = Notice.objects.bulk_create(
+        Notice(key=key, phone=phone, kind=kind, channel=Notice.Channel.SMS, context=context)
+        for key, (phone, context) in wanted.items()
+        if key not in present
     )
-    if not is_new:
-        return []
-    _enqueue_on_commit(notice.pk)
-    return [notice]
+    for notice in created:
+        _enqueue_on_commit(notice.pk)
+    return created
 
 
 def forget_phone(*, context_issue_id: int) -> int:
