@@ -1,9 +1,19 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -12,7 +22,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deliberation.paging import keyset_page
-from issues import actions, lifecycle, queries, reviews
+from issues import actions, exports, lifecycle, queries, reviews
 from issues.forms import (
     AcceptEscalationForm,
     AssignForm,
@@ -30,7 +40,9 @@ from issues.forms import (
 )
 from issues.models import Category, Escalation, Issue
 from issues.review_forms import StaffRatingForm
+from members import actions as member_actions
 from members import queries as member_queries
+from members.models import ExportRecord
 
 PAGE_SIZE = 30
 REFUSALS = (actions.IssueActionError, lifecycle.TransitionRefused, ValidationError)
@@ -48,29 +60,10 @@ def _message(error: Exception) -> str:
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
-    scope = member_queries.scope_of(request.user)
-    if not (scope.staff_community_ids or scope.admin_street_ids):
-        raise PermissionDenied
-    communities = member_queries.communities_visible_to(request.user).order_by("name")
-    street_ids = set(scope.admin_street_ids) | set(
-        communities.values_list("street_id", flat=True).distinct()
-    )
-    form = InboxFilterForm(request.GET or None, communities=communities, street_ids=street_ids)
+    form = _inbox_filter_form(request, request.GET or None)
     filters = queries.InboxFilters()
     if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        filters = queries.InboxFilters(
-            status=data["status"],
-            category=data["category"].pk if data["category"] else None,
-            tier=data["tier"],
-            channel=data["channel"],
-            community=data["community"].pk if data["community"] else None,
-            overdue=data["overdue"],
-            mine=data["mine"],
-            since=data["since"],
-            until=data["until"],
-            q=data["q"],
-        )
+        filters = _inbox_filters(form)
     page = keyset_page(
         queries.inbox(request.user, filters),
         keys=("-created", "-id"),
@@ -97,6 +90,34 @@ def inbox(request: HttpRequest) -> HttpResponse:
     elif request.htmx:
         template += "#results"
     return render(request, template, context)
+
+
+def _inbox_filter_form(request: HttpRequest, data: QueryDict | None) -> InboxFilterForm:
+    """The inbox's filters over the communities the user sees; 403 for those with no inbox."""
+    scope = member_queries.scope_of(request.user)
+    if not (scope.staff_community_ids or scope.admin_street_ids):
+        raise PermissionDenied
+    communities = member_queries.communities_visible_to(request.user).order_by("name")
+    street_ids = set(scope.admin_street_ids) | set(
+        communities.values_list("street_id", flat=True).distinct()
+    )
+    return InboxFilterForm(data, communities=communities, street_ids=street_ids)
+
+
+def _inbox_filters(form: InboxFilterForm) -> queries.InboxFilters:
+    data = form.cleaned_data
+    return queries.InboxFilters(
+        status=data["status"],
+        category=data["category"].pk if data["category"] else None,
+        tier=data["tier"],
+        channel=data["channel"],
+        community=data["community"].pk if data["community"] else None,
+        overdue=data["overdue"],
+        mine=data["mine"],
+        since=data["since"],
+        until=data["until"],
+        q=data["q"],
+    )
 
 
 def _without(query: QueryDict, key: str) -> str:
@@ -585,3 +606,90 @@ def escalation_reply(request: HttpRequest, pk: int) -> HttpResponse:
         },
         status=422 if form.is_bound else 200,
     )
+
+
+# --- Exports ---------------------------------------------------------------------------------
+
+
+def _export_filters(request: HttpRequest) -> queries.InboxFilters | HttpResponse:
+    """The inbox's filters from the same query string, or the response refusing them.
+
+    A community that is not one of the user's is 404 (not existing and not yours look
+    the same); any other invalid filter gets the inbox page with its messages and 422,
+    never a file of something other than what was asked for.
+    """
+    form = _inbox_filter_form(request, request.GET)
+    if not form.is_valid():
+        if "community" in form.errors:
+            raise Http404
+        response = inbox(request)
+        response.status_code = 422
+        return response
+    return _inbox_filters(form)
+
+
+def _start_export(
+    request: HttpRequest, format: str
+) -> tuple[Iterator[list[Any]], ExportRecord] | HttpResponse:
+    """The rows to write and the export log's row for them, or the response refusing them.
+
+    Full numbers only if asked for (``phones=full``) and allowed; anyone else asking
+    gets them masked, as everyone does by default.
+    """
+    filters = _export_filters(request)
+    if isinstance(filters, HttpResponse):
+        return filters
+    full_phones = request.GET.get("phones") == "full" and exports.may_export_full_phones(
+        request.user, filters
+    )
+    record = member_actions.export_record(
+        actor=request.user,
+        kind="inbox",
+        format=format,
+        filters=exports.filters_record(filters),
+        full_phones=full_phones,
+    )
+    return exports.inbox_rows(request.user, filters, full_phones=full_phones), record
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    # Personal data: kept by no shared cache, and not by the browser's either.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def export_csv(request: HttpRequest) -> HttpResponse:
+    """The inbox with its filters as CSV, streamed: memory stays flat however many rows."""
+    started = _start_export(request, "csv")
+    if isinstance(started, HttpResponse):
+        return started
+    rows, record = started
+
+    def done(count: int) -> None:
+        member_actions.export_finish(record=record, rows=count)
+
+    response = StreamingHttpResponse(
+        exports.csv_lines(rows, on_done=done), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = exports.content_disposition(*exports.filename_for("csv"))
+    return _private(response)
+
+
+@login_required
+@require_GET
+def export_xlsx(request: HttpRequest) -> HttpResponse:
+    """The inbox with its filters as XLSX: a workbook is a zip file, so it is written whole
+    to a temporary file first and then sent from there."""
+    started = _start_export(request, "xlsx")
+    if isinstance(started, HttpResponse):
+        return started
+    rows, record = started
+    output, count = exports.xlsx_file(rows, sheet_title=_("Issues"))
+    member_actions.export_finish(record=record, rows=count)
+    response = FileResponse(
+        output, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = exports.content_disposition(*exports.filename_for("xlsx"))
+    return _private(response)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from deliberation.models import Council
 from members import notifications
-from members.models import Community, CouncilMember, PhoneReveal, Resident, User
+from members.models import Community, CouncilMember, ExportRecord, PhoneReveal, Resident, User
 
 RESIDENT_FIELDS = ("name", "phone", "lane", "building", "room", "note")
 MEMBER_FIELDS = (
@@ -86,6 +86,28 @@ def phone_reveal(*, actor: User, resident: Resident) -> str:
     """Return a resident's full phone number and record who saw it, and when."""
     PhoneReveal.objects.create(actor=actor, resident=resident)
     return resident.phone
+
+
+@transaction.atomic
+def export_record(
+    *, actor: User, kind: str, format: str, filters: dict, full_phones: bool
+) -> ExportRecord:
+    """Record an export of personal data before its first byte leaves (PIPL art. 51).
+
+    ``rows`` stays empty until ``export_finish``: an export cut off half-way is still
+    on the record, and its empty count says it did not complete.
+    """
+    return ExportRecord.objects.create(
+        actor=actor, kind=kind, format=format, filters=filters, full_phones=full_phones
+    )
+
+
+@transaction.atomic
+def export_finish(*, record: ExportRecord, rows: int) -> ExportRecord:
+    """The export was written to its end: keep how many rows it held."""
+    record.rows = rows
+    record.save(update_fields=["rows"])
+    return record
 
 
 @transaction.atomic

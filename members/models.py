@@ -299,6 +299,34 @@ class PhoneReveal(models.Model):
         return f"{self.actor} → {self.resident} ({self.created:%Y-%m-%d %H:%M})"
 
 
+class ExportRecord(models.Model):
+    """Personal data left the system in a file (PIPL): who, what, with which filters, when.
+
+    Written before the first byte goes out, so an export cut off half-way is still on
+    the record; ``rows`` is filled in once the last row has been written.
+    """
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "Excel (XLSX)"
+
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="exports")
+    kind = models.CharField(_("what was exported"), max_length=30)
+    format = models.CharField(_("format"), max_length=10, choices=Format)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    full_phones = models.BooleanField(_("full phone numbers included"), default=False)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor} · {self.kind}.{self.format} ({self.created:%Y-%m-%d %H:%M})"
+
+
 class Notice(models.Model):
     """One notice to one person on one channel; the row is the record of work to do.
 
