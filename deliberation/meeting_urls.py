@@ -7,6 +7,16 @@ app_name = "meetings"
 urlpatterns = [
     path("meetings/", views.meeting_list, name="list"),
     path("meetings/mine/", views.my_meetings, name="mine"),
+    path(
+        "communities/<int:community_id>/meetings/export.csv",
+        views.meetings_export_csv,
+        name="export_csv",
+    ),
+    path(
+        "communities/<int:community_id>/meetings/export.xlsx",
+        views.meetings_export_xlsx,
+        name="export_xlsx",
+    ),
     path("meetings/mine/<int:pk>/sign-in/", views.my_meeting_sign_in, name="mine_sign_in"),
     path("meetings/<int:pk>/", views.meeting_detail, name="detail"),
     path("meetings/<int:pk>/sign-in/", views.meeting_sign_in, name="sign_in"),

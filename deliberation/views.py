@@ -4,7 +4,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -12,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from deliberation import actions, minutes, queries
+from deliberation import actions, exports, minutes, queries
 from deliberation.forms import (
     AgendaIssueForm,
     AgendaTopicForm,
@@ -22,6 +29,9 @@ from deliberation.forms import (
 )
 from deliberation.models import AgendaItem, Attendance, Meeting
 from deliberation.qr import qr_svg
+from issues import exports as file_exports
+from members import actions as member_actions
+from members.queries import communities_visible_to, community_for, council_of
 
 
 @require_GET
@@ -39,8 +49,23 @@ def health(request: HttpRequest) -> JsonResponse:
 @login_required
 @require_GET
 def meeting_list(request: HttpRequest) -> HttpResponse:
+    return _render_meeting_list(request)
+
+
+def _render_meeting_list(
+    request: HttpRequest, *, export_error: str = "", status: int = 200
+) -> HttpResponse:
     upcoming, past = queries.meeting_lists(request.user)
-    return render(request, "meetings/meeting_list.html", {"upcoming": upcoming, "past": past})
+    context = {
+        "upcoming": upcoming,
+        "past": past,
+        # The councils whose meetings may be exported, each with its own links.
+        "export_communities": list(communities_visible_to(request.user).order_by("name", "id")),
+        "export_since": request.GET.get("since", ""),
+        "export_until": request.GET.get("until", ""),
+        "export_error": export_error,
+    }
+    return render(request, "meetings/meeting_list.html", context, status=status)
 
 
 @login_required
@@ -535,3 +560,91 @@ def _vote_slots(request: HttpRequest, meeting: Meeting, context: dict) -> list:
         )
         slots.append((item, form))
     return slots
+
+
+# --- Exports ---------------------------------------------------------------------------------
+
+
+def _start_meetings_export(
+    request: HttpRequest, community_id: int, format: str
+) -> tuple[list[Meeting], object, list, object] | HttpResponse:
+    """(meetings, council, terms, export log row), or the meetings page refusing the range.
+
+    Anyone who may see the community may export its meetings (council roles are public);
+    another community is 404, a bad range 422 with its message.
+    """
+    community = community_for(request.user, community_id)
+    council = council_of(community)
+    try:
+        span = exports.date_range(request.GET.get("since", ""), request.GET.get("until", ""))
+    except exports.RangeError as error:
+        return _render_meeting_list(request, export_error=str(error), status=422)
+    record = member_actions.export_record(
+        actor=request.user,
+        kind="meetings",
+        format=format,
+        filters={"community": community.pk, **span.record()},
+        full_phones=False,
+    )
+    meetings = exports.meetings_in(council, span)
+    return meetings, council, exports.terms_of(council), record
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _meetings_filename(extension: str) -> tuple[str, str]:
+    return file_exports.named_file("meetings", _("Meetings"), extension)
+
+
+@login_required
+@require_GET
+def meetings_export_csv(request: HttpRequest, community_id: int) -> HttpResponse:
+    """The council's meetings in a range as one flat CSV: a row per agenda item."""
+    started = _start_meetings_export(request, community_id, "csv")
+    if isinstance(started, HttpResponse):
+        return started
+    meetings, council, terms, record = started
+
+    def done(count: int) -> None:
+        member_actions.export_finish(record=record, rows=count)
+
+    response = StreamingHttpResponse(
+        file_exports.csv_lines(
+            exports.flat_rows(meetings, council, terms),
+            on_done=done,
+            header=exports.flat_headers,
+        ),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = file_exports.content_disposition(*_meetings_filename("csv"))
+    return _private(response)
+
+
+@login_required
+@require_GET
+def meetings_export_xlsx(request: HttpRequest, community_id: int) -> HttpResponse:
+    """The council's meetings in a range as XLSX: a "Meetings" and a "Decisions" sheet."""
+    started = _start_meetings_export(request, community_id, "xlsx")
+    if isinstance(started, HttpResponse):
+        return started
+    meetings, council, terms, record = started
+    output, counts = file_exports.xlsx_sheets(
+        [
+            (
+                _("Meetings"),
+                exports.meeting_headers(),
+                exports.meeting_rows(meetings, council, terms),
+            ),
+            (_("Decisions"), exports.decision_headers(), exports.decision_rows(meetings)),
+        ]
+    )
+    # The rows of both sheets: meetings and agenda items.
+    member_actions.export_finish(record=record, rows=sum(counts))
+    response = FileResponse(
+        output, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = file_exports.content_disposition(*_meetings_filename("xlsx"))
+    return _private(response)

@@ -133,6 +133,10 @@ def _local(moment: dt.datetime | None) -> dt.datetime | None:
     )
 
 
+# Shared with the other exports: local wall-clock time for a spreadsheet cell.
+local_time = _local
+
+
 def _row(issue: Issue, *, full_phone: bool) -> list[Any]:
     if issue.reporter_id:
         name, phone = issue.reporter.name, issue.reporter.phone
@@ -186,16 +190,22 @@ class _Echo:
         return value
 
 
-def csv_lines(rows: Iterable[list[Any]], *, on_done: Callable[[int], None]) -> Iterator[str]:
+def csv_lines(
+    rows: Iterable[list[Any]],
+    *,
+    on_done: Callable[[int], None],
+    header: Callable[[], list[str]] = headers,
+) -> Iterator[str]:
     """The BOM (Excel reads the file as UTF-8 only with it), the header, then each row.
 
     ``on_done`` gets the number of rows once the last one has been written. The active
     language is kept for the whole stream: rows are made after the view has returned.
+    ``header`` gives the header row (the inbox's by default), in that language.
     """
     language = translation.get_language()
     writer = csv.writer(_Echo())
     with translation.override(language):
-        yield "\ufeff" + writer.writerow(headers())
+        yield "\ufeff" + writer.writerow(header())
         count = 0
         for row in rows:
             count += 1
@@ -207,7 +217,16 @@ def csv_lines(rows: Iterable[list[Any]], *, on_done: Callable[[int], None]) -> I
 
 
 def xlsx_file(rows: Iterable[list[Any]], *, sheet_title: str) -> tuple[IO[bytes], int]:
-    """The rows as an XLSX workbook in a temporary file (at its start), and how many rows.
+    """The rows as an XLSX workbook in a temporary file (at its start), and how many rows."""
+    output, (count,) = xlsx_sheets([(sheet_title, headers(), rows)])
+    return output, count
+
+
+def xlsx_sheets(
+    sheets: Iterable[tuple[str, list[str], Iterable[list[Any]]]],
+) -> tuple[IO[bytes], list[int]]:
+    """Sheets of (title, header, rows) as one XLSX workbook in a temporary file (at its
+    start), and how many rows each sheet holds.
 
     openpyxl's write-only mode serialises each row as it is appended and writes strings
     inline (no shared-strings table growing in memory), so memory stays flat.
@@ -216,34 +235,37 @@ def xlsx_file(rows: Iterable[list[Any]], *, sheet_title: str) -> tuple[IO[bytes]
     from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_title[:31])
+    counts = []
+    for title, header, rows in sheets:
+        sheet = workbook.create_sheet(title=title[:31])
 
-    def cell(value: Any) -> Any:
-        if isinstance(value, str):
-            cell = WriteOnlyCell(sheet, value=ILLEGAL_XML.sub("", value))
-            # Always text: openpyxl would otherwise store "=…" as a formula to be run.
-            cell.data_type = "s"
-            return cell
-        if isinstance(value, dt.datetime):
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.number_format = "yyyy-mm-dd hh:mm"
-            return cell
-        if isinstance(value, dt.date):
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.number_format = "yyyy-mm-dd"
-            return cell
-        return value
+        def cell(value: Any, sheet: Any = sheet) -> Any:
+            if isinstance(value, str):
+                cell = WriteOnlyCell(sheet, value=ILLEGAL_XML.sub("", value))
+                # Always text: openpyxl would otherwise store "=…" as a formula to be run.
+                cell.data_type = "s"
+                return cell
+            if isinstance(value, dt.datetime):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.number_format = "yyyy-mm-dd hh:mm"
+                return cell
+            if isinstance(value, dt.date):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.number_format = "yyyy-mm-dd"
+                return cell
+            return value
 
-    sheet.append([cell(header) for header in headers()])
-    count = 0
-    for row in rows:
-        count += 1
-        sheet.append([cell(value) for value in row])
+        sheet.append([cell(str(name)) for name in header])
+        count = 0
+        for row in rows:
+            count += 1
+            sheet.append([cell(value) for value in row])
+        counts.append(count)
     # Spooled: a small export stays in memory, a large one goes to disk.
     output = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)  # noqa: SIM115
     workbook.save(output)
     output.seek(0)
-    return output, count
+    return output, counts
 
 
 # --- File names ----------------------------------------------------------------------------
@@ -251,8 +273,13 @@ def xlsx_file(rows: Iterable[list[Any]], *, sheet_title: str) -> tuple[IO[bytes]
 
 def filename_for(extension: str) -> tuple[str, str]:
     """(ASCII fallback, full UTF-8 name) for an inbox export made now."""
+    return named_file("issues", _("Issues"), extension)
+
+
+def named_file(ascii_stem: str, stem: str, extension: str) -> tuple[str, str]:
+    """(ASCII fallback, full UTF-8 name) for an export made now: ``<stem>-<local time>.<ext>``."""
     stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
-    return f"issues-{stamp}.{extension}", f"{_('Issues')}-{stamp}.{extension}"
+    return f"{ascii_stem}-{stamp}.{extension}", f"{stem}-{stamp}.{extension}"
 
 
 def content_disposition(ascii_name: str, full_name: str) -> str:

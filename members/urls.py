@@ -38,6 +38,16 @@ urlpatterns = [
     ),
     path("communities/<int:community_id>/council/", views.council, name="council"),
     path(
+        "communities/<int:community_id>/council/export.csv",
+        views.council_export_csv,
+        name="council_export_csv",
+    ),
+    path(
+        "communities/<int:community_id>/council/export.xlsx",
+        views.council_export_xlsx,
+        name="council_export_xlsx",
+    ),
+    path(
         "communities/<int:community_id>/council/join/",
         views.council_member_join,
         name="council_member_join",

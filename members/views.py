@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -10,8 +10,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from deliberation.paging import keyset_page
+from issues import exports as file_exports
 from issues import figures
-from members import actions, notifications, queries
+from members import actions, exports, notifications, queries
 from members.forms import (
     CouncilMemberForm,
     CouncilMemberJoinForm,
@@ -238,6 +239,7 @@ def council(request: HttpRequest, community_id: int) -> HttpResponse:
             "members": members,
             "show_former": show_former,
             "can_manage": queries.can_manage_community(request.user, community),
+            "can_export": queries.can_view_residents(request.user, community),
             "review_figures": _community_review_figures(request, community),
         },
     )
@@ -351,3 +353,69 @@ def notices_read(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         return HttpResponseClientRedirect(reverse("members:notices"))
     return redirect("members:notices")
+
+
+# --- Roster exports --------------------------------------------------------------------------
+
+
+def _start_roster_export(request: HttpRequest, community_id: int, format: str) -> tuple:
+    """(members, export log row) for the council of a community the user may see.
+
+    Staff of the community and admins of its street export the roster (they see its
+    residents); a council member may see the page but not export it (403); another
+    community is 404.
+    """
+    community = queries.community_for(request.user, community_id)
+    queries.require_resident_viewer(request.user, community)
+    council = queries.council_of(community)
+    former = request.GET.get("former") == "1"
+    record = actions.export_record(
+        actor=request.user,
+        kind="roster",
+        format=format,
+        filters={"community": community.pk, **({"former": True} if former else {})},
+        full_phones=False,
+    )
+    return list(queries.council_members_of(council, include_former=former)), record
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _roster_filename(extension: str) -> tuple[str, str]:
+    return file_exports.named_file("council", _("Council members"), extension)
+
+
+@login_required
+@require_GET
+def council_export_csv(request: HttpRequest, community_id: int) -> HttpResponse:
+    """The council's members as CSV, phone numbers masked."""
+    members, record = _start_roster_export(request, community_id, "csv")
+
+    def done(count: int) -> None:
+        actions.export_finish(record=record, rows=count)
+
+    response = StreamingHttpResponse(
+        file_exports.csv_lines(exports.roster_rows(members), on_done=done, header=exports.headers),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = file_exports.content_disposition(*_roster_filename("csv"))
+    return _private(response)
+
+
+@login_required
+@require_GET
+def council_export_xlsx(request: HttpRequest, community_id: int) -> HttpResponse:
+    """The council's members as XLSX, phone numbers masked."""
+    members, record = _start_roster_export(request, community_id, "xlsx")
+    output, (count,) = file_exports.xlsx_sheets(
+        [(_("Council members"), exports.headers(), exports.roster_rows(members))]
+    )
+    actions.export_finish(record=record, rows=count)
+    response = FileResponse(
+        output, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = file_exports.content_disposition(*_roster_filename("xlsx"))
+    return _private(response)
