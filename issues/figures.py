@@ -240,3 +240,25 @@ def _days(duration: dt.timedelta) -> float:
 
 def _one_decimal(days: float | None) -> float | None:
     return None if days is None else round(days, 1)
+
+
+def community_review_figures(community: Community) -> ReviewFigures:
+    """One community's figures for its public transparency page: two queries.
+
+    Not scoped by a user: the page has no reader account, and only numbers leave here.
+    The caller decides that the community publishes them.
+    """
+    reviews = (
+        FollowUpReview.objects.filter(issue__community_id=community.pk)
+        .exclude(state=R.CANCELLED)
+        .order_by()
+    )
+    counts = reviews.aggregate(
+        resolved=Count("pk"),
+        reviewed=Count("pk", filter=Q(state=R.DONE)),
+        reopened=Count("pk", filter=Q(state=R.DONE, result=FollowUpReview.Result.REOPENED)),
+        rated=Count("rating"),
+        satisfied=Count("rating", filter=Q(rating__satisfaction__gte=Rating.SATISFIED_FROM)),
+    )
+    medians, _total = _medians(reviews.filter(state=R.DONE), with_total=False)
+    return ReviewFigures(*(counts[name] for name in COUNTS), median_days=medians.get(community.pk))

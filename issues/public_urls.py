@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from issues import public_views
+from issues import public_views, transparency_views
 
 app_name = "public"
 
 urlpatterns = [
     path("r/<str:token>/", public_views.report, name="report"),
+    path("r/<str:token>/open/", transparency_views.transparency, name="transparency"),
     path("t/", public_views.track, name="track"),
     path("t/<str:code>/", public_views.track_issue, name="track_issue"),
     path("t/<str:code>/reported/", public_views.reported, name="reported"),
@@ -17,5 +18,15 @@ urlpatterns = [
         "communities/<int:community_id>/poster/qr.svg",
         public_views.poster_svg,
         name="poster_svg",
+    ),
+    path(
+        "communities/<int:community_id>/poster/transparency/",
+        transparency_views.transparency_switch,
+        name="transparency_switch",
+    ),
+    path(
+        "communities/<int:community_id>/poster/open-qr.svg",
+        transparency_views.transparency_qr,
+        name="transparency_qr",
     ),
 ]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from deliberation.models import Council
 from members import notifications
+from members import queries as members_queries
 from members.models import Community, CouncilMember, ExportRecord, PhoneReveal, Resident, User
 
 RESIDENT_FIELDS = ("name", "phone", "lane", "building", "room", "note")
@@ -193,3 +195,24 @@ def _notify_leaders(council: Council, *, exclude: CouncilMember, kind: str, name
             {"name": name, "council": council.name},
             key=f"{kind}:{exclude.pk}:{leader.pk}",
         )
+
+
+@transaction.atomic
+def community_transparency_set(*, actor: User, community: Community, public: bool) -> Community:
+    """Publish or withdraw the community's transparency page (the poster's second code).
+
+    The same people who print the poster decide what it leads to: staff of the community
+    and admins of its street. Anyone else is refused, whatever the view checked before.
+    """
+    scope = members_queries.scope_of(actor)
+    if not (
+        members_queries.can_manage_community(actor, community)
+        or community.street_id in scope.admin_street_ids
+    ):
+        raise PermissionDenied
+    locked = Community.objects.select_for_update().get(pk=community.pk)
+    if locked.transparency_public != public:
+        locked.transparency_public = public
+        locked.save(update_fields=["transparency_public"])
+    community.transparency_public = public
+    return locked

@@ -42,6 +42,9 @@ class Community(models.Model):
         Street, on_delete=models.PROTECT, related_name="communities", verbose_name=_("street")
     )
     name = models.CharField(pgettext_lazy("place", "name"), max_length=50)
+    # Off until staff choose to publish: the page then shows the month's meetings,
+    # decisions and counts to anyone holding the poster's link.
+    transparency_public = models.BooleanField(_("public transparency page"), default=False)
 
     class Meta:
         verbose_name = _("community")
