@@ -5,12 +5,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
     JsonResponse,
-    StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -590,11 +588,6 @@ def _start_meetings_export(
     return meetings, council, exports.terms_of(council), record
 
 
-def _private(response: HttpResponse) -> HttpResponse:
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 def _meetings_filename(extension: str) -> tuple[str, str]:
     return file_exports.named_file("meetings", _("Meetings"), extension)
 
@@ -611,16 +604,10 @@ def meetings_export_csv(request: HttpRequest, community_id: int) -> HttpResponse
     def done(count: int) -> None:
         member_actions.export_finish(record=record, rows=count)
 
-    response = StreamingHttpResponse(
-        file_exports.csv_lines(
-            exports.flat_rows(meetings, council, terms),
-            on_done=done,
-            header=exports.flat_headers,
-        ),
-        content_type="text/csv; charset=utf-8",
+    lines = file_exports.csv_lines(
+        exports.flat_rows(meetings, council, terms), on_done=done, header=exports.flat_headers
     )
-    response["Content-Disposition"] = file_exports.content_disposition(*_meetings_filename("csv"))
-    return _private(response)
+    return file_exports.csv_response(lines, _meetings_filename("csv"))
 
 
 @login_required
@@ -643,8 +630,4 @@ def meetings_export_xlsx(request: HttpRequest, community_id: int) -> HttpRespons
     )
     # The rows of both sheets: meetings and agenda items.
     member_actions.export_finish(record=record, rows=sum(counts))
-    response = FileResponse(
-        output, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = file_exports.content_disposition(*_meetings_filename("xlsx"))
-    return _private(response)
+    return file_exports.xlsx_response(output, _meetings_filename("xlsx"))

@@ -22,6 +22,7 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from django.db.models import Prefetch
+from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -285,3 +286,25 @@ def named_file(ascii_stem: str, stem: str, extension: str) -> tuple[str, str]:
 def content_disposition(ascii_name: str, full_name: str) -> str:
     """As the minutes PDF sets it: an ASCII name for old clients, ``filename*`` for the rest."""
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(full_name, safe='')}"
+
+
+# --- Responses -------------------------------------------------------------------------------
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def csv_response(lines: Iterable[str], filename: tuple[str, str]) -> StreamingHttpResponse:
+    """A CSV download streamed from ``lines`` (``csv_lines``): memory stays flat."""
+    return _download(StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8"), filename)
+
+
+def xlsx_response(output: IO[bytes], filename: tuple[str, str]) -> FileResponse:
+    """An XLSX download from the temporary file ``xlsx_file``/``xlsx_sheets`` wrote."""
+    return _download(FileResponse(output, content_type=XLSX_TYPE), filename)
+
+
+def _download(response: HttpResponseBase, filename: tuple[str, str]):
+    response["Content-Disposition"] = content_disposition(*filename)
+    # Personal data: kept by no shared cache, and not by the browser's either.
+    response["Cache-Control"] = "private, no-store"
+    return response

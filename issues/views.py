@@ -12,7 +12,6 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     QueryDict,
-    StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -652,12 +651,6 @@ def _start_export(
     return exports.inbox_rows(request.user, filters, full_phones=full_phones), record
 
 
-def _private(response: HttpResponse) -> HttpResponse:
-    # Personal data: kept by no shared cache, and not by the browser's either.
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 @login_required
 @require_GET
 def export_csv(request: HttpRequest) -> HttpResponse:
@@ -670,11 +663,7 @@ def export_csv(request: HttpRequest) -> HttpResponse:
     def done(count: int) -> None:
         member_actions.export_finish(record=record, rows=count)
 
-    response = StreamingHttpResponse(
-        exports.csv_lines(rows, on_done=done), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = exports.content_disposition(*exports.filename_for("csv"))
-    return _private(response)
+    return exports.csv_response(exports.csv_lines(rows, on_done=done), exports.filename_for("csv"))
 
 
 @login_required
@@ -688,8 +677,4 @@ def export_xlsx(request: HttpRequest) -> HttpResponse:
     rows, record = started
     output, count = exports.xlsx_file(rows, sheet_title=_("Issues"))
     member_actions.export_finish(record=record, rows=count)
-    response = FileResponse(
-        output, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = exports.content_disposition(*exports.filename_for("xlsx"))
-    return _private(response)
+    return exports.xlsx_response(output, exports.filename_for("xlsx"))

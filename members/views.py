@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -379,11 +379,6 @@ def _start_roster_export(request: HttpRequest, community_id: int, format: str) -
     return list(queries.council_members_of(council, include_former=former)), record
 
 
-def _private(response: HttpResponse) -> HttpResponse:
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 def _roster_filename(extension: str) -> tuple[str, str]:
     return file_exports.named_file("council", _("Council members"), extension)
 
@@ -397,12 +392,10 @@ def council_export_csv(request: HttpRequest, community_id: int) -> HttpResponse:
     def done(count: int) -> None:
         actions.export_finish(record=record, rows=count)
 
-    response = StreamingHttpResponse(
-        file_exports.csv_lines(exports.roster_rows(members), on_done=done, header=exports.headers),
-        content_type="text/csv; charset=utf-8",
+    lines = file_exports.csv_lines(
+        exports.roster_rows(members), on_done=done, header=exports.headers
     )
-    response["Content-Disposition"] = file_exports.content_disposition(*_roster_filename("csv"))
-    return _private(response)
+    return file_exports.csv_response(lines, _roster_filename("csv"))
 
 
 @login_required
@@ -414,8 +407,4 @@ def council_export_xlsx(request: HttpRequest, community_id: int) -> HttpResponse
         [(_("Council members"), exports.headers(), exports.roster_rows(members))]
     )
     actions.export_finish(record=record, rows=count)
-    response = FileResponse(
-        output, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = file_exports.content_disposition(*_roster_filename("xlsx"))
-    return _private(response)
+    return file_exports.xlsx_response(output, _roster_filename("xlsx"))
