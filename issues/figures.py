@@ -151,6 +151,17 @@ CommunitiesArg = QuerySet[Community] | Iterable[int]
 COUNTS = ("resolved", "reviewed", "reopened", "rated", "satisfied")
 
 
+def _counts() -> dict[str, Count]:
+    """ReviewFigures' counts over reviews not cancelled, by name (definitions above)."""
+    return {
+        "resolved": Count("pk"),
+        "reviewed": Count("pk", filter=Q(state=R.DONE)),
+        "reopened": Count("pk", filter=Q(state=R.DONE, result=FollowUpReview.Result.REOPENED)),
+        "rated": Count("rating"),
+        "satisfied": Count("rating", filter=Q(rating__satisfaction__gte=Rating.SATISFIED_FROM)),
+    }
+
+
 def review_figures(user: User, communities: CommunitiesArg) -> dict[int, ReviewFigures]:
     """Each of these communities' figures, as far as ``user`` may see them: two queries."""
     by_community, _total = _figures(user, communities, with_total=False)
@@ -185,13 +196,7 @@ def _figures(
     done = reviews.filter(state=R.DONE)
     counts = (
         reviews.values("issue__community_id")
-        .annotate(
-            resolved=Count("pk"),
-            reviewed=Count("pk", filter=Q(state=R.DONE)),
-            reopened=Count("pk", filter=Q(state=R.DONE, result=FollowUpReview.Result.REOPENED)),
-            rated=Count("rating"),
-            satisfied=Count("rating", filter=Q(rating__satisfaction__gte=Rating.SATISFIED_FROM)),
-        )
+        .annotate(**_counts())
         .values_list("issue__community_id", *COUNTS)
     )
     medians, total_median = _medians(done, with_total=with_total)
@@ -253,12 +258,6 @@ def community_review_figures(community: Community) -> ReviewFigures:
         .exclude(state=R.CANCELLED)
         .order_by()
     )
-    counts = reviews.aggregate(
-        resolved=Count("pk"),
-        reviewed=Count("pk", filter=Q(state=R.DONE)),
-        reopened=Count("pk", filter=Q(state=R.DONE, result=FollowUpReview.Result.REOPENED)),
-        rated=Count("rating"),
-        satisfied=Count("rating", filter=Q(rating__satisfaction__gte=Rating.SATISFIED_FROM)),
-    )
+    counts = reviews.aggregate(**_counts())
     medians, _total = _medians(reviews.filter(state=R.DONE), with_total=False)
     return ReviewFigures(*(counts[name] for name in COUNTS), median_days=medians.get(community.pk))

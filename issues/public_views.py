@@ -105,6 +105,16 @@ def _public_page(view):
     return never_cache(wrapped)
 
 
+def lookup_throttled(view):
+    """Counts the request against the client's hourly lookups; past the limit, a 429 page."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return _lookup_limited(request) or view(request, *args, **kwargs)
+
+    return wrapped
+
+
 # --- Reporting -------------------------------------------------------------------------------
 
 
@@ -179,11 +189,9 @@ def _submit(
 
 @require_GET
 @_public_page
+@lookup_throttled
 def reported(request: HttpRequest, code: str) -> HttpResponse:
     """After a report: the tracking code, large, with where to use it."""
-    limited = _lookup_limited(request)
-    if limited:
-        return limited
     issue = _issue_or_none(code)
     if issue is None:
         return _not_found(request, code)
@@ -225,10 +233,8 @@ class PublicEvent:
 
 @require_GET
 @_public_page
+@lookup_throttled
 def track_issue(request: HttpRequest, code: str) -> HttpResponse:
-    limited = _lookup_limited(request)
-    if limited:
-        return limited
     issue = _issue_or_none(code)
     if issue is None:
         return _not_found(request, code)
@@ -255,11 +261,9 @@ LINK_CLOSED_STATUS = {"rated": 200, "expired": 410, "cancelled": 410, "unsent": 
 
 @require_http_methods(["GET", "POST"])
 @_public_page
+@lookup_throttled
 def rate(request: HttpRequest, token: str) -> HttpResponse:
     """The resident's rating of a resolved matter, from the link in the text message."""
-    limited = _lookup_limited(request)
-    if limited:
-        return limited
     review = reviews.review_from_token(token)
     if review is None:
         return render(request, "issues/public/rate_invalid.html", status=404)
@@ -290,7 +294,6 @@ def rate(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _rate_closed(request: HttpRequest, review: FollowUpReview, state: str, status: int):
-    review.issue.refresh_from_db(fields=["status"])
     context = {
         "issue": review.issue,
         "state": state,

@@ -32,10 +32,10 @@ from deliberation.qr import qr_code
 from issues import figures
 from issues.models import Issue
 from issues.public_views import (
-    _lookup_limited,
     _poster_community,
     _public_page,
     community_from_token,
+    lookup_throttled,
     public_form_token,
 )
 from members import actions as members_actions
@@ -95,11 +95,9 @@ def _chosen_month(raw: str | None, current: int) -> int | None:
 
 @require_GET
 @_public_page
+@lookup_throttled
 def transparency(request: HttpRequest, token: str) -> HttpResponse:
     """One month of the council's work (``?month=YYYY-MM``, the current month by default)."""
-    limited = _lookup_limited(request)
-    if limited:
-        return limited
     community = community_from_token(token)
     if not community.transparency_public:
         raise Http404  # the same answer as a forged token
