@@ -195,6 +195,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "issues.tasks.send_due_reviews",
         "schedule": float(_REVIEWS_SWEEP_EVERY or 180),
     },
+    "sweep-period-reports": {
+        "task": "issues.tasks.sweep_period_reports",
+        "schedule": 120.0,
+    },
     # Meetings from every schedule, their agendas, notices and morning reminders.
     # Idempotent in the database, so a second beat process does no harm.
     "materialise-meetings": {

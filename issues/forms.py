@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from issues import lifecycle, photos
 from issues.models import Category, Issue
-from members.models import Community, CouncilMember, Department, Resident, Role, User
+from members.models import Community, CouncilMember, Department, Resident, Role, Street, User
 from members.phones import normalise_phone
 
 TITLE_HELP = _("A short line, e.g. “Lift in building 3 stopped”.")
@@ -317,6 +317,16 @@ class CategoryForm(forms.ModelForm):
         fields = ["name", "name_en", "must_deliberate", "position", "is_active"]
 
 
+# Which follow-up reviews an issue has (the dashboards' figures link to these).
+REVIEW_FILTERS = [
+    ("any", _("Has a follow-up review")),
+    ("reviewed", _("Reviewed")),
+    ("rated", _("Rated by the resident")),
+    ("satisfied", _("Resident satisfied (4–5)")),
+    ("reopened", _("Reopened by its review")),
+]
+
+
 class InboxFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=50)
     status = forms.ChoiceField(
@@ -336,6 +346,12 @@ class InboxFilterForm(forms.Form):
         label=_("Community"), required=False, queryset=Community.objects.none(),
         empty_label=_("All my communities"),
     )  # fmt: skip
+    street = forms.TypedChoiceField(label=_("Street"), required=False, coerce=int, choices=[])
+    state = forms.ChoiceField(
+        label=_("Open or done"),
+        required=False,
+        choices=[("", _("Open or done")), ("open", _("Still open"))],
+    )
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
     mine = forms.BooleanField(label=_("Assigned to me"), required=False)
     since = forms.DateField(
@@ -348,10 +364,32 @@ class InboxFilterForm(forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
+    resolved_since = forms.DateField(
+        label=_("Resolved from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    resolved_until = forms.DateField(
+        label=_("Resolved until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    review = forms.ChoiceField(
+        label=_("Follow-up review"),
+        required=False,
+        choices=[("", _("Any")), *REVIEW_FILTERS],
+    )
 
     def __init__(self, *args, communities, street_ids, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["community"].queryset = communities
+        if len(street_ids) > 1:
+            streets = Street.objects.filter(pk__in=street_ids).order_by("name")
+            choices = [(street.pk, street.name) for street in streets]
+        else:  # one street: nothing to choose, and no query to show it
+            choices = [(pk, "") for pk in street_ids]
+            self.fields["street"].widget = forms.HiddenInput()
+        self.fields["street"].choices = [("", _("All my streets")), *choices]
         self.fields["category"].queryset = Category.objects.filter(
             street_id__in=street_ids
         ).order_by("street_id", "position", "id")
@@ -359,7 +397,8 @@ class InboxFilterForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        since, until = data.get("since"), data.get("until")
-        if since and until and until < since:
-            self.add_error("until", _("The end date is before the start date."))
+        for first, last in (("since", "until"), ("resolved_since", "resolved_until")):
+            since, until = data.get(first), data.get(last)
+            if since and until and until < since:
+                self.add_error(last, _("The end date is before the start date."))
         return data

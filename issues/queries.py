@@ -6,12 +6,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from issues import search
-from issues.models import Category, Escalation, Event, FollowUpReview, Issue, Photo
+from issues.models import Category, Escalation, Event, FollowUpReview, Issue, Photo, Rating
 from members.models import Community, Role, Street, User
 from members.queries import communities_visible_to, scope_of
 
@@ -94,10 +94,15 @@ class InboxFilters:
     tier: str = ""
     channel: str = ""
     community: int | None = None
+    street: int | None = None
+    state: str = ""
     overdue: bool = False
     mine: bool = False
     since: dt.date | None = None
     until: dt.date | None = None
+    resolved_since: dt.date | None = None
+    resolved_until: dt.date | None = None
+    review: str = ""
     q: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -129,6 +134,10 @@ def _filtered(user: User, filters: InboxFilters) -> QuerySet[Issue]:
         issues = issues.filter(channel=filters.channel)
     if filters.community:
         issues = issues.filter(community_id=filters.community)
+    if filters.street:
+        issues = issues.filter(community__street_id=filters.street)
+    if filters.state == "open":
+        issues = issues.filter(status__in=Issue.OPEN_STATUSES)
     if filters.overdue:
         issues = issues.filter(due_on__lt=timezone.localdate(), status__in=Issue.OPEN_STATUSES)
     if filters.mine:
@@ -139,9 +148,38 @@ def _filtered(user: User, filters: InboxFilters) -> QuerySet[Issue]:
         issues = issues.filter(created__date__gte=filters.since)
     if filters.until:
         issues = issues.filter(created__date__lte=filters.until)
+    if filters.resolved_since:
+        issues = issues.filter(resolved_at__date__gte=filters.resolved_since)
+    if filters.resolved_until:
+        issues = issues.filter(resolved_at__date__lte=filters.resolved_until)
+    if filters.review:
+        issues = issues.filter(
+            Exists(reviews_matching(filters.review).filter(issue=OuterRef("pk")))
+        )
     if filters.q:
         issues = search.matching(issues, filters.q)
     return issues
+
+
+def review_conditions() -> dict[str, Q]:
+    """The inbox's review filters as conditions on a follow-up review (not called off).
+
+    The dashboards count issues with a review meeting one of these, so their figures and
+    the inbox they link to agree by construction.
+    """
+    done = Q(state=FollowUpReview.State.DONE)
+    return {
+        "any": Q(),
+        "reviewed": done,
+        "rated": Q(rating__isnull=False),
+        "satisfied": Q(rating__satisfaction__gte=Rating.SATISFIED_FROM),
+        "reopened": done & Q(result=FollowUpReview.Result.REOPENED),
+    }
+
+
+def reviews_matching(kind: str) -> QuerySet[FollowUpReview]:
+    reviews = FollowUpReview.objects.exclude(state=FollowUpReview.State.CANCELLED)
+    return reviews.filter(review_conditions()[kind])
 
 
 def reported_or_assigned(user: User) -> QuerySet[Issue]:

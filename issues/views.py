@@ -111,10 +111,15 @@ def _inbox_filters(form: InboxFilterForm) -> queries.InboxFilters:
         tier=data["tier"],
         channel=data["channel"],
         community=data["community"].pk if data["community"] else None,
+        street=int(data["street"]) if data["street"] else None,
+        state=data["state"],
         overdue=data["overdue"],
         mine=data["mine"],
         since=data["since"],
         until=data["until"],
+        resolved_since=data["resolved_since"],
+        resolved_until=data["resolved_until"],
+        review=data["review"],
         q=data["q"],
     )
 

@@ -1,0 +1,63 @@
+// Draws the dashboard's charts from the JSON the server wrote into the page (#dashboard-data).
+// The tables beside each chart hold the same numbers; the charts are for the eye only.
+(function () {
+  "use strict";
+  var charts = [];
+
+  function locale() {
+    return (document.documentElement.lang || "").toLowerCase().indexOf("zh") === 0 ? "ZH" : "EN";
+  }
+
+  function options(name, data) {
+    // richText tooltips are drawn in the canvas: no inline HTML styles for the CSP to refuse.
+    var tooltip = { trigger: name === "months" ? "axis" : "item", renderMode: "richText", confine: true };
+    if (name === "months") {
+      return {
+        tooltip: tooltip,
+        legend: { top: 0 },
+        grid: { left: 8, right: 8, bottom: 8, top: 32, containLabel: true },
+        xAxis: { type: "category", data: data.months },
+        yAxis: { type: "value", minInterval: 1 },
+        series: [
+          { name: data.names.collected, type: "bar", data: data.collected },
+          { name: data.names.resolved, type: "bar", data: data.resolved }
+        ]
+      };
+    }
+    var items = data[name] || [];
+    return {
+      tooltip: tooltip,
+      grid: { left: 8, right: 24, bottom: 8, top: 8, containLabel: true },
+      xAxis: { type: "value", minInterval: 1 },
+      yAxis: { type: "category", inverse: true, data: items.map(function (d) { return d.name; }),
+               axisLabel: { width: 96, overflow: "truncate" } },
+      series: [{ type: "bar", data: items.map(function (d) { return d.value; }), label: { show: true, position: "right" } }]
+    };
+  }
+
+  function draw() {
+    charts.forEach(function (chart) { chart.dispose(); });
+    charts = [];
+    var source = document.getElementById("dashboard-data");
+    if (!source || !window.echarts) { return; }
+    var data = JSON.parse(source.textContent);
+    document.querySelectorAll(".chart[data-chart]").forEach(function (element) {
+      var name = element.getAttribute("data-chart");
+      if (name !== "months" && !(data[name] || []).length) { element.hidden = true; return; }
+      if (name !== "months") {
+        element.style.height = Math.max(120, 28 * data[name].length + 24) + "px";
+      }
+      var chart = window.echarts.init(element, null, { renderer: "canvas", locale: locale() });
+      chart.setOption(options(name, data));
+      charts.push(chart);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", draw);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.target && event.target.id === "figures") { draw(); }
+  });
+  window.addEventListener("resize", function () {
+    charts.forEach(function (chart) { chart.resize(); });
+  });
+})();
