@@ -11,6 +11,7 @@ import random
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from deliberation.models import Council
 from members import notifications
@@ -99,6 +100,7 @@ class Command(BaseCommand):
         self._issues(street, communities)
         self._meetings(communities)
         self._reviews(communities)
+        self._history(communities)
         self._print(accounts)
 
     def _community(self, street: Street, name: str, *, size: int) -> Community:
@@ -419,6 +421,59 @@ class Command(BaseCommand):
                         review=review, actor=None, fixed="no", satisfaction=2, now=settled,
                         comment="下雨天还是一样",
                     )  # fmt: skip
+
+    @staticmethod
+    @transaction.atomic  # one commit, not one per action: seconds on SQLite
+    def _history(communities: dict[str, Community]) -> None:
+        """A year of matters collected and resolved, so the dashboards have months to show.
+
+        Each goes through the actions (report, deliberate, resolve, the council's review),
+        then its dates are moved back to when it happened.
+        """
+        from issues import actions as issue_actions
+        from issues import reviews
+        from issues.models import Category, Event, FollowUpReview, Issue
+
+        now = timezone.now()
+        admin = User.objects.get(username="nanen_admin")
+        for position, name in enumerate(MAIN_COMMUNITIES):
+            community = communities[name]
+            if Issue.objects.filter(community=community, created__lt=now - dt.timedelta(days=60)):
+                continue
+            rng = random.Random(f"history-{name}")
+            actor = User.objects.filter(roles__community=community).first() or admin
+            categories = {c.code: c for c in Category.objects.filter(street=community.street)}
+            settled = []
+            for months_back in range(11, 0, -1):
+                for index in range(rng.randint(0, 2) if position else rng.randint(2, 4)):
+                    title, code, place = DEMO_ISSUES[rng.randrange(len(DEMO_ISSUES))]
+                    created = now - dt.timedelta(days=30 * months_back + rng.randint(0, 27))
+                    issue = issue_actions.issue_report(
+                        actor=actor, community=community, title=title,
+                        category=categories[code], channel=rng.choice(DEMO_CHANNELS), place=place,
+                    )  # fmt: skip
+                    issue = issue_actions.issue_record_deliberation(
+                        issue=issue, actor=actor, at=created + dt.timedelta(days=1)
+                    )
+                    issue = issue_actions.issue_transition(issue=issue, actor=actor, name="start")
+                    issue = issue_actions.issue_transition(
+                        issue=issue, actor=actor, name="resolve"
+                    )
+                    resolved = created + dt.timedelta(days=rng.choice([2, 3, 5, 6, 9, 12, 20]))
+                    Issue.objects.filter(pk=issue.pk).update(created=created, resolved_at=resolved)
+                    Event.objects.filter(issue=issue).update(created=resolved)
+                    Event.objects.filter(issue=issue, kind=Event.Kind.CREATED).update(
+                        created=created
+                    )
+                    FollowUpReview.objects.filter(issue=issue, state="pending").update(
+                        resolved_at=resolved, due_at=resolved + dt.timedelta(days=7)
+                    )
+                    settled.append((issue, resolved + dt.timedelta(days=8 + index)))
+            reviews.reviews_sweep(now=now)
+            for issue, at in settled:
+                reviews.review_council_record(
+                    issue=issue, actor=actor, outcome="effective", now=at
+                )
 
     def _print(self, accounts: list[tuple[str, str, str]]) -> None:
         self.stdout.write(
