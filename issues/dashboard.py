@@ -26,6 +26,7 @@ however many issues, communities or months.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -168,6 +169,10 @@ class Dashboard:
             (_("By channel"), "channels", self.channels),
             (_("By handling level"), "tiers", self.tiers),
         ]
+
+    def chart_json(self) -> str:
+        """chart_data as JSON, for an attribute: htmx drops scripts from swapped content."""
+        return json.dumps(self.chart_data(), ensure_ascii=False)
 
     def chart_data(self) -> dict:
         """What the browser's charts draw: the same numbers as the tables."""

@@ -99,9 +99,17 @@ def report_request(
 
 
 def _enqueue(report_id: int) -> None:
+    transaction.on_commit(lambda: _send(report_id))
+
+
+def _send(report_id: int) -> None:
+    """Hand a report to the broker; if the broker is down, the sweeper sends it later."""
     from issues.tasks import build_period_report
 
-    transaction.on_commit(lambda: build_period_report.delay(report_id))
+    try:
+        build_period_report.delay(report_id)
+    except Exception:
+        log.warning("could not enqueue report %s; the sweeper will", report_id, exc_info=True)
 
 
 def report_build(report_id: int, *, now: dt.datetime | None = None) -> bool:
@@ -124,8 +132,8 @@ def report_build(report_id: int, *, now: dt.datetime | None = None) -> bool:
         return False
     with transaction.atomic():
         locked = PeriodReport.objects.select_for_update().get(pk=report_id)
-        if locked.state != R.RUNNING:
-            return False
+        if locked.state != R.RUNNING or locked.started_at != now:
+            return False  # taken back from this worker as stale: the other one saves it
         locked.file.save(filename_for(locked)[0], ContentFile(pdf), save=False)
         locked.size = len(pdf)
         locked.state = R.DONE
@@ -146,11 +154,9 @@ def reports_sweep(*, now: dt.datetime | None = None) -> int:
         Q(state=R.PENDING, created__lt=now - RESEND_AFTER)
         | Q(state=R.RUNNING, started_at__lt=now - STALE_AFTER)
     ).values_list("pk", flat=True)
-    from issues.tasks import build_period_report
-
     ids = list(due[:100])
     for report_id in ids:
-        build_period_report.delay(report_id)
+        _send(report_id)
     return len(ids)
 
 
@@ -225,7 +231,7 @@ def filename_for(report: PeriodReport) -> tuple[str, str]:
         period = f"{report.since:%Y}-Q{(report.since.month - 1) // 3 + 1}"
     scope = report.community or report.street
     ascii_name = f"report-{report.scope_key.replace(':', '-')}-{period}.pdf"
-    name = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", scope.name).strip()
+    name = " ".join(re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", scope.name).split())
     return ascii_name, f"{name} {period}.pdf"
 
 

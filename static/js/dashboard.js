@@ -40,7 +40,7 @@
     charts = [];
     var source = document.getElementById("dashboard-data");
     if (!source || !window.echarts) { return; }
-    var data = JSON.parse(source.textContent);
+    var data = JSON.parse(source.getAttribute("data-json"));
     document.querySelectorAll(".chart[data-chart]").forEach(function (element) {
       var name = element.getAttribute("data-chart");
       if (name !== "months" && !(data[name] || []).length) { element.hidden = true; return; }
