@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Count,
@@ -39,6 +40,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
+    Func,
     IntegerField,
     Q,
     QuerySet,
@@ -201,6 +203,7 @@ class InboxLinks:
         self.period = period
         self.scope = {"community": community} if community else {"street": street}
         self.enabled = enabled
+        self._inbox = ""  # the inbox's path, reversed once: a dashboard makes ~100 links
 
     def collected(self, *, since=None, until=None, **filters) -> str | None:
         return self._url(
@@ -230,7 +233,8 @@ class InboxLinks:
         if not self.enabled:
             return None
         query = {**{k: v for k, v in self.scope.items() if v}, **params}
-        return reverse("issues:inbox") + "?" + urlencode(query)
+        self._inbox = self._inbox or reverse("issues:inbox")
+        return self._inbox + "?" + urlencode(query)
 
 
 def dashboard(
@@ -257,10 +261,13 @@ def dashboard(
         "tier": defaultdict(int),
     }
     overdue = Q(status__in=Issue.OPEN_STATUSES, due_on__lt=today)
+    # Counted by a column that is never null rather than by id: every column these read is
+    # in the issue_period index (issue_resolved for the resolutions), so PostgreSQL answers
+    # from the index alone.
     grouped = collected.values_list("community_id", "category_id", "channel", "tier").annotate(
-        n=Count("pk"),
-        still_open=Count("pk", filter=Q(status__in=Issue.OPEN_STATUSES)),
-        overdue=Count("pk", filter=overdue),
+        n=Count("*"),
+        still_open=Count("community_id", filter=Q(status__in=Issue.OPEN_STATUSES)),
+        overdue=Count("community_id", filter=overdue),
     )
     for community_id, category_id, channel, tier, n, still_open, late in grouped:
         for figures in (by_community[community_id], totals):
@@ -271,19 +278,20 @@ def dashboard(
         breakdown["channel"][channel] += n
         breakdown["tier"][tier] += n
 
+    months = period.months()
     collected_by_month = {
-        _as_date(month): n
-        for month, n in collected.annotate(month=_month("created"))
+        _as_month(month, months): n
+        for month, n in collected.annotate(month=_month("created", months))
         .values_list("month")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
     }
     resolved_by_month: dict[dt.date, int] = defaultdict(int)
     for community_id, month, n in (
-        resolved.annotate(month=_month("resolved_at"))
+        resolved.annotate(month=_month("resolved_at", months))
         .values_list("community_id", "month")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
     ):
-        resolved_by_month[_as_date(month)] += n
+        resolved_by_month[_as_month(month, months)] += n
         by_community[community_id].resolved += n
         totals.resolved += n
     days = day_percentiles(resolved, "created", "resolved_at", group="community_id")
@@ -326,10 +334,10 @@ def dashboard(
         for figures in (meetings_by_community[community_id], meeting_totals):
             setattr(figures, state, getattr(figures, state) + n)
 
-    months = []
-    for month in period.months():
+    month_rows = []
+    for month in months:
         first, last = period.clamp(month)
-        months.append(
+        month_rows.append(
             MonthRow(
                 month=month,
                 label=date_format(month, "YEAR_MONTH_FORMAT"),
@@ -344,7 +352,7 @@ def dashboard(
         period=period,
         totals=totals,
         meetings=meeting_totals,
-        months=months,
+        months=month_rows,
         categories=_category_tallies(ids, breakdown["category"], links),
         channels=[
             Tally(
@@ -380,8 +388,35 @@ def dashboard(
     )
 
 
-def _month(field_name: str) -> TruncMonth:
+class _MonthIndex(Func):
+    """Which of the period's months a moment falls in, 0 for the first: PostgreSQL's
+    ``WIDTH_BUCKET`` over the first instants (local time) of the months after the first.
+
+    The same months as truncating in the local time zone, for rows of the period, but a
+    binary search per row instead of a time zone conversion (half the time of the query).
+    """
+
+    function = "WIDTH_BUCKET"
+    template = "%(function)s(%(expressions)s::timestamptz[])"
+    output_field = IntegerField()
+
+    def __init__(self, field_name: str, months: list[dt.date]) -> None:
+        starts = [Period(month, month).start for month in months[1:]]
+        super().__init__(F(field_name), Value(starts))
+
+
+def _month(field_name: str, months: list[dt.date]) -> Func:
+    """The month of a moment of the period, as the query gives it (see ``_as_month``)."""
+    if connection.vendor == "postgresql":
+        return _MonthIndex(field_name, months)
     return TruncMonth(field_name, tzinfo=timezone.get_default_timezone())
+
+
+def _as_month(value: int | dt.date | dt.datetime, months: list[dt.date]) -> dt.date:
+    """The first day of the month ``_month`` gave: by its index, or truncated."""
+    if isinstance(value, int):
+        return months[value]
+    return _as_date(value)
 
 
 def _as_date(value: dt.date | dt.datetime) -> dt.date:
@@ -435,18 +470,31 @@ def day_percentiles(
     PostgreSQL's ``PERCENTILE_CONT``; on SQLite the two dates of each row and the same
     interpolation in Python.
     """
+    rows = rows.order_by()  # a model's ordering would join the GROUP BY
     if connection.vendor == "postgresql":
-        days = _days_between(start, end)
-        aggregates = {"median": Percentile(days, 0.5), "p90": Percentile(days, 0.9)}
-        per_group = rows.values(key=F(group)).annotate(**aggregates)
-        everything = (
-            rows.annotate(key=Value(None, output_field=IntegerField()))
-            .values("key")
-            .annotate(**aggregates)
+        # The groups and all rows in one pass (GROUPING SETS), where a UNION of the two would
+        # read every row twice; GROUPING(day_key) is 1 on the row over all of them.
+        days = rows.annotate(day_key=F(group), days=_days_between(start, end))
+        try:
+            sql, params = days.values_list("day_key", "days").query.sql_with_params()
+        except EmptyResultSet:  # no communities: no row at all, as the ORM gives it
+            return {}
+        figures = ", ".join(
+            f"{Percentile.function}({fraction!r}) WITHIN GROUP (ORDER BY days)"
+            for fraction in (0.5, 0.9)
         )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT day_key, GROUPING(day_key), {figures} FROM ({sql}) AS day_rows "
+                "GROUP BY GROUPING SETS ((day_key), ())",
+                params,
+            )
+            found = cursor.fetchall()
+        # Groups first, then the row over all: it stays the one under None.
+        found.sort(key=lambda row: row[1])
         return {
-            row["key"]: (_one_decimal(row["median"]), _one_decimal(row["p90"]))
-            for row in per_group.union(everything, all=True)
+            None if every else key: (_one_decimal(median), _one_decimal(p90))
+            for key, every, median, p90 in found
         }
     values: dict[int, list[float]] = defaultdict(list)
     for key, begun, ended in rows.values_list(group, start, end):
