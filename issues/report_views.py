@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from issues import period_reports
@@ -54,19 +55,12 @@ def _request(request: HttpRequest, *, community=None, street=None) -> HttpRespon
     if report is None:
         messages.error(request, " ".join(form.errors.get("__all__", [])) or form.errors.as_text())
     elif not created:
-        messages.info(request, _already_message())
-    target = (
-        redirect("issues:community_dashboard", community_id=community.pk)
-        if community
-        else redirect("issues:street_dashboard", street_id=street.pk)
-    )
-    return target
-
-
-def _already_message() -> str:
-    from django.utils.translation import gettext as _
-
-    return _("This report is already being prepared: it is the one in the list.")
+        messages.info(
+            request, _("This report is already being prepared: it is the one in the list.")
+        )
+    if community:
+        return redirect("issues:community_dashboard", community_id=community.pk)
+    return redirect("issues:street_dashboard", street_id=street.pk)
 
 
 def _report(request: HttpRequest, pk: int) -> PeriodReport:
