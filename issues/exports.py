@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -24,8 +25,8 @@ from urllib.parse import quote
 from django.db.models import Prefetch
 from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone, translation
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from deliberation.paging import after
 from issues import queries
@@ -138,23 +139,37 @@ def _local(moment: dt.datetime | None) -> dt.datetime | None:
 local_time = _local
 
 
+@functools.lru_cache(maxsize=8)
+def _labels(language: str) -> dict[str, Any]:
+    """The words every row repeats, translated once per language rather than once per row."""
+    return {
+        "channel": {value: str(label) for value, label in Issue.Channel.choices},
+        "status": {value: str(label) for value, label in Issue.Status.choices},
+        "tier": {value: str(label) for value, label in Issue.Tier.choices},
+        True: _("yes"),
+        False: _("no"),
+        "anonymous": _("anonymous"),
+    }
+
+
 def _row(issue: Issue, *, full_phone: bool) -> list[Any]:
+    words = _labels(get_language() or "")
     if issue.reporter_id:
         name, phone = issue.reporter.name, issue.reporter.phone
     else:
         name, phone = issue.contact_name, issue.contact_phone
     if not (name or phone):
-        name = _("anonymous")
+        name = words["anonymous"]
     members = "、".join(member.resident.name for member in issue.assigned_members.all())
     return [
         issue.tracking_code,
         issue.title,
         issue.community.name,
         issue.category.label,
-        issue.get_channel_display(),
-        issue.get_status_display(),
-        issue.get_tier_display(),
-        _("yes") if issue.is_urgent else _("no"),
+        words["channel"].get(issue.channel, issue.channel),
+        words["status"].get(issue.status, issue.status),
+        words["tier"].get(issue.tier, issue.tier),
+        words[bool(issue.is_urgent)],
         _local(issue.created),
         issue.due_on,
         _local(issue.resolved_at),

@@ -171,6 +171,14 @@ class Issue(models.Model):
                 condition=Q(status__in=OPEN_STATUS_VALUES),
                 name="issue_open_due",
             ),
+            # The dashboards (issues.dashboard): the issues a period collected, counted by
+            # category, channel, tier, status and due date from the index alone …
+            models.Index(
+                fields=["community", "created", "category", "channel", "tier", "status", "due_on"],
+                name="issue_period",
+            ),
+            # … and those it resolved, with their days from report to resolution.
+            models.Index(fields=["community", "resolved_at", "created"], name="issue_resolved"),
         ]
 
     def __str__(self) -> str:
@@ -307,6 +315,8 @@ class Escalation(models.Model):
         indexes = [
             models.Index(fields=["street", "state", "created"], name="escalation_queue"),
             models.Index(fields=["department", "state"], name="escalation_department"),
+            # The street dashboard's departments: escalations assigned in a period.
+            models.Index(fields=["street", "decided_at"], name="escalation_decided"),
         ]
 
     def __str__(self) -> str:

@@ -144,14 +144,16 @@ def _filtered(user: User, filters: InboxFilters) -> QuerySet[Issue]:
         issues = issues.filter(
             Q(assigned_staff=user) | Q(assigned_members__roles__user=user) | Q(entered_by=user)
         ).distinct()
+    # Local days as ranges of instants (not ``__date``), so the indexes on the dates serve.
     if filters.since:
-        issues = issues.filter(created__date__gte=filters.since)
+        issues = issues.filter(created__gte=_day_start(filters.since))
     if filters.until:
-        issues = issues.filter(created__date__lte=filters.until)
+        issues = issues.filter(created__lt=_day_start(filters.until + dt.timedelta(days=1)))
     if filters.resolved_since:
-        issues = issues.filter(resolved_at__date__gte=filters.resolved_since)
+        issues = issues.filter(resolved_at__gte=_day_start(filters.resolved_since))
     if filters.resolved_until:
-        issues = issues.filter(resolved_at__date__lte=filters.resolved_until)
+        next_day = filters.resolved_until + dt.timedelta(days=1)
+        issues = issues.filter(resolved_at__lt=_day_start(next_day))
     if filters.review:
         issues = issues.filter(
             Exists(reviews_matching(filters.review).filter(issue=OuterRef("pk")))
@@ -180,6 +182,10 @@ def review_conditions() -> dict[str, Q]:
 def reviews_matching(kind: str) -> QuerySet[FollowUpReview]:
     reviews = FollowUpReview.objects.exclude(state=FollowUpReview.State.CANCELLED)
     return reviews.filter(review_conditions()[kind])
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
 
 
 def reported_or_assigned(user: User) -> QuerySet[Issue]:
