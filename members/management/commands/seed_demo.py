@@ -456,9 +456,7 @@ class Command(BaseCommand):
                         issue=issue, actor=actor, at=created + dt.timedelta(days=1)
                     )
                     issue = issue_actions.issue_transition(issue=issue, actor=actor, name="start")
-                    issue = issue_actions.issue_transition(
-                        issue=issue, actor=actor, name="resolve"
-                    )
+                    issue = issue_actions.issue_transition(issue=issue, actor=actor, name="resolve")
                     resolved = created + dt.timedelta(days=rng.choice([2, 3, 5, 6, 9, 12, 20]))
                     Issue.objects.filter(pk=issue.pk).update(created=created, resolved_at=resolved)
                     Event.objects.filter(issue=issue).update(created=resolved)
@@ -471,9 +469,7 @@ class Command(BaseCommand):
                     settled.append((issue, resolved + dt.timedelta(days=8 + index)))
             reviews.reviews_sweep(now=now)
             for issue, at in settled:
-                reviews.review_council_record(
-                    issue=issue, actor=actor, outcome="effective", now=at
-                )
+                reviews.review_council_record(issue=issue, actor=actor, outcome="effective", now=at)
 
     def _print(self, accounts: list[tuple[str, str, str]]) -> None:
         self.stdout.write(
