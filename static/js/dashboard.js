@@ -19,8 +19,8 @@
         xAxis: { type: "category", data: data.months },
         yAxis: { type: "value", minInterval: 1 },
         series: [
-          { name: data.names.collected, type: "bar", data: data.collected },
-          { name: data.names.resolved, type: "bar", data: data.resolved }
+          { name: data.names.collected, type: "bar", data: data.collected, barMaxWidth: 32 },
+          { name: data.names.resolved, type: "bar", data: data.resolved, barMaxWidth: 32 }
         ]
       };
     }
@@ -31,7 +31,8 @@
       xAxis: { type: "value", minInterval: 1 },
       yAxis: { type: "category", inverse: true, data: items.map(function (d) { return d.name; }),
                axisLabel: { width: 96, overflow: "truncate" } },
-      series: [{ type: "bar", data: items.map(function (d) { return d.value; }), label: { show: true, position: "right" } }]
+      series: [{ type: "bar", barMaxWidth: 24, data: items.map(function (d) { return d.value; }),
+                 label: { show: true, position: "right" } }]
     };
   }
 
