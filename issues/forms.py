@@ -46,6 +46,15 @@ class PhotosField(forms.FileField):
         return [super(PhotosField, self).clean(item, initial) for item in files]
 
 
+def day_field(label) -> forms.DateField:
+    """An optional date, picked with the phone's or browser's own date picker."""
+    return forms.DateField(
+        label=label,
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+
 class VersionedForm(forms.Form):
     """Carries the issue version the form was drawn from, to refuse stale submissions."""
 
@@ -231,11 +240,7 @@ class AssignForm(VersionedForm):
     staff = forms.ModelChoiceField(
         label=_("Staff member"), queryset=User.objects.none(), required=False
     )
-    due_on = forms.DateField(
-        label=_("Due on"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
+    due_on = day_field(_("Due on"))
 
     def __init__(self, *args, issue: Issue, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -354,26 +359,10 @@ class InboxFilterForm(forms.Form):
     )
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
     mine = forms.BooleanField(label=_("Assigned to me"), required=False)
-    since = forms.DateField(
-        label=_("Reported from"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    until = forms.DateField(
-        label=_("Reported until"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    resolved_since = forms.DateField(
-        label=_("Resolved from"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    resolved_until = forms.DateField(
-        label=_("Resolved until"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
+    since = day_field(_("Reported from"))
+    until = day_field(_("Reported until"))
+    resolved_since = day_field(_("Resolved from"))
+    resolved_until = day_field(_("Resolved until"))
     review = forms.ChoiceField(
         label=_("Follow-up review"),
         required=False,

@@ -16,6 +16,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from issues.forms import day_field
+
 MAX_YEARS = 5
 
 KINDS = [
@@ -101,16 +103,8 @@ def years_later(day: dt.date, years: int) -> dt.date:
 
 class PeriodForm(forms.Form):
     period = forms.ChoiceField(label=_("Period"), required=False, choices=KINDS)
-    since = forms.DateField(
-        label=_("From"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    until = forms.DateField(
-        label=_("To"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
+    since = day_field(_("From"))
+    until = day_field(_("To"))
 
     def __init__(self, *args, today: dt.date | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
