@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy, pgettext
 from deliberation import actions
 from deliberation.models import AgendaItem, Attendance, Council, Meeting, Vote
 from issues.exports import local_time
+from issues.periods import years_later
 from members.models import CouncilMember
 
 MAX_YEARS = 20
@@ -89,11 +90,7 @@ def date_range(since: str, until: str, *, today: dt.date | None = None) -> DateR
     end = _parse(until, dt.date(today.year, 12, 31))
     if end < start:
         raise RangeError(_("The end date is before the start date."))
-    try:
-        limit = start.replace(year=start.year + MAX_YEARS)
-    except ValueError:  # 29 February
-        limit = start.replace(year=start.year + MAX_YEARS, day=28)
-    if end > limit:
+    if end > years_later(start, MAX_YEARS):
         raise RangeError(
             _("A range of more than %(years)s years cannot be exported.") % {"years": MAX_YEARS}
         )

@@ -34,13 +34,17 @@ def render_html(minutes: Minutes) -> str:
 
 
 def render_pdf(minutes: Minutes) -> bytes:
+    return pdf_from_html(render_html(minutes))
+
+
+def pdf_from_html(html: str) -> bytes:
+    """A PDF of a page rendered here; nothing is fetched (no network, no files)."""
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
     # An empty list of allowed protocols refuses every fetch.
     fetcher = URLFetcher(allowed_protocols=())
-    document = HTML(string=render_html(minutes), url_fetcher=fetcher)
-    return document.write_pdf()
+    return HTML(string=html, url_fetcher=fetcher).write_pdf()
 
 
 def filename_for(minutes: Minutes) -> tuple[str, str]:

@@ -36,24 +36,28 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Count,
-    DurationField,
-    ExpressionWrapper,
     F,
-    FloatField,
     Func,
     IntegerField,
     Q,
     QuerySet,
     Value,
 )
-from django.db.models.functions import Cast, Extract, TruncMonth
+from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from deliberation.models import Attendance, Meeting
-from issues.figures import SECONDS_PER_DAY, Percentile, Share, percentile_cont
+from issues.figures import (
+    SECONDS_PER_DAY,
+    Percentile,
+    Share,
+    days_between,
+    one_decimal,
+    percentile_cont,
+)
 from issues.models import Category, Escalation, FollowUpReview, Issue
 from issues.periods import Period
 from issues.queries import review_conditions
@@ -451,16 +455,6 @@ def _category_tallies(
 # --- Days between two moments -----------------------------------------------------------
 
 
-def _days_between(start: str, end: str):
-    return (
-        Cast(
-            Extract(ExpressionWrapper(F(end) - F(start), output_field=DurationField()), "epoch"),
-            FloatField(),
-        )
-        / SECONDS_PER_DAY
-    )
-
-
 def day_percentiles(
     rows: QuerySet, start: str, end: str, *, group: str
 ) -> dict[int | None, tuple[float | None, float | None]]:
@@ -474,7 +468,7 @@ def day_percentiles(
     if connection.vendor == "postgresql":
         # The groups and all rows in one pass (GROUPING SETS), where a UNION of the two would
         # read every row twice; GROUPING(day_key) is 1 on the row over all of them.
-        days = rows.annotate(day_key=F(group), days=_days_between(start, end))
+        days = rows.annotate(day_key=F(group), days=days_between(start, end))
         try:
             sql, params = days.values_list("day_key", "days").query.sql_with_params()
         except EmptyResultSet:  # no communities: no row at all, as the ORM gives it
@@ -493,7 +487,7 @@ def day_percentiles(
         # Groups first, then the row over all: it stays the one under None.
         found.sort(key=lambda row: row[1])
         return {
-            None if every else key: (_one_decimal(median), _one_decimal(p90))
+            None if every else key: (one_decimal(median), one_decimal(p90))
             for key, every, median, p90 in found
         }
     values: dict[int, list[float]] = defaultdict(list)
@@ -509,13 +503,9 @@ def day_percentiles(
 def _median_p90(values: Iterable[float]) -> tuple[float | None, float | None]:
     values = list(values)
     return (
-        _one_decimal(percentile_cont(values, 0.5)),
-        _one_decimal(percentile_cont(values, 0.9)),
+        one_decimal(percentile_cont(values, 0.5)),
+        one_decimal(percentile_cont(values, 0.9)),
     )
-
-
-def _one_decimal(days: float | None) -> float | None:
-    return None if days is None else round(days, 1)
 
 
 # --- Meetings: attendance per member --------------------------------------------------------

@@ -88,17 +88,19 @@ def percentile_cont(values: Iterable[float], fraction: float) -> float | None:
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
 
 
-# The days from the resolution to the end of its review, as PostgreSQL computes them.
-REVIEW_DAYS = (
-    Cast(
-        Extract(
-            ExpressionWrapper(F("finished_at") - F("resolved_at"), output_field=DurationField()),
-            "epoch",
-        ),
-        FloatField(),
+def days_between(start: str, end: str):
+    """The days from one date-time field to another, as PostgreSQL computes them."""
+    return (
+        Cast(
+            Extract(ExpressionWrapper(F(end) - F(start), output_field=DurationField()), "epoch"),
+            FloatField(),
+        )
+        / SECONDS_PER_DAY
     )
-    / SECONDS_PER_DAY
-)
+
+
+# The days from the resolution to the end of its review.
+REVIEW_DAYS = days_between("resolved_at", "finished_at")
 
 
 @dataclass(frozen=True)
@@ -225,17 +227,17 @@ def _medians(
                 .annotate(median=Percentile(REVIEW_DAYS, 0.5))
             )
             rows = rows.union(everything, all=True)
-        medians = {row["community"]: _one_decimal(row["median"]) for row in rows}
+        medians = {row["community"]: one_decimal(row["median"]) for row in rows}
         return medians, medians.pop(None, None)
     days: dict[int, list[float]] = {}
     for community_id, resolved_at, finished_at in done.values_list(
         "issue__community_id", "resolved_at", "finished_at"
     ):
         days.setdefault(community_id, []).append(_days(finished_at - resolved_at))
-    medians = {cid: _one_decimal(percentile_cont(values, 0.5)) for cid, values in days.items()}
+    medians = {cid: one_decimal(percentile_cont(values, 0.5)) for cid, values in days.items()}
     total = None
     if with_total:
-        total = _one_decimal(percentile_cont([d for values in days.values() for d in values], 0.5))
+        total = one_decimal(percentile_cont([d for values in days.values() for d in values], 0.5))
     return medians, total
 
 
@@ -243,7 +245,7 @@ def _days(duration: dt.timedelta) -> float:
     return duration.total_seconds() / SECONDS_PER_DAY
 
 
-def _one_decimal(days: float | None) -> float | None:
+def one_decimal(days: float | None) -> float | None:
     return None if days is None else round(days, 1)
 
 

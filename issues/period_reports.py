@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from urllib.parse import quote
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -23,7 +22,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from issues import dashboard, report_charts
+from deliberation.minutes_pdf import pdf_from_html
+from issues import dashboard, exports, report_charts
 from issues.models import Issue, PeriodReport
 from issues.periods import Period
 from members.models import Community, Street, User
@@ -212,13 +212,7 @@ def render_html(report: PeriodReport, progress=lambda n: None) -> str:
 
 
 def render_pdf(report: PeriodReport, progress=lambda n: None) -> bytes:
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
-
-    html = render_html(report, progress)
-    # An empty list of allowed protocols refuses every fetch: the report loads nothing.
-    document = HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=()))
-    pdf = document.write_pdf()
+    pdf = pdf_from_html(render_html(report, progress))
     progress(95)
     return pdf
 
@@ -236,8 +230,7 @@ def filename_for(report: PeriodReport) -> tuple[str, str]:
 
 
 def content_disposition(report: PeriodReport) -> str:
-    ascii_name, full_name = filename_for(report)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(full_name, safe='')}"
+    return exports.content_disposition(*filename_for(report))
 
 
 # --- Reads, as the acting user sees them ---------------------------------------------------
