@@ -399,8 +399,11 @@ class Command(BaseCommand):
                 )
                 issue = issue_actions.issue_transition(issue=issue, actor=actor, name="start")
                 issue = issue_actions.issue_transition(issue=issue, actor=actor, name="resolve")
-                # As if resolved ``at``: the review came due a week later.
-                Issue.objects.filter(pk=issue.pk).update(resolved_at=at)
+                # As if reported some days before and resolved ``at``: the review came due a
+                # week later.
+                Issue.objects.filter(pk=issue.pk).update(
+                    created=at - dt.timedelta(days=4 + index % 5), resolved_at=at
+                )
                 FollowUpReview.objects.filter(issue=issue, state="pending").update(
                     resolved_at=at, due_at=at + dt.timedelta(days=7)
                 )
