@@ -199,6 +199,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "issues.tasks.sweep_period_reports",
         "schedule": 120.0,
     },
+    # Nightly: the dashboards' monthly roll-up of last month and this one, recomputed from the
+    # issues (the actions keep it exact; this repairs what was written around them).
+    "refresh-issue-months": {
+        "task": "issues.tasks.refresh_issue_months",
+        "schedule": crontab(hour=2, minute=45),
+    },
     # Meetings from every schedule, their agendas, notices and morning reminders.
     # Idempotent in the database, so a second beat process does no harm.
     "materialise-meetings": {

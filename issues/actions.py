@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from deliberation.models import Council
-from issues import lifecycle, photos, search
+from issues import lifecycle, photos, rollup, search
 from issues.models import Category, Escalation, Event, FollowUpReview, Issue, Photo
 from issues.queries import community_staff_of, responsible_users, street_admins_of
 from members import actions as members_actions
@@ -91,6 +91,7 @@ def issue_report(
     issue.search_bigrams = search.document(issue.title, issue.description, issue.place)
     issue.full_clean()
     issue.save()
+    rollup.issue_changed(issue)
     _record(issue, actor, Event.Kind.CREATED, to_value=issue.status, public=True)
     for content in cleaned:
         _store_photo(issue, actor, content, Photo.Kind.REPORT)
@@ -582,6 +583,7 @@ def _lock_escalation(escalation: Escalation, state: str) -> Escalation:
 def _save(issue: Issue, fields: list[str]) -> None:
     issue.version += 1
     issue.save(update_fields=[*dict.fromkeys([*fields, "version", "updated"])])
+    rollup.issue_changed(issue, fields)
 
 
 def _record(

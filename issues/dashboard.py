@@ -20,16 +20,19 @@ communities the reader may see:
 
 Every issue figure comes with the URL of the inbox filtered to exactly the issues it
 counts (for readers who have an inbox). Everything is read in a fixed number of queries,
-however many issues, communities or months.
+however many issues, communities or months: the issue figures of whole months from the
+monthly roll-up (``issues.rollup``), those of a month the period cuts (a custom range) from
+the issues, two queries for each; still open and overdue, which change with today, live.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from urllib.parse import urlencode
 
 from django.core.exceptions import EmptyResultSet
@@ -37,19 +40,16 @@ from django.db import connection
 from django.db.models import (
     Count,
     F,
-    Func,
-    IntegerField,
     Q,
     QuerySet,
-    Value,
 )
-from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from deliberation.models import Attendance, Meeting
+from issues import rollup
 from issues.figures import (
     SECONDS_PER_DAY,
     Percentile,
@@ -255,54 +255,42 @@ def dashboard(
     ids = [community.pk for community in communities]
     issues = Issue.objects.filter(community_id__in=ids).order_by()
     collected = issues.filter(created__gte=period.start, created__lt=period.end)
-    resolved = issues.filter(resolved_at__gte=period.start, resolved_at__lt=period.end)
 
     by_community: dict[int, IssueFigures] = defaultdict(IssueFigures)
     totals = IssueFigures()
-    breakdown = {
-        "category": defaultdict(int),
-        "channel": defaultdict(int),
-        "tier": defaultdict(int),
-    }
-    overdue = Q(status__in=Issue.OPEN_STATUSES, due_on__lt=today)
-    # Counted by a column that is never null rather than by id: every column these read is
-    # in the issue_period index (issue_resolved for the resolutions), so PostgreSQL answers
-    # from the index alone.
-    grouped = collected.values_list("community_id", "category_id", "channel", "tier").annotate(
-        n=Count("*"),
-        still_open=Count("community_id", filter=Q(status__in=Issue.OPEN_STATUSES)),
-        overdue=Count("community_id", filter=overdue),
+    breakdown = {"category": Counter(), "channel": Counter(), "tier": Counter()}
+    collected_by_month: dict[dt.date, int] = defaultdict(int)
+    resolved_by_month: dict[dt.date, int] = defaultdict(int)
+    durations: dict[int, list[list[int]]] = defaultdict(list)  # sorted runs per community
+    for (community_id, month), figures in _month_figures(ids, period).items():
+        for counted in (by_community[community_id], totals):
+            counted.collected += figures.collected
+            counted.resolved += figures.resolved
+        collected_by_month[month] += figures.collected
+        resolved_by_month[month] += figures.resolved
+        breakdown["category"].update(figures.categories)
+        breakdown["channel"].update(figures.channels)
+        breakdown["tier"].update(figures.tiers)
+        durations[community_id].append(figures.resolution_seconds)
+    for community_id, runs in durations.items():
+        figures = by_community[community_id]
+        figures.median_days, figures.p90_days = _median_p90_seconds(runs)
+    totals.median_days, totals.p90_days = _median_p90_seconds(
+        list(chain.from_iterable(durations.values()))
     )
-    for community_id, category_id, channel, tier, n, still_open, late in grouped:
+
+    # Open and overdue depend on today, not only on the issues' writes: read live, from the
+    # index of open issues (issue_open_period).
+    for community_id, still_open, late in (
+        collected.filter(status__in=Issue.OPEN_STATUSES)
+        .values_list("community_id")
+        .annotate(n=Count("*"), late=Count("community_id", filter=Q(due_on__lt=today)))
+    ):
         for figures in (by_community[community_id], totals):
-            figures.collected += n
             figures.still_open += still_open
             figures.overdue += late
-        breakdown["category"][category_id] += n
-        breakdown["channel"][channel] += n
-        breakdown["tier"][tier] += n
 
     months = period.months()
-    collected_by_month = {
-        _as_month(month, months): n
-        for month, n in collected.annotate(month=_month("created", months))
-        .values_list("month")
-        .annotate(n=Count("*"))
-    }
-    resolved_by_month: dict[dt.date, int] = defaultdict(int)
-    for community_id, month, n in (
-        resolved.annotate(month=_month("resolved_at", months))
-        .values_list("community_id", "month")
-        .annotate(n=Count("*"))
-    ):
-        resolved_by_month[_as_month(month, months)] += n
-        by_community[community_id].resolved += n
-        totals.resolved += n
-    days = day_percentiles(resolved, "created", "resolved_at", group="community_id")
-    for key, (median, p90) in days.items():
-        figures = totals if key is None else by_community[key]
-        figures.median_days, figures.p90_days = median, p90
-
     conditions = review_conditions()
     review_counts = (
         FollowUpReview.objects.filter(
@@ -392,41 +380,47 @@ def dashboard(
     )
 
 
-class _MonthIndex(Func):
-    """Which of the period's months a moment falls in, 0 for the first: PostgreSQL's
-    ``WIDTH_BUCKET`` over the first instants (local time) of the months after the first.
+def month_windows(
+    period: Period, now: dt.datetime | None = None
+) -> tuple[list[dt.date], list[tuple[dt.date, dt.datetime, dt.datetime]]]:
+    """The period's whole months, and (month, start, end) of each month it cuts: at most
+    its first and its last.
 
-    The same months as truncating in the local time zone, for rows of the period, but a
-    binary search per row instead of a time zone conversion (half the time of the query).
+    A month runs to its end or to now, whichever comes first: nothing is reported or
+    resolved later than now, so "this month" is whole.
     """
-
-    function = "WIDTH_BUCKET"
-    template = "%(function)s(%(expressions)s::timestamptz[])"
-    output_field = IntegerField()
-
-    def __init__(self, field_name: str, months: list[dt.date]) -> None:
-        starts = [Period(month, month).start for month in months[1:]]
-        super().__init__(F(field_name), Value(starts))
-
-
-def _month(field_name: str, months: list[dt.date]) -> Func:
-    """The month of a moment of the period, as the query gives it (see ``_as_month``)."""
-    if connection.vendor == "postgresql":
-        return _MonthIndex(field_name, months)
-    return TruncMonth(field_name, tzinfo=timezone.get_default_timezone())
+    now = now or timezone.now()
+    whole, cut = [], []
+    for month in period.months():
+        first, after = rollup.month_bounds(month)
+        start, end = max(first, period.start), min(after, period.end)
+        if start == first and end >= min(after, now):
+            whole.append(month)
+        else:
+            cut.append((month, start, end))
+    return whole, cut
 
 
-def _as_month(value: int | dt.date | dt.datetime, months: list[dt.date]) -> dt.date:
-    """The first day of the month ``_month`` gave: by its index, or truncated."""
-    if isinstance(value, int):
-        return months[value]
-    return _as_date(value)
+def _month_figures(
+    community_ids: list[int], period: Period
+) -> dict[tuple[int, dt.date], rollup.MonthFigures]:
+    """The figures per community and month of the period: whole months as kept in
+    IssueMonth (one query), the part of a month the period cuts read from the issues (two
+    queries for each)."""
+    whole, cut = month_windows(period)
+    figures = rollup.stored(community_ids, whole)
+    for month, start, end in cut:
+        for community_id, counted in rollup.month_figures(community_ids, start, end).items():
+            figures[(community_id, month)] = counted
+    return figures
 
 
-def _as_date(value: dt.date | dt.datetime) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
-    return value
+def _median_p90_seconds(runs: list) -> tuple[float | None, float | None]:
+    """Median and 90th percentile in days of durations in seconds, given as sorted runs."""
+    return tuple(
+        None if value is None else one_decimal(value / SECONDS_PER_DAY)
+        for value in (rollup.percentile(runs, 0.5), rollup.percentile(runs, 0.9))
+    )
 
 
 def _category_tallies(

@@ -179,10 +179,29 @@ class Issue(models.Model):
             ),
             # … and those it resolved, with their days from report to resolution.
             models.Index(fields=["community", "resolved_at", "created"], name="issue_resolved"),
+            # … and those of them still open, with their due dates (overdue depends on today,
+            # so these two figures are read live, not from IssueMonth).
+            models.Index(
+                fields=["community", "created", "due_on"],
+                condition=Q(status__in=OPEN_STATUS_VALUES),
+                name="issue_open_period",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    # (community, reported, resolved) as last read or saved: issues.rollup refreshes the
+    # months an issue leaves (a reopen clears its resolution) as well as those it is in.
+    stored_for_rollup: tuple | None = None
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        issue = super().from_db(db, field_names, values)
+        loaded = issue.__dict__
+        if all(name in loaded for name in ("community_id", "created", "resolved_at")):
+            issue.stored_for_rollup = (issue.community_id, issue.created, issue.resolved_at)
+        return issue
 
     @property
     def is_open(self) -> bool:
@@ -568,3 +587,27 @@ class PeriodReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.since}–{self.until}"
+
+
+class IssueMonth(models.Model):
+    """One community's issue figures for one local month, kept exact by issues.rollup."""
+
+    community = models.ForeignKey("members.Community", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()  # its first day
+    collected = models.PositiveIntegerField(default=0)
+    # Issues reported in the month, by category id, channel and handling tier.
+    categories = models.JSONField(default=dict)
+    channels = models.JSONField(default=dict)
+    tiers = models.JSONField(default=dict)
+    # Seconds from report to resolution of each issue resolved in the month, in order, as
+    # packed 32-bit integers (issues.rollup.pack).
+    resolution_seconds = models.BinaryField(default=b"")
+    refreshed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["community", "month"], name="issue_month_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.community_id} {self.month:%Y-%m}"

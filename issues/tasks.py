@@ -1,11 +1,15 @@
-"""Background work for issues: overdue reminders, contact erasure, follow-up reviews."""
+"""Background work for issues: overdue reminders, contact erasure, follow-up reviews,
+period reports and the dashboards' monthly roll-up."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from celery import shared_task
+from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
-from issues import actions, period_reports, queries, reviews
+from issues import actions, period_reports, queries, reviews, rollup
 from issues.models import Issue
 
 
@@ -53,3 +57,20 @@ def build_period_report(report_id: int) -> bool:
 def sweep_period_reports() -> int:
     """Re-send reports whose message was lost or whose worker died (the rows say which)."""
     return period_reports.reports_sweep()
+
+
+@shared_task(acks_late=True)
+def refresh_issue_months(since: str | None = None) -> int:
+    """Recompute the dashboards' monthly figures from the issues, from ``since`` (an ISO
+    date; by default the first of last month); the months written.
+
+    The actions keep these months exact as they write; this repairs what was written around
+    them (an import, a hand correction). It recomputes rather than adds, so a second run or
+    a redelivered message changes nothing.
+    """
+    first = (
+        dt.date.fromisoformat(since)
+        if since
+        else timezone.localdate().replace(day=1) - relativedelta(months=1)
+    )
+    return rollup.rebuild(since=first)

@@ -40,6 +40,20 @@ def issue(community_: Community, *, actor=None, code: str = "other", **fields):
     )
 
 
+def moved(issue, **fields):
+    """Write an issue's columns around the actions (dated back, as an import would), then
+    refresh its months in the dashboards' roll-up as the actions do; the issue re-read."""
+    from issues import rollup
+    from issues.models import Issue
+
+    before = Issue.objects.get(pk=issue.pk)
+    Issue.objects.filter(pk=issue.pk).update(**fields)
+    after = Issue.objects.get(pk=issue.pk)
+    after.stored_for_rollup = before.stored_for_rollup
+    rollup.issue_changed(after)
+    return after
+
+
 def community(name: str | None = None, *, street_: Street | None = None) -> Community:
     found, _ = Community.objects.get_or_create(
         street=street_ or street("南恩街道"), name=name or f"社区{next(_counter)}"

@@ -59,9 +59,7 @@ def reported(
         fields["tier"] = tier
     if due_on is not None:
         fields["due_on"] = due_on
-    Issue.objects.filter(pk=issue.pk).update(**fields)
-    issue.refresh_from_db()
-    return issue
+    return factories.moved(issue, **fields)
 
 
 def figures_of(*communities: Community, period: Period = Q1, **kwargs) -> dashboard.Dashboard:
@@ -344,14 +342,9 @@ def test_resolved_counts_a_resolution_that_stands_whenever_the_issue_was_reporte
     manan, manan_staff
 ):
     earlier = factories.resolved_issue(manan, actor=manan_staff)
-    Issue.objects.filter(pk=earlier.pk).update(
-        created=local(2024, 10, 1, 8), resolved_at=local(2025, 2, 1, 8)
-    )
+    factories.moved(earlier, created=local(2024, 10, 1, 8), resolved_at=local(2025, 2, 1, 8))
     undone = factories.resolved_issue(manan, actor=manan_staff)
-    Issue.objects.filter(pk=undone.pk).update(
-        created=local(2025, 1, 20), resolved_at=local(2025, 1, 25)
-    )
-    undone.refresh_from_db()
+    undone = factories.moved(undone, created=local(2025, 1, 20), resolved_at=local(2025, 1, 25))
     actions.issue_transition(issue=undone, actor=manan_staff, name="reopen", note="又漏水了")
 
     found = figures_of(manan)
@@ -546,7 +539,7 @@ def reviews_due_after_a_day(nanen):
 
 
 def collected_on(review: FollowUpReview, moment: dt.datetime) -> None:
-    Issue.objects.filter(pk=review.issue_id).update(created=moment)
+    factories.moved(review.issue, created=moment)
 
 
 def test_follow_up_review_figures_count_issues(

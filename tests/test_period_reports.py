@@ -33,7 +33,7 @@ from pypdf import PdfReader
 
 from deliberation.celery import app as celery_app
 from issues import period_reports, report_views
-from issues.models import Issue, PeriodReport
+from issues.models import PeriodReport
 from issues.periods import Period
 from issues.tasks import build_period_report
 from members.models import CouncilMember, Role
@@ -137,10 +137,11 @@ def quarter_issues(manan, xingfu, beishan, manan_staff, xingfu_staff):
     noise = factories.issue(manan, actor=manan_staff, title="夜间广场舞噪音")
     parking = factories.resolved_issue(xingfu, actor=xingfu_staff, title="幸福村停车难")
     far = factories.issue(beishan, title="北山路灯不亮")
-    Issue.objects.filter(pk__in=[lift.pk, noise.pk, parking.pk, far.pk]).update(created=local(day))
-    Issue.objects.filter(pk__in=[lift.pk, parking.pk]).update(
-        resolved_at=local(day + dt.timedelta(days=3))
+    resolved = local(day + dt.timedelta(days=3))
+    lift, parking = (
+        factories.moved(i, created=local(day), resolved_at=resolved) for i in (lift, parking)
     )
+    noise, far = (factories.moved(i, created=local(day)) for i in (noise, far))
     return types.SimpleNamespace(
         year=year, quarter=quarter, period=period, lift=lift, noise=noise, parking=parking
     )

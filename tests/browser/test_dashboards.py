@@ -23,7 +23,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from issues.models import Issue, PeriodReport
+from issues.models import PeriodReport
 from tests import factories
 from tests.browser.conftest import DESK_WIDTH, PHONE_WIDTH
 
@@ -65,7 +65,7 @@ def matters(transactional_db, manan, xingfu, beishan, manan_staff, xingfu_staff,
     )
     for title in ("去年的井盖松动", "去年的垃圾满溢"):
         old = factories.issue(manan, actor=manan_staff, title=title)
-        Issue.objects.filter(pk=old.pk).update(created=june)
+        factories.moved(old, created=june)
     return {"manan": 3, "xingfu": 4, "manan_last_year": 2}
 
 

@@ -101,6 +101,11 @@ class Command(BaseCommand):
         self._meetings(communities)
         self._reviews(communities)
         self._history(communities)
+        # The seed dates matters back around the actions: their months are rebuilt, as after
+        # any import.
+        from issues import rollup
+
+        rollup.rebuild()
         self._print(accounts)
 
     def _community(self, street: Street, name: str, *, size: int) -> Community:
