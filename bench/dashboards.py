@@ -230,6 +230,31 @@ def rebuild_rollup() -> tuple[int, int, float]:
     return months, IssueMonth.objects.count(), time.perf_counter() - started
 
 
+def time_refresh(repeat: int = 10) -> tuple[float, float, int]:
+    """What an action adds to a write that moves an issue: recomputing its community's last
+    whole month (p50 and p95 ms, and the issues that month holds)."""
+    from dateutil.relativedelta import relativedelta
+    from django.utils import timezone
+
+    from bench.generate import USER_PREFIX
+    from bench.measure import percentile
+    from issues import rollup
+    from issues.models import Issue
+    from members.models import Role, User
+
+    staff = User.objects.get(username=f"{USER_PREFIX}{COMMUNITY_USER}")
+    community_id = Role.objects.get(user=staff, kind=Role.Kind.COMMUNITY_STAFF).community_id
+    month = timezone.localdate().replace(day=1) - relativedelta(months=1)
+    start, end = rollup.month_bounds(month)
+    issues = Issue.objects.filter(community_id=community_id, created__gte=start, created__lt=end)
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        rollup.refresh(community_id, [month])
+        timings.append((time.perf_counter() - started) * 1000)
+    return percentile(timings, 0.5), percentile(timings, 0.95), issues.count()
+
+
 def run_dashboards(
     *, repeat: int = REPEAT, warmup: int = WARMUP, out: Out | None = None, rebuild: bool = True
 ) -> list[Result]:
@@ -538,6 +563,7 @@ def run(
     if dashboards:
         out("  rebuilding the dashboards' monthly roll-up from the issues …")
         rebuilt = rebuild_rollup()
+        refresh = time_refresh()
     started = time.perf_counter()
     results = (
         run_dashboards(repeat=repeat, warmup=warmup, out=out, rebuild=False) if dashboards else []
@@ -562,7 +588,9 @@ def run(
         months, rows, seconds = rebuilt
         lines.append(
             f"roll-up   rebuilt from every issue, as after a bulk import: {months} months, "
-            f"{rows:,} rows (community × month) in {seconds:.1f} s"
+            f"{rows:,} rows (community × month) in {seconds:.1f} s; "
+            f"one community's last month ({refresh[2]:,} issues) recomputed, as an action "
+            f"does: {refresh[0]:.1f} ms p50, {refresh[1]:.1f} ms p95"
         )
     if results:
         lines += [
