@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from urllib.parse import urlencode
@@ -261,7 +261,7 @@ def dashboard(
     breakdown = {"category": Counter(), "channel": Counter(), "tier": Counter()}
     collected_by_month: dict[dt.date, int] = defaultdict(int)
     resolved_by_month: dict[dt.date, int] = defaultdict(int)
-    durations: dict[int, list[list[int]]] = defaultdict(list)  # sorted runs per community
+    durations: dict[int, list[Sequence[int]]] = defaultdict(list)  # sorted runs per community
     for (community_id, month), figures in _month_figures(ids, period).items():
         for counted in (by_community[community_id], totals):
             counted.collected += figures.collected

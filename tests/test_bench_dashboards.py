@@ -137,6 +137,9 @@ def test_a_filtered_export_and_the_whole_report():
     assert [r.page.key for r in done.results] == PAGES
     assert f"/issues/export.csv?community={community.pk}" in done.text
     assert "statements, street dashboard" in done.text and "peak RSS" in done.text
+    # The generator wrote around the actions: the roll-up is rebuilt first, and timed.
+    assert "roll-up   rebuilt from every issue" in done.text
+    assert "recomputed, as an action does" in done.text
 
 
 def test_a_database_without_the_benchmark_data_is_refused():
