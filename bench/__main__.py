@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import time
+
+from bench import say, setup_django
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -45,20 +46,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-    import django
-
-    django.setup()
-
-    from django.core.management import call_command
-
+    setup_django(migrate=not args.no_migrate)
     from bench import generate, measure
 
-    def say(text: str) -> None:
-        print(text, flush=True)
-
-    if not args.no_migrate:
-        call_command("migrate", interactive=False, verbosity=0)
     try:
         generate.check_database(force=args.force)
         present = generate.bench_issue_count()

@@ -23,13 +23,14 @@ import argparse
 import datetime as dt
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bench import say, setup_django
 
 Out = Callable[[str], None]
 
@@ -173,11 +174,9 @@ def _count_issues(found: list[Page], community, street) -> None:
 
 def measure_page(page: Page, *, repeat: int = REPEAT, warmup: int = WARMUP) -> Result:
     """Warm-up requests with the query log (statements, SQL time), then timed ones without."""
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
-    from bench.measure import SqlTimer, percentile
+    from bench.measure import percentile, warm_up
 
     client = Client()
     client.force_login(page.user)
@@ -188,34 +187,22 @@ def measure_page(page: Page, *, repeat: int = REPEAT, warmup: int = WARMUP) -> R
             raise RuntimeError(f"{page.key}: HTTP {response.status_code} for {page.url}")
         return response
 
-    counts, sql_times, captured = [], [], []
-    for _ in range(max(1, warmup)):
-        timer = SqlTimer()
-        with CaptureQueriesContext(connection) as context, connection.execute_wrapper(timer):
-            response = get()
-        counts.append(len(context.captured_queries))
-        sql_times.append(timer.total * 1000)
-        captured = [
-            {"sql": q["sql"], "time": seconds}
-            for q, seconds in zip(context.captured_queries, timer.times, strict=True)
-        ]
-    if len(set(counts)) != 1:
-        raise RuntimeError(f"{page.key}: query count varies between requests: {counts}")
-    timings, size = [], len(response.content)
+    warm = warm_up(get, page.key, warmup)
+    timings, size = [], len(warm.response.content)
     for _ in range(repeat):
         started = time.perf_counter()
-        response = get()
+        get()
         timings.append((time.perf_counter() - started) * 1000)
     return Result(
         page=page,
         p50=percentile(timings, 0.5) if timings else 0.0,
         p95=percentile(timings, 0.95) if timings else 0.0,
         max=max(timings, default=0.0),
-        queries=counts[0],
-        sql_ms=statistics.median(sql_times),
-        slowest_ms=max((q["time"] for q in captured), default=0.0) * 1000,
+        queries=warm.queries,
+        sql_ms=warm.sql_ms,
+        slowest_ms=max((q["time"] for q in warm.captured), default=0.0) * 1000,
         bytes=size,
-        captured=captured,
+        captured=warm.captured,
     )
 
 
@@ -611,19 +598,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     if args.export_child:
         return export_child(chunk=args.chunk, query=args.export_query)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
+    setup_django(migrate=not args.no_migrate)
     from bench.generate import BenchRefused, check_database
 
-    def say(text: str) -> None:
-        print(text, flush=True)
-
-    if not args.no_migrate:
-        call_command("migrate", interactive=False, verbosity=0)
     try:
         check_database(force=args.force)
         say("Measuring …")

@@ -160,15 +160,22 @@ def _get(client: Client, target: Target):
     return response
 
 
-def measure(target: Target, *, repeat: int, warmup: int = 3, keep_sql: bool = False) -> Result:
-    client = Client()
-    client.force_login(target.user)
+@dataclass
+class WarmUp:
+    queries: int  # SQL statements per request, the same for every warm-up request
+    sql_ms: float  # median total SQL time
+    captured: list[dict]  # the statements of the last request, with their times (s)
+    response: object
+
+
+def warm_up(get: Callable[[], object], key: str, warmup: int) -> WarmUp:
+    """Untimed requests with the query log: statements, SQL time, the last one's SQL."""
     counts, sql_times = [], []
     captured: list[dict] = []
     for _ in range(max(1, warmup)):
         timer = SqlTimer()
         with CaptureQueriesContext(connection) as context, connection.execute_wrapper(timer):
-            response = _get(client, target)
+            response = get()
         counts.append(len(context.captured_queries))
         sql_times.append(timer.total * 1000)
         captured = [
@@ -176,7 +183,14 @@ def measure(target: Target, *, repeat: int, warmup: int = 3, keep_sql: bool = Fa
             for q, seconds in zip(context.captured_queries, timer.times, strict=False)
         ]
     if len(set(counts)) != 1:
-        raise RuntimeError(f"{target.key}: query count varies between requests: {counts}")
+        raise RuntimeError(f"{key}: query count varies between requests: {counts}")
+    return WarmUp(counts[0], statistics.median(sql_times), captured, response)
+
+
+def measure(target: Target, *, repeat: int, warmup: int = 3, keep_sql: bool = False) -> Result:
+    client = Client()
+    client.force_login(target.user)
+    warm = warm_up(lambda: _get(client, target), target.key, warmup)
     timings, size = [], 0
     for _ in range(repeat):
         started = time.perf_counter()
@@ -192,11 +206,11 @@ def measure(target: Target, *, repeat: int, warmup: int = 3, keep_sql: bool = Fa
         url=target.url,
         p50=percentile(timings, 0.5),
         p95=percentile(timings, 0.95),
-        queries=counts[0],
+        queries=warm.queries,
         bytes=size,
-        sql_ms=statistics.median(sql_times),
+        sql_ms=warm.sql_ms,
         rows=rows,
-        captured=captured if keep_sql else [],
+        captured=warm.captured if keep_sql else [],
     )
 
 

@@ -18,13 +18,14 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as dt
-import os
 import random
 import resource
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from bench import say, setup_django
 
 Out = Callable[[str], None]
 
@@ -367,19 +368,9 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
+    setup_django(migrate=not args.no_migrate)
     from bench.generate import BenchRefused
 
-    def say(text: str) -> None:
-        print(text, flush=True)
-
-    if not args.no_migrate:
-        call_command("migrate", interactive=False, verbosity=0)
     try:
         say(run(councils=args.councils, today=args.today, force=args.force, out=say))
     except BenchRefused as refusal:

@@ -29,6 +29,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import say, setup_django
+
 Out = Callable[[str], None]
 
 STREET = "基准街道-回头议"
@@ -572,19 +574,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     if args.sweep_child:
         return child(batch=args.batch)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
+    setup_django(migrate=not args.no_migrate)
     from bench.generate import BenchRefused
 
-    def say(text: str) -> None:
-        print(text, flush=True)
-
-    if not args.no_migrate:
-        call_command("migrate", interactive=False, verbosity=0)
     try:
         result = run(
             reviews=args.reviews, workers=args.workers, communities=args.communities,

@@ -39,12 +39,12 @@ class Period:
     @property
     def start(self) -> dt.datetime:
         """The first instant of the first day, local time."""
-        return _midnight(self.since)
+        return local_midnight(self.since)
 
     @property
     def end(self) -> dt.datetime:
         """The first instant after the last day (the bound is exclusive)."""
-        return _midnight(self.until + dt.timedelta(days=1))
+        return local_midnight(self.until + dt.timedelta(days=1))
 
     def months(self) -> list[dt.date]:
         """The first day of each calendar month the period touches, in order."""
@@ -71,7 +71,8 @@ class Period:
         return {"period": self.kind}
 
 
-def _midnight(day: dt.date) -> dt.datetime:
+def local_midnight(day: dt.date) -> dt.datetime:
+    """The first instant of a local day (Asia/Shanghai)."""
     return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_default_timezone())
 
 

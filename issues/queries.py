@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from issues import search
 from issues.models import Category, Escalation, Event, FollowUpReview, Issue, Photo, Rating
+from issues.periods import local_midnight
 from members.models import Community, Role, Street, User
 from members.queries import communities_visible_to, scope_of
 
@@ -146,14 +147,14 @@ def _filtered(user: User, filters: InboxFilters) -> QuerySet[Issue]:
         ).distinct()
     # Local days as ranges of instants (not ``__date``), so the indexes on the dates serve.
     if filters.since:
-        issues = issues.filter(created__gte=_day_start(filters.since))
+        issues = issues.filter(created__gte=local_midnight(filters.since))
     if filters.until:
-        issues = issues.filter(created__lt=_day_start(filters.until + dt.timedelta(days=1)))
+        issues = issues.filter(created__lt=local_midnight(filters.until + dt.timedelta(days=1)))
     if filters.resolved_since:
-        issues = issues.filter(resolved_at__gte=_day_start(filters.resolved_since))
+        issues = issues.filter(resolved_at__gte=local_midnight(filters.resolved_since))
     if filters.resolved_until:
         next_day = filters.resolved_until + dt.timedelta(days=1)
-        issues = issues.filter(resolved_at__lt=_day_start(next_day))
+        issues = issues.filter(resolved_at__lt=local_midnight(next_day))
     if filters.review:
         issues = issues.filter(
             Exists(reviews_matching(filters.review).filter(issue=OuterRef("pk")))
@@ -182,10 +183,6 @@ def review_conditions() -> dict[str, Q]:
 def reviews_matching(kind: str) -> QuerySet[FollowUpReview]:
     reviews = FollowUpReview.objects.exclude(state=FollowUpReview.State.CANCELLED)
     return reviews.filter(review_conditions()[kind])
-
-
-def _day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
 
 
 def reported_or_assigned(user: User) -> QuerySet[Issue]:

@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from issues.figures import SECONDS_PER_DAY, days_between
 from issues.models import Issue, IssueMonth
+from issues.periods import local_midnight
 
 # The fields of an issue the monthly figures read.
 FIELDS = frozenset({"community", "created", "category", "channel", "tier", "resolved_at"})
@@ -126,9 +127,7 @@ def month_of(moment: dt.datetime) -> dt.date:
 
 def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """The first instant of the local month and the first instant after it."""
-    zone = timezone.get_default_timezone()
-    start = dt.datetime.combine(month, dt.time.min, tzinfo=zone)
-    return start, dt.datetime.combine(month + relativedelta(months=1), dt.time.min, tzinfo=zone)
+    return local_midnight(month), local_midnight(month + relativedelta(months=1))
 
 
 def month_figures(

@@ -24,6 +24,7 @@ from deliberation.models import Attendance, Meeting
 from issues.models import Escalation, FollowUpReview, Issue, Rating
 from members.models import Community, CouncilMember, Role
 from tests import factories
+from tests.test_dashboard_figures import local, reported
 from tests.test_review_figures import cancelled, done, sent
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -36,35 +37,6 @@ TWO_YEARS = {"period": "custom", "since": "2024-01-01", "until": "2025-12-31"}
 CUT_QUARTER = {"period": "custom", "since": "2025-01-01", "until": "2025-03-20"}
 TWO_CUTS = {"period": "custom", "since": "2025-01-10", "until": "2025-03-20"}
 INBOX_TOTAL = re.compile(r'<ul class="status-counts"[^>]*>\s*<li><a [^>]*>[^<]*<b>(\d+)</b>')
-
-
-def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
-
-
-def reported(
-    community: Community,
-    created: dt.datetime,
-    *,
-    resolved: dt.datetime | None = None,
-    status: str | None = None,
-    code: str = "other",
-    channel: str = "patrol",
-    tier: str | None = None,
-    due_on: dt.date | None = None,
-) -> Issue:
-    """An issue reported through the action, then moved to the moment ``created``."""
-    issue = factories.issue(community, code=code, channel=channel)
-    fields: dict = {"created": created}
-    if resolved is not None:
-        fields |= {"status": Issue.Status.RESOLVED, "resolved_at": resolved}
-    if status is not None:
-        fields["status"] = status
-    if tier is not None:
-        fields["tier"] = tier
-    if due_on is not None:
-        fields["due_on"] = due_on
-    return factories.moved(issue, **fields)
 
 
 def community_page(community: Community) -> str:
