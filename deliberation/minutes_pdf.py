@@ -39,8 +39,15 @@ def render_pdf(minutes: Minutes) -> bytes:
 
 def pdf_from_html(html: str) -> bytes:
     """A PDF of a page rendered here; nothing is fetched (no network, no files)."""
+    from PIL import ImageFile
+
+    truncated = ImageFile.LOAD_TRUNCATED_IMAGES
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
+
+    # Importing WeasyPrint turns on Pillow's process-wide LOAD_TRUNCATED_IMAGES, after which
+    # issues.photos would take a truncated upload for a photo: put it back.
+    ImageFile.LOAD_TRUNCATED_IMAGES = truncated
 
     # An empty list of allowed protocols refuses every fetch.
     fetcher = URLFetcher(allowed_protocols=())

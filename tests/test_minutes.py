@@ -776,3 +776,18 @@ def test_anonymous_visitors_are_sent_to_login(draft, client):
         response = getattr(client, method)(url, payload)
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
+
+
+def test_printing_a_pdf_leaves_truncated_photos_refused():
+    """WeasyPrint's import switches on Pillow's LOAD_TRUNCATED_IMAGES for the whole process;
+    a process that printed minutes or a report must still refuse a half-uploaded photo."""
+    from django.core.exceptions import ValidationError
+
+    from deliberation.minutes_pdf import pdf_from_html
+    from issues import photos
+    from tests.test_issue_actions import truncated_jpeg
+
+    assert pdf_from_html("<p>马南社区</p>").startswith(b"%PDF")
+
+    with pytest.raises(ValidationError):
+        photos.process(truncated_jpeg())
