@@ -401,6 +401,7 @@ def escalation_accept(
     escalation.decided_by = actor
     escalation.decided_at = timezone.now()
     escalation.save()
+    rollup.escalation_changed(escalation)
     issue.tier = Issue.Tier.DEPARTMENT
     issue.assigned_department = department
     issue.due_on = deadline
@@ -460,6 +461,7 @@ def escalation_reply(
     escalation.handled_by = actor
     escalation.handled_at = timezone.now()
     escalation.save()
+    rollup.escalation_changed(escalation)
     for content in cleaned:
         _store_photo(issue, actor, content, Photo.Kind.COMPLETION)
     _save(issue, [])

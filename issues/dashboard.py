@@ -20,9 +20,10 @@ communities the reader may see:
 
 Every issue figure comes with the URL of the inbox filtered to exactly the issues it
 counts (for readers who have an inbox). Everything is read in a fixed number of queries,
-however many issues, communities or months: the issue figures of whole months from the
-monthly roll-up (``issues.rollup``), those of a month the period cuts (a custom range) from
-the issues, two queries for each; still open and overdue, which change with today, live.
+however many issues, communities or months: the issue and department figures of whole
+months from the monthly roll-up (``issues.rollup``), those of a month the period cuts (a
+custom range) from the rows, three queries for each; still open and overdue, which change
+with today, live.
 """
 
 from __future__ import annotations
@@ -30,18 +31,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from urllib.parse import urlencode
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import (
     Count,
-    F,
     Q,
-    QuerySet,
 )
 from django.urls import reverse
 from django.utils import timezone
@@ -52,11 +49,8 @@ from deliberation.models import Attendance, Meeting
 from issues import rollup
 from issues.figures import (
     SECONDS_PER_DAY,
-    Percentile,
     Share,
-    days_between,
     one_decimal,
-    percentile_cont,
 )
 from issues.models import Category, Escalation, FollowUpReview, Issue
 from issues.periods import Period
@@ -262,7 +256,7 @@ def dashboard(
     collected_by_month: dict[dt.date, int] = defaultdict(int)
     resolved_by_month: dict[dt.date, int] = defaultdict(int)
     durations: dict[int, list[Sequence[int]]] = defaultdict(list)  # sorted runs per community
-    for (community_id, month), figures in _month_figures(ids, period).items():
+    for (community_id, month), figures in _month_figures(rollup.ISSUES, ids, period).items():
         for counted in (by_community[community_id], totals):
             counted.collected += figures.collected
             counted.resolved += figures.resolved
@@ -402,16 +396,16 @@ def month_windows(
 
 
 def _month_figures(
-    community_ids: list[int], period: Period
-) -> dict[tuple[int, dt.date], rollup.MonthFigures]:
-    """The figures per community and month of the period: whole months as kept in
-    IssueMonth (one query), the part of a month the period cuts read from the issues (two
-    queries for each)."""
+    kind: rollup.Rollup, owner_ids: list[int], period: Period
+) -> dict[tuple[int, dt.date], object]:
+    """The figures per owner (community or department) and month of the period: whole months
+    as kept in the roll-up (one query), the part of a month the period cuts read from the
+    rows themselves (for each: two queries for issues, one for escalations)."""
     whole, cut = month_windows(period)
-    figures = rollup.stored(community_ids, whole)
+    figures = rollup.stored(kind, owner_ids, whole)
     for month, start, end in cut:
-        for community_id, counted in rollup.month_figures(community_ids, start, end).items():
-            figures[(community_id, month)] = counted
+        for owner_id, counted in kind.count(owner_ids, start, end, None).items():
+            figures[(owner_id, month)] = counted
     return figures
 
 
@@ -444,62 +438,6 @@ def _category_tallies(
         for category in categories
         if category.is_active or counts.get(category.pk)
     ]
-
-
-# --- Days between two moments -----------------------------------------------------------
-
-
-def day_percentiles(
-    rows: QuerySet, start: str, end: str, *, group: str
-) -> dict[int | None, tuple[float | None, float | None]]:
-    """Median and 90th percentile of the days from ``start`` to ``end``, per group and for all.
-
-    The key None holds the figures over every row (not a median of medians). One query:
-    PostgreSQL's ``PERCENTILE_CONT``; on SQLite the two dates of each row and the same
-    interpolation in Python.
-    """
-    rows = rows.order_by()  # a model's ordering would join the GROUP BY
-    if connection.vendor == "postgresql":
-        # The groups and all rows in one pass (GROUPING SETS), where a UNION of the two would
-        # read every row twice; GROUPING(day_key) is 1 on the row over all of them.
-        days = rows.annotate(day_key=F(group), days=days_between(start, end))
-        try:
-            sql, params = days.values_list("day_key", "days").query.sql_with_params()
-        except EmptyResultSet:  # no communities: no row at all, as the ORM gives it
-            return {}
-        figures = ", ".join(
-            f"{Percentile.function}({fraction!r}) WITHIN GROUP (ORDER BY days)"
-            for fraction in (0.5, 0.9)
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT day_key, GROUPING(day_key), {figures} FROM ({sql}) AS day_rows "
-                "GROUP BY GROUPING SETS ((day_key), ())",
-                params,
-            )
-            found = cursor.fetchall()
-        # Groups first, then the row over all: it stays the one under None.
-        found.sort(key=lambda row: row[1])
-        return {
-            None if every else key: (one_decimal(median), one_decimal(p90))
-            for key, every, median, p90 in found
-        }
-    values: dict[int, list[float]] = defaultdict(list)
-    for key, begun, ended in rows.values_list(group, start, end):
-        if begun is not None and ended is not None:
-            values[key].append((ended - begun).total_seconds() / SECONDS_PER_DAY)
-    every = [day for group_values in values.values() for day in group_values]
-    result = {key: _median_p90(group_values) for key, group_values in values.items()}
-    result[None] = _median_p90(every)
-    return result
-
-
-def _median_p90(values: Iterable[float]) -> tuple[float | None, float | None]:
-    values = list(values)
-    return (
-        one_decimal(percentile_cont(values, 0.5)),
-        one_decimal(percentile_cont(values, 0.9)),
-    )
 
 
 # --- Meetings: attendance per member --------------------------------------------------------
@@ -545,26 +483,36 @@ def _attendance(community: Community, period: Period) -> list[AttendanceRow]:
 def _departments(street: Street, period: Period, today: dt.date) -> list[DepartmentRow]:
     """Each department of the street, with the escalations assigned to it in the period."""
     departments = list(Department.objects.filter(street=street).order_by("name", "pk"))
-    assigned = Escalation.objects.filter(
-        street=street,
-        department__isnull=False,
-        decided_at__gte=period.start,
-        decided_at__lt=period.end,
-    ).order_by()
-    counts = {
-        department_id: (n, handled, late)
-        for department_id, n, handled, late in assigned.values_list("department_id").annotate(
-            n=Count("pk"),
-            handled=Count("pk", filter=Q(handled_at__isnull=False)),
-            late=Count("pk", filter=Q(state=Escalation.State.ACCEPTED, deadline__lt=today)),
+    ids = [department.pk for department in departments]
+    assigned: dict[int, int] = defaultdict(int)
+    handled: dict[int, int] = defaultdict(int)
+    durations: dict[int, list[Sequence[int]]] = defaultdict(list)
+    for (department_id, _month), figures in _month_figures(rollup.DEPARTMENTS, ids, period).items():
+        assigned[department_id] += figures.assigned
+        handled[department_id] += figures.handled
+        durations[department_id].append(figures.handling_seconds)
+    # Overdue depends on today: read live, from the index of escalations still with their
+    # department (escalation_with_department).
+    overdue = dict(
+        Escalation.objects.filter(
+            street=street,
+            department__isnull=False,
+            state=Escalation.State.ACCEPTED,
+            deadline__lt=today,
+            decided_at__gte=period.start,
+            decided_at__lt=period.end,
         )
-    }
-    medians = day_percentiles(assigned, "decided_at", "handled_at", group="department_id")
+        .order_by()
+        .values_list("department_id")
+        .annotate(n=Count("pk"))
+    )
     return [
         DepartmentRow(
             department,
-            *counts.get(department.pk, (0, 0, 0)),
-            median_days=medians.get(department.pk, (None, None))[0],
+            assigned[department.pk],
+            handled[department.pk],
+            overdue.get(department.pk, 0),
+            median_days=_median_p90_seconds(durations[department.pk])[0],
         )
         for department in departments
     ]

@@ -334,8 +334,14 @@ class Escalation(models.Model):
         indexes = [
             models.Index(fields=["street", "state", "created"], name="escalation_queue"),
             models.Index(fields=["department", "state"], name="escalation_department"),
-            # The street dashboard's departments: escalations assigned in a period.
+            # The street dashboard's departments: escalations assigned in a period, and
+            # those of them still with the department (overdue depends on today: read live).
             models.Index(fields=["street", "decided_at"], name="escalation_decided"),
+            models.Index(
+                fields=["street", "decided_at", "deadline"],
+                condition=Q(state="accepted"),
+                name="escalation_with_department",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -611,3 +617,23 @@ class IssueMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.community_id} {self.month:%Y-%m}"
+
+
+class DepartmentMonth(models.Model):
+    """The escalations assigned to one department in one local month, kept by issues.rollup."""
+
+    department = models.ForeignKey("members.Department", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()  # its first day
+    assigned = models.PositiveIntegerField(default=0)
+    # Seconds from assignment to handling of each escalation handled, in order, as packed
+    # 32-bit integers (issues.rollup.pack).
+    handling_seconds = models.BinaryField(default=b"")
+    refreshed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["department", "month"], name="department_month_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department_id} {self.month:%Y-%m}"

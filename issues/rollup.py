@@ -1,19 +1,21 @@
-"""The issue figures of each community for each local month, kept for the dashboards.
+"""The dashboards' figures of each community and each department for each local month.
 
 A street of sixteen busy communities reports hundreds of thousands of issues a year; adding
 them up for every dashboard request reads every one of them. ``IssueMonth`` holds, per
-community and month, what the dashboards add up: the issues reported (by category, channel
-and handling tier) and the seconds from report to resolution of those resolved, sorted, so
-the median and 90th percentile over any months are exact and found without sorting them
-again (``percentile``).
+community and month, the issues reported (by category, channel and handling tier) and the
+seconds from report to resolution of those resolved; ``DepartmentMonth``, per department
+and month, the escalations assigned to it and the seconds from assignment to handling of
+those handled. Durations are sorted, so the median and 90th percentile over any months are
+exact and found without sorting them again (``percentile``).
 
-The rows are kept exact: every write of an issue that can move it between months or
-breakdowns goes through ``issues.actions``, which calls ``issue_changed`` in the same
-transaction; it recomputes the affected months from the issues under a lock on their rows
-(``refresh``), so two writers of one month cannot lose each other's change. Recomputing
-rather than adding one makes a refresh idempotent: the nightly Celery task
-(``issues.tasks.refresh_issue_months``) and ``manage.py refresh_issue_months`` rebuild
-months the same way, which repairs anything written around the actions (bulk imports).
+The rows are kept exact: every write that can move an issue or an escalation between
+months or breakdowns goes through ``issues.actions``, which calls ``issue_changed`` or
+``escalation_changed`` in the same transaction; they recompute the affected months from the
+rows under a lock on the month's row (``_write``), so two writers of one month cannot lose
+each other's change. Recomputing rather than adding one makes a refresh idempotent: the
+nightly Celery task (``issues.tasks.refresh_issue_months``) and ``manage.py
+refresh_issue_months`` rebuild months the same way, which repairs anything written around
+the actions (bulk imports).
 
 Figures that depend on today (still open, overdue) and the follow-up reviews are not here:
 the dashboards read them live.
@@ -27,7 +29,7 @@ import sys
 from array import array
 from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from dateutil.relativedelta import relativedelta
@@ -37,11 +39,11 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from issues.figures import SECONDS_PER_DAY, days_between
-from issues.models import Issue, IssueMonth
+from issues.models import DepartmentMonth, Escalation, Issue, IssueMonth
 from issues.periods import local_midnight
 
 # The fields of an issue the monthly figures read.
-FIELDS = frozenset({"community", "created", "category", "channel", "tier", "resolved_at"})
+ISSUE_FIELDS = frozenset({"community", "created", "category", "channel", "tier", "resolved_at"})
 
 
 # The durations are stored as 32-bit integers (68 years of seconds), little-endian: four
@@ -157,25 +159,65 @@ def month_figures(
         month.tiers[tier] += n
     resolved = issues.filter(resolved_at__gte=start, resolved_at__lt=end)
     durations: dict[int, list[int]] = defaultdict(list)
-    for community_id, seconds in _resolution_seconds(resolved):
+    for community_id, seconds in _seconds(resolved, "community_id", "created", "resolved_at"):
         durations[community_id].append(seconds)
     for community_id, seconds in durations.items():
         figures[community_id].resolution_seconds = array(_SECONDS, sorted(seconds))
     return dict(figures)
 
 
-def _resolution_seconds(resolved: QuerySet) -> Iterable[tuple[int, int]]:
-    """(community, whole seconds from report to resolution) of each issue."""
+@dataclass
+class DepartmentFigures:
+    """What the escalations assigned to one department in one month (or part) add up to."""
+
+    assigned: int = 0
+    # Seconds from assignment to handling, one per escalation handled, in order.
+    handling_seconds: array = field(default_factory=lambda: array(_SECONDS))
+
+    @property
+    def handled(self) -> int:
+        return len(self.handling_seconds)
+
+    @classmethod
+    def from_row(cls, row: DepartmentMonth) -> DepartmentFigures:
+        return cls(assigned=row.assigned, handling_seconds=unpack(row.handling_seconds))
+
+
+def department_figures(
+    department_ids: Iterable[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    escalations: QuerySet | None = None,
+) -> dict[int, DepartmentFigures]:
+    """The figures of each department's escalations assigned between two instants of one
+    month, read from the escalations (one query)."""
+    escalations = (Escalation.objects.all() if escalations is None else escalations).filter(
+        department_id__in=list(department_ids), decided_at__gte=start, decided_at__lt=end
+    )
+    figures: dict[int, DepartmentFigures] = defaultdict(DepartmentFigures)
+    durations: dict[int, list[int]] = defaultdict(list)
+    for department_id, seconds in _seconds(
+        escalations.order_by(), "department_id", "decided_at", "handled_at"
+    ):
+        figures[department_id].assigned += 1
+        if seconds is not None:
+            durations[department_id].append(seconds)
+    for department_id, seconds in durations.items():
+        figures[department_id].handling_seconds = array(_SECONDS, sorted(seconds))
+    return dict(figures)
+
+
+def _seconds(
+    rows: QuerySet, owner: str, begun: str, ended: str
+) -> Iterable[tuple[int, int | None]]:
+    """(owner, whole seconds from ``begun`` to ``ended``, None while ``ended`` is empty)."""
     if connection.vendor != "postgresql":
         # SQLite has no interval arithmetic the ORM can extract seconds from.
-        for community_id, created, resolved_at in resolved.values_list(
-            "community_id", "created", "resolved_at"
-        ):
-            yield community_id, round((resolved_at - created).total_seconds())
+        for owner_id, first, last in rows.values_list(owner, begun, ended):
+            yield owner_id, None if last is None else round((last - first).total_seconds())
         return
-    pairs = resolved.annotate(days=days_between("created", "resolved_at")).values_list(
-        "community_id", "days"
-    )
+    pairs = rows.annotate(days=days_between(begun, ended)).values_list(owner, "days")
     try:
         sql, params = pairs.query.sql_with_params()
     except EmptyResultSet:
@@ -184,69 +226,118 @@ def _resolution_seconds(resolved: QuerySet) -> Iterable[tuple[int, int]]:
     # which need none of the ORM's conversions per row.
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for community_id, days in cursor.fetchall():
-            yield community_id, round(days * SECONDS_PER_DAY)
+        for owner_id, days in cursor.fetchall():
+            yield owner_id, None if days is None else round(days * SECONDS_PER_DAY)
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """One kind of monthly row: its model, whose it is, and how it is counted and kept."""
+
+    model: type
+    owner: str  # the owner's column: community_id or department_id
+    count: Callable  # (owner ids, start, end, source queryset or None) -> {owner: figures}
+    empty: Callable  # figures of an owner with nothing in the month
+    read: Callable  # a row -> its figures
+    fill: Callable  # (row, figures) -> None
+    columns: tuple[str, ...]
+    source: Callable  # () -> the rows counted (a historical model's in a migration)
+    moment: str  # the source's field that places a row in a month
+
+
+def _fill_issues(row: IssueMonth, figures: MonthFigures) -> None:
+    row.collected = figures.collected
+    row.categories = {str(k): n for k, n in figures.categories.items()}
+    row.channels = dict(figures.channels)
+    row.tiers = dict(figures.tiers)
+    row.resolution_seconds = pack(figures.resolution_seconds)
+
+
+def _fill_departments(row: DepartmentMonth, figures: DepartmentFigures) -> None:
+    row.assigned = figures.assigned
+    row.handling_seconds = pack(figures.handling_seconds)
+
+
+ISSUES = Rollup(
+    model=IssueMonth,
+    owner="community_id",
+    count=lambda ids, start, end, source: month_figures(ids, start, end, issues=source),
+    empty=MonthFigures,
+    read=MonthFigures.from_row,
+    fill=_fill_issues,
+    columns=("collected", "categories", "channels", "tiers", "resolution_seconds"),
+    source=lambda: Issue.objects.all(),
+    moment="created",
+)
+DEPARTMENTS = Rollup(
+    model=DepartmentMonth,
+    owner="department_id",
+    count=lambda ids, start, end, source: department_figures(ids, start, end, escalations=source),
+    empty=DepartmentFigures,
+    read=DepartmentFigures.from_row,
+    fill=_fill_departments,
+    columns=("assigned", "handling_seconds"),
+    source=lambda: Escalation.objects.filter(department__isnull=False),
+    moment="decided_at",
+)
 
 
 def stored(
-    community_ids: Iterable[int], months: Iterable[dt.date]
-) -> dict[tuple[int, dt.date], MonthFigures]:
-    """The kept figures of these communities for these whole months (one query)."""
-    rows = IssueMonth.objects.filter(community_id__in=list(community_ids), month__in=list(months))
-    return {(row.community_id, row.month): MonthFigures.from_row(row) for row in rows}
+    kind: Rollup, owner_ids: Iterable[int], months: Iterable[dt.date]
+) -> dict[tuple[int, dt.date], object]:
+    """The kept figures of these owners for these whole months (one query)."""
+    rows = kind.model.objects.filter(
+        **{f"{kind.owner}__in": list(owner_ids)}, month__in=list(months)
+    )
+    return {(getattr(row, kind.owner), row.month): kind.read(row) for row in rows}
 
 
 def refresh(community_id: int, months: Iterable[dt.date]) -> None:
     """Recompute the community's rows for these months from its issues."""
     for month in sorted(set(months)):
-        _write([community_id], month)
+        _write(ISSUES, [community_id], month)
 
 
 def _write(
-    community_ids: list[int],
+    kind: Rollup,
+    owner_ids: list[int],
     month: dt.date,
     *,
-    issues: QuerySet | None = None,
-    model: type[IssueMonth] = IssueMonth,
+    source: QuerySet | None = None,
+    model: type | None = None,
 ) -> None:
-    """Recompute these communities' rows of one month, locked before the month is read.
+    """Recompute these owners' rows of one month, locked before the month is read.
 
     On PostgreSQL each statement of a READ COMMITTED transaction sees what committed before
-    it began, so a writer that waited for the lock counts the other writer's issue as well
-    as its own. Rows are locked in community order and a writer locks one community's
-    months in month order: two writers cannot deadlock.
+    it began, so a writer that waited for the lock counts the other writer's change as well
+    as its own. Rows are locked in owner order; a writer locks one owner's months in month
+    order, a department's before a community's: two writers cannot deadlock.
     """
+    model = model or kind.model
     with transaction.atomic():
         model.objects.bulk_create(
-            [model(community_id=pk, month=month) for pk in community_ids], ignore_conflicts=True
+            [model(**{kind.owner: pk, "month": month}) for pk in owner_ids],
+            ignore_conflicts=True,
         )
         rows = list(
             model.objects.select_for_update()
-            .filter(community_id__in=community_ids, month=month)
-            .order_by("community_id")
+            .filter(**{f"{kind.owner}__in": owner_ids}, month=month)
+            .order_by(kind.owner)
         )
         start, end = month_bounds(month)
-        figures = month_figures(community_ids, start, end, issues=issues)
+        figures = kind.count(owner_ids, start, end, source)
         now = timezone.now()
         for row in rows:
-            counted = figures.get(row.community_id, MonthFigures())
-            row.collected = counted.collected
-            row.categories = {str(k): n for k, n in counted.categories.items()}
-            row.channels = dict(counted.channels)
-            row.tiers = dict(counted.tiers)
-            row.resolution_seconds = pack(counted.resolution_seconds)
+            kind.fill(row, figures.get(getattr(row, kind.owner)) or kind.empty())
             row.refreshed_at = now
-        model.objects.bulk_update(rows, [*COLUMNS, "refreshed_at"])
-
-
-COLUMNS = ["collected", "categories", "channels", "tiers", "resolution_seconds"]
+        model.objects.bulk_update(rows, [*kind.columns, "refreshed_at"])
 
 
 def issue_changed(issue: Issue, fields: Iterable[str] | None = None) -> None:
     """Keep the months of an issue just written exact; ``fields`` are those it saved (None:
     all of them, as for a new issue). Months it left (a reopen clears its resolution) are
     refreshed as well as those it is in."""
-    if fields is not None and not FIELDS.intersection(fields):
+    if fields is not None and not ISSUE_FIELDS.intersection(fields):
         return
     touched: dict[int, set[dt.date]] = defaultdict(set)
     for community_id, created, resolved_at in (
@@ -263,27 +354,45 @@ def issue_changed(issue: Issue, fields: Iterable[str] | None = None) -> None:
     issue.stored_for_rollup = (issue.community_id, issue.created, issue.resolved_at)
 
 
-def rebuild(
+def escalation_changed(escalation: Escalation) -> None:
+    """Keep the month of an escalation just assigned or handled exact. (Its assignment is
+    dated once, when the street office decides; nothing moves it to another month.)"""
+    if escalation.department_id is not None and escalation.decided_at is not None:
+        _write(DEPARTMENTS, [escalation.department_id], month_of(escalation.decided_at))
+
+
+def rebuild_months(
+    kind: Rollup,
     *,
     since: dt.date | None = None,
-    issues: QuerySet | None = None,
-    model: type[IssueMonth] = IssueMonth,
+    source: QuerySet | None = None,
+    model: type | None = None,
 ) -> int:
-    """Recompute every month, from ``since`` (or the first issue) to this one, of every
-    community with issues; the months written. Idempotent: a month computed twice holds
-    the same figures. (``issues`` and ``model``: a migration's historical models.)"""
-    issues = (Issue.objects.all() if issues is None else issues).order_by()
-    first = issues.order_by("created").values_list("created", flat=True).first()
+    """Recompute every month of this kind, from ``since`` (or the first row) to this one, of
+    every owner with rows; the months written. Idempotent: a month computed twice holds the
+    same figures. (``source`` and ``model``: a migration's historical models.)"""
+    source = (kind.source() if source is None else source).order_by()
+    first = (
+        source.exclude(**{f"{kind.moment}__isnull": True})
+        .order_by(kind.moment)
+        .values_list(kind.moment, flat=True)
+        .first()
+    )
     if first is None:
         return 0
     month = month_of(first)
     if since is not None:
         month = max(month, since.replace(day=1))
-    community_ids = sorted(set(issues.values_list("community_id", flat=True).distinct()))
+    owner_ids = sorted(set(source.values_list(kind.owner, flat=True).distinct()))
     last = month_of(timezone.now())
     written = 0
     while month <= last:
-        _write(community_ids, month, issues=issues, model=model)
+        _write(kind, owner_ids, month, source=source, model=model)
         written += 1
         month += relativedelta(months=1)
     return written
+
+
+def rebuild(*, since: dt.date | None = None) -> int:
+    """Recompute the months of both kinds (see ``rebuild_months``); the months written."""
+    return sum(rebuild_months(kind, since=since) for kind in (ISSUES, DEPARTMENTS))

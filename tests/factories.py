@@ -54,6 +54,17 @@ def moved(issue, **fields):
     return after
 
 
+def escalation(**fields):
+    """An escalation written around the actions (in any state, dated as given), with its
+    month refreshed in the dashboards' roll-up as the actions do."""
+    from issues import rollup
+    from issues.models import Escalation
+
+    written = Escalation.objects.create(**fields)
+    rollup.escalation_changed(written)
+    return written
+
+
 def community(name: str | None = None, *, street_: Street | None = None) -> Community:
     found, _ = Community.objects.get_or_create(
         street=street_ or street("南恩街道"), name=name or f"社区{next(_counter)}"

@@ -138,7 +138,7 @@ def test_a_filtered_export_and_the_whole_report():
     assert f"/issues/export.csv?community={community.pk}" in done.text
     assert "statements, street dashboard" in done.text and "peak RSS" in done.text
     # The generator wrote around the actions: the roll-up is rebuilt first, and timed.
-    assert "roll-up   rebuilt from every issue" in done.text
+    assert "roll-up   rebuilt from every issue and escalation" in done.text
     assert "recomputed, as an action does" in done.text
 
 

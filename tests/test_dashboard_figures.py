@@ -21,7 +21,7 @@ from deliberation.models import Attendance, Meeting
 from issues import actions, dashboard
 from issues.dashboard import CommunityRow, IssueFigures, MeetingFigures
 from issues.figures import Share
-from issues.models import Category, Escalation, FollowUpReview, Issue
+from issues.models import Category, FollowUpReview, Issue
 from issues.periods import MAX_YEARS, Period, named_period, period_form
 from members.models import Community, CouncilMember, Role
 from tests import factories
@@ -369,30 +369,21 @@ def test_a_period_with_nothing_is_zeros_and_no_medians(manan, quarter):
     assert (chart["categories"], chart["channels"], chart["tiers"]) == ([], [], [])
 
 
-def test_day_percentiles_per_group_and_over_all_rows(manan, xingfu):
+def test_days_to_resolution_per_community_and_over_all_issues(manan, xingfu):
     for days in (2, 5, 9):
         reported(manan, local(2025, 1, 1, 10), resolved=local(2025, 1, 1, 10) + dt.timedelta(days))
     reported(xingfu, local(2025, 1, 2), resolved=local(2025, 1, 22))
     reported(xingfu, local(2025, 1, 2))  # not resolved: no days to count
 
-    # Unordered, as the dashboard passes its rows.
-    found = dashboard.day_percentiles(
-        Issue.objects.filter(community__in=[manan, xingfu]).order_by(),
-        "created",
-        "resolved_at",
-        group="community_id",
-    )
+    found = figures_of(manan, xingfu)
 
-    assert found == {
-        manan.pk: (5.0, 8.2),
-        xingfu.pk: (20.0, 20.0),
-        # Over all four rows (2, 5, 9, 20), not the median of the two medians (12.5).
-        None: (7.0, 16.7),
-    }
-    nothing = Issue.objects.filter(community=manan, resolved_at__year=2020).order_by()
-    assert dashboard.day_percentiles(nothing, "created", "resolved_at", group="community_id") == {
-        None: (None, None)
-    }
+    rows = {row.community.pk: row.issues for row in found.communities}
+    assert (rows[manan.pk].median_days, rows[manan.pk].p90_days) == (5.0, 8.2)
+    assert (rows[xingfu.pk].median_days, rows[xingfu.pk].p90_days) == (20.0, 20.0)
+    # Over all four issues (2, 5, 9, 20), not the median of the two medians (12.5).
+    assert (found.totals.median_days, found.totals.p90_days) == (7.0, 16.7)
+    nothing = figures_of(manan, xingfu, period=Period(dt.date(2020, 1, 1), dt.date(2020, 12, 31)))
+    assert (nothing.totals.median_days, nothing.totals.p90_days) == (None, None)
 
 
 def test_hours_count_as_fractions_of_a_day_to_one_decimal(manan):
@@ -697,7 +688,7 @@ def test_departments_assigned_handled_overdue_and_median(
 
     def escalation(community, department, decided, *, state, deadline=None, handled=None):
         raised_by = other_admin if community == beishan else nanen_admin
-        Escalation.objects.create(
+        factories.escalation(
             issue=reported(community, local(2025, 1, 2)),
             street=community.street,
             reason="需要街道协调",

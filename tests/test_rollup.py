@@ -16,10 +16,11 @@ from django.utils import timezone
 
 from issues import actions, dashboard, rollup, tasks
 from issues.figures import percentile_cont
-from issues.models import Category, Issue, IssueMonth
+from issues.models import Category, DepartmentMonth, Escalation, Issue, IssueMonth
 from issues.periods import Period, named_period
 from tests import factories
 from tests.test_dashboard_figures import local
+from tests.test_issue_escalation import accept, to_street
 
 pytestmark = pytest.mark.django_db
 
@@ -274,3 +275,51 @@ def test_durations_are_stored_packed_and_read_back_as_they_were():
     seconds = [0, 59, 86_400, 2**31 - 1]
     assert len(rollup.pack(seconds)) == 4 * len(seconds)
     assert list(rollup.unpack(memoryview(rollup.pack(seconds)))) == seconds
+
+
+# --- Departments ---------------------------------------------------------------------------
+
+
+def kept_department(department, month: dt.date) -> rollup.DepartmentFigures:
+    row = DepartmentMonth.objects.filter(department=department, month=month).first()
+    return rollup.DepartmentFigures.from_row(row) if row else rollup.DepartmentFigures()
+
+
+def live_department(department, month: dt.date) -> rollup.DepartmentFigures:
+    start, end = rollup.month_bounds(month)
+    return rollup.department_figures([department.pk], start, end).get(
+        department.pk, rollup.DepartmentFigures()
+    )
+
+
+def test_an_assignment_and_its_handling_count_in_the_month_assigned(
+    manan, manan_staff, nanen_admin, city_handler
+):
+    issues = [factories.issue(manan, actor=manan_staff) for _ in range(3)]
+    escalations = [accept(to_street(issue, manan_staff), nanen_admin) for issue in issues]
+    department = escalations[0].department
+    assert kept_department(department, this_month()).assigned == 3
+    assert kept_department(department, this_month()).handled == 0
+
+    actions.escalation_reply(escalation=escalations[0], actor=city_handler, reply="已处理")
+    actions.escalation_reply(escalation=escalations[1], actor=city_handler, reply="已处理")
+    # Handling does not change the month: it is the month the street office assigned it.
+    handled = Escalation.objects.get(pk=escalations[0].pk)
+    seconds = round((handled.handled_at - handled.decided_at).total_seconds())
+
+    month = kept_department(department, this_month())
+    assert (month.assigned, month.handled) == (3, 2)
+    assert seconds in month.handling_seconds
+    assert month == live_department(department, this_month())
+
+
+def test_the_nightly_task_repairs_a_departments_month(manan, manan_staff, nanen_admin):
+    issue = factories.issue(manan, actor=manan_staff)
+    escalation = accept(to_street(issue, manan_staff), nanen_admin)
+    DepartmentMonth.objects.update(assigned=0)
+    Escalation.objects.filter(pk=escalation.pk).update(decided_at=local(2025, 2, 3))  # no action
+
+    tasks.refresh_issue_months(since="2025-01-01")
+
+    assert kept_department(escalation.department, dt.date(2025, 2, 1)).assigned == 1
+    assert kept_department(escalation.department, this_month()).assigned == 0

@@ -9,8 +9,9 @@ def fill(apps, schema_editor):
     """The months of the issues already there, with the historical models."""
     from issues import rollup
 
-    rollup.rebuild(
-        issues=apps.get_model("issues", "Issue").objects.all(),
+    rollup.rebuild_months(
+        rollup.ISSUES,
+        source=apps.get_model("issues", "Issue").objects.all(),
         model=apps.get_model("issues", "IssueMonth"),
     )
 
