@@ -11,6 +11,10 @@ def setup_django(*, migrate: bool) -> None:
     import django
 
     django.setup()
+    # The pages are timed as a web worker serves them (deliberation.wsgi does the same).
+    from deliberation.startup import settle_worker
+
+    settle_worker()
     if migrate:
         from django.core.management import call_command
 

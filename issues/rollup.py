@@ -223,10 +223,12 @@ def _seconds(
     except EmptyResultSet:
         return
     # Through the cursor: a month of a busy street is tens of thousands of plain numbers,
-    # which need none of the ORM's conversions per row.
+    # which need none of the ORM's conversions per row. Row by row, not fetchall(): a list of
+    # that many tuples outlives the collector's young generations and sets off a full
+    # collection of the process (75 ms here).
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for owner_id, days in cursor.fetchall():
+        for owner_id, days in cursor:
             yield owner_id, None if days is None else round(days * SECONDS_PER_DAY)
 
 

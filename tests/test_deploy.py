@@ -738,7 +738,9 @@ def test_entry_points_load_with_production_settings(tmp_path):
         assert callable(deliberation.wsgi.application)
         app = find_app("deliberation")
         app.loader.import_default_modules()
+        import gc
         print(json.dumps({
+            "frozen": gc.get_freeze_count(),
             "main": app.main,
             "tasks": sorted(app.tasks),
             "beat": sorted(entry["task"] for entry in app.conf.beat_schedule.values()),
@@ -748,6 +750,8 @@ def test_entry_points_load_with_production_settings(tmp_path):
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded["main"] == "deliberation"
+    # The worker set aside what it loaded to start: full collections do not walk it.
+    assert loaded["frozen"] > 10_000
     assert loaded["beat"], "beat has nothing to schedule"
     for task in loaded["beat"]:
         assert task in loaded["tasks"], f"beat schedules {task}, which no module defines"
