@@ -22,8 +22,8 @@ Every issue figure comes with the URL of the inbox filtered to exactly the issue
 counts (for readers who have an inbox). Everything is read in a fixed number of queries,
 however many issues, communities or months: the issue and department figures of whole
 months from the monthly roll-up (``issues.rollup``), those of a month the period cuts (a
-custom range) from the rows, three queries for each; still open and overdue, which change
-with today, live.
+custom range) from the rows, two queries for each (three on a street's); still open and
+overdue, which change with today, live.
 """
 
 from __future__ import annotations
