@@ -113,7 +113,7 @@ class Export:
 
 def periods(today: dt.date) -> list[tuple[str, dict, dt.date, dt.date]]:
     """(name, query string, first day, last day) of each period measured."""
-    from issues.periods import named_period, years_later
+    from common.periods import named_period, years_later
 
     since = years_later(today, -CUSTOM_YEARS) + dt.timedelta(days=1)
     named = [(kind, named_period(kind, today)) for kind in ("month", "year", "last_year")]
@@ -143,10 +143,10 @@ def pages() -> list[Page]:
     result = []
     for name, params, since, until in periods(today):
         result.append(Page(f"community_{name}", "community", name, staff,
-                           reverse("issues:community_dashboard", args=[community.pk]),
+                           reverse("reports:community_dashboard", args=[community.pk]),
                            params, since, until))  # fmt: skip
         result.append(Page(f"street_{name}", "street", name, admin,
-                           reverse("issues:street_dashboard", args=[street.pk]),
+                           reverse("reports:street_dashboard", args=[street.pk]),
                            params, since, until))  # fmt: skip
     _count_issues(result, community, street)
     return result
@@ -154,9 +154,9 @@ def pages() -> list[Page]:
 
 def _count_issues(found: list[Page], community, street) -> None:
     """How many issues each page's period covers (reported, resolved), outside the timing."""
-    from issues.dashboard import month_windows
+    from common.periods import Period
     from issues.models import Issue
-    from issues.periods import Period
+    from reports.dashboard import month_windows
 
     for page in found:
         period = Period(page.since, page.until)

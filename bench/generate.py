@@ -27,7 +27,6 @@ from django.db.models import Max
 from django.utils import timezone
 
 from bench import vocabulary as words
-from deliberation.models import Council
 from issues import actions as issue_actions
 from issues import search
 from issues.actions import TRACKING_ALPHABET
@@ -35,6 +34,7 @@ from issues.categories import seed_categories
 from issues.models import Category, Escalation, Event, Issue, Photo
 from members.models import (
     Community,
+    Council,
     CouncilMember,
     Department,
     Notice,

@@ -25,7 +25,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from bench.generate import STREET, USER_PREFIX
-from deliberation.paging import encode_cursor
+from common.paging import encode_cursor
 from issues import queries
 from issues.models import Category, Event, Issue, Photo
 from issues.views import PAGE_SIZE

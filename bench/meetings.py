@@ -85,8 +85,8 @@ def _clear_meetings(street_id: int) -> int:
     """
     from django.db import connection
 
-    from deliberation.models import AgendaItem, Council, Meeting
-    from members.models import Community
+    from deliberation.models import AgendaItem, Meeting
+    from members.models import Community, Council
 
     quote = connection.ops.quote_name
     item, meeting, council, community = (
@@ -124,10 +124,10 @@ def generate(*, councils: int, out: Out = print) -> tuple[int, float]:
     from django.utils import timezone
 
     from bench.generate import BenchRefused, Table, tracking_code
-    from deliberation.models import Council, Schedule
+    from deliberation.models import Schedule
     from issues.categories import seed_categories
     from issues.models import Category, Issue
-    from members.models import Community, CouncilMember, Resident, Street
+    from members.models import Community, Council, CouncilMember, Resident, Street
 
     started = time.perf_counter()
     street, _ = Street.objects.get_or_create(name=STREET)

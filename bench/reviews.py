@@ -113,9 +113,9 @@ def clear(street_id: int) -> int:
     """
     from django.db import connection, transaction
 
-    from deliberation.models import AgendaItem, Council, Meeting
+    from deliberation.models import AgendaItem, Meeting
     from issues.models import Event, FollowUpReview, Issue, Rating
-    from members.models import Community, Notice
+    from members.models import Community, Council, Notice
 
     q = connection.ops.quote_name
     t = {
@@ -170,10 +170,10 @@ def generate(*, reviews: int, communities: int, out: Out = print) -> float:
     from bench import vocabulary as words
     from bench.generate import Table, _name, _phone, tracking_code
     from bench.meetings import _analyze, _reserve
-    from deliberation.models import Council, Meeting
+    from deliberation.models import Meeting
     from issues.categories import seed_categories
     from issues.models import Category, FollowUpReview, Issue
-    from members.models import Community, Street
+    from members.models import Community, Council, Street
 
     started = time.perf_counter()
     street, _ = Street.objects.get_or_create(name=STREET)

@@ -27,20 +27,12 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from deliberation import queries, schedules
-from deliberation.models import (
-    AgendaItem,
-    Attendance,
-    Council,
-    Decision,
-    Meeting,
-    Schedule,
-    Vote,
-)
+from deliberation.models import AgendaItem, Attendance, Decision, Meeting, Schedule, Vote
 from issues import actions as issue_actions
 from issues import lifecycle
 from issues.models import Category, FollowUpReview, Issue
 from members import notifications
-from members.models import CouncilMember, Role, User
+from members.models import Council, CouncilMember, Role, User
 
 # The morning reminder goes out from this hour (local time) on the meeting's day.
 REMINDER_HOUR = 7

@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class DeliberationConfig(AppConfig):
     name = "deliberation"
     verbose_name = _("Deliberation")
+
+    def ready(self) -> None:
+        from deliberation import issue_page
+        from issues import extensions
+
+        extensions.convene_form.provide(issue_page.convene_form)

@@ -27,9 +27,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from deliberation.models import CalendarFeed, Council, Meeting
+from deliberation.models import CalendarFeed, Meeting
 from deliberation.queries import live_item_count, meetings_visible_to
-from members.models import CouncilMember, User
+from members.models import Council, CouncilMember, User
 from members.queries import scope_of
 
 FEED_PAST_DAYS = 90

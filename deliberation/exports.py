@@ -25,11 +25,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
+from common.periods import years_later
 from deliberation import actions
-from deliberation.models import AgendaItem, Attendance, Council, Meeting, Vote
+from deliberation.models import AgendaItem, Attendance, Meeting, Vote
 from issues.exports import local_time
-from issues.periods import years_later
-from members.models import CouncilMember
+from members.models import Council, CouncilMember
 
 MAX_YEARS = 20
 

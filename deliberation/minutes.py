@@ -26,12 +26,12 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from common.paging import Page, keyset_page
 from deliberation import actions, queries
 from deliberation.actions import ActionError
-from deliberation.models import AgendaItem, Council, Decision, Meeting, Minutes, Vote
-from deliberation.paging import Page, keyset_page
+from deliberation.models import AgendaItem, Decision, Meeting, Minutes, Vote
 from members import notifications
-from members.models import CouncilMember, User
+from members.models import Council, CouncilMember, User
 from members.queries import communities_visible_to, council_members_of
 
 ARCHIVE_PAGE_SIZE = 20

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from common.pdf import pdf_from_html
 from deliberation.models import Minutes
 
 TEMPLATE = "meetings/minutes_pdf.html"
@@ -35,23 +36,6 @@ def render_html(minutes: Minutes) -> str:
 
 def render_pdf(minutes: Minutes) -> bytes:
     return pdf_from_html(render_html(minutes))
-
-
-def pdf_from_html(html: str) -> bytes:
-    """A PDF of a page rendered here; nothing is fetched (no network, no files)."""
-    from PIL import ImageFile
-
-    truncated = ImageFile.LOAD_TRUNCATED_IMAGES
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
-
-    # Importing WeasyPrint turns on Pillow's process-wide LOAD_TRUNCATED_IMAGES, after which
-    # issues.photos would take a truncated upload for a photo: put it back.
-    ImageFile.LOAD_TRUNCATED_IMAGES = truncated
-
-    # An empty list of allowed protocols refuses every fetch.
-    fetcher = URLFetcher(allowed_protocols=())
-    return HTML(string=html, url_fetcher=fetcher).write_pdf()
 
 
 def filename_for(minutes: Minutes) -> tuple[str, str]:

@@ -1,56 +1,11 @@
 import datetime as dt
 import secrets
-from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
-
-
-class Council(models.Model):
-    """A community's deliberation council (居民议事会); one per community."""
-
-    community = models.OneToOneField(
-        "members.Community",
-        on_delete=models.PROTECT,
-        related_name="council",
-        verbose_name=_("community"),
-    )
-    name = models.CharField(pgettext_lazy("place", "name"), max_length=80)
-    review_after_days = models.PositiveSmallIntegerField(
-        _("follow-up review after (days)"),
-        default=7,
-        validators=[MinValueValidator(1), MaxValueValidator(90)],
-    )
-    quorum_ratio = models.DecimalField(
-        _("quorum (share of active members)"),
-        max_digits=3,
-        decimal_places=2,
-        default=Decimal("0.50"),
-        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("1"))],
-        help_text=_(
-            "A meeting has a quorum when more than this share of the active members is "
-            "present (0.5: more than half; 1: all of them)."
-        ),
-    )
-    created = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("council")
-        verbose_name_plural = _("councils")
-        ordering = ["community_id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(quorum_ratio__gt=0, quorum_ratio__lte=1),
-                name="council_quorum_ratio_range",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 def default_month_days() -> list[int]:
@@ -76,7 +31,10 @@ class Schedule(models.Model):
         QUARTERLY = "quarterly", _("quarterly (first ten days of Jan, Apr, Jul, Oct)")
 
     council = models.ForeignKey(
-        Council, on_delete=models.CASCADE, related_name="schedules", verbose_name=_("council")
+        "members.Council",
+        on_delete=models.CASCADE,
+        related_name="schedules",
+        verbose_name=_("council"),
     )
     kind = models.CharField(_("repeats"), max_length=10, choices=Kind, default=Kind.MONTHLY)
     month_days = models.JSONField(_("days of the month"), default=default_month_days, blank=True)
@@ -137,7 +95,10 @@ class Meeting(models.Model):
         HELD = "held", _("held")
 
     council = models.ForeignKey(
-        Council, on_delete=models.PROTECT, related_name="meetings", verbose_name=_("council")
+        "members.Council",
+        on_delete=models.PROTECT,
+        related_name="meetings",
+        verbose_name=_("council"),
     )
     schedule = models.ForeignKey(
         Schedule,
@@ -478,7 +439,7 @@ class CalendarFeed(models.Model):
 
     token = models.CharField(max_length=64, unique=True, default=new_feed_token, editable=False)
     council = models.ForeignKey(
-        Council,
+        "members.Council",
         on_delete=models.CASCADE,
         null=True,
         blank=True,

@@ -20,9 +20,9 @@ from django.db.models import (
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from deliberation.models import AgendaItem, Attendance, Council, Meeting
+from deliberation.models import AgendaItem, Attendance, Meeting
 from issues.models import Issue
-from members.models import CouncilMember, User
+from members.models import Council, CouncilMember, User
 from members.queries import communities_visible_to, council_members_of, scope_of
 
 PAST_MEETINGS_SHOWN = 20

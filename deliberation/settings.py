@@ -57,8 +57,10 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "members",
-    "deliberation",
     "issues",
+    "deliberation",
+    "public",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -196,7 +198,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(_REVIEWS_SWEEP_EVERY or 180),
     },
     "sweep-period-reports": {
-        "task": "issues.tasks.sweep_period_reports",
+        "task": "reports.tasks.sweep_period_reports",
         "schedule": 120.0,
     },
     # Nightly: the dashboards' monthly roll-up of last month and this one, recomputed from the
@@ -231,7 +233,7 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "yishi@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-SMS_BACKEND = os.environ.get("SMS_BACKEND", "members.sms.LoggingSmsBackend")
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "common.sms.LoggingSmsBackend")
 # A notice left "sending" longer than this by a worker that died is claimable again.
 NOTICE_CLAIM_TIMEOUT_SECONDS = int(os.environ.get("NOTICE_CLAIM_TIMEOUT_SECONDS", "600"))
 

@@ -21,7 +21,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tasks run in-process, except in the real workers and beats that tests start
 # (tests/processes.py): there a task's own tasks go through the broker too.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=True)  # noqa: F405
-SMS_BACKEND = os.environ.get("SMS_BACKEND", "members.sms.MemorySmsBackend")
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "common.sms.MemorySmsBackend")
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 
 # One PostgreSQL test database per run too, so two runs on one server do not collide.

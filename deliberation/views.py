@@ -8,6 +8,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     JsonResponse,
 )
 from django.shortcuts import redirect, render
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from common.qr import qr_svg
 from deliberation import actions, exports, minutes, queries
 from deliberation.forms import (
     AgendaIssueForm,
@@ -26,9 +28,7 @@ from deliberation.forms import (
     MeetingCancelForm,
 )
 from deliberation.models import AgendaItem, Attendance, Meeting
-from deliberation.qr import qr_svg
-from issues import exports as file_exports
-from members import actions as member_actions
+from members import downloads
 from members.queries import communities_visible_to, community_for, council_of
 
 
@@ -563,13 +563,12 @@ def _vote_slots(request: HttpRequest, meeting: Meeting, context: dict) -> list:
 # --- Exports ---------------------------------------------------------------------------------
 
 
-def _start_meetings_export(
-    request: HttpRequest, community_id: int, format: str
-) -> tuple[list[Meeting], object, list, object] | HttpResponse:
-    """(meetings, council, terms, export log row), or the meetings page refusing the range.
+def _meetings_export(request: HttpRequest, community_id: int, format: str) -> HttpResponseBase:
+    """The council's meetings in a range as a file, or the meetings page refusing the range.
 
     Anyone who may see the community may export its meetings (council roles are public);
-    another community is 404, a bad range 422 with its message.
+    another community is 404, a bad range 422 with its message. CSV is one flat table, a
+    row per agenda item; XLSX has a "Meetings" and a "Decisions" sheet.
     """
     community = community_for(request.user, community_id)
     council = council_of(community)
@@ -577,57 +576,44 @@ def _start_meetings_export(
         span = exports.date_range(request.GET.get("since", ""), request.GET.get("until", ""))
     except exports.RangeError as error:
         return _render_meeting_list(request, export_error=str(error), status=422)
-    record = member_actions.export_record(
+    meetings = exports.meetings_in(council, span)
+    terms = exports.terms_of(council)
+    if format == "csv":
+        sheets = [
+            downloads.Sheet(
+                _("Meetings"), exports.flat_headers, exports.flat_rows(meetings, council, terms)
+            )
+        ]
+    else:
+        sheets = [
+            downloads.Sheet(
+                _("Meetings"),
+                exports.meeting_headers,
+                exports.meeting_rows(meetings, council, terms),
+            ),
+            downloads.Sheet(
+                _("Decisions"), exports.decision_headers, exports.decision_rows(meetings)
+            ),
+        ]
+    return downloads.export_download(
         actor=request.user,
         kind="meetings",
         format=format,
         filters={"community": community.pk, **span.record()},
-        full_phones=False,
+        name=("meetings", _("Meetings")),
+        sheets=sheets,
     )
-    meetings = exports.meetings_in(council, span)
-    return meetings, council, exports.terms_of(council), record
-
-
-def _meetings_filename(extension: str) -> tuple[str, str]:
-    return file_exports.named_file("meetings", _("Meetings"), extension)
 
 
 @login_required
 @require_GET
-def meetings_export_csv(request: HttpRequest, community_id: int) -> HttpResponse:
+def meetings_export_csv(request: HttpRequest, community_id: int) -> HttpResponseBase:
     """The council's meetings in a range as one flat CSV: a row per agenda item."""
-    started = _start_meetings_export(request, community_id, "csv")
-    if isinstance(started, HttpResponse):
-        return started
-    meetings, council, terms, record = started
-
-    def done(count: int) -> None:
-        member_actions.export_finish(record=record, rows=count)
-
-    lines = file_exports.csv_lines(
-        exports.flat_rows(meetings, council, terms), on_done=done, header=exports.flat_headers
-    )
-    return file_exports.csv_response(lines, _meetings_filename("csv"))
+    return _meetings_export(request, community_id, "csv")
 
 
 @login_required
 @require_GET
-def meetings_export_xlsx(request: HttpRequest, community_id: int) -> HttpResponse:
+def meetings_export_xlsx(request: HttpRequest, community_id: int) -> HttpResponseBase:
     """The council's meetings in a range as XLSX: a "Meetings" and a "Decisions" sheet."""
-    started = _start_meetings_export(request, community_id, "xlsx")
-    if isinstance(started, HttpResponse):
-        return started
-    meetings, council, terms, record = started
-    output, counts = file_exports.xlsx_sheets(
-        [
-            (
-                _("Meetings"),
-                exports.meeting_headers(),
-                exports.meeting_rows(meetings, council, terms),
-            ),
-            (_("Decisions"), exports.decision_headers(), exports.decision_rows(meetings)),
-        ]
-    )
-    # The rows of both sheets: meetings and agenda items.
-    member_actions.export_finish(record=record, rows=sum(counts))
-    return file_exports.xlsx_response(output, _meetings_filename("xlsx"))
+    return _meetings_export(request, community_id, "xlsx")

@@ -17,13 +17,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from deliberation.models import Council
-from issues import lifecycle, photos, rollup, search
+from issues import events, lifecycle, photos, rollup, search
+
+# Refusals are raised from here too; callers catch them as ``actions.IssueActionError``.
+from issues.events import IssueActionError as IssueActionError
+from issues.events import StaleIssue as StaleIssue
 from issues.models import Category, Escalation, Event, FollowUpReview, Issue, Photo
 from issues.queries import community_staff_of, responsible_users, street_admins_of
 from members import actions as members_actions
 from members import notifications
-from members.models import Community, CouncilMember, Department, Resident, User
+from members.models import Community, Council, CouncilMember, Department, Resident, User
 from members.queries import scope_of
 
 # No 0/O or 1/I/L: residents read tracking codes aloud and type them on phones.
@@ -32,14 +35,6 @@ TIER_ORDER = [Issue.Tier.COUNCIL, Issue.Tier.COMMUNITY, Issue.Tier.STREET]
 # While an escalation is open the street office holds the matter: the community
 # cannot finish or park it behind the street's back.
 STREET_HOLDS = {"resolve", "close", "defer", "not_actionable"}
-
-
-class IssueActionError(Exception):
-    """A request the domain refuses; the message is shown to the user."""
-
-
-class StaleIssue(IssueActionError):
-    pass
 
 
 def new_tracking_code() -> str:
@@ -92,10 +87,10 @@ def issue_report(
     issue.full_clean()
     issue.save()
     rollup.issue_changed(issue)
-    _record(issue, actor, Event.Kind.CREATED, to_value=issue.status, public=True)
+    events.record(issue, actor, Event.Kind.CREATED, to_value=issue.status, public=True)
     for content in cleaned:
         _store_photo(issue, actor, content, Photo.Kind.REPORT)
-    _notify(
+    events.notify(
         responsible_users(issue),
         "issue_reported",
         issue,
@@ -130,7 +125,7 @@ def issue_transition(
     note: str = "",
     expected_version: int | None = None,
 ) -> Issue:
-    issue = _lock(issue, expected_version)
+    issue = events.lock(issue, expected_version)
     transition = lifecycle.check(issue, name, note=note)
     if (
         transition.name in STREET_HOLDS
@@ -166,8 +161,8 @@ def issue_transition(
         _review_schedule(issue, issue.resolved_at)
     if transition.name == "close":
         _reviews_close(issue, timezone.now())
-    _save(issue, fields)
-    _record(
+    events.save(issue, fields)
+    events.record(
         issue,
         actor,
         Event.Kind.STATUS,
@@ -238,10 +233,10 @@ def issue_record_deliberation(
     *, issue: Issue, actor: User, at: dt.datetime, note: str = ""
 ) -> Issue:
     """Mark that a council meeting deliberated the issue (the meetings app calls this)."""
-    issue = _lock(issue, None)
+    issue = events.lock(issue, None)
     issue.deliberated_at = at
-    _save(issue, ["deliberated_at"])
-    _record(issue, actor, Event.Kind.DELIBERATED, to_value=at.date().isoformat(), note=note,
+    events.save(issue, ["deliberated_at"])
+    events.record(issue, actor, Event.Kind.DELIBERATED, to_value=at.date().isoformat(), note=note,
             public=True)  # fmt: skip
     return issue
 
@@ -256,7 +251,7 @@ def issue_assign(
     due_on: dt.date | None = None,
     expected_version: int | None = None,
 ) -> Issue:
-    issue = _lock(issue, expected_version)
+    issue = events.lock(issue, expected_version)
     if not issue.is_open:
         raise IssueActionError(_("A closed or resolved issue cannot be assigned."))
     members = list(members)
@@ -279,19 +274,19 @@ def issue_assign(
         issue.assigned_members.set(members)
         issue.assigned_staff = staff
         names = [m.resident.name for m in members] + ([str(staff)] if staff else [])
-        _record(issue, actor, Event.Kind.ASSIGNED, note="、".join(names), public=False,
+        events.record(issue, actor, Event.Kind.ASSIGNED, note="、".join(names), public=False,
                 data={"members": after_members, "staff": staff.pk if staff else None})  # fmt: skip
         changed = True
     if due_on != issue.due_on:
         before_due = issue.due_on
         issue.due_on = due_on
-        _record(issue, actor, Event.Kind.DUE,
+        events.record(issue, actor, Event.Kind.DUE,
                 from_value=before_due.isoformat() if before_due else "",
                 to_value=due_on.isoformat() if due_on else "", public=False)  # fmt: skip
         changed = True
     if changed:
-        _save(issue, ["assigned_staff", "due_on"])
-        _notify(
+        events.save(issue, ["assigned_staff", "due_on"])
+        events.notify(
             [m.user for m in _member_accounts(members)] + ([staff] if staff else []),
             "issue_assigned",
             issue,
@@ -314,7 +309,7 @@ def issue_edit(
     unknown = set(fields) - allowed
     if unknown:
         raise TypeError(f"unexpected fields: {sorted(unknown)}")
-    issue = _lock(issue, expected_version)
+    issue = events.lock(issue, expected_version)
     category = fields.get("category", issue.category)
     if category.street_id != issue.community.street_id:
         raise IssueActionError(_("Choose a category of this street."))
@@ -325,8 +320,8 @@ def issue_edit(
         setattr(issue, name, fields[name])
     issue.search_bigrams = search.document(issue.title, issue.description, issue.place)
     issue.full_clean()
-    _save(issue, [*changed, "search_bigrams"])
-    _record(issue, actor, Event.Kind.EDITED, note=", ".join(changed), public=False)
+    events.save(issue, [*changed, "search_bigrams"])
+    events.record(issue, actor, Event.Kind.EDITED, note=", ".join(changed), public=False)
     return issue
 
 
@@ -335,14 +330,14 @@ def issue_comment(*, issue: Issue, actor: User, text: str) -> Event:
     text = text.strip()
     if not text:
         raise IssueActionError(_("Write a comment first."))
-    return _record(issue, actor, Event.Kind.COMMENT, note=text, public=False)
+    return events.record(issue, actor, Event.Kind.COMMENT, note=text, public=False)
 
 
 @transaction.atomic
 def issue_add_photos(
     *, issue: Issue, actor: User, uploads: Sequence[UploadedFile], kind: str = Photo.Kind.REPORT
 ) -> list[Photo]:
-    issue = _lock(issue, None)
+    issue = events.lock(issue, None)
     if issue.photos.count() + len(uploads) > photos.MAX_PHOTOS * 2:
         raise IssueActionError(_("This issue already has as many photos as it can hold."))
     if len(uploads) > photos.MAX_PHOTOS:
@@ -360,21 +355,21 @@ def issue_escalate(
     reason = reason.strip()
     if not reason:
         raise IssueActionError(_("Please give a reason for escalating."))
-    issue = _lock(issue, expected_version)
+    issue = events.lock(issue, expected_version)
     if not issue.is_open:
         raise IssueActionError(_("Only open issues can be escalated."))
     if issue.tier not in (Issue.Tier.COUNCIL, Issue.Tier.COMMUNITY):
         raise IssueActionError(_("This issue is already with the street office."))
     before = issue.tier
     issue.tier = TIER_ORDER[TIER_ORDER.index(before) + 1]
-    _save(issue, ["tier"])
-    _record(issue, actor, Event.Kind.ESCALATED, from_value=before, to_value=issue.tier,
+    events.save(issue, ["tier"])
+    events.record(issue, actor, Event.Kind.ESCALATED, from_value=before, to_value=issue.tier,
             note=reason, public=True)  # fmt: skip
     if issue.tier == Issue.Tier.STREET:
         Escalation.objects.create(
             issue=issue, street_id=issue.community.street_id, reason=reason, raised_by=actor
         )
-    _notify(responsible_users(issue), "issue_escalated", issue,
+    events.notify(responsible_users(issue), "issue_escalated", issue,
             key=f"issue_escalated:{issue.pk}:v{issue.version}", actor=actor)  # fmt: skip
     return issue
 
@@ -388,7 +383,7 @@ def escalation_accept(
         raise IssueActionError(_("Choose a department of this street."))
     if deadline < timezone.localdate():
         raise IssueActionError(_("The deadline cannot be in the past."))
-    issue = _lock(escalation.issue, None)
+    issue = events.lock(escalation.issue, None)
     startable = {t.name for t in lifecycle.available(issue)}
     if issue.status != Issue.Status.IN_PROGRESS and "start" not in startable:
         raise IssueActionError(
@@ -408,12 +403,12 @@ def escalation_accept(
     if "start" in {t.name for t in lifecycle.available(issue)}:
         before = issue.status
         issue.status = Issue.Status.IN_PROGRESS
-        _record(issue, actor, Event.Kind.STATUS, from_value=before, to_value=issue.status,
+        events.record(issue, actor, Event.Kind.STATUS, from_value=before, to_value=issue.status,
                 public=True)  # fmt: skip
-    _save(issue, ["tier", "assigned_department", "due_on", "status"])
-    _record(issue, actor, Event.Kind.ACCEPTED, to_value=deadline.isoformat(),
+    events.save(issue, ["tier", "assigned_department", "due_on", "status"])
+    events.record(issue, actor, Event.Kind.ACCEPTED, to_value=deadline.isoformat(),
             note=department.name, public=True)  # fmt: skip
-    _notify(responsible_users(issue), "escalation_assigned", issue,
+    events.notify(responsible_users(issue), "escalation_assigned", issue,
             key=f"escalation_assigned:{escalation.pk}", actor=actor)  # fmt: skip
     return escalation
 
@@ -424,17 +419,17 @@ def escalation_return(*, escalation: Escalation, actor: User, reason: str) -> Es
     if not reason:
         raise IssueActionError(_("Please say why the matter goes back to the community."))
     escalation = _lock_escalation(escalation, Escalation.State.PENDING)
-    issue = _lock(escalation.issue, None)
+    issue = events.lock(escalation.issue, None)
     escalation.state = Escalation.State.RETURNED
     escalation.return_reason = reason
     escalation.decided_by = actor
     escalation.decided_at = timezone.now()
     escalation.save()
     issue.tier = Issue.Tier.COMMUNITY
-    _save(issue, ["tier"])
-    _record(issue, actor, Event.Kind.RETURNED, from_value=Issue.Tier.STREET,
+    events.save(issue, ["tier"])
+    events.record(issue, actor, Event.Kind.RETURNED, from_value=Issue.Tier.STREET,
             to_value=Issue.Tier.COMMUNITY, note=reason, public=False)  # fmt: skip
-    _notify(responsible_users(issue), "escalation_returned", issue,
+    events.notify(responsible_users(issue), "escalation_returned", issue,
             key=f"escalation_returned:{escalation.pk}", actor=actor)  # fmt: skip
     return escalation
 
@@ -455,7 +450,7 @@ def escalation_reply(
     if len(uploads) > photos.MAX_PHOTOS:
         raise IssueActionError(_("At most %(n)s photos at a time.") % {"n": photos.MAX_PHOTOS})
     cleaned = [photos.process(upload) for upload in uploads]
-    issue = _lock(escalation.issue, None)
+    issue = events.lock(escalation.issue, None)
     escalation.state = Escalation.State.HANDLED
     escalation.reply = reply
     escalation.handled_by = actor
@@ -464,9 +459,9 @@ def escalation_reply(
     rollup.escalation_changed(escalation)
     for content in cleaned:
         _store_photo(issue, actor, content, Photo.Kind.COMPLETION)
-    _save(issue, [])
-    _record(issue, actor, Event.Kind.HANDLED, note=reply, public=True)
-    _notify(street_admins_of(issue), "escalation_handled", issue,
+    events.save(issue, [])
+    events.record(issue, actor, Event.Kind.HANDLED, note=reply, public=True)
+    events.notify(street_admins_of(issue), "escalation_handled", issue,
             key=f"escalation_handled:{escalation.pk}", actor=actor)  # fmt: skip
     return escalation
 
@@ -475,7 +470,7 @@ def escalation_reply(
 def escalation_confirm(*, escalation: Escalation, actor: User) -> Escalation:
     """The street office confirms the department's work; the issue is resolved."""
     escalation = _lock_escalation(escalation, Escalation.State.HANDLED)
-    issue = _lock(escalation.issue, None)
+    issue = events.lock(escalation.issue, None)
     transition = lifecycle.check(issue, "resolve")
     escalation.state = Escalation.State.CONFIRMED
     escalation.confirmed_at = timezone.now()
@@ -484,10 +479,12 @@ def escalation_confirm(*, escalation: Escalation, actor: User) -> Escalation:
     issue.status = transition.target
     issue.resolved_at = timezone.now()
     _review_schedule(issue, issue.resolved_at)
-    _save(issue, ["status", "resolved_at"])
-    _record(issue, actor, Event.Kind.CONFIRMED, public=True)
-    _record(issue, actor, Event.Kind.STATUS, from_value=before, to_value=issue.status, public=True)
-    _notify([*responsible_users(issue), *community_staff_of(issue)], "issue_resolved", issue,
+    events.save(issue, ["status", "resolved_at"])
+    events.record(issue, actor, Event.Kind.CONFIRMED, public=True)
+    events.record(
+        issue, actor, Event.Kind.STATUS, from_value=before, to_value=issue.status, public=True
+    )
+    events.notify([*responsible_users(issue), *community_staff_of(issue)], "issue_resolved", issue,
             key=f"issue_resolved:{issue.pk}:v{issue.version}", actor=actor)  # fmt: skip
     return escalation
 
@@ -528,7 +525,7 @@ def contact_details_erase(*, now: dt.datetime) -> int:
             if claimed:
                 # The text messages that asked the reporter for a rating hold the number too.
                 notifications.forget_phone(context_issue_id=issue_id)
-                _record(Issue(pk=issue_id), None, Event.Kind.CONTACT_ERASED, public=False)
+                events.record(Issue(pk=issue_id), None, Event.Kind.CONTACT_ERASED, public=False)
                 erased += 1
     return erased
 
@@ -543,31 +540,14 @@ def overdue_notify(*, issue_id: int, today: dt.date) -> int:
         sent = 0
         for user in responsible_users(issue):
             sent += len(notifications.notify(
-                user, "issue_overdue", _notice_context(issue), key=f"{key}:{user.pk}"
+                user, "issue_overdue", events.notice_context(issue), key=f"{key}:{user.pk}"
             ))  # fmt: skip
         if sent:
-            _record(issue, None, Event.Kind.OVERDUE, to_value=today.isoformat(), public=False)
+            events.record(issue, None, Event.Kind.OVERDUE, to_value=today.isoformat(), public=False)
         return sent
 
 
 # --- helpers -----------------------------------------------------------------------
-
-
-def _lock(issue: Issue, expected_version: int | None) -> Issue:
-    """The issue re-read under a row lock, refusing a form drawn from an older version."""
-    locked = (
-        Issue.objects.select_for_update(of=("self",))
-        .select_related("category", "community")
-        .get(pk=issue.pk)
-    )
-    if expected_version is not None and locked.version != expected_version:
-        raise StaleIssue(
-            _(
-                "Someone else changed this issue while you were working on it. "
-                "Your input is kept below: check the issue and send it again."
-            )
-        )
-    return locked
 
 
 def _lock_escalation(escalation: Escalation, state: str) -> Escalation:
@@ -582,44 +562,13 @@ def _lock_escalation(escalation: Escalation, state: str) -> Escalation:
     )
 
 
-def _save(issue: Issue, fields: list[str]) -> None:
-    issue.version += 1
-    issue.save(update_fields=[*dict.fromkeys([*fields, "version", "updated"])])
-    rollup.issue_changed(issue, fields)
-
-
-def _record(
-    issue: Issue,
-    actor: User | None,
-    kind: str,
-    *,
-    from_value: str = "",
-    to_value: str = "",
-    note: str = "",
-    public: bool,
-    note_public: bool = False,
-    data: dict | None = None,
-) -> Event:
-    payload = dict(data or {})
-    if note_public:
-        payload["note_public"] = True
-    return Event.objects.create(
-        issue=issue,
-        actor=actor,
-        kind=kind,
-        from_value=from_value,
-        to_value=to_value,
-        note=note.strip(),
-        data=payload,
-        is_public=public,
-    )
-
-
 def _store_photo(issue: Issue, actor: User | None, content, kind: str) -> Photo:
     photo = Photo(issue=issue, uploaded_by=actor, kind=kind, size=content.size)
     photo.image.save(content.name, content, save=False)
     photo.save()
-    _record(issue, actor, Event.Kind.PHOTO, to_value=kind, public=False, data={"photo": photo.pk})
+    events.record(
+        issue, actor, Event.Kind.PHOTO, to_value=kind, public=False, data={"photo": photo.pk}
+    )
     return photo
 
 
@@ -636,17 +585,3 @@ def _member_accounts(members: Iterable[CouncilMember]):
     return Role.objects.filter(
         kind=Role.Kind.COUNCIL_MEMBER, council_member__in=list(members)
     ).select_related("user")
-
-
-def _notice_context(issue: Issue) -> dict:
-    return {"title": issue.title, "community": issue.community.name, "issue_id": issue.pk}
-
-
-def _notify(
-    users: Iterable[User], kind: str, issue: Issue, *, key: str, actor: User | None = None
-) -> None:
-    """Tell the people concerned, except whoever just did it."""
-    context = _notice_context(issue)
-    skip = actor.pk if actor is not None else None
-    for user in {u.pk: u for u in users if u is not None and u.pk != skip}.values():
-        notifications.notify(user, kind, context, key=f"{key}:{user.pk}")

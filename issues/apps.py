@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class IssuesConfig(AppConfig):
     name = "issues"
     verbose_name = _("Issues")
+
+    def ready(self) -> None:
+        from issues import figures
+        from members import extensions
+
+        extensions.review_figures.provide(figures.review_figures)
+        extensions.review_figures_with_total.provide(figures.review_figures_with_total)

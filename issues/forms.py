@@ -7,10 +7,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from common.forms import day_field
+from common.phones import normalise_phone
 from issues import lifecycle, photos
 from issues.models import Category, Issue
 from members.models import Community, CouncilMember, Department, Resident, Role, Street, User
-from members.phones import normalise_phone
 
 TITLE_HELP = _("A short line, e.g. “Lift in building 3 stopped”.")
 
@@ -44,15 +45,6 @@ class PhotosField(forms.FileField):
                 _("At most %(n)s photos, please.") % {"n": self.max_files}, code="too_many"
             )
         return [super(PhotosField, self).clean(item, initial) for item in files]
-
-
-def day_field(label) -> forms.DateField:
-    """An optional date, picked with the phone's or browser's own date picker."""
-    return forms.DateField(
-        label=label,
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
 
 
 class VersionedForm(forms.Form):

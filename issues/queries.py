@@ -10,9 +10,9 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from common.periods import local_midnight
 from issues import search
 from issues.models import Category, Escalation, Event, FollowUpReview, Issue, Photo, Rating
-from issues.periods import local_midnight
 from members.models import Community, Role, Street, User
 from members.queries import communities_visible_to, scope_of
 

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
-from issues import actions
+from issues import actions, events
 from issues.models import Event, FollowUpReview, Issue, Rating
 from issues.queries import community_staff_of, responsible_users
 from members import notifications
@@ -298,7 +298,7 @@ def review_rate(
         raise ValueError(f"unknown rating source: {source!r}")
     if (source == Rating.Source.LINK) != (actor is None):
         raise ValueError("a rating by link has no actor; one recorded by staff has one")
-    issue = actions._lock(review.issue, None)
+    issue = events.lock(review.issue, None)
     review = FollowUpReview.objects.select_for_update().get(pk=review.pk)
     if review.state == R.CANCELLED:
         raise ReviewRefused(
@@ -323,7 +323,7 @@ def review_rate(
             )
     except IntegrityError as error:  # two taps at once: the one-to-one keeps one
         raise ReviewRefused(_("This outcome has already been rated.")) from error
-    actions._record(
+    events.record(
         issue,
         actor,
         Event.Kind.RATED,
@@ -347,7 +347,7 @@ def review_council_record(
     now = now or timezone.now()
     if outcome not in FollowUpReview.CouncilOutcome.values:
         raise ReviewRefused(_("Say whether the fix worked."))
-    issue = actions._lock(issue, None)
+    issue = events.lock(issue, None)
     review = (
         FollowUpReview.objects.select_for_update(of=("self",))
         .filter(issue=issue, state=R.SENT)
@@ -366,7 +366,7 @@ def review_council_record(
         update_fields=["council_outcome", "council_notes", "council_recorded_at",
                        "council_recorded_by"]
     )  # fmt: skip
-    actions._record(
+    events.record(
         issue,
         actor,
         Event.Kind.REVIEWED,
@@ -399,7 +399,7 @@ def _settle(
         if review.council_notes and not_effective:
             reason = f"{reason}\n{review.council_notes}"
         issue = actions.issue_transition(issue=issue, actor=actor, name="reopen", note=reason)
-        actions._notify(
+        events.notify(
             [*responsible_users(issue), *community_staff_of(issue)],
             "issue_reopened",
             issue,

@@ -38,9 +38,9 @@ from django.db import connection, transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from common.periods import local_midnight
 from issues.figures import SECONDS_PER_DAY, days_between
 from issues.models import DepartmentMonth, Escalation, Issue, IssueMonth
-from issues.periods import local_midnight
 
 # The fields of an issue the monthly figures read.
 ISSUE_FIELDS = frozenset({"community", "created", "category", "channel", "tier", "resolved_at"})

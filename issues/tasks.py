@@ -1,5 +1,5 @@
 """Background work for issues: overdue reminders, contact erasure, follow-up reviews,
-period reports and the dashboards' monthly roll-up."""
+and the dashboards' monthly roll-up."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from celery import shared_task
 from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
-from issues import actions, period_reports, queries, reviews, rollup
+from issues import actions, queries, reviews, rollup
 from issues.models import Issue
 
 
@@ -45,18 +45,6 @@ def send_due_reviews() -> dict[str, int]:
     a worker killed mid-sweep send nothing twice and lose nothing.
     """
     return reviews.reviews_sweep(now=timezone.now())
-
-
-@shared_task(acks_late=True)
-def build_period_report(report_id: int) -> bool:
-    """Build one period report's PDF; a second delivery finds it claimed and does nothing."""
-    return period_reports.report_build(report_id)
-
-
-@shared_task(acks_late=True)
-def sweep_period_reports() -> int:
-    """Re-send reports whose message was lost or whose worker died (the rows say which)."""
-    return period_reports.reports_sweep()
 
 
 @shared_task(acks_late=True)

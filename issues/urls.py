@@ -1,6 +1,6 @@
 from django.urls import path
 
-from issues import dashboard_views, report_views, views
+from issues import views
 
 app_name = "issues"
 
@@ -22,26 +22,6 @@ urlpatterns = [
     path("street/<int:street_id>/escalations/", views.street_queue, name="street_queue"),
     path("street/<int:street_id>/categories/", views.categories, name="categories"),
     path("escalations/<int:pk>/", views.escalation_decide, name="escalation"),
-    path(
-        "communities/<int:community_id>/dashboard/",
-        dashboard_views.community_dashboard,
-        name="community_dashboard",
-    ),
-    path(
-        "street/<int:street_id>/dashboard/",
-        dashboard_views.street_dashboard,
-        name="street_dashboard",
-    ),
-    path(
-        "communities/<int:community_id>/reports/",
-        report_views.community_report_request,
-        name="community_report",
-    ),
-    path(
-        "street/<int:street_id>/reports/", report_views.street_report_request, name="street_report"
-    ),
-    path("reports/<int:pk>/", report_views.report_status, name="report_status"),
-    path("reports/<int:pk>/download/", report_views.report_download, name="report_download"),
     path("work/", views.work, name="work"),
     path("work/<int:pk>/", views.escalation_reply, name="reply"),
 ]

@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,6 +8,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     QueryDict,
 )
 from django.shortcuts import redirect, render
@@ -20,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from deliberation.paging import keyset_page
-from issues import actions, exports, lifecycle, queries, reviews
+from common.paging import keyset_page
+from issues import actions, exports, extensions, lifecycle, queries, reviews
 from issues.forms import (
     AcceptEscalationForm,
     AssignForm,
@@ -39,9 +37,8 @@ from issues.forms import (
 )
 from issues.models import Category, Escalation, Issue
 from issues.review_forms import StaffRatingForm
-from members import actions as member_actions
+from members import downloads
 from members import queries as member_queries
-from members.models import ExportRecord
 
 PAGE_SIZE = 30
 REFUSALS = (actions.IssueActionError, lifecycle.TransitionRefused, ValidationError)
@@ -236,23 +233,10 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
         and issue.is_open
         and issue.tier in (Issue.Tier.COUNCIL, Issue.Tier.COMMUNITY),
         "today": timezone.localdate(),
-        "convene_form": _convene_form(user, issue),
+        "convene_form": extensions.convene_form(user, issue),
         **forms,
     }
     return render(request, "issues/detail.html", context, status=status)
-
-
-def _convene_form(user, issue: Issue):
-    """The urgent-meeting form, for an urgent open issue and someone who may convene."""
-    import datetime as dt
-
-    from deliberation.actions import can_convene
-    from deliberation.forms import ConveneForm
-
-    if not (issue.is_urgent and issue.is_open and can_convene(user, issue)):
-        return None
-    start = timezone.localtime() + dt.timedelta(hours=1)
-    return ConveneForm(initial={"starts_at": start.replace(second=0, microsecond=0)})
 
 
 def _refresh_version(form, issue: Issue):
@@ -632,10 +616,8 @@ def _export_filters(request: HttpRequest) -> queries.InboxFilters | HttpResponse
     return _inbox_filters(form)
 
 
-def _start_export(
-    request: HttpRequest, format: str
-) -> tuple[Iterator[list[Any]], ExportRecord] | HttpResponse:
-    """The rows to write and the export log's row for them, or the response refusing them.
+def _inbox_export(request: HttpRequest, format: str) -> HttpResponseBase:
+    """The inbox with its filters as a file: exactly the rows the inbox lists.
 
     Full numbers only if asked for (``phones=full``) and allowed; anyone else asking
     gets them masked, as everyone does by default.
@@ -646,40 +628,33 @@ def _start_export(
     full_phones = request.GET.get("phones") == "full" and exports.may_export_full_phones(
         request.user, filters
     )
-    record = member_actions.export_record(
+    return downloads.export_download(
         actor=request.user,
         kind="inbox",
         format=format,
         filters=exports.filters_record(filters),
         full_phones=full_phones,
+        name=("issues", _("Issues")),
+        sheets=[
+            downloads.Sheet(
+                _("Issues"),
+                exports.headers,
+                exports.inbox_rows(request.user, filters, full_phones=full_phones),
+            )
+        ],
     )
-    return exports.inbox_rows(request.user, filters, full_phones=full_phones), record
 
 
 @login_required
 @require_GET
-def export_csv(request: HttpRequest) -> HttpResponse:
+def export_csv(request: HttpRequest) -> HttpResponseBase:
     """The inbox with its filters as CSV, streamed: memory stays flat however many rows."""
-    started = _start_export(request, "csv")
-    if isinstance(started, HttpResponse):
-        return started
-    rows, record = started
-
-    def done(count: int) -> None:
-        member_actions.export_finish(record=record, rows=count)
-
-    return exports.csv_response(exports.csv_lines(rows, on_done=done), exports.filename_for("csv"))
+    return _inbox_export(request, "csv")
 
 
 @login_required
 @require_GET
-def export_xlsx(request: HttpRequest) -> HttpResponse:
+def export_xlsx(request: HttpRequest) -> HttpResponseBase:
     """The inbox with its filters as XLSX: a workbook is a zip file, so it is written whole
     to a temporary file first and then sent from there."""
-    started = _start_export(request, "xlsx")
-    if isinstance(started, HttpResponse):
-        return started
-    rows, record = started
-    output, count = exports.xlsx_file(rows, sheet_title=_("Issues"))
-    member_actions.export_finish(record=record, rows=count)
-    return exports.xlsx_response(output, exports.filename_for("xlsx"))
+    return _inbox_export(request, "xlsx")

@@ -9,10 +9,17 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from deliberation.models import Council
 from members import notifications
 from members import queries as members_queries
-from members.models import Community, CouncilMember, ExportRecord, PhoneReveal, Resident, User
+from members.models import (
+    Community,
+    Council,
+    CouncilMember,
+    ExportRecord,
+    PhoneReveal,
+    Resident,
+    User,
+)
 
 RESIDENT_FIELDS = ("name", "phone", "lane", "building", "room", "note")
 MEMBER_FIELDS = (

@@ -11,8 +11,8 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy
 
+from common.phones import mask_phone
 from members.models import CouncilMember
-from members.phones import mask_phone
 
 HEADERS = [
     gettext_lazy("Name"),

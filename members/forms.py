@@ -2,8 +2,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from common.phones import mask_phone, normalise_phone
 from members.models import Community, CouncilMember, Resident
-from members.phones import mask_phone, normalise_phone
 
 
 class ResidentForm(forms.ModelForm):

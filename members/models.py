@@ -1,4 +1,7 @@
+from decimal import Decimal
+
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -117,6 +120,50 @@ class Resident(models.Model):
         return " ".join(part for part in (self.lane, self.building, self.room) if part)
 
 
+class Council(models.Model):
+    """A community's deliberation council (居民议事会); one per community."""
+
+    community = models.OneToOneField(
+        "members.Community",
+        on_delete=models.PROTECT,
+        related_name="council",
+        verbose_name=_("community"),
+    )
+    name = models.CharField(pgettext_lazy("place", "name"), max_length=80)
+    review_after_days = models.PositiveSmallIntegerField(
+        _("follow-up review after (days)"),
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+    )
+    quorum_ratio = models.DecimalField(
+        _("quorum (share of active members)"),
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0.50"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("1"))],
+        help_text=_(
+            "A meeting has a quorum when more than this share of the active members is "
+            "present (0.5: more than half; 1: all of them)."
+        ),
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "deliberation_council"
+        verbose_name = _("council")
+        verbose_name_plural = _("councils")
+        ordering = ["community_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quorum_ratio__gt=0, quorum_ratio__lte=1),
+                name="council_quorum_ratio_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class CouncilMember(models.Model):
     """One term of a resident on their community's council.
 
@@ -141,7 +188,7 @@ class CouncilMember(models.Model):
         OTHER = "other", _("other")
 
     council = models.ForeignKey(
-        "deliberation.Council",
+        "members.Council",
         on_delete=models.PROTECT,
         related_name="members",
         verbose_name=_("council"),

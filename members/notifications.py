@@ -23,7 +23,8 @@ from django.utils.crypto import salted_hmac
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from members import sms
+from common import sms
+from common.queue import task_named
 from members.models import Notice, User
 
 MAX_ATTEMPTS = 6
@@ -343,9 +344,7 @@ def message_id(notice: Notice) -> str:
 
 
 def _enqueue_on_commit(notice_id: int) -> None:
-    from members.tasks import deliver_notice
-
-    transaction.on_commit(lambda: _enqueue(deliver_notice, notice_id))
+    transaction.on_commit(lambda: _enqueue(task_named("members.tasks.deliver_notice"), notice_id))
 
 
 def _enqueue(task, notice_id: int) -> None:

@@ -13,9 +13,9 @@ from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Va
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from deliberation.models import Council
 from members.models import (
     Community,
+    Council,
     CouncilMember,
     Department,
     Notice,

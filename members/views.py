@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -9,10 +9,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from deliberation.paging import keyset_page
-from issues import exports as file_exports
-from issues import figures
-from members import actions, exports, notifications, queries
+from common.paging import keyset_page
+from members import actions, downloads, exports, extensions, notifications, queries
 from members.forms import (
     CouncilMemberForm,
     CouncilMemberJoinForm,
@@ -53,7 +51,7 @@ def my_communities(request: HttpRequest) -> HttpResponse:
 def street(request: HttpRequest, street_id: int) -> HttpResponse:
     street = queries.street_for(request.user, street_id)
     communities = list(queries.communities_with_counts(request.user, street))
-    by_community, review_totals = figures.review_figures_with_total(
+    by_community, review_totals = extensions.review_figures_with_total(
         request.user, [c.pk for c in communities]
     )
     for community in communities:
@@ -78,7 +76,7 @@ def street(request: HttpRequest, street_id: int) -> HttpResponse:
 def me(request: HttpRequest) -> HttpResponse:
     memberships = list(queries.current_memberships_of(request.user))
     if memberships:
-        by_community = figures.review_figures(
+        by_community = extensions.review_figures(
             request.user, [m.council.community_id for m in memberships]
         )
         for membership in memberships:
@@ -120,8 +118,8 @@ def residents(request: HttpRequest, community_id: int) -> HttpResponse:
     return render(request, template, context)
 
 
-def _community_review_figures(request: HttpRequest, community: Community) -> figures.ReviewFigures:
-    return figures.review_figures(request.user, [community.pk])[community.pk]
+def _community_review_figures(request: HttpRequest, community: Community):
+    return extensions.review_figures(request.user, [community.pk])[community.pk]
 
 
 @login_required
@@ -358,8 +356,8 @@ def notices_read(request: HttpRequest) -> HttpResponse:
 # --- Roster exports --------------------------------------------------------------------------
 
 
-def _start_roster_export(request: HttpRequest, community_id: int, format: str) -> tuple:
-    """(members, export log row) for the council of a community the user may see.
+def _roster_export(request: HttpRequest, community_id: int, format: str) -> HttpResponseBase:
+    """The council of a community the user may see, as a file, phone numbers masked.
 
     Staff of the community and admins of its street export the roster (they see its
     residents); a council member may see the page but not export it (403); another
@@ -369,42 +367,28 @@ def _start_roster_export(request: HttpRequest, community_id: int, format: str) -
     queries.require_resident_viewer(request.user, community)
     council = queries.council_of(community)
     former = request.GET.get("former") == "1"
-    record = actions.export_record(
+    members = list(queries.council_members_of(council, include_former=former))
+    return downloads.export_download(
         actor=request.user,
         kind="roster",
         format=format,
         filters={"community": community.pk, **({"former": True} if former else {})},
-        full_phones=False,
+        name=("council", _("Council members")),
+        sheets=[
+            downloads.Sheet(_("Council members"), exports.headers, exports.roster_rows(members))
+        ],
     )
-    return list(queries.council_members_of(council, include_former=former)), record
-
-
-def _roster_filename(extension: str) -> tuple[str, str]:
-    return file_exports.named_file("council", _("Council members"), extension)
 
 
 @login_required
 @require_GET
-def council_export_csv(request: HttpRequest, community_id: int) -> HttpResponse:
+def council_export_csv(request: HttpRequest, community_id: int) -> HttpResponseBase:
     """The council's members as CSV, phone numbers masked."""
-    members, record = _start_roster_export(request, community_id, "csv")
-
-    def done(count: int) -> None:
-        actions.export_finish(record=record, rows=count)
-
-    lines = file_exports.csv_lines(
-        exports.roster_rows(members), on_done=done, header=exports.headers
-    )
-    return file_exports.csv_response(lines, _roster_filename("csv"))
+    return _roster_export(request, community_id, "csv")
 
 
 @login_required
 @require_GET
-def council_export_xlsx(request: HttpRequest, community_id: int) -> HttpResponse:
+def council_export_xlsx(request: HttpRequest, community_id: int) -> HttpResponseBase:
     """The council's members as XLSX, phone numbers masked."""
-    members, record = _start_roster_export(request, community_id, "xlsx")
-    output, (count,) = file_exports.xlsx_sheets(
-        [(_("Council members"), exports.headers(), exports.roster_rows(members))]
-    )
-    actions.export_finish(record=record, rows=count)
-    return file_exports.xlsx_response(output, _roster_filename("xlsx"))
+    return _roster_export(request, community_id, "xlsx")

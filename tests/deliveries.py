@@ -23,7 +23,7 @@ from pathlib import Path
 
 from django.core.mail.backends.base import BaseEmailBackend
 
-from members.sms import BaseSmsBackend
+from common.sms import BaseSmsBackend
 
 
 def _outbox() -> Path:

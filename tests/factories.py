@@ -5,8 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from deliberation.models import Council
-from members.models import Community, CouncilMember, Department, Resident, Role, Street, User
+from members.models import (
+    Community,
+    Council,
+    CouncilMember,
+    Department,
+    Resident,
+    Role,
+    Street,
+    User,
+)
 
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench import generate, measure
-from deliberation import paging
+from common import paging
 from issues import queries
 from issues.models import Event, Issue, Photo
 from members.models import Street, User

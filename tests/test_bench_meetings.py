@@ -6,8 +6,9 @@ import pytest
 
 from bench import meetings
 from bench.generate import BenchRefused
-from deliberation.models import AgendaItem, Council, Meeting, Schedule
+from deliberation.models import AgendaItem, Meeting, Schedule
 from issues.models import Issue
+from members.models import Council
 
 
 def quiet(_: str) -> None:

@@ -16,14 +16,15 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from common.periods import MAX_YEARS, Period, named_period, period_form
 from deliberation import actions as meeting_actions
 from deliberation.models import Attendance, Meeting
-from issues import actions, dashboard
-from issues.dashboard import CommunityRow, IssueFigures, MeetingFigures
+from issues import actions
 from issues.figures import Share
 from issues.models import Category, FollowUpReview, Issue
-from issues.periods import MAX_YEARS, Period, named_period, period_form
 from members.models import Community, CouncilMember, Role
+from reports import dashboard
+from reports.dashboard import CommunityRow, IssueFigures, MeetingFigures
 from tests import factories
 from tests.test_review_figures import cancelled, done, sent
 
@@ -806,7 +807,7 @@ def test_ties_keep_the_order_the_rows_came_in_by_name():
 def test_who_may_see_a_communitys_dashboard(
     manan, xingfu, manan_staff, xingfu_staff, nanen_admin, manan_member, manan_leader_term
 ):
-    from issues.dashboard_views import can_see_dashboard, has_inbox
+    from reports.dashboard_views import can_see_dashboard, has_inbox
 
     def council_account(username: str, **fields):
         account = factories.user(username)

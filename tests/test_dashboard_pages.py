@@ -40,11 +40,11 @@ INBOX_TOTAL = re.compile(r'<ul class="status-counts"[^>]*>\s*<li><a [^>]*>[^<]*<
 
 
 def community_page(community: Community) -> str:
-    return reverse("issues:community_dashboard", args=[community.pk])
+    return reverse("reports:community_dashboard", args=[community.pk])
 
 
 def street_page(street) -> str:
-    return reverse("issues:street_dashboard", args=[street.pk])
+    return reverse("reports:street_dashboard", args=[street.pk])
 
 
 def page_of(request, page: str) -> str:

@@ -7,10 +7,10 @@ from django.db.models import Count, Q
 from django.test import Client
 from django.urls import reverse
 
-from deliberation.models import AgendaItem, Council, Meeting
+from deliberation.management.commands.seed_demo import DEMO_PASSWORD
+from deliberation.models import AgendaItem, Meeting
 from issues.models import Escalation, Event, Issue
-from members.management.commands.seed_demo import DEMO_PASSWORD
-from members.models import Community, CouncilMember, Notice, Resident, Role, User
+from members.models import Community, Council, CouncilMember, Notice, Resident, Role, User
 
 
 def seed() -> str:

@@ -783,7 +783,7 @@ def test_printing_a_pdf_leaves_truncated_photos_refused():
     a process that printed minutes or a report must still refuse a half-uploaded photo."""
     from django.core.exceptions import ValidationError
 
-    from deliberation.minutes_pdf import pdf_from_html
+    from common.pdf import pdf_from_html
     from issues import photos
     from tests.test_issue_actions import truncated_jpeg
 

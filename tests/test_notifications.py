@@ -7,9 +7,9 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from common.sms import MemorySmsBackend
 from members import notifications
 from members.models import Notice
-from members.sms import MemorySmsBackend
 from members.tasks import requeue_stalled_notices
 
 
@@ -180,7 +180,7 @@ def test_unknown_kind_is_a_programming_error(manan_staff):
 
 
 def test_logging_sms_backend_never_logs_the_full_number(caplog):
-    from members.sms import LoggingSmsBackend
+    from common.sms import LoggingSmsBackend
 
     with caplog.at_level("INFO"):
         LoggingSmsBackend().send(phone="13812345678", text="开会", key="k")

@@ -31,18 +31,19 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from pypdf import PdfReader
 
+from common.periods import Period
 from deliberation.celery import app as celery_app
-from issues import period_reports, report_views
-from issues.models import PeriodReport
-from issues.periods import Period
-from issues.tasks import build_period_report
 from members.models import CouncilMember, Role
+from reports import period_reports
+from reports import views as report_views
+from reports.models import PeriodReport
+from reports.tasks import build_period_report
 from tests import factories
 from tests.test_meeting_worker import RECEIVED, finished
 
 R = PeriodReport.State
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "period-reports"}
-BUILD = "issues.tasks.build_period_report"
+BUILD = "reports.tasks.build_period_report"
 
 
 def zh(text) -> str:
@@ -75,16 +76,16 @@ def pdf_text(data: bytes) -> str:
 
 def request_url(community=None, street=None) -> str:
     if community is not None:
-        return reverse("issues:community_report", args=[community.pk])
-    return reverse("issues:street_report", args=[street.pk])
+        return reverse("reports:community_report", args=[community.pk])
+    return reverse("reports:street_report", args=[street.pk])
 
 
 def status_url(report: PeriodReport) -> str:
-    return reverse("issues:report_status", args=[report.pk])
+    return reverse("reports:report_status", args=[report.pk])
 
 
 def download_url(report: PeriodReport) -> str:
-    return reverse("issues:report_download", args=[report.pk])
+    return reverse("reports:report_download", args=[report.pk])
 
 
 def quarter_form(year: int, quarter: int) -> dict[str, str]:
@@ -192,7 +193,7 @@ def test_asking_twice_while_the_first_is_busy_gives_the_same_row_and_one_task(
     assert zh("This report is already being prepared: it is the one in the list.") in again.text
     # Without htmx: back to the dashboard, with the same word.
     assert plain.status_code == 302
-    assert plain["Location"] == reverse("issues:community_dashboard", args=[manan.pk])
+    assert plain["Location"] == reverse("reports:community_dashboard", args=[manan.pk])
     page = client.get(plain["Location"])
     assert [str(m) for m in page.context["messages"]] == [
         zh("This report is already being prepared: it is the one in the list.")
@@ -401,7 +402,7 @@ def test_the_sweep_task_builds_what_was_lost(manan, manan_staff):
     PeriodReport.objects.filter(pk=lost.pk).update(
         created=timezone.now() - period_reports.RESEND_AFTER * 2
     )
-    from issues.tasks import sweep_period_reports
+    from reports.tasks import sweep_period_reports
 
     assert sweep_period_reports.delay().get() == 1  # eager: the build ran too
     lost.refresh_from_db()
@@ -433,7 +434,7 @@ def test_a_report_that_cannot_be_rendered_is_marked_failed_and_shown_so(
     assert "hx-get" not in row.text and "<progress" not in row.text  # polling stops
     assert zh("could not be prepared") in row.text
     assert "no CJK font found" not in row.text  # the cause is for the log, not the page
-    dashboard = client.get(reverse("issues:community_dashboard", args=[manan.pk]))
+    dashboard = client.get(reverse("reports:community_dashboard", args=[manan.pk]))
     assert f'<li class="report failed" id="report-{report.pk}">' in dashboard.text
     assert client.get(download_url(report)).status_code == 404
 
@@ -524,7 +525,7 @@ def test_an_ordinary_council_member_may_not_ask_or_see_the_dashboard(
     client = as_user(plain_member)
     form = quarter_form(*last_quarter())
     assert client.post(request_url(manan), form, **HTMX).status_code == 403
-    assert client.get(reverse("issues:community_dashboard", args=[manan.pk])).status_code == 403
+    assert client.get(reverse("reports:community_dashboard", args=[manan.pk])).status_code == 403
     assert not PeriodReport.objects.exists()
     sent.assert_not_called()
     # The council's leader may.
@@ -623,7 +624,7 @@ def test_a_period_begun_today_may_be_asked_for(manan, manan_staff, as_user, sent
 
 
 def test_the_form_offers_the_last_whole_quarter_first():
-    from issues.report_forms import ReportRequestForm
+    from reports.forms import ReportRequestForm
 
     for today, year, quarter in [
         (dt.date(2026, 5, 10), 2026, 1),

@@ -21,8 +21,11 @@ from django.urls import reverse
 from django.utils import translation
 from PIL import Image
 
-from issues import actions, public_forms, public_views, throttle
+from common import throttle
+from issues import actions
 from issues.models import Category, Event, Issue, Photo
+from public import forms as public_forms
+from public import views as public_views
 from tests import factories
 
 STAMP = re.compile(r'name="rendered" value="([^"]+)"')

@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deliberation import actions
-from deliberation.models import AgendaItem, Council, Meeting
+from deliberation.models import AgendaItem, Meeting
 from issues import actions as issue_actions
-from members.models import Community, CouncilMember, Notice, Resident
+from members.models import Community, Council, CouncilMember, Notice, Resident
 from tests import factories
 
 

@@ -14,10 +14,11 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from issues import actions, dashboard, rollup, tasks
+from common.periods import Period, named_period
+from issues import actions, rollup, tasks
 from issues.figures import percentile_cont
 from issues.models import Category, DepartmentMonth, Escalation, Issue, IssueMonth
-from issues.periods import Period, named_period
+from reports import dashboard
 from tests import factories
 from tests.test_dashboard_figures import local
 from tests.test_issue_escalation import accept, to_street

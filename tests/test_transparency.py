@@ -19,9 +19,11 @@ from django.utils import timezone
 
 from deliberation import actions as meeting_actions
 from issues import actions as issue_actions
-from issues import public_views, reviews, transparency_views
+from issues import reviews
 from members import actions as members_actions
 from members.models import Community
+from public import transparency_views
+from public import views as public_views
 from tests import factories
 from tests.test_public_intake import clear_cache  # noqa: F401  (autouse: throttles per test)
 

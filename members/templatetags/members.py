@@ -1,6 +1,6 @@
 from django import template
 
-from members.phones import mask_phone
+from common.phones import mask_phone
 
 register = template.Library()
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from issues.models import PeriodReport
+from reports.models import PeriodReport
 from tests import factories
 from tests.browser.conftest import DESK_WIDTH, PHONE_WIDTH
 
@@ -138,7 +138,7 @@ def test_the_community_dashboard_draws_its_charts_and_follows_the_period(
     tab = open_tab(width)
     page = tab.page
     log_in(page, "manan_staff")
-    path = reverse("issues:community_dashboard", args=[manan.pk])
+    path = reverse("reports:community_dashboard", args=[manan.pk])
     page.goto(live_server.url + path)
 
     expect(page.locator("main")).to_contain_text("马南社区")
@@ -195,7 +195,7 @@ def test_the_street_dashboard_compares_its_communities(
     tab = open_tab(width)
     page = tab.page
     log_in(page, "nanen_admin")
-    path = reverse("issues:street_dashboard", args=[nanen.pk])
+    path = reverse("reports:street_dashboard", args=[nanen.pk])
     page.goto(live_server.url + path)
 
     expect(page.locator("main h1")).to_contain_text("南恩街道")
@@ -287,10 +287,10 @@ def test_the_charts_are_drawn_again_for_the_period_chosen(
     page = tab.page
     if dashboard == "community":
         log_in(page, "manan_staff")
-        page.goto(live_server.url + reverse("issues:community_dashboard", args=[manan.pk]))
+        page.goto(live_server.url + reverse("reports:community_dashboard", args=[manan.pk]))
     else:
         log_in(page, "nanen_admin")
-        page.goto(live_server.url + reverse("issues:street_dashboard", args=[nanen.pk]))
+        page.goto(live_server.url + reverse("reports:street_dashboard", args=[nanen.pk]))
     expect_chart(page)
     change_period(page, "last_year")
     expect(figure(page, "collected")).to_have_text(str(matters["manan_last_year"]))
@@ -305,7 +305,7 @@ def test_choosing_a_period_keeps_the_comparison_sorted_as_chosen(
     tab = open_tab(DESK_WIDTH)
     page = tab.page
     log_in(page, "nanen_admin")
-    page.goto(live_server.url + reverse("issues:street_dashboard", args=[nanen.pk]))
+    page.goto(live_server.url + reverse("reports:street_dashboard", args=[nanen.pk]))
     sort_by_collected(page, DESK_WIDTH, "collected")
     sort_by_collected(page, DESK_WIDTH, "-collected")
     assert comparison(page) == ["幸福村社区", "马南社区"]
@@ -323,7 +323,7 @@ def test_a_period_report_is_prepared_by_the_worker_while_the_page_watches(
     tab = open_tab(PHONE_WIDTH)
     page = tab.page
     log_in(page, "manan_staff")
-    page.goto(live_server.url + reverse("issues:community_dashboard", args=[manan.pk]))
+    page.goto(live_server.url + reverse("reports:community_dashboard", args=[manan.pk]))
     section = page.locator("#period-reports")
     expect(section.locator("li.report")).to_have_count(0)
 
@@ -345,7 +345,7 @@ def test_a_period_report_is_prepared_by_the_worker_while_the_page_watches(
     expect(row).to_have_class(re.compile(r"\bpending\b"))
     expect(row.locator("progress")).to_be_visible()
     expect(row.locator("a")).to_have_count(0)
-    status = reverse("issues:report_status", args=[report.pk])
+    status = reverse("reports:report_status", args=[report.pk])
     with page.expect_response(lambda r: urlsplit(r.url).path == status, timeout=5_000) as polled:
         pass
     assert polled.value.status == 200
@@ -370,7 +370,7 @@ def test_a_period_report_is_prepared_by_the_worker_while_the_page_watches(
     expect(download).to_be_visible(timeout=90_000)
     expect(row).to_have_class(re.compile(r"\bdone\b"))
     expect(row.locator("progress")).to_have_count(0)
-    expect(download).to_have_attribute("href", reverse("issues:report_download", args=[report.pk]))
+    expect(download).to_have_attribute("href", reverse("reports:report_download", args=[report.pk]))
     assert seen and 'class="report done"' in seen[-1].text()
     assert all(r.status == 200 for r in seen)
     report.refresh_from_db()

@@ -8,8 +8,10 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from issues import actions, public_forms, public_views
+from issues import actions
 from issues.models import Issue
+from public import forms as public_forms
+from public import views as public_views
 from tests.browser.conftest import PHONE_WIDTH
 
 pytestmark = pytest.mark.browser

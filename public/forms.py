@@ -1,0 +1,169 @@
+"""The form residents fill in after scanning their community's QR code, with its spam checks.
+
+Two checks need no outside service. A honeypot field, hidden from people by CSS,
+is left empty by people and filled by most bots. A signed stamp records when the
+form was drawn: a post sooner than ``MIN_FORM_AGE_SECONDS`` after that is a
+script, and one later than ``MAX_FORM_AGE_SECONDS`` is a replay. The stamp also
+carries a random nonce, so one drawn form can produce only one issue (a double
+tap on a slow connection sends it twice).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from django import forms
+from django.core import signing
+from django.utils.translation import gettext_lazy as _
+
+from common.phones import normalise_phone
+from issues import queries
+from issues.models import Category, Issue
+from members.models import Community
+
+MIN_FORM_AGE_SECONDS = 3
+MAX_FORM_AGE_SECONDS = 2 * 3600
+MAX_PUBLIC_PHOTOS = 3
+STAMP_SALT = "yishi.public-form.rendered"
+
+REJECTED = _("We could not accept this report. Please check it and send it again in a moment.")
+
+
+def form_stamp(community: Community) -> str:
+    """A signed record of when and for which community a form was drawn."""
+    nonce = secrets.token_urlsafe(9)
+    return signing.TimestampSigner(salt=STAMP_SALT).sign(f"{community.pk}.{nonce}")
+
+
+def stamp_nonce(value: str, community: Community) -> str | None:
+    """The nonce of a genuine stamp for this community, of acceptable age; else None."""
+    signer = signing.TimestampSigner(salt=STAMP_SALT)
+    try:
+        payload = signer.unsign(value, max_age=MAX_FORM_AGE_SECONDS)
+    except signing.BadSignature:  # also SignatureExpired
+        return None
+    community_pk, _dot, nonce = payload.partition(".")
+    if community_pk != str(community.pk) or not nonce:
+        return None
+    drawn_at = signing.b62_decode(value.rsplit(signer.sep, 2)[1])
+    if time.time() - drawn_at < MIN_FORM_AGE_SECONDS:
+        return None
+    return nonce
+
+
+class CategoryChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Category) -> str:
+        return obj.label
+
+
+class MultiplePhotoInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Up to ``MAX_PUBLIC_PHOTOS`` files; the action decodes each one (issues.photos)."""
+
+    widget = MultiplePhotoInput(attrs={"accept": "image/*"})
+
+    def clean(self, data, initial=None) -> list:
+        files = data if isinstance(data, list | tuple) else [data]
+        cleaned = [super(PhotosField, self).clean(item, initial) for item in files if item]
+        if len(cleaned) > MAX_PUBLIC_PHOTOS:
+            raise forms.ValidationError(
+                _("Choose at most %(n)s photos.") % {"n": MAX_PUBLIC_PHOTOS}, code="too_many"
+            )
+        return cleaned
+
+
+class PublicReportForm(forms.Form):
+    title = forms.CharField(
+        label=_("What is the problem?"),
+        max_length=Issue._meta.get_field("title").max_length,
+        help_text=_("A few words, for example: the streetlight at the east gate is broken."),
+        error_messages={"required": _("Please say in a few words what the problem is.")},
+    )
+    category = CategoryChoiceField(
+        label=_("Kind of problem"),
+        queryset=Category.objects.none(),
+        empty_label=_("Choose one"),
+        error_messages={
+            "required": _("Choose the kind of problem."),
+            "invalid_choice": _("Choose one of the kinds of problem in the list."),
+        },
+    )
+    description = forms.CharField(
+        label=_("Details"),
+        required=False,
+        max_length=Issue._meta.get_field("description").max_length,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("What happens, since when, and whom it affects."),
+    )
+    place = forms.CharField(
+        label=_("Where is it?"),
+        required=False,
+        max_length=Issue._meta.get_field("place").max_length,
+        help_text=_("For example: lane 5, building 3, by the bicycle shed."),
+    )
+    photos = PhotosField(
+        label=_("Photos"),
+        required=False,
+        help_text=_("Up to 3 photos. The location stored in a photo is removed."),
+    )
+    contact_name = forms.CharField(
+        label=_("Your name"),
+        required=False,
+        max_length=Issue._meta.get_field("contact_name").max_length,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    contact_phone = forms.CharField(
+        label=_("Your phone number"),
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "tel"}),
+    )
+    # The honeypot: hidden by the .hp class, left empty by people.
+    homepage = forms.CharField(required=False)
+    rendered = forms.CharField(required=False)
+
+    def __init__(self, *args, community: Community, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.community = community
+        self.fields["category"].queryset = queries.categories_for(community)
+        self.nonce: str | None = None
+
+    def clean_contact_phone(self) -> str:
+        return normalise_phone(self.cleaned_data.get("contact_phone", ""))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        self.nonce = stamp_nonce(self.data.get("rendered", ""), self.community)
+        if data.get("homepage") or self.nonce is None:
+            self.nonce = None
+            raise forms.ValidationError(REJECTED, code="rejected")
+        return data
+
+    @property
+    def rejected(self) -> bool:
+        """Refused by the spam checks (not by what the person typed)."""
+        return any(error.code == "rejected" for error in self.errors.as_data().get("__all__", []))
+
+    @property
+    def stamp(self) -> str:
+        """The stamp to draw the form with: the posted one while it is still good, else new."""
+        if self.is_bound and self.nonce is not None:
+            return self.data.get("rendered", "")
+        return form_stamp(self.community)
+
+    def report_fields(self) -> dict:
+        """The cleaned fields for ``actions.issue_report``."""
+        data = self.cleaned_data
+        return {
+            "title": data["title"],
+            "category": data["category"],
+            "description": data["description"],
+            "place": data["place"],
+            "contact_name": data["contact_name"],
+            "contact_phone": data["contact_phone"],
+            "uploads": data["photos"],
+        }

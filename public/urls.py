@@ -1,0 +1,33 @@
+"""Pages for residents without an account, and the poster that leads them there."""
+
+from django.urls import path
+
+from public import transparency_views
+from public import views as public_views
+
+app_name = "public"
+
+urlpatterns = [
+    path("r/<str:token>/", public_views.report, name="report"),
+    path("r/<str:token>/open/", transparency_views.transparency, name="transparency"),
+    path("t/", public_views.track, name="track"),
+    path("t/<str:code>/", public_views.track_issue, name="track_issue"),
+    path("t/<str:code>/reported/", public_views.reported, name="reported"),
+    path("rate/<str:token>/", public_views.rate, name="rate"),
+    path("communities/<int:community_id>/poster/", public_views.poster, name="poster"),
+    path(
+        "communities/<int:community_id>/poster/qr.svg",
+        public_views.poster_svg,
+        name="poster_svg",
+    ),
+    path(
+        "communities/<int:community_id>/poster/transparency/",
+        transparency_views.transparency_switch,
+        name="transparency_switch",
+    ),
+    path(
+        "communities/<int:community_id>/poster/open-qr.svg",
+        transparency_views.transparency_qr,
+        name="transparency_qr",
+    ),
+]

@@ -1,0 +1,400 @@
+"""What residents without an account see: the QR-code report form, the tracking page,
+and the rating page a follow-up review's text message links to.
+
+Also the QR poster that community staff print to put those in front of residents.
+
+Limits (per client address, see ``common.throttle``): ``REPORTS_PER_HOUR`` reports
+accepted and ``LOOKUPS_PER_HOUR`` tracking pages. Nothing on these pages says
+whether a phone number, a resident or an account exists anywhere.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods
+
+from common import throttle
+from common.qr import qr_code, qr_svg
+from issues import actions, queries, reviews
+from issues.models import Event, FollowUpReview, Issue, Rating
+from issues.review_forms import RatingForm
+from members import queries as members_queries
+from members.models import Community, User
+from public import forms as public_forms
+
+REPORTS_PER_HOUR = 5
+LOOKUPS_PER_HOUR = 60
+HOUR = 3600
+# How long a second post of the same drawn form waits for the first to finish.
+DUPLICATE_WAIT_SECONDS = 15
+
+TOKEN_SALT = "yishi.public-form"
+TOKEN_DIGEST_LENGTH = 10
+TOKEN = re.compile(r"^([1-9][0-9]{0,17})-([0-9a-f]+)$")
+TRACKING_CODE = re.compile(r"^[A-Z0-9]{1,12}$")
+
+
+# --- The community token in the QR code ---------------------------------------------------
+
+
+def _token_digest(pk: int, secret: str) -> str:
+    return salted_hmac(TOKEN_SALT, str(pk), secret=secret).hexdigest()[:TOKEN_DIGEST_LENGTH]
+
+
+def public_form_token(community: Community) -> str:
+    """``<pk>-<10 hex digits of an HMAC>``: short for a QR code, stable, and unguessable.
+
+    The pk alone opens nothing: without the HMAC (keyed with SECRET_KEY) a
+    token is refused, so the posters cannot be enumerated. Rotating SECRET_KEY
+    changes every token: keep the old key in SECRET_KEY_FALLBACKS until the
+    posters are reprinted.
+    """
+    return f"{community.pk}-{_token_digest(community.pk, settings.SECRET_KEY)}"
+
+
+def community_from_token(token: str) -> Community:
+    """The community a token names, or 404 for anything forged, mangled or stale."""
+    match = TOKEN.match(token)
+    if not match:
+        raise Http404
+    pk, digest = int(match[1]), match[2]
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    if not any(constant_time_compare(digest, _token_digest(pk, secret)) for secret in secrets):
+        raise Http404
+    community = Community.objects.select_related("street").filter(pk=pk).first()
+    if community is None:
+        raise Http404
+    return community
+
+
+def normalise_tracking_code(raw: str) -> str:
+    """What people type, as stored; "" if it cannot be a tracking code.
+
+    Chinese input methods often type full-width letters and digits (ＡＢ３):
+    NFKC turns them into ASCII. Spaces and dashes go, and case does not matter.
+    """
+    code = re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", raw or "")).upper()
+    return code if TRACKING_CODE.match(code) else ""
+
+
+def public_page(view):
+    """Kept out of every cache and search engine: a tracking code is as good as a key."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+    return never_cache(wrapped)
+
+
+def lookup_throttled(view):
+    """Counts the request against the client's hourly lookups; past the limit, a 429 page."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return _lookup_limited(request) or view(request, *args, **kwargs)
+
+    return wrapped
+
+
+# --- Reporting -------------------------------------------------------------------------------
+
+
+@sensitive_post_parameters("contact_name", "contact_phone")
+@require_http_methods(["GET", "POST"])
+@public_page
+def report(request: HttpRequest, token: str) -> HttpResponse:
+    community = community_from_token(token)
+    bound = request.method == "POST"
+    form = public_forms.PublicReportForm(
+        request.POST if bound else None, request.FILES if bound else None, community=community
+    )
+    status = 200
+    if bound:
+        status = 422
+        if form.is_valid():
+            outcome = _submit(request, form, community)
+            if isinstance(outcome, str):
+                return redirect("public:reported", code=outcome)
+            status = outcome
+    context = {"community": community, "form": form}
+    return render(request, "public/report.html", context, status=status)
+
+
+def _submit(
+    request: HttpRequest, form: public_forms.PublicReportForm, community: Community
+) -> str | int:
+    """Report a valid form once, within the client's limit: its tracking code, else a status."""
+    submission = f"submission:{form.nonce}"
+    waited_until = time.monotonic() + DUPLICATE_WAIT_SECONDS
+    while not throttle.claim(submission, public_forms.MAX_FORM_AGE_SECONDS):
+        # This drawn form was sent before (a double tap): answer with that report.
+        code = throttle.recall(submission)
+        if code:
+            return code
+        if time.monotonic() > waited_until:
+            form.nonce = None  # the form comes back with a new stamp, free of the stuck claim
+            form.add_error(None, public_forms.REJECTED)
+            return 422
+        time.sleep(0.25)
+    limit_key = f"report:{throttle.client_ip(request)}"
+    if not throttle.hit(limit_key, REPORTS_PER_HOUR, HOUR):
+        throttle.release(submission)
+        form.add_error(
+            None,
+            _(
+                "Several reports were sent from this connection in the last hour. Please try "
+                "again in an hour, or tell your community office in person or by phone."
+            ),
+        )
+        return 429
+    try:
+        issue = actions.issue_report(
+            actor=None,
+            community=community,
+            channel=Issue.Channel.PUBLIC_FORM,
+            reporter=None,
+            **form.report_fields(),
+        )
+    except (ValidationError, actions.IssueActionError) as error:
+        throttle.undo(limit_key, HOUR)
+        throttle.release(submission)
+        if isinstance(error, ValidationError) and not hasattr(error, "error_dict"):
+            form.add_error("photos", error)  # a photo that does not decode
+        else:
+            messages = error.messages if isinstance(error, ValidationError) else [str(error)]
+            form.add_error(None, messages)
+        return 422
+    throttle.settle(submission, issue.tracking_code, public_forms.MAX_FORM_AGE_SECONDS)
+    return issue.tracking_code
+
+
+@require_GET
+@public_page
+@lookup_throttled
+def reported(request: HttpRequest, code: str) -> HttpResponse:
+    """After a report: the tracking code, large, with where to use it."""
+    issue = _issue_or_none(code)
+    if issue is None:
+        return _not_found(request, code)
+    context = {
+        "issue": issue,
+        "form_token": public_form_token(issue.community),
+        "track_url": request.build_absolute_uri(reverse("public:track")),
+    }
+    return render(request, "public/reported.html", context)
+
+
+# --- Tracking --------------------------------------------------------------------------------
+
+
+@require_GET
+@public_page
+def track(request: HttpRequest) -> HttpResponse:
+    """Type a tracking code; a good-looking one goes to its page."""
+    raw = request.GET.get("code")
+    error = ""
+    if raw is not None:
+        code = normalise_tracking_code(raw)
+        if code:
+            return redirect("public:track_issue", code=code)
+        error = _("Type the tracking code you were given: eight letters and digits.")
+    context = {"error": error, "code": raw or ""}
+    return render(request, "public/track.html", context, status=422 if error else 200)
+
+
+@dataclass(frozen=True)
+class PublicEvent:
+    """One line of the public timeline: what happened and when, never who."""
+
+    label: str
+    created: datetime
+    detail: str = ""
+    note: str = ""
+
+
+@require_GET
+@public_page
+@lookup_throttled
+def track_issue(request: HttpRequest, code: str) -> HttpResponse:
+    issue = _issue_or_none(code)
+    if issue is None:
+        return _not_found(request, code)
+    events = [_public_event(event) for event in queries.timeline(issue, public_only=True)]
+    review = queries.latest_review(issue)
+    context = {
+        "issue": issue,
+        "events": events,
+        "show_outcome": issue.status == Issue.Status.NOT_ACTIONABLE and issue.outcome_note,
+        "rating_link": (
+            reverse("public:rate", args=[reviews.rating_token(review)])
+            if review is not None and reviews.link_state(review, timezone.now()) == "open"
+            else ""
+        ),
+    }
+    return render(request, "public/tracking.html", context)
+
+
+# --- Rating the outcome ------------------------------------------------------------------------
+
+# Why a rating link no longer takes a rating, and the status its page answers with.
+LINK_CLOSED_STATUS = {"rated": 200, "expired": 410, "cancelled": 410, "unsent": 404}
+
+
+@require_http_methods(["GET", "POST"])
+@public_page
+@lookup_throttled
+def rate(request: HttpRequest, token: str) -> HttpResponse:
+    """The resident's rating of a resolved matter, from the link in the text message."""
+    review = reviews.review_from_token(token)
+    if review is None:
+        return render(request, "public/rate_invalid.html", status=404)
+    state = reviews.link_state(review, timezone.now())
+    bound = request.method == "POST"
+    if state != "open":
+        # A second send of the form (a double tap, the back button) changes nothing.
+        status = 409 if bound and state == "rated" else LINK_CLOSED_STATUS[state]
+        return _rate_closed(request, review, state, status)
+    form = RatingForm(request.POST if bound else None)
+    if bound and form.is_valid():
+        try:
+            reviews.review_rate(
+                review=review,
+                actor=None,
+                fixed=form.cleaned_data["fixed"],
+                satisfaction=form.cleaned_data["satisfaction"],
+                comment=form.cleaned_data["comment"],
+                source=Rating.Source.LINK,
+            )
+        except reviews.ReviewRefused:
+            review = reviews.review_from_token(token)  # someone else's send got there first
+            state = reviews.link_state(review, timezone.now())
+            return _rate_closed(request, review, state, 409 if state == "rated" else 410)
+        return redirect(reverse("public:rate", args=[token]) + "?thanks=1")
+    context = {"issue": review.issue, "form": form}
+    return render(request, "public/rate.html", context, status=422 if bound else 200)
+
+
+def _rate_closed(request: HttpRequest, review: FollowUpReview, state: str, status: int):
+    context = {
+        "issue": review.issue,
+        "state": state,
+        "rating": getattr(review, "rating", None),
+        # Straight after sending, the resident is thanked; later visits say it was used.
+        "just_rated": request.method == "GET" and request.GET.get("thanks") == "1",
+    }
+    return render(request, "public/rate_closed.html", context, status=status)
+
+
+def _lookup_limited(request: HttpRequest) -> HttpResponse | None:
+    if throttle.hit(f"lookup:{throttle.client_ip(request)}", LOOKUPS_PER_HOUR, HOUR):
+        return None
+    response = render(request, "public/too_many.html", status=429)
+    response["Retry-After"] = str(HOUR)
+    return response
+
+
+def _issue_or_none(code: str) -> Issue | None:
+    code = normalise_tracking_code(code)
+    if not code:
+        return None
+    try:
+        return queries.public_issue(code)
+    except Http404:
+        return None
+
+
+def _not_found(request: HttpRequest, code: str) -> HttpResponse:
+    return render(request, "public/not_found.html", {"code": code}, status=404)
+
+
+def _public_event(event: Event) -> PublicEvent:
+    """The label, and the new status or tier; a note only where it was written for the public."""
+    label, detail = event.get_kind_display(), ""
+    if event.kind == Event.Kind.STATUS and event.data.get("deliberated_at"):
+        label = _("discussed at a council meeting")
+    elif event.kind == Event.Kind.STATUS:
+        detail = _choice_label(Issue.Status, event.to_value)
+    elif event.kind in (Event.Kind.ESCALATED, Event.Kind.TIER):
+        detail = _choice_label(Issue.Tier, event.to_value)
+    elif event.kind == Event.Kind.RATED:
+        detail = _choice_label(Rating.Satisfaction, int(event.to_value or 0))
+    elif event.kind == Event.Kind.REVIEWED:
+        detail = _choice_label(FollowUpReview.CouncilOutcome, event.to_value)
+    note = event.note if event.data.get("note_public") else ""
+    return PublicEvent(label=label, created=event.created, detail=detail, note=note)
+
+
+def _choice_label(choices, value: str) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return ""
+
+
+# --- The QR poster -----------------------------------------------------------------------------
+
+
+def poster_community(user: User, community_id: int) -> Community:
+    """Staff of the community and admins of its street print posters; others get 403.
+
+    Council members see the community but print nothing: posters go up through
+    the community office. Anyone outside the community gets 404.
+    """
+    community = members_queries.community_for(user, community_id)
+    scope = members_queries.scope_of(user)
+    if not (
+        members_queries.can_manage_community(user, community)
+        or community.street_id in scope.admin_street_ids
+    ):
+        raise PermissionDenied
+    return community
+
+
+def _form_url(request: HttpRequest, community: Community) -> str:
+    return request.build_absolute_uri(reverse("public:report", args=[public_form_token(community)]))
+
+
+@login_required
+@require_GET
+def poster(request: HttpRequest, community_id: int) -> HttpResponse:
+    community = poster_community(request.user, community_id)
+    form_url = _form_url(request, community)
+    context = {
+        "community": community,
+        "form_url": form_url,
+        "track_url": request.build_absolute_uri(reverse("public:track")),
+        "qr_svg": qr_svg(form_url),
+    }
+    return render(request, "public/poster.html", context)
+
+
+@login_required
+@require_GET
+def poster_svg(request: HttpRequest, community_id: int) -> HttpResponse:
+    community = poster_community(request.user, community_id)
+    out = io.BytesIO()
+    qr_code(_form_url(request, community)).save(out, kind="svg", scale=10, border=4, xmldecl=True)
+    response = HttpResponse(out.getvalue(), content_type="image/svg+xml")
+    response["Content-Disposition"] = f'attachment; filename="yishi-qr-{community.pk}.svg"'
+    return response

@@ -1,0 +1,118 @@
+"""The community and street dashboards: a period's figures, charts and tables."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+
+from common.periods import period_form
+from members import queries as member_queries
+from members.models import Community, CouncilMember, User
+from reports import dashboard, period_reports
+from reports.forms import ReportRequestForm
+
+SORT_COLUMNS = [
+    ("name", _("Community")),
+    ("collected", _("Collected")),
+    ("resolved", _("Resolved")),
+    ("open", _("Still open")),
+    ("overdue", _("Overdue")),
+    ("median", _("Median days")),
+    ("reviewed", _("Reviewed")),
+    ("satisfied", _("Satisfied")),
+    ("meetings", _("Meetings held")),
+]
+
+
+def can_see_dashboard(user: User, community: Community) -> bool:
+    """Community staff, the street's admins and the council's leader and deputies."""
+    scope = member_queries.scope_of(user)
+    if community.pk in scope.staff_community_ids or community.street_id in scope.admin_street_ids:
+        return True
+    return CouncilMember.objects.filter(
+        pk__in=scope.council_member_ids,
+        council__community=community,
+        left_on__isnull=True,
+        role__in=[CouncilMember.Role.LEADER, CouncilMember.Role.DEPUTY],
+    ).exists()
+
+
+def has_inbox(user: User) -> bool:
+    scope = member_queries.scope_of(user)
+    return bool(scope.staff_community_ids or scope.admin_street_ids)
+
+
+@login_required
+@require_GET
+def community_dashboard(request: HttpRequest, community_id: int) -> HttpResponse:
+    community = member_queries.community_for(request.user, community_id)
+    if not can_see_dashboard(request.user, community):
+        raise PermissionDenied
+    form = period_form(request.GET)
+    figures = None
+    if form.is_valid():
+        links = dashboard.InboxLinks(
+            form.result, community=community.pk, enabled=has_inbox(request.user)
+        )
+        figures = dashboard.dashboard([community], form.result, links=links, with_attendance=True)
+    return _render(
+        request,
+        "reports/dashboard.html",
+        {
+            "community": community,
+            "form": form,
+            "dashboard": figures,
+            "reports": period_reports.reports_of(request.user, community=community),
+        },
+    )
+
+
+@login_required
+@require_GET
+def street_dashboard(request: HttpRequest, street_id: int) -> HttpResponse:
+    street = member_queries.street_for(request.user, street_id)
+    form = period_form(request.GET)
+    figures, sort = None, "name"
+    if form.is_valid():
+        communities = list(
+            member_queries.communities_visible_to(request.user)
+            .filter(street=street)
+            .order_by("name", "pk")
+        )
+        links = dashboard.InboxLinks(form.result, street=street.pk)
+        figures = dashboard.dashboard(communities, form.result, links=links, street=street)
+        for row in figures.communities:
+            row.url = dashboard.InboxLinks(form.result, community=row.community.pk).collected()
+        figures.communities, sort = dashboard.sorted_rows(
+            figures.communities, request.GET.get("sort", "name")
+        )
+    return _render(
+        request,
+        "reports/street_dashboard.html",
+        {
+            "street": street,
+            "form": form,
+            "dashboard": figures,
+            "sort": sort,
+            "sort_columns": SORT_COLUMNS,
+            "reports": period_reports.reports_of(request.user, street=street),
+        },
+    )
+
+
+def _render(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    form = context["form"]
+    query = form.result.query() if form.is_valid() else {}
+    context |= {
+        "period_query": query,
+        "today": timezone.localdate(),
+        "report_form": ReportRequestForm(today=timezone.localdate()),
+    }
+    if request.htmx and request.htmx.target == "figures":
+        template += "#figures"
+    return render(request, template, context)
