@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from issues import events, lifecycle, photos, rollup, search
+from issues import events, extensions, lifecycle, photos, rollup, search
 
 # Refusals are raised from here too; callers catch them as ``actions.IssueActionError``.
 from issues.events import IssueActionError as IssueActionError
@@ -207,8 +207,6 @@ def _reviews_close(issue: Issue, at: dt.datetime) -> int:
 
     (A review that settles itself is done before it closes the matter: nothing is live here.)
     """
-    from deliberation import actions as meeting_actions
-
     reviews = FollowUpReview.objects.filter(issue=issue)
     reviews.filter(state=FollowUpReview.State.PENDING).update(
         state=FollowUpReview.State.CANCELLED, cancelled_at=at
@@ -217,15 +215,13 @@ def _reviews_close(issue: Issue, at: dt.datetime) -> int:
         state=FollowUpReview.State.DONE, result=FollowUpReview.Result.CLOSED, finished_at=at
     )
     if closed:
-        meeting_actions.agenda_review_items_done(issue_id=issue.pk, now=at)
+        extensions.review_items_done(issue_id=issue.pk, now=at)
     return closed
 
 
 def _review_items_reopen(issue: Issue) -> int:
     """A reopened matter waiting on an agenda for its review is deliberated there instead."""
-    from deliberation import actions as meeting_actions  # the meetings app builds on this one
-
-    return meeting_actions.agenda_review_items_reopen(issue_id=issue.pk)
+    return extensions.review_items_reopen(issue_id=issue.pk)
 
 
 @transaction.atomic

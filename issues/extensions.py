@@ -5,3 +5,12 @@ from common.extensions import ExtensionPoint
 # (user, issue) -> the form that convenes an urgent meeting about the issue, or None when
 # the user may not convene one for it. The meetings app provides it; without it, no form.
 convene_form = ExtensionPoint("issues.convene_form", default=lambda user, issue: None)
+
+# (issue_id=) -> how many items changed: the matter was reopened, so the follow-up review
+# items waiting for it on meetings to come become items that deliberate it again. The
+# meetings app provides it; it runs inside the transaction that reopens the matter.
+review_items_reopen = ExtensionPoint("issues.review_items_reopen", default=lambda *, issue_id: 0)
+
+# (issue_id=, now=) -> how many items changed: the matter's review is over, so its review
+# items still waiting on meetings to come are taken off. The meetings app provides it.
+review_items_done = ExtensionPoint("issues.review_items_done", default=lambda *, issue_id, now: 0)

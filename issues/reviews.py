@@ -1,15 +1,16 @@
 """Follow-up reviews (回头议) and residents' ratings (评单): every write about them.
 
 Resolving a matter books a pending review due some days later (``issues.actions``). When
-it is due the sweeper claims it, asks the reporter by text message for a rating (a link
-that is secret, valid for 30 days and usable once), and puts a 回头议 item for the matter on
-the council's next meeting. The resident's rating and the council's own review settle it:
-a "no", a rating of 1–2, or the council finding the fix did not work reopens the matter;
-otherwise the council's review closes it.
+it is due the sweeper claims it and asks the reporter by text message for a rating (a link
+that is secret, valid for 30 days and usable once); the meetings app then takes the reviews
+sent and puts a 回头议 item for each on its council's next meeting
+(``deliberation.actions.review_items``). The resident's rating and the council's own
+review settle it: a "no", a rating of 1–2, or the council finding the fix did not work
+reopens the matter; otherwise the council's review closes it.
 
 The rows are the record of the work. A sweep claims rows under locks that other sweepers
-skip (PostgreSQL) or behind SQLite's write lock, in the same transaction as the notice and
-the agenda item it writes: a worker that dies mid-sweep leaves its rows pending for the
+skip (PostgreSQL) or behind SQLite's write lock, in the same transaction as the notice it
+writes: a worker that dies mid-sweep leaves its rows pending for the
 next sweep, and the notices' keys keep anyone from being asked twice.
 """
 
@@ -26,7 +27,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
-from issues import actions, events
+from issues import actions, events, extensions
 from issues.models import Event, FollowUpReview, Issue, Rating
 from issues.queries import community_staff_of, responsible_users
 from members import notifications
@@ -109,15 +110,6 @@ def reporter_phone(issue: Issue) -> str:
 # --- The sweeper ---------------------------------------------------------------------------
 
 
-def reviews_sweep(*, now: dt.datetime) -> dict[str, int]:
-    """Everything due about reviews: ask reporters, fill agendas, remind. Safe to run twice."""
-    return {
-        "sent": reviews_send_due(now=now),
-        "placed": reviews_place_on_agenda(now=now),
-        "reminded": reviews_remind(now=now),
-    }
-
-
 def reviews_send_due(*, now: dt.datetime, batch: int = SWEEP_BATCH) -> int:
     """Claim and send every review due by ``now``, a batch per transaction; returns how many."""
     sent = 0
@@ -126,7 +118,7 @@ def reviews_send_due(*, now: dt.datetime, batch: int = SWEEP_BATCH) -> int:
     return sent
 
 
-def _claimable(queryset):
+def claimable(queryset):
     """Lock the rows another sweeper holds out of the result instead of waiting for them.
 
     SQLite has no row locks: its transactions take the write lock up front (IMMEDIATE),
@@ -139,7 +131,7 @@ def _claimable(queryset):
 
 @transaction.atomic
 def _send_batch(now: dt.datetime, size: int) -> int:
-    due = _claimable(
+    due = claimable(
         FollowUpReview.objects.filter(state=R.PENDING, due_at__lte=now)
         .select_related("issue__community", "issue__reporter")
         .order_by("due_at", "id")
@@ -163,12 +155,12 @@ def _send_batch(now: dt.datetime, size: int) -> int:
     )
     reviews = [review for review in reviews if review.pk in ours]
     rated = set(Rating.objects.filter(review_id__in=ours).values_list("review_id", flat=True))
-    events, invites = [], {}
+    sent_events, invites = [], {}
     for review in reviews:
         phone = "" if review.pk in rated else reporter_phone(review.issue)
         if phone:
             invites[f"review_invite:{review.pk}"] = (phone, _review_notice_context(review))
-        events.append(
+        sent_events.append(
             Event(
                 issue_id=review.issue_id,
                 kind=Event.Kind.REVIEW_SENT,
@@ -177,8 +169,7 @@ def _send_batch(now: dt.datetime, size: int) -> int:
             )
         )
     notifications.notify_phones("review_invite", invites)
-    Event.objects.bulk_create(events)
-    _place([review for review in reviews], now)
+    Event.objects.bulk_create(sent_events)
     return len(reviews)
 
 
@@ -192,39 +183,17 @@ def _review_notice_context(review: FollowUpReview) -> dict:
     }
 
 
-def _place(reviews: list[FollowUpReview], now: dt.datetime) -> int:
-    """Put each review on its council's next meeting; mark those placed. The caller holds them."""
-    from deliberation import actions as meeting_actions
-
-    if not reviews:
-        return 0
-    placed = meeting_actions.agenda_reviews_add(
-        issues={review.issue_id: review.issue.community_id for review in reviews}, now=now
-    )
-    if not placed:
-        return 0
+def reviews_waiting_for_agenda():
+    """Reviews sent and not yet on a meeting's agenda, oldest first; the meetings app takes
+    them (claimed with ``claimable``) for its councils' next meetings."""
     return FollowUpReview.objects.filter(
-        pk__in=[review.pk for review in reviews if review.issue_id in placed]
-    ).update(put_on_agenda_at=now)
-
-
-def reviews_place_on_agenda(*, now: dt.datetime, batch: int = 1000) -> int:
-    """Reviews sent while their council had no meeting ahead, or while another sweep held
-    that meeting: try the council's next meeting again. Walks them all, a batch at a time."""
-    waiting = FollowUpReview.objects.filter(
         state=R.SENT, put_on_agenda_at__isnull=True, council_outcome=""
     ).order_by("sent_at", "id")
-    placed, after = 0, None
-    while True:
-        with transaction.atomic():
-            page = waiting if after is None else waiting.filter(
-                Q(sent_at__gt=after[0]) | Q(sent_at=after[0], pk__gt=after[1])
-            )  # fmt: skip
-            reviews = list(_claimable(page.select_related("issue"))[:batch])
-            if not reviews:
-                return placed
-            placed += _place(reviews, now)
-        after = (reviews[-1].sent_at, reviews[-1].pk)
+
+
+def reviews_mark_placed(*, review_ids: list[int], now: dt.datetime) -> int:
+    """Record that these reviews are on an agenda now; the caller holds them."""
+    return FollowUpReview.objects.filter(pk__in=review_ids).update(put_on_agenda_at=now)
 
 
 def reviews_remind(*, now: dt.datetime, limit: int = 1000) -> int:
@@ -410,10 +379,8 @@ def _settle(
     if review.council_outcome == FollowUpReview.CouncilOutcome.EFFECTIVE:
         if issue.status != Issue.Status.RESOLVED:
             return review
-        from deliberation import actions as meeting_actions
-
         _finish(review, FollowUpReview.Result.CLOSED, now)
-        meeting_actions.agenda_review_items_done(issue_id=issue.pk, now=now)
+        extensions.review_items_done(issue_id=issue.pk, now=now)
         actions.issue_transition(issue=issue, actor=actor, name="close", note=review.council_notes)
     return review
 
