@@ -10,9 +10,11 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from members.models import Role
@@ -106,6 +108,28 @@ def client_for(user) -> Client:
 def as_user():
     """``as_user(some_user)`` gives a test client logged in as that user."""
     return client_for
+
+
+@pytest.fixture
+def clear_cache(settings, tmp_path):
+    """A cache of this test's own, empty at the start.
+
+    Rate limits live in the cache. The file cache under var/ is shared with any
+    other test run on the machine (whose cache.clear() would reset these
+    counters midway), so each test gets its own folder; on Redis a key prefix
+    of its own does the same without flushing a database others use.
+    """
+    default = dict(settings.CACHES["default"])
+    on_file = default["BACKEND"].endswith("FileBasedCache")
+    if on_file:
+        default["LOCATION"] = str(tmp_path / "cache")
+    default["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = {**settings.CACHES, "default": default}
+    if on_file:
+        cache.clear()
+    yield
+    if on_file:
+        cache.clear()
 
 
 @pytest.fixture

@@ -24,8 +24,9 @@ from deliberation.models import Attendance, Meeting
 from issues.models import FollowUpReview, Issue, Rating
 from members.models import Community, CouncilMember, Role
 from tests import factories
-from tests.test_dashboard_figures import local, reported
-from tests.test_review_figures import cancelled, done, sent
+from tests.helpers.clock import local
+from tests.helpers.issues import reported
+from tests.helpers.reviews import cancelled, done, sent
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}

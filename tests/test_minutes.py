@@ -785,7 +785,7 @@ def test_printing_a_pdf_leaves_truncated_photos_refused():
 
     from deliberation.minutes_pdf import pdf_from_html
     from issues import photos
-    from tests.test_issue_actions import truncated_jpeg
+    from tests.helpers.photos import truncated_jpeg
 
     assert pdf_from_html("<p>马南社区</p>").startswith(b"%PDF")
 

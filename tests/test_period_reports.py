@@ -38,7 +38,7 @@ from issues.periods import Period
 from issues.tasks import build_period_report
 from members.models import CouncilMember, Role
 from tests import factories
-from tests.test_meeting_worker import RECEIVED, finished
+from tests.processes import RECEIVED, finished
 
 R = PeriodReport.State
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "period-reports"}

@@ -10,11 +10,9 @@ from __future__ import annotations
 import io
 import re
 import time
-import uuid
 
 import pytest
 from django.core import signing
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -28,26 +26,7 @@ from tests import factories
 STAMP = re.compile(r'name="rendered" value="([^"]+)"')
 
 
-@pytest.fixture(autouse=True)
-def clear_cache(settings, tmp_path):
-    """A cache of this test's own, empty at the start.
-
-    Rate limits live in the cache. The file cache under var/ is shared with any
-    other test run on the machine (whose cache.clear() would reset these
-    counters midway), so each test gets its own folder; on Redis a key prefix
-    of its own does the same without flushing a database others use.
-    """
-    default = dict(settings.CACHES["default"])
-    on_file = default["BACKEND"].endswith("FileBasedCache")
-    if on_file:
-        default["LOCATION"] = str(tmp_path / "cache")
-    default["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
-    settings.CACHES = {**settings.CACHES, "default": default}
-    if on_file:
-        cache.clear()
-    yield
-    if on_file:
-        cache.clear()
+pytestmark = pytest.mark.usefixtures("clear_cache")  # a fresh throttle per test
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,8 @@ from issues import reviews
 from issues.models import FollowUpReview, Issue, Rating
 from members.models import Notice
 from tests import factories
-from tests.test_public_intake import clear_cache  # noqa: F401 (a fresh throttle per test)
+
+pytestmark = pytest.mark.usefixtures("clear_cache")  # a fresh throttle per test
 
 PHONE = "13900001111"
 S = Issue.Status

@@ -19,8 +19,8 @@ from issues.figures import percentile_cont
 from issues.models import Category, DepartmentMonth, Escalation, Issue, IssueMonth
 from issues.periods import Period, named_period
 from tests import factories
-from tests.test_dashboard_figures import local
-from tests.test_issue_escalation import accept, to_street
+from tests.helpers.clock import local
+from tests.helpers.issues import accept, to_street
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,8 @@ from issues import public_views, reviews, transparency_views
 from members import actions as members_actions
 from members.models import Community
 from tests import factories
-from tests.test_public_intake import clear_cache  # noqa: F401  (autouse: throttles per test)
+
+pytestmark = pytest.mark.usefixtures("clear_cache")  # a fresh throttle per test
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
