@@ -6,21 +6,57 @@
 - ``nanen_admin``: admin of 南恩街道, which holds both communities
 - ``other_admin``: admin of 城北街道, another street
 - ``city_handler``: a handler in a department of 南恩街道
+
+Every test runs on a fixed date (``clock``), except those that start processes of
+their own, which cannot share it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.test import Client
 
 from members.models import Role
 from tests import factories
+from tests.helpers.clock import NOW, until_the_day_has_room
 
 ARTEFACTS = Path(__file__).resolve().parent.parent / "test-artefacts"
+
+
+@pytest.fixture(autouse=True)
+def clock(request):
+    """Today is Wednesday 18 November 2026, and it is 10:00 in Asia/Shanghai.
+
+    Time runs on from there (``tick``): timestamps still follow one another, timeouts
+    still expire, and the live server's threads share the clock. A test moves it with
+    ``clock.shift(delta)`` or ``clock.move_to(moment)``.
+
+    A test with real worker processes (``celery_processes``, ``@pytest.mark.worker``)
+    keeps the real clock, which they read too: such a test that depends on the date
+    asks for ``room_in_the_day``. A module whose subprocesses read the clock
+    overrides this fixture.
+    """
+    if "celery_processes" in request.fixturenames or request.node.get_closest_marker("worker"):
+        yield None
+        return
+    with time_machine.travel(NOW.astimezone(dt.UTC), tick=True) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def room_in_the_day():
+    """For a test whose real processes read the date: none of it runs across midnight.
+
+    Such a test takes a few minutes at most; closer than five minutes to midnight in
+    Asia/Shanghai (16:00 UTC), it waits for the new day before its data is made.
+    """
+    until_the_day_has_room(dt.timedelta(minutes=5))
 
 
 @pytest.fixture

@@ -118,10 +118,11 @@ def delivered_mail(outbox) -> Counter:
 # --- Two beat processes for a minute -------------------------------------------------------
 
 
+@pytest.mark.usefixtures("room_in_the_day")
 def test_two_beats_for_a_minute_create_each_meeting_once_and_send_each_notice_once(
     manan, xingfu, manan_staff, xingfu_staff, manan_member, celery_processes, tmp_path
 ):
-    today = timezone.localdate()
+    today = timezone.localdate()  # the beats materialise from their own, the same
     # Each council's first meeting is in the next days: its notice is already due.
     schedule_of = {
         manan.council.pk: weekly_from(manan, today + dt.timedelta(days=1)),
@@ -242,7 +243,8 @@ def test_a_worker_killed_while_sending_notices_loses_none_and_doubles_none(
 ):
     outbox = tmp_path / "outbox"
     env = recovery_env(outbox)
-    weekly_from(manan, timezone.localdate() + dt.timedelta(days=1))
+    today = timezone.localdate()
+    weekly_from(manan, today + dt.timedelta(days=1))
     for number in range(4):
         reachable_member(manan, f"member{number}", number)
 
@@ -250,7 +252,7 @@ def test_a_worker_killed_while_sending_notices_loses_none_and_doubles_none(
     # message, so an early acknowledgement would reach the broker before the kill.
     doomed = celery_processes.worker("doomed", pool="prefork", TEST_SLOW=slow, **env)
     celery_processes.wait_ready(doomed)
-    actions.meetings_materialise(today=timezone.localdate())
+    actions.meetings_materialise(today=today)
     assert actions.meeting_notices_send(now=timezone.now()) == 12  # in-app, SMS, email each
 
     celery_processes.wait_for(

@@ -746,6 +746,7 @@ def ask_at_once(users_clients: list[Client], url: str, data: dict) -> list:
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("room_in_the_day")  # the last whole quarter, here as in the worker
 def test_two_requests_at_once_give_one_row_and_one_pdf_from_a_real_worker(
     quarter_issues, manan, manan_staff, manan_member, celery_processes, monkeypatch, media
 ):
