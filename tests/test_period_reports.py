@@ -466,9 +466,11 @@ def both_reports(manan, nanen, manan_staff, nanen_admin):
     return types.SimpleNamespace(community=community, street=street)
 
 
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_another_communitys_or_streets_report_is_not_found(
-    both_reports, xingfu_staff, other_admin, manan_staff, plain_member, as_user
+    both_reports, xingfu_staff, other_admin, manan_staff, plain_member, as_user, htmx
 ):
+    headers = HTMX if htmx else {}
     community, street = both_reports.community, both_reports.street
     refused = {
         xingfu_staff: [community, street],  # the neighbouring community's staff
@@ -480,7 +482,7 @@ def test_another_communitys_or_streets_report_is_not_found(
         client = as_user(user)
         for report in reports:
             for url in (status_url(report), download_url(report)):
-                assert client.get(url).status_code == 404, (user.username, url)
+                assert client.get(url, **headers).status_code == 404, (user.username, url)
     assert as_user(manan_staff).get(status_url(community)).status_code == 200
     missing = PeriodReport.objects.order_by("-pk").first().pk + 1
     assert as_user(manan_staff).get(status_url(PeriodReport(pk=missing))).status_code == 404

@@ -92,9 +92,13 @@ def test_ids_of_another_community_under_ones_own_give_404(
     assert PhoneReveal.objects.count() == 0
 
 
-def test_street_page_of_another_street_is_404(nanen, other_admin, nanen_admin, as_user):
-    assert as_user(other_admin).get(reverse("members:street", args=[nanen.pk])).status_code == 404
-    assert as_user(nanen_admin).get(reverse("members:street", args=[nanen.pk])).status_code == 200
+@pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin"])
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_a_streets_page_is_404_to_outsiders(request, outsider, htmx, nanen, nanen_admin, as_user):
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    url = reverse("members:street", args=[nanen.pk])
+    assert as_user(request.getfixturevalue(outsider)).get(url, **headers).status_code == 404
+    assert as_user(nanen_admin).get(url, **headers).status_code == 200
 
 
 def test_anonymous_visitors_are_sent_to_login(manan_data, client):
