@@ -13,14 +13,17 @@ their own, which cannot share it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
 import time_machine
 from django.core.cache import cache
 from django.test import Client
+from django.urls import Resolver404, resolve
 
 from members.models import Role
 from tests import factories
@@ -47,6 +50,46 @@ def clock(request):
         return
     with time_machine.travel(NOW.astimezone(dt.UTC), tick=True) as traveller:
         yield traveller
+
+
+CALL_REPORT = pytest.StashKey[pytest.TestReport]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_REPORT] = report
+    return report
+
+
+@pytest.fixture(autouse=True)
+def outsider_answers(request, monkeypatch):
+    """Holds a test marked ``outsider(*url_names)`` to its word.
+
+    The test must ask for each URL it names, through a test client, and be answered 404
+    at least once there; a test that passes without doing so fails here. The answers
+    are kept by URL name: ``{"issues:detail": {404}, ...}``.
+    """
+    names = [name for mark in request.node.iter_markers("outsider") for name in mark.args]
+    if not names:
+        yield None
+        return
+    answers: dict[str, set[int]] = defaultdict(set)
+    send = Client.request
+
+    def request_and_note(client, **environ):
+        response = send(client, **environ)
+        with contextlib.suppress(Resolver404):
+            answers[resolve(environ["PATH_INFO"]).view_name].add(response.status_code)
+        return response
+
+    monkeypatch.setattr(Client, "request", request_and_note)
+    yield answers
+    report = request.node.stash.get(CALL_REPORT, None)
+    if report is not None and report.passed:
+        never = [name for name in names if 404 not in answers.get(name, set())]
+        assert not never, f"marked outsider, but no 404 was seen at {never}: {dict(answers)}"
 
 
 @pytest.fixture

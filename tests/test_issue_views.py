@@ -65,6 +65,16 @@ def snapshot() -> tuple:
     )
 
 
+@pytest.mark.outsider(
+    "issues:detail",
+    "issues:edit",
+    "issues:transition",
+    "issues:assign",
+    "issues:escalate",
+    "issues:comment",
+    "issues:add_photos",
+    "issues:photo",
+)
 @pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin", "city_handler"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_outsiders_get_404_on_every_issue_url(request, outsider, htmx, manan_issue, as_user):
@@ -140,6 +150,7 @@ def escalation_snapshot() -> tuple:
     )
 
 
+@pytest.mark.outsider("issues:street_queue", "issues:escalation", "issues:categories")
 @pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_outsiders_cannot_reach_a_streets_queue_escalations_or_categories(
@@ -173,6 +184,7 @@ def test_outsiders_cannot_reach_a_streets_queue_escalations_or_categories(
     assert Escalation.objects.get().state == "pending"
 
 
+@pytest.mark.outsider("issues:reply")
 @pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin", "nanen_admin"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_only_the_departments_handlers_reach_its_reply_page(
@@ -194,6 +206,7 @@ def test_only_the_departments_handlers_reach_its_reply_page(
     assert as_user(city_handler).get(url, **headers).status_code == 200
 
 
+@pytest.mark.outsider("issues:report")
 @pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_outsiders_cannot_report_an_issue_for_another_community(
@@ -341,6 +354,7 @@ def test_council_member_reports_from_the_phone_form(manan, nanen, manan_member, 
     assert issue in mine.context["page"].rows
 
 
+@pytest.mark.outsider("issues:report")
 def test_council_member_of_another_community_cannot_report_here(xingfu, manan_member, as_user):
     assert as_user(manan_member).get(reverse("issues:report", args=[xingfu.pk])).status_code == 404
 

@@ -168,6 +168,7 @@ def test_a_copy_sent_while_the_first_is_stuck_is_refused_with_a_fresh_form(
     ],
     ids=["digest", "other-pk", "bare-pk", "upper", "leading-zero", "wrong-key"],
 )
+@pytest.mark.outsider("public:report")
 def test_a_wrong_or_forged_token_is_404_and_writes_nothing(client, manan, xingfu, forge):
     url = reverse("public:report", args=[forge(manan, xingfu)])
     assert client.get(url).status_code == 404
@@ -176,6 +177,7 @@ def test_a_wrong_or_forged_token_is_404_and_writes_nothing(client, manan, xingfu
     assert nothing_written()
 
 
+@pytest.mark.outsider("public:report")
 def test_a_token_of_a_community_that_does_not_exist_is_404(client, settings, db):
     token = f"987654-{public_views._token_digest(987654, settings.SECRET_KEY)}"
     assert client.get(reverse("public:report", args=[token])).status_code == 404
@@ -385,6 +387,7 @@ def test_the_tracking_page_explains_a_matter_that_is_not_actionable(
     assert "内部：等预算" not in body
 
 
+@pytest.mark.outsider("public:track_issue", "public:reported")
 def test_an_unknown_code_is_404(client, manan):
     factories.issue(manan)
     for code in ("ZZZZZZZZ", "NOT-A-CODE-AT-ALL", "%3Cscript%3E"):
@@ -470,12 +473,13 @@ def test_the_street_admin_may_print_the_poster_and_a_council_member_may_not(
     assert as_user(manan_member).get(url).status_code == 403
 
 
-@pytest.mark.parametrize("name", ["poster", "poster_svg"])
-def test_outsiders_get_404_for_the_poster(as_user, xingfu_staff, other_admin, manan, name):
-    url = reverse(f"public:{name}", args=[manan.pk])
-    assert as_user(xingfu_staff).get(url).status_code == 404
-    assert as_user(other_admin).get(url).status_code == 404
-    assert as_user(xingfu_staff).get(url, HTTP_HX_REQUEST="true").status_code == 404
+@pytest.mark.outsider("public:poster", "public:poster_svg")
+def test_outsiders_get_404_for_the_poster(as_user, xingfu_staff, other_admin, manan):
+    for name in ("public:poster", "public:poster_svg"):
+        url = reverse(name, args=[manan.pk])
+        assert as_user(xingfu_staff).get(url).status_code == 404
+        assert as_user(other_admin).get(url).status_code == 404
+        assert as_user(xingfu_staff).get(url, HTTP_HX_REQUEST="true").status_code == 404
 
 
 def test_anonymous_visitors_are_sent_to_log_in_for_the_poster(client, manan):

@@ -180,6 +180,7 @@ def test_outsiders_still_get_404_on_a_communitys_pages(
     assert client.get(reverse(page, args=[manan.pk]), HTTP_HX_REQUEST="true").status_code == 404
 
 
+@pytest.mark.outsider("members:street")
 def test_another_streets_admin_gets_404_on_the_street_page(as_user, nanen, other_admin):
     assert as_user(other_admin).get(reverse("members:street", args=[nanen.pk])).status_code == 404
 

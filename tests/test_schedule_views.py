@@ -258,6 +258,9 @@ def urls_of(schedule):
     ]
 
 
+@pytest.mark.outsider(
+    "schedules:list", "schedules:create", "schedules:edit", "schedules:deactivate"
+)
 @pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin", "city_handler"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_outsiders_get_404_on_every_url(request, as_user, manan, outsider, htmx):
@@ -273,6 +276,7 @@ def test_outsiders_get_404_on_every_url(request, as_user, manan, outsider, htmx)
     assert Schedule.objects.count() == 1 and not Meeting.objects.exists()
 
 
+@pytest.mark.outsider("schedules:edit", "schedules:deactivate")
 def test_a_schedule_of_another_community_is_404_to_staff(as_user, manan, xingfu, manan_staff):
     foreign = factories.schedule(xingfu)
     client = as_user(manan_staff)

@@ -62,6 +62,18 @@ def snapshot(data) -> tuple:
     )
 
 
+@pytest.mark.outsider(
+    "members:residents",
+    "members:resident_create",
+    "members:resident_edit",
+    "members:resident_deactivate",
+    "members:resident_reactivate",
+    "members:resident_phone",
+    "members:council",
+    "members:council_member_join",
+    "members:council_member_edit",
+    "members:council_member_leave",
+)
 @pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_outsiders_get_404_and_change_nothing(request, outsider, htmx, manan_data, as_user):
@@ -74,6 +86,13 @@ def test_outsiders_get_404_and_change_nothing(request, outsider, htmx, manan_dat
     assert snapshot(manan_data) == before
 
 
+@pytest.mark.outsider(
+    "members:resident_edit",
+    "members:resident_deactivate",
+    "members:resident_phone",
+    "members:council_member_edit",
+    "members:council_member_leave",
+)
 def test_ids_of_another_community_under_ones_own_give_404(
     manan_data, xingfu, xingfu_staff, as_user
 ):
@@ -92,6 +111,7 @@ def test_ids_of_another_community_under_ones_own_give_404(
     assert PhoneReveal.objects.count() == 0
 
 
+@pytest.mark.outsider("members:street")
 @pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_a_streets_page_is_404_to_outsiders(request, outsider, htmx, nanen, nanen_admin, as_user):
@@ -211,6 +231,17 @@ def meeting_snapshot() -> tuple:
     )
 
 
+@pytest.mark.outsider(
+    "meetings:agenda_move",
+    "meetings:agenda_remove",
+    "meetings:agenda_restore",
+    "meetings:agenda_defer",
+    "meetings:agenda_add_issue",
+    "meetings:agenda_add_topic",
+    "meetings:close",
+    "meetings:cancel",
+    "meetings:mine_sign_in",
+)
 @pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin", "city_handler"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_outsiders_get_404_on_running_another_communitys_meeting(
@@ -225,6 +256,13 @@ def test_outsiders_get_404_on_running_another_communitys_meeting(
     assert meeting_snapshot() == before
 
 
+@pytest.mark.outsider(
+    "meetings:agenda_move",
+    "meetings:agenda_remove",
+    "meetings:agenda_restore",
+    "meetings:agenda_defer",
+    "meetings:decide",
+)
 def test_an_item_of_another_communitys_meeting_under_ones_own_is_404(
     manan_meeting, xingfu, xingfu_staff, as_user
 ):

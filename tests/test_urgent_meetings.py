@@ -161,6 +161,7 @@ def test_the_leader_may_convene(manan_member, urgent, as_user):
     assert Meeting.objects.filter(kind="urgent").count() == 1
 
 
+@pytest.mark.outsider("meetings:convene")
 @pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_another_communitys_issue_is_not_found(request, outsider, htmx, urgent, as_user):
