@@ -6,19 +6,100 @@
 - ``nanen_admin``: admin of 南恩街道, which holds both communities
 - ``other_admin``: admin of 城北街道, another street
 - ``city_handler``: a handler in a department of 南恩街道
+
+Every test runs on a fixed date (``clock``), except those that start processes of
+their own, which cannot share it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import uuid
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
+import time_machine
+from django.core.cache import cache
 from django.test import Client
+from django.urls import Resolver404, resolve
 
 from members.models import Role
 from tests import factories
+from tests.helpers.clock import NOW, until_the_day_has_room
 
 ARTEFACTS = Path(__file__).resolve().parent.parent / "test-artefacts"
+
+
+@pytest.fixture(autouse=True)
+def clock(request):
+    """Today is Wednesday 18 November 2026, and it is 10:00 in Asia/Shanghai.
+
+    Time runs on from there (``tick``): timestamps still follow one another, timeouts
+    still expire, and the live server's threads share the clock. A test moves it with
+    ``clock.shift(delta)`` or ``clock.move_to(moment)``.
+
+    A test with real worker processes (``celery_processes``, ``@pytest.mark.worker``)
+    keeps the real clock, which they read too: such a test that depends on the date
+    asks for ``room_in_the_day``. A module whose subprocesses read the clock
+    overrides this fixture.
+    """
+    if "celery_processes" in request.fixturenames or request.node.get_closest_marker("worker"):
+        yield None
+        return
+    with time_machine.travel(NOW.astimezone(dt.UTC), tick=True) as traveller:
+        yield traveller
+
+
+CALL_REPORT = pytest.StashKey[pytest.TestReport]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_REPORT] = report
+    return report
+
+
+@pytest.fixture(autouse=True)
+def outsider_answers(request, monkeypatch):
+    """Holds a test marked ``outsider(*url_names)`` to its word.
+
+    The test must ask for each URL it names, through a test client, and be answered 404
+    at least once there; a test that passes without doing so fails here. The answers
+    are kept by URL name: ``{"issues:detail": {404}, ...}``.
+    """
+    names = [name for mark in request.node.iter_markers("outsider") for name in mark.args]
+    if not names:
+        yield None
+        return
+    answers: dict[str, set[int]] = defaultdict(set)
+    send = Client.request
+
+    def request_and_note(client, **environ):
+        response = send(client, **environ)
+        with contextlib.suppress(Resolver404):
+            answers[resolve(environ["PATH_INFO"]).view_name].add(response.status_code)
+        return response
+
+    monkeypatch.setattr(Client, "request", request_and_note)
+    yield answers
+    report = request.node.stash.get(CALL_REPORT, None)
+    if report is not None and report.passed:
+        never = [name for name in names if 404 not in answers.get(name, set())]
+        assert not never, f"marked outsider, but no 404 was seen at {never}: {dict(answers)}"
+
+
+@pytest.fixture
+def room_in_the_day():
+    """For a test whose real processes read the date: none of it runs across midnight.
+
+    Such a test takes a few minutes at most; closer than five minutes to midnight in
+    Asia/Shanghai (16:00 UTC), it waits for the new day before its data is made.
+    """
+    until_the_day_has_room(dt.timedelta(minutes=5))
 
 
 @pytest.fixture
@@ -106,6 +187,28 @@ def client_for(user) -> Client:
 def as_user():
     """``as_user(some_user)`` gives a test client logged in as that user."""
     return client_for
+
+
+@pytest.fixture
+def clear_cache(settings, tmp_path):
+    """A cache of this test's own, empty at the start.
+
+    Rate limits live in the cache. The file cache under var/ is shared with any
+    other test run on the machine (whose cache.clear() would reset these
+    counters midway), so each test gets its own folder; on Redis a key prefix
+    of its own does the same without flushing a database others use.
+    """
+    default = dict(settings.CACHES["default"])
+    on_file = default["BACKEND"].endswith("FileBasedCache")
+    if on_file:
+        default["LOCATION"] = str(tmp_path / "cache")
+    default["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = {**settings.CACHES, "default": default}
+    if on_file:
+        cache.clear()
+    yield
+    if on_file:
+        cache.clear()
 
 
 @pytest.fixture

@@ -83,7 +83,16 @@ class MailServer(BaseEmailBackend):
         return len(email_messages)
 
 
-# --- Reading the outbox (in the test process) ---------------------------------------------
+# --- In the test process: choosing these for a worker, reading the outbox ------------------
+
+
+def delivery_env(outbox: Path) -> dict[str, str]:
+    """The environment that makes a worker deliver through these, into ``outbox``."""
+    return {
+        "TEST_OUTBOX": str(outbox),
+        "SMS_BACKEND": "tests.deliveries.SmsProvider",
+        "EMAIL_BACKEND": "tests.deliveries.MailServer",
+    }
 
 
 def slow_delivery(outbox: Path) -> dict | None:

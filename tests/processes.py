@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,6 +24,10 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# What a worker logs (--loglevel=INFO) as it is handed a task and as it finishes one.
+RECEIVED = re.compile(r"Task (\S+)\[([0-9a-f-]+)\] received")
+SUCCEEDED = re.compile(r"Task (\S+)\[([0-9a-f-]+)\] succeeded in [\d.e-]+s: (.*)")
 
 
 def database_url() -> str:
@@ -163,6 +168,11 @@ class CeleryProcesses:
         for process in self.processes:
             process.stop(timeout=max(0.01, deadline - time.monotonic()))
         discard_queue(self.queue)
+
+
+def finished(*processes: Process) -> list[tuple[str, str, str]]:
+    """(task name, task id, result) for each task the processes ran to the end."""
+    return [match.groups() for p in processes for match in SUCCEEDED.finditer(p.text())]
 
 
 def discard_queue(queue: str) -> None:

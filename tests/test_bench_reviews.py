@@ -25,6 +25,12 @@ COUNTED = (
 )  # fmt: skip
 
 
+@pytest.fixture
+def clock():
+    """The real clock: the sweeping processes read it, and the reviews come due by it."""
+    return None
+
+
 def quiet(_: str) -> None:
     pass
 

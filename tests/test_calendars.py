@@ -105,6 +105,7 @@ def test_other_communities_meetings_never_in_a_feed(client, manan, xingfu, manan
     assert events_of(client.get(feed_url(feed))) == {}
 
 
+@pytest.mark.outsider("calendars:feed")
 def test_unknown_and_revoked_tokens_are_not_found(client, manan, manan_staff):
     make_meeting(manan, soon(2))
     feed = calendar_feed_for(user=manan_staff, council=manan.council)

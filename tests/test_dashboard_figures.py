@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -26,41 +25,13 @@ from members.models import Community, CouncilMember, Role
 from reports import dashboard
 from reports.dashboard import CommunityRow, IssueFigures, MeetingFigures
 from tests import factories
-from tests.test_review_figures import cancelled, done, sent
+from tests.helpers.clock import local
+from tests.helpers.issues import reported
+from tests.helpers.reviews import cancelled, done, sent
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The first quarter of 2025, seen on 20 April 2025.
 Q1 = Period(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
 TODAY = dt.date(2025, 4, 20)
-
-
-def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
-
-
-def reported(
-    community: Community,
-    created: dt.datetime,
-    *,
-    resolved: dt.datetime | None = None,
-    status: str | None = None,
-    code: str = "other",
-    channel: str = "patrol",
-    tier: str | None = None,
-    due_on: dt.date | None = None,
-) -> Issue:
-    """An issue reported through the action, then moved to the moment ``created``."""
-    issue = factories.issue(community, code=code, channel=channel)
-    fields: dict = {"created": created}
-    if resolved is not None:
-        fields |= {"status": Issue.Status.RESOLVED, "resolved_at": resolved}
-    if status is not None:
-        fields["status"] = status
-    if tier is not None:
-        fields["tier"] = tier
-    if due_on is not None:
-        fields["due_on"] = due_on
-    return factories.moved(issue, **fields)
 
 
 def figures_of(*communities: Community, period: Period = Q1, **kwargs) -> dashboard.Dashboard:

@@ -24,8 +24,9 @@ from deliberation.models import Attendance, Meeting
 from issues.models import FollowUpReview, Issue, Rating
 from members.models import Community, CouncilMember, Role
 from tests import factories
-from tests.test_dashboard_figures import local, reported
-from tests.test_review_figures import cancelled, done, sent
+from tests.helpers.clock import local
+from tests.helpers.issues import reported
+from tests.helpers.reviews import cancelled, done, sent
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -281,6 +282,7 @@ def test_the_days_to_resolution_and_the_review_shares(as_user, manan, manan_staf
 # --- Who sees what -----------------------------------------------------------------------------
 
 
+@pytest.mark.outsider("issues:community_dashboard")
 @pytest.mark.parametrize("person", ["xingfu_staff", "other_admin", "city_handler"])
 def test_another_communitys_dashboard_is_not_found(request, as_user, manan, person):
     client = as_user(request.getfixturevalue(person))
@@ -289,6 +291,7 @@ def test_another_communitys_dashboard_is_not_found(request, as_user, manan, pers
     assert client.get(community_page(manan), QUARTER, **HTMX).status_code == 404
 
 
+@pytest.mark.outsider("issues:street_dashboard")
 @pytest.mark.parametrize("person", ["other_admin", "manan_staff", "manan_member", "city_handler"])
 def test_another_streets_dashboard_is_not_found(request, as_user, nanen, person):
     client = as_user(request.getfixturevalue(person))

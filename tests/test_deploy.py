@@ -140,6 +140,13 @@ def load_compose() -> dict:
     return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
 
 
+@pytest.fixture
+def clock():
+    """The real clock: nothing here reads the date, and the servers, workers and commands
+    started here as processes could not share a travelled one."""
+    return None
+
+
 @pytest.fixture(scope="module")
 def compose() -> dict:
     return load_compose()

@@ -206,6 +206,7 @@ def test_every_export_is_logged(matters, manan_staff, nanen, as_user):
 # --- Who may export what -------------------------------------------------------------------
 
 
+@pytest.mark.outsider("issues:export_csv", "issues:export_xlsx")
 def test_an_outsider_never_gets_another_communitys_rows(matters, manan, xingfu_staff, as_user):
     client = as_user(xingfu_staff)
     rows = read_csv(client.get(CSV_URL))

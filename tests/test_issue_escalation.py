@@ -21,6 +21,7 @@ from issues.lifecycle import TransitionRefused
 from issues.models import Escalation, Event, Issue, Photo
 from members.models import Notice
 from tests import factories
+from tests.helpers.issues import accept, to_street
 
 E = Event.Kind
 
@@ -50,21 +51,6 @@ def refusal(error_type, call, **kwargs) -> str:
         with pytest.raises(error_type) as caught:
             call(**kwargs)
         return str(caught.value)  # in English: a message may be lazily translated
-
-
-def to_street(issue: Issue, actor) -> Escalation:
-    actions.issue_escalate(issue=issue, actor=actor, reason="议事会协调不了")
-    actions.issue_escalate(issue=issue, actor=actor, reason="需要街道协调城管")
-    return Escalation.objects.get(issue=issue, state=Escalation.State.PENDING)
-
-
-def accept(escalation, actor, *, days=5) -> Escalation:
-    return actions.escalation_accept(
-        escalation=escalation,
-        actor=actor,
-        department=factories.department(escalation.street),
-        deadline=timezone.localdate() + dt.timedelta(days=days),
-    )
 
 
 def frozen(issue: Issue, escalation: Escalation) -> tuple:

@@ -184,6 +184,7 @@ def test_the_beat_schedule_runs_it_every_morning():
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("room_in_the_day")  # "once a day" is the worker's day
 def test_a_real_worker_reminds_each_person_once_even_when_the_task_runs_twice(
     manan,
     manan_staff,

@@ -14,9 +14,10 @@ from django.utils import timezone
 from PIL import Image
 
 from issues import actions
-from issues.models import Escalation, Event, Issue, Photo
-from members.models import Resident
+from issues.models import Category, Escalation, Event, Issue, Photo
+from members.models import Notice, Resident
 from tests import factories
+from tests.helpers.issues import accept, to_street
 
 
 def jpeg(name: str = "photo.jpg", size=(800, 600)) -> SimpleUploadedFile:
@@ -64,6 +65,16 @@ def snapshot() -> tuple:
     )
 
 
+@pytest.mark.outsider(
+    "issues:detail",
+    "issues:edit",
+    "issues:transition",
+    "issues:assign",
+    "issues:escalate",
+    "issues:comment",
+    "issues:add_photos",
+    "issues:photo",
+)
 @pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin", "city_handler"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_outsiders_get_404_on_every_issue_url(request, outsider, htmx, manan_issue, as_user):
@@ -128,21 +139,91 @@ def test_department_handler_sees_the_issue_once_assigned(
     assert manan_issue.title in client.get(reverse("issues:work")).content.decode()
 
 
-def test_another_streets_admin_cannot_reach_the_queue_or_an_escalation(
-    manan_issue, manan_staff, nanen, other_admin, as_user
+def escalation_snapshot() -> tuple:
+    return (
+        list(Escalation.objects.order_by("pk").values_list("pk", "state", "department", "reply")),
+        list(Issue.objects.order_by("pk").values_list("pk", "status", "tier", "version")),
+        list(Category.objects.order_by("pk").values_list("pk", "name", "is_active")),
+        Event.objects.count(),
+        Photo.objects.count(),
+        Notice.objects.count(),
+    )
+
+
+@pytest.mark.outsider("issues:street_queue", "issues:escalation", "issues:categories")
+@pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin"])
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_outsiders_cannot_reach_a_streets_queue_escalations_or_categories(
+    request, outsider, htmx, manan_issue, manan_staff, nanen, as_user
 ):
     actions.issue_escalate(issue=manan_issue, actor=manan_staff, reason="社区")
     actions.issue_escalate(issue=manan_issue, actor=manan_staff, reason="街道")
     escalation = Escalation.objects.get()
-    client = as_user(other_admin)
-    assert client.get(reverse("issues:street_queue", args=[nanen.pk])).status_code == 404
-    assert client.get(reverse("issues:escalation", args=[escalation.pk])).status_code == 404
-    response = client.post(
-        reverse("issues:escalation", args=[escalation.pk]), {"decision": "return", "reason": "x"}
-    )
-    assert response.status_code == 404
+    category = factories.category(nanen, "other")
+    client = as_user(request.getfixturevalue(outsider))
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    before = escalation_snapshot()
+    for method, url, payload in [
+        ("get", reverse("issues:street_queue", args=[nanen.pk]), {}),
+        ("get", reverse("issues:escalation", args=[escalation.pk]), {}),
+        (
+            "post",
+            reverse("issues:escalation", args=[escalation.pk]),
+            {"decision": "return", "reason": "x"},
+        ),
+        ("get", reverse("issues:categories", args=[nanen.pk]), {}),
+        (
+            "post",
+            reverse("issues:categories", args=[nanen.pk]),
+            {"category": category.pk, "name": "改名", "is_active": ""},
+        ),
+    ]:
+        response = getattr(client, method)(url, payload, **headers)
+        assert response.status_code == 404, (outsider, method, url, response.status_code)
+    assert escalation_snapshot() == before
     assert Escalation.objects.get().state == "pending"
-    assert client.get(reverse("issues:categories", args=[nanen.pk])).status_code == 404
+
+
+@pytest.mark.outsider("issues:reply")
+@pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin", "nanen_admin"])
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_only_the_departments_handlers_reach_its_reply_page(
+    request, outsider, htmx, manan_issue, manan_staff, nanen_admin, city_handler, as_user
+):
+    """Outsiders, and the street's own admin too: the reply is the department's to give."""
+    escalation = accept(to_street(manan_issue, manan_staff), nanen_admin)
+    url = reverse("issues:reply", args=[escalation.pk])
+    client = as_user(request.getfixturevalue(outsider))
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    before = escalation_snapshot()
+
+    assert client.get(url, **headers).status_code == 404
+    response = client.post(url, {"reply": "已清理", "photos": [jpeg("done.jpg")]}, **headers)
+    assert response.status_code == 404
+
+    assert escalation_snapshot() == before
+    assert Escalation.objects.get().state == "accepted"
+    assert as_user(city_handler).get(url, **headers).status_code == 200
+
+
+@pytest.mark.outsider("issues:report")
+@pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin"])
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_outsiders_cannot_report_an_issue_for_another_community(
+    request, outsider, htmx, manan, media, as_user
+):
+    client = as_user(request.getfixturevalue(outsider))
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    url = reverse("issues:report", args=[manan.pk])
+    category = factories.category(manan.street, "other")
+    form = {"title": "闯入的问题", "category": category.pk, "channel": "patrol", "uploads": jpeg()}
+
+    assert client.get(url, **headers).status_code == 404
+    assert client.post(url, form, **headers).status_code == 404
+
+    assert not Issue.objects.exists()
+    assert not Photo.objects.exists() and not Event.objects.exists()
+    assert not Notice.objects.exists()
 
 
 # --- The issue page ------------------------------------------------------------------------
@@ -273,6 +354,7 @@ def test_council_member_reports_from_the_phone_form(manan, nanen, manan_member, 
     assert issue in mine.context["page"].rows
 
 
+@pytest.mark.outsider("issues:report")
 def test_council_member_of_another_community_cannot_report_here(xingfu, manan_member, as_user):
     assert as_user(manan_member).get(reverse("issues:report", args=[xingfu.pk])).status_code == 404
 

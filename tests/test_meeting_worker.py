@@ -27,7 +27,7 @@ from members import notifications
 from members.models import Notice, Role
 from members.tasks import deliver_notice
 from tests import deliveries, factories
-from tests.processes import redis_unacked_task_ids
+from tests.processes import RECEIVED, finished, redis_unacked_task_ids
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -40,22 +40,12 @@ CLAIM_TIMEOUT = 8
 # ... by the sweeper, which beat runs this often (seconds) instead of every five minutes.
 REQUEUE_EVERY = 2
 
-RECEIVED = re.compile(r"Task (\S+)\[([0-9a-f-]+)\] received")
-SUCCEEDED = re.compile(r"Task (\S+)\[([0-9a-f-]+)\] succeeded in [\d.e-]+s: (.*)")
 SENDING_MATERIALISE = "Sending due task materialise-meetings"
-
-
-def delivery_env(outbox) -> dict[str, str]:
-    return {
-        "TEST_OUTBOX": str(outbox),
-        "SMS_BACKEND": "tests.deliveries.SmsProvider",
-        "EMAIL_BACKEND": "tests.deliveries.MailServer",
-    }
 
 
 def recovery_env(outbox) -> dict[str, str]:
     return {
-        **delivery_env(outbox),
+        **deliveries.delivery_env(outbox),
         "NOTICE_CLAIM_TIMEOUT_SECONDS": str(CLAIM_TIMEOUT),
         "NOTICES_REQUEUE_EVERY": str(REQUEUE_EVERY),
         "MEETINGS_MATERIALISE_EVERY": "3600",  # these tests announce the meeting themselves
@@ -98,11 +88,6 @@ def weekly_from(community, day: dt.date, **fields):
     )
 
 
-def finished(*processes) -> list[tuple[str, str, str]]:
-    """(task name, task id, result) for each task the processes ran to the end."""
-    return [match.groups() for p in processes for match in SUCCEEDED.finditer(p.text())]
-
-
 def results_of(task_id: str, process) -> list[str]:
     return [result for _, finished_id, result in finished(process) if finished_id == task_id]
 
@@ -133,10 +118,11 @@ def delivered_mail(outbox) -> Counter:
 # --- Two beat processes for a minute -------------------------------------------------------
 
 
+@pytest.mark.usefixtures("room_in_the_day")
 def test_two_beats_for_a_minute_create_each_meeting_once_and_send_each_notice_once(
     manan, xingfu, manan_staff, xingfu_staff, manan_member, celery_processes, tmp_path
 ):
-    today = timezone.localdate()
+    today = timezone.localdate()  # the beats materialise from their own, the same
     # Each council's first meeting is in the next days: its notice is already due.
     schedule_of = {
         manan.council.pk: weekly_from(manan, today + dt.timedelta(days=1)),
@@ -154,7 +140,7 @@ def test_two_beats_for_a_minute_create_each_meeting_once_and_send_each_notice_on
     parking = awaiting(xingfu, actor=xingfu_staff, title="消防通道停车")
 
     outbox = tmp_path / "outbox"
-    env = {**delivery_env(outbox), "MEETINGS_MATERIALISE_EVERY": str(MATERIALISE_EVERY)}
+    env = {**deliveries.delivery_env(outbox), "MEETINGS_MATERIALISE_EVERY": str(MATERIALISE_EVERY)}
     workers = [celery_processes.worker(f"worker{n}", **env) for n in (1, 2)]
     beats = [celery_processes.beat(f"beat{n}", **env) for n in (1, 2)]
     celery_processes.wait_ready(*workers, *beats)
@@ -257,7 +243,8 @@ def test_a_worker_killed_while_sending_notices_loses_none_and_doubles_none(
 ):
     outbox = tmp_path / "outbox"
     env = recovery_env(outbox)
-    weekly_from(manan, timezone.localdate() + dt.timedelta(days=1))
+    today = timezone.localdate()
+    weekly_from(manan, today + dt.timedelta(days=1))
     for number in range(4):
         reachable_member(manan, f"member{number}", number)
 
@@ -265,7 +252,7 @@ def test_a_worker_killed_while_sending_notices_loses_none_and_doubles_none(
     # message, so an early acknowledgement would reach the broker before the kill.
     doomed = celery_processes.worker("doomed", pool="prefork", TEST_SLOW=slow, **env)
     celery_processes.wait_ready(doomed)
-    actions.meetings_materialise(today=timezone.localdate())
+    actions.meetings_materialise(today=today)
     assert actions.meeting_notices_send(now=timezone.now()) == 12  # in-app, SMS, email each
 
     celery_processes.wait_for(

@@ -306,6 +306,13 @@ def meeting_urls(meeting, item, member) -> list[tuple[str, str, dict]]:
     ]
 
 
+@pytest.mark.outsider(
+    "meetings:detail",
+    "meetings:attendance",
+    "meetings:sign_in_sheet",
+    "meetings:sign_in",
+    "meetings:decide",
+)
 @pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin", "city_handler"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_outsiders_get_404_on_every_meeting_url(

@@ -751,6 +751,16 @@ def minutes_urls(meeting, minutes) -> list[tuple[str, str, dict]]:
     ]
 
 
+@pytest.mark.outsider(
+    "minutes:meeting",
+    "minutes:draft",
+    "minutes:detail",
+    "minutes:edit",
+    "minutes:approve",
+    "minutes:correct",
+    "minutes:pdf",
+    "minutes:archive",
+)
 @pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin", "city_handler"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_outsiders_get_404_on_every_minutes_url(request, outsider, htmx, draft, as_user):
@@ -763,6 +773,16 @@ def test_outsiders_get_404_on_every_minutes_url(request, outsider, htmx, draft, 
     assert (snapshot(), Notice.objects.count()) == before
 
 
+@pytest.mark.outsider(
+    "minutes:meeting",
+    "minutes:draft",
+    "minutes:detail",
+    "minutes:edit",
+    "minutes:approve",
+    "minutes:correct",
+    "minutes:pdf",
+    "minutes:archive",
+)
 def test_an_outsider_gets_404_on_approved_minutes_too(approved, xingfu_staff, as_user):
     client = as_user(xingfu_staff)
     before = snapshot()
@@ -785,7 +805,7 @@ def test_printing_a_pdf_leaves_truncated_photos_refused():
 
     from common.pdf import pdf_from_html
     from issues import photos
-    from tests.test_issue_actions import truncated_jpeg
+    from tests.helpers.photos import truncated_jpeg
 
     assert pdf_from_html("<p>马南社区</p>").startswith(b"%PDF")
 

@@ -131,6 +131,7 @@ def test_a_closed_meeting_takes_no_sign_in(manan, manan_member, manan_staff, as_
     assert not Attendance.objects.exists()
 
 
+@pytest.mark.outsider("meetings:mine_sign_in")
 def test_other_councils_meetings_and_non_members_are_refused(
     manan, xingfu, manan_member, manan_staff, xingfu_staff, as_user
 ):

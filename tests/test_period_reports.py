@@ -39,7 +39,7 @@ from reports import views as report_views
 from reports.models import PeriodReport
 from reports.tasks import build_period_report
 from tests import factories
-from tests.test_meeting_worker import RECEIVED, finished
+from tests.processes import RECEIVED, finished
 
 R = PeriodReport.State
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "period-reports"}
@@ -467,9 +467,12 @@ def both_reports(manan, nanen, manan_staff, nanen_admin):
     return types.SimpleNamespace(community=community, street=street)
 
 
+@pytest.mark.outsider("issues:report_status", "issues:report_download")
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_another_communitys_or_streets_report_is_not_found(
-    both_reports, xingfu_staff, other_admin, manan_staff, plain_member, as_user
+    both_reports, xingfu_staff, other_admin, manan_staff, plain_member, as_user, htmx
 ):
+    headers = HTMX if htmx else {}
     community, street = both_reports.community, both_reports.street
     refused = {
         xingfu_staff: [community, street],  # the neighbouring community's staff
@@ -481,7 +484,7 @@ def test_another_communitys_or_streets_report_is_not_found(
         client = as_user(user)
         for report in reports:
             for url in (status_url(report), download_url(report)):
-                assert client.get(url).status_code == 404, (user.username, url)
+                assert client.get(url, **headers).status_code == 404, (user.username, url)
     assert as_user(manan_staff).get(status_url(community)).status_code == 200
     missing = PeriodReport.objects.order_by("-pk").first().pk + 1
     assert as_user(manan_staff).get(status_url(PeriodReport(pk=missing))).status_code == 404
@@ -502,6 +505,7 @@ def test_readers_of_a_report_may_download_it(
         assert b"".join(response.streaming_content) == Path(report.file.path).read_bytes()
 
 
+@pytest.mark.outsider("issues:community_report", "issues:street_report")
 def test_asking_for_another_communitys_or_streets_report_is_not_found(
     manan, xingfu, nanen, xingfu_staff, other_admin, manan_staff, as_user, sent
 ):
@@ -747,6 +751,7 @@ def ask_at_once(users_clients: list[Client], url: str, data: dict) -> list:
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("room_in_the_day")  # the last whole quarter, here as in the worker
 def test_two_requests_at_once_give_one_row_and_one_pdf_from_a_real_worker(
     quarter_issues, manan, manan_staff, manan_member, celery_processes, monkeypatch, media
 ):

@@ -10,11 +10,9 @@ from __future__ import annotations
 import io
 import re
 import time
-import uuid
 
 import pytest
 from django.core import signing
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -31,26 +29,7 @@ from tests import factories
 STAMP = re.compile(r'name="rendered" value="([^"]+)"')
 
 
-@pytest.fixture(autouse=True)
-def clear_cache(settings, tmp_path):
-    """A cache of this test's own, empty at the start.
-
-    Rate limits live in the cache. The file cache under var/ is shared with any
-    other test run on the machine (whose cache.clear() would reset these
-    counters midway), so each test gets its own folder; on Redis a key prefix
-    of its own does the same without flushing a database others use.
-    """
-    default = dict(settings.CACHES["default"])
-    on_file = default["BACKEND"].endswith("FileBasedCache")
-    if on_file:
-        default["LOCATION"] = str(tmp_path / "cache")
-    default["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
-    settings.CACHES = {**settings.CACHES, "default": default}
-    if on_file:
-        cache.clear()
-    yield
-    if on_file:
-        cache.clear()
+pytestmark = pytest.mark.usefixtures("clear_cache")  # a fresh throttle per test
 
 
 @pytest.fixture(autouse=True)
@@ -192,6 +171,7 @@ def test_a_copy_sent_while_the_first_is_stuck_is_refused_with_a_fresh_form(
     ],
     ids=["digest", "other-pk", "bare-pk", "upper", "leading-zero", "wrong-key"],
 )
+@pytest.mark.outsider("public:report")
 def test_a_wrong_or_forged_token_is_404_and_writes_nothing(client, manan, xingfu, forge):
     url = reverse("public:report", args=[forge(manan, xingfu)])
     assert client.get(url).status_code == 404
@@ -200,6 +180,7 @@ def test_a_wrong_or_forged_token_is_404_and_writes_nothing(client, manan, xingfu
     assert nothing_written()
 
 
+@pytest.mark.outsider("public:report")
 def test_a_token_of_a_community_that_does_not_exist_is_404(client, settings, db):
     token = f"987654-{public_views._token_digest(987654, settings.SECRET_KEY)}"
     assert client.get(reverse("public:report", args=[token])).status_code == 404
@@ -409,6 +390,7 @@ def test_the_tracking_page_explains_a_matter_that_is_not_actionable(
     assert "内部：等预算" not in body
 
 
+@pytest.mark.outsider("public:track_issue", "public:reported")
 def test_an_unknown_code_is_404(client, manan):
     factories.issue(manan)
     for code in ("ZZZZZZZZ", "NOT-A-CODE-AT-ALL", "%3Cscript%3E"):
@@ -494,12 +476,13 @@ def test_the_street_admin_may_print_the_poster_and_a_council_member_may_not(
     assert as_user(manan_member).get(url).status_code == 403
 
 
-@pytest.mark.parametrize("name", ["poster", "poster_svg"])
-def test_outsiders_get_404_for_the_poster(as_user, xingfu_staff, other_admin, manan, name):
-    url = reverse(f"public:{name}", args=[manan.pk])
-    assert as_user(xingfu_staff).get(url).status_code == 404
-    assert as_user(other_admin).get(url).status_code == 404
-    assert as_user(xingfu_staff).get(url, HTTP_HX_REQUEST="true").status_code == 404
+@pytest.mark.outsider("public:poster", "public:poster_svg")
+def test_outsiders_get_404_for_the_poster(as_user, xingfu_staff, other_admin, manan):
+    for name in ("public:poster", "public:poster_svg"):
+        url = reverse(name, args=[manan.pk])
+        assert as_user(xingfu_staff).get(url).status_code == 404
+        assert as_user(other_admin).get(url).status_code == 404
+        assert as_user(xingfu_staff).get(url, HTTP_HX_REQUEST="true").status_code == 404
 
 
 def test_anonymous_visitors_are_sent_to_log_in_for_the_poster(client, manan):

@@ -12,7 +12,8 @@ from issues import reviews
 from issues.models import FollowUpReview, Issue, Rating
 from members.models import Notice
 from tests import factories
-from tests.test_public_intake import clear_cache  # noqa: F401 (a fresh throttle per test)
+
+pytestmark = pytest.mark.usefixtures("clear_cache")  # a fresh throttle per test
 
 PHONE = "13900001111"
 S = Issue.Status
@@ -119,6 +120,7 @@ def test_a_link_used_twice_changes_nothing(client, link, under_review):
     assert status(under_review) == S.RESOLVED
 
 
+@pytest.mark.outsider("public:rate")
 def test_a_tampered_link_gets_a_clear_page_and_changes_nothing(client, link, under_review):
     review = under_review.reviews.get()
     forged = reverse("public:rate", args=[f"{review.pk}-{'0' * 16}"])
@@ -235,6 +237,7 @@ def test_a_second_staff_rating_is_refused_with_a_message(as_user, manan_staff, u
     assert Rating.objects.get().satisfaction == 3
 
 
+@pytest.mark.outsider("issues:rate")
 @pytest.mark.parametrize("htmx", [False, True])
 def test_an_outsider_cannot_record_a_rating(as_user, xingfu_staff, under_review, htmx):
     headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}

@@ -9,11 +9,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from issues import actions, figures, reviews
+from issues import actions, figures
 from issues.figures import Percentile, ReviewFigures, Share, percentile_cont
 from issues.models import FollowUpReview, Issue
 from members.models import Community
 from tests import factories
+from tests.helpers.reviews import cancelled, done, sent
 
 DAY = dt.timedelta(days=1)
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -25,62 +26,6 @@ def reviews_due_after_a_day(nanen):
     category = factories.category(nanen, "other")
     category.review_after_days = 1
     category.save(update_fields=["review_after_days"])
-
-
-def sent(community: Community, actor) -> FollowUpReview:
-    """A matter resolved and its review sent to the reporter and the council."""
-    issue = factories.resolved_issue(community, actor=actor)
-    review = issue.reviews.get()
-    reviews.reviews_sweep(now=review.due_at)
-    review.refresh_from_db()
-    assert review.state == FollowUpReview.State.SENT
-    return review
-
-
-def rate(review: FollowUpReview, satisfaction: int, *, after_days: float) -> None:
-    fixed = "yes" if satisfaction >= 3 else "no"
-    reviews.review_rate(
-        review=review,
-        actor=None,
-        fixed=fixed,
-        satisfaction=satisfaction,
-        now=review.resolved_at + dt.timedelta(days=after_days),
-    )
-
-
-def council_review(
-    review: FollowUpReview, actor, *, after_days: float, outcome: str = "effective"
-) -> FollowUpReview:
-    reviews.review_council_record(
-        issue=review.issue,
-        actor=actor,
-        outcome=outcome,
-        now=review.resolved_at + dt.timedelta(days=after_days),
-    )
-    review.refresh_from_db()
-    return review
-
-
-def done(community: Community, actor, *, after_days: float, rating: int | None = None):
-    """A review done ``after_days`` after the resolution: closed, or reopened by a bad rating."""
-    review = sent(community, actor)
-    if rating is not None and rating < 3:
-        rate(review, rating, after_days=after_days)
-        review.refresh_from_db()
-    else:
-        if rating is not None:
-            rate(review, rating, after_days=after_days - 0.5)
-        review = council_review(review, actor, after_days=after_days)
-    assert review.state == FollowUpReview.State.DONE
-    return review
-
-
-def cancelled(community: Community, actor) -> FollowUpReview:
-    issue = factories.resolved_issue(community, actor=actor)
-    actions.issue_transition(issue=issue, actor=actor, name="reopen", note="灯又坏了")
-    review = issue.reviews.get()
-    assert review.state == FollowUpReview.State.CANCELLED
-    return review
 
 
 @pytest.fixture
@@ -235,6 +180,7 @@ def test_outsiders_still_get_404_on_a_communitys_pages(
     assert client.get(reverse(page, args=[manan.pk]), HTTP_HX_REQUEST="true").status_code == 404
 
 
+@pytest.mark.outsider("members:street")
 def test_another_streets_admin_gets_404_on_the_street_page(as_user, nanen, other_admin):
     assert as_user(other_admin).get(reverse("members:street", args=[nanen.pk])).status_code == 404
 

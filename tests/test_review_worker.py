@@ -38,8 +38,7 @@ from issues import actions as issue_actions
 from issues.models import Escalation, Event, FollowUpReview, Issue
 from members.models import Notice, Role
 from tests import deliveries, factories
-from tests.processes import Process, database_url
-from tests.test_meeting_worker import RECEIVED, delivery_env, finished
+from tests.processes import RECEIVED, Process, database_url, finished
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -56,7 +55,7 @@ def sweeper_env(outbox: Path) -> dict[str, str]:
     """Beat sends the review sweep every second and the notice requeue every two (not every
     three and five minutes); these tests put meetings on the calendar themselves."""
     return {
-        **delivery_env(outbox),
+        **deliveries.delivery_env(outbox),
         "REVIEWS_SWEEP_EVERY": "1",
         "NOTICES_REQUEUE_EVERY": "2",
         "MEETINGS_MATERIALISE_EVERY": "3600",

@@ -20,8 +20,8 @@ from issues.figures import percentile_cont
 from issues.models import Category, DepartmentMonth, Escalation, Issue, IssueMonth
 from reports import dashboard
 from tests import factories
-from tests.test_dashboard_figures import local
-from tests.test_issue_escalation import accept, to_street
+from tests.helpers.clock import local
+from tests.helpers.issues import accept, to_street
 
 pytestmark = pytest.mark.django_db
 

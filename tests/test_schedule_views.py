@@ -258,18 +258,25 @@ def urls_of(schedule):
     ]
 
 
+@pytest.mark.outsider(
+    "schedules:list", "schedules:create", "schedules:edit", "schedules:deactivate"
+)
 @pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin", "city_handler"])
-def test_outsiders_get_404_on_every_url(request, as_user, manan, outsider):
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_outsiders_get_404_on_every_url(request, as_user, manan, outsider, htmx):
     schedule = factories.schedule(manan)
     client = as_user(request.getfixturevalue(outsider))
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
     for url in urls_of(schedule):
         for method in ("get", "post"):
-            response = getattr(client, method)(url, form_data(month_days="1"))
+            response = getattr(client, method)(url, form_data(month_days="1"), **headers)
             assert response.status_code == 404, (outsider, method, url, response.status_code)
     schedule.refresh_from_db()
     assert schedule.is_active and schedule.month_days == [8, 18, 28]
+    assert Schedule.objects.count() == 1 and not Meeting.objects.exists()
 
 
+@pytest.mark.outsider("schedules:edit", "schedules:deactivate")
 def test_a_schedule_of_another_community_is_404_to_staff(as_user, manan, xingfu, manan_staff):
     foreign = factories.schedule(xingfu)
     client = as_user(manan_staff)

@@ -62,6 +62,18 @@ def snapshot(data) -> tuple:
     )
 
 
+@pytest.mark.outsider(
+    "members:residents",
+    "members:resident_create",
+    "members:resident_edit",
+    "members:resident_deactivate",
+    "members:resident_reactivate",
+    "members:resident_phone",
+    "members:council",
+    "members:council_member_join",
+    "members:council_member_edit",
+    "members:council_member_leave",
+)
 @pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_outsiders_get_404_and_change_nothing(request, outsider, htmx, manan_data, as_user):
@@ -74,6 +86,13 @@ def test_outsiders_get_404_and_change_nothing(request, outsider, htmx, manan_dat
     assert snapshot(manan_data) == before
 
 
+@pytest.mark.outsider(
+    "members:resident_edit",
+    "members:resident_deactivate",
+    "members:resident_phone",
+    "members:council_member_edit",
+    "members:council_member_leave",
+)
 def test_ids_of_another_community_under_ones_own_give_404(
     manan_data, xingfu, xingfu_staff, as_user
 ):
@@ -92,9 +111,14 @@ def test_ids_of_another_community_under_ones_own_give_404(
     assert PhoneReveal.objects.count() == 0
 
 
-def test_street_page_of_another_street_is_404(nanen, other_admin, nanen_admin, as_user):
-    assert as_user(other_admin).get(reverse("members:street", args=[nanen.pk])).status_code == 404
-    assert as_user(nanen_admin).get(reverse("members:street", args=[nanen.pk])).status_code == 200
+@pytest.mark.outsider("members:street")
+@pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin"])
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_a_streets_page_is_404_to_outsiders(request, outsider, htmx, nanen, nanen_admin, as_user):
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    url = reverse("members:street", args=[nanen.pk])
+    assert as_user(request.getfixturevalue(outsider)).get(url, **headers).status_code == 404
+    assert as_user(nanen_admin).get(url, **headers).status_code == 200
 
 
 def test_anonymous_visitors_are_sent_to_login(manan_data, client):
@@ -207,6 +231,17 @@ def meeting_snapshot() -> tuple:
     )
 
 
+@pytest.mark.outsider(
+    "meetings:agenda_move",
+    "meetings:agenda_remove",
+    "meetings:agenda_restore",
+    "meetings:agenda_defer",
+    "meetings:agenda_add_issue",
+    "meetings:agenda_add_topic",
+    "meetings:close",
+    "meetings:cancel",
+    "meetings:mine_sign_in",
+)
 @pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin", "city_handler"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_outsiders_get_404_on_running_another_communitys_meeting(
@@ -221,6 +256,13 @@ def test_outsiders_get_404_on_running_another_communitys_meeting(
     assert meeting_snapshot() == before
 
 
+@pytest.mark.outsider(
+    "meetings:agenda_move",
+    "meetings:agenda_remove",
+    "meetings:agenda_restore",
+    "meetings:agenda_defer",
+    "meetings:decide",
+)
 def test_an_item_of_another_communitys_meeting_under_ones_own_is_404(
     manan_meeting, xingfu, xingfu_staff, as_user
 ):

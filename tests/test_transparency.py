@@ -25,7 +25,8 @@ from members.models import Community
 from public import transparency_views
 from public import views as public_views
 from tests import factories
-from tests.test_public_intake import clear_cache  # noqa: F401  (autouse: throttles per test)
+
+pytestmark = pytest.mark.usefixtures("clear_cache")  # a fresh throttle per test
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
@@ -138,11 +139,13 @@ def month_of_work(manan, xingfu, manan_staff, xingfu_staff, manan_member):
 # --- The page --------------------------------------------------------------------------------
 
 
+@pytest.mark.outsider("public:transparency")
 def test_a_community_that_has_not_published_answers_404(manan, month_of_work):
     response = Client().get(page_url(manan))
     assert response.status_code == 404
 
 
+@pytest.mark.outsider("public:transparency")
 def test_a_forged_or_mangled_token_answers_404(published):
     good = public_views.public_form_token(published)
     for token in (f"{published.pk}-0000000000", f"{published.pk + 1}-{good.split('-')[1]}", "x"):
@@ -324,6 +327,7 @@ def test_a_street_admin_may_switch_too(manan, nanen_admin, as_user):
     assert is_public(manan)
 
 
+@pytest.mark.outsider("public:transparency_switch", "public:transparency_qr")
 def test_an_outsider_gets_404_and_nothing_changes(manan, xingfu_staff, other_admin, as_user):
     for outsider in (xingfu_staff, other_admin):
         client = as_user(outsider)

@@ -161,13 +161,18 @@ def test_the_leader_may_convene(manan_member, urgent, as_user):
     assert Meeting.objects.filter(kind="urgent").count() == 1
 
 
-def test_another_communitys_issue_is_not_found(xingfu_staff, urgent, as_user):
-    response = as_user(xingfu_staff).post(
-        reverse("meetings:convene", args=[urgent.pk]),
-        {"starts_at": timezone.localtime(later()).strftime("%Y-%m-%dT%H:%M"), "place": "x"},
-    )
-    assert response.status_code == 404
+@pytest.mark.outsider("meetings:convene")
+@pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin"])
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_another_communitys_issue_is_not_found(request, outsider, htmx, urgent, as_user):
+    client = as_user(request.getfixturevalue(outsider))
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    url = reverse("meetings:convene", args=[urgent.pk])
+    when = timezone.localtime(later()).strftime("%Y-%m-%dT%H:%M")
+    before = (Notice.objects.count(), AgendaItem.objects.count())
+    assert client.post(url, {"starts_at": when, "place": "x"}, **headers).status_code == 404
     assert not Meeting.objects.exists()
+    assert (Notice.objects.count(), AgendaItem.objects.count()) == before
 
 
 def test_a_plain_member_may_not_convene(manan, urgent, as_user):

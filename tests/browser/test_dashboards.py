@@ -316,6 +316,7 @@ def test_choosing_a_period_keeps_the_comparison_sorted_as_chosen(
 
 
 @pytest.mark.worker
+@pytest.mark.usefixtures("room_in_the_day")  # the last whole quarter, here as in the worker
 def test_a_period_report_is_prepared_by_the_worker_while_the_page_watches(
     matters, manan, manan_staff, media, open_tab, log_in, live_server, screenshots,
     celery_processes,

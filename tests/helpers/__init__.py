@@ -1,0 +1,1 @@
+"""Builders and readers shared by several test modules (fixtures live in conftest.py)."""
