@@ -282,7 +282,7 @@ def test_the_days_to_resolution_and_the_review_shares(as_user, manan, manan_staf
 # --- Who sees what -----------------------------------------------------------------------------
 
 
-@pytest.mark.outsider("issues:community_dashboard")
+@pytest.mark.outsider("reports:community_dashboard")
 @pytest.mark.parametrize("person", ["xingfu_staff", "other_admin", "city_handler"])
 def test_another_communitys_dashboard_is_not_found(request, as_user, manan, person):
     client = as_user(request.getfixturevalue(person))
@@ -291,7 +291,7 @@ def test_another_communitys_dashboard_is_not_found(request, as_user, manan, pers
     assert client.get(community_page(manan), QUARTER, **HTMX).status_code == 404
 
 
-@pytest.mark.outsider("issues:street_dashboard")
+@pytest.mark.outsider("reports:street_dashboard")
 @pytest.mark.parametrize("person", ["other_admin", "manan_staff", "manan_member", "city_handler"])
 def test_another_streets_dashboard_is_not_found(request, as_user, nanen, person):
     client = as_user(request.getfixturevalue(person))

@@ -467,7 +467,7 @@ def both_reports(manan, nanen, manan_staff, nanen_admin):
     return types.SimpleNamespace(community=community, street=street)
 
 
-@pytest.mark.outsider("issues:report_status", "issues:report_download")
+@pytest.mark.outsider("reports:report_status", "reports:report_download")
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_another_communitys_or_streets_report_is_not_found(
     both_reports, xingfu_staff, other_admin, manan_staff, plain_member, as_user, htmx
@@ -505,7 +505,7 @@ def test_readers_of_a_report_may_download_it(
         assert b"".join(response.streaming_content) == Path(report.file.path).read_bytes()
 
 
-@pytest.mark.outsider("issues:community_report", "issues:street_report")
+@pytest.mark.outsider("reports:community_report", "reports:street_report")
 def test_asking_for_another_communitys_or_streets_report_is_not_found(
     manan, xingfu, nanen, xingfu_staff, other_admin, manan_staff, as_user, sent
 ):
