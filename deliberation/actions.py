@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from collections.abc import Collection, Iterable, Mapping
 
 from django.core.exceptions import ValidationError
@@ -40,7 +39,7 @@ from issues import actions as issue_actions
 from issues import lifecycle
 from issues.models import Category, FollowUpReview, Issue
 from members import notifications
-from members.models import CouncilMember, Role, User
+from members.models import CouncilMember, User
 
 # The morning reminder goes out from this hour (local time) on the meeting's day.
 REMINDER_HOUR = 7
@@ -398,43 +397,13 @@ def meeting_announce(*, meeting_id: int, now: dt.datetime, kind: str) -> int:
     if not claimed:
         return 0  # another run took it
     meeting = Meeting.objects.select_related("council").get(pk=meeting_id)
-    context = notice_context(meeting)
+    context = queries.notice_context(meeting)
     count = 0
-    for user in council_member_accounts(meeting.council_id):
+    for user in queries.council_member_accounts(meeting.council_id):
         count += len(
             notifications.notify(user, kind, context, key=f"{kind}:{meeting.pk}:{user.pk}")
         )
     return count
-
-
-def notice_context(meeting: Meeting) -> dict[str, object]:
-    """What every notice about a meeting says: whose, when and where."""
-    return {
-        "council": meeting.council.name,
-        "when": local_time(meeting.starts_at),
-        "place": meeting.place,
-        "meeting_id": meeting.pk,
-    }
-
-
-def local_time(moment: dt.datetime) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
-
-
-def council_member_accounts(council_id: int, *, role: str | None = None) -> list[User]:
-    """The active accounts of the council's current members (only those in ``role``, if given)."""
-    terms = {"roles__council_member__role": role} if role else {}
-    return list(
-        User.objects.filter(
-            is_active=True,
-            roles__kind=Role.Kind.COUNCIL_MEMBER,
-            roles__council_member__council_id=council_id,
-            roles__council_member__left_on__isnull=True,
-            **terms,
-        )
-        .distinct()
-        .order_by("pk")
-    )
 
 
 # --- Running a meeting ---------------------------------------------------------------
@@ -476,24 +445,6 @@ def attendance_sign_in(
         ) from error
 
 
-def quorum(meeting: Meeting) -> tuple[int, int, bool]:
-    """(present, needed, reached): more than the council's quorum ratio of its active members.
-
-    With the default ratio of 0.5, 10 active members need 6 present, 9 need 5.
-    A ratio of 1 needs every active member. A council without members never
-    has a quorum. Only members still active count as present.
-    """
-    active = CouncilMember.objects.filter(council_id=meeting.council_id, left_on__isnull=True)
-    present = Attendance.objects.filter(meeting=meeting, member__in=active).count()
-    return (present, *quorum_needed(active.count(), meeting.council.quorum_ratio, present))
-
-
-def quorum_needed(active: int, ratio, present: int) -> tuple[int, bool]:
-    """How many of ``active`` members must be present, and whether ``present`` reach it."""
-    needed = min(active, math.floor(active * ratio) + 1)
-    return needed, active > 0 and present >= needed
-
-
 OUTCOMES_THAT_DECIDE = {
     Decision.Outcome.SOLVE_BY_COUNCIL,
     Decision.Outcome.REFER_TO_COMMUNITY,
@@ -533,7 +484,7 @@ def decision_record(
     if Decision.objects.filter(item=item).exists():
         raise ActionError(_("This item has already been decided."))
     kind = AgendaItem.objects.values_list("kind", flat=True).get(pk=item.pk)
-    if outcome not in {value for value, _label in outcomes_for(kind)}:
+    if outcome not in {value for value, _label in queries.outcomes_for(kind)}:
         raise ActionError(
             _("A follow-up review item is decided by whether the fix worked.")
             if kind == AgendaItem.Kind.REVIEW
@@ -545,7 +496,7 @@ def decision_record(
     if any(choice not in Vote.Choice.values for choice in votes.values()):
         raise ActionError(_("A vote is for, against or abstain."))
     if votes:
-        _present, _needed, reached = quorum(meeting)
+        _present, _needed, reached = queries.quorum(meeting)
         if not reached:
             raise ActionError(_("A decision put to a vote cannot be taken without a quorum."))
     decision = Decision.objects.create(
@@ -585,22 +536,6 @@ def decision_record(
     return decision
 
 
-REVIEW_OUTCOMES = {
-    Decision.Outcome.REVIEW_EFFECTIVE: "effective",
-    Decision.Outcome.REVIEW_NOT_EFFECTIVE: "not_effective",
-}
-# What the council may decide on a follow-up review item: the review's outcome, or later.
-REVIEW_ITEM_OUTCOMES = {*REVIEW_OUTCOMES, Decision.Outcome.DEFER}
-
-
-def outcomes_for(kind: str) -> list[tuple[str, str]]:
-    """The decisions an agenda item of ``kind`` can take, as choices."""
-    allowed = REVIEW_ITEM_OUTCOMES if kind == AgendaItem.Kind.REVIEW else (
-        set(Decision.Outcome.values) - set(REVIEW_OUTCOMES)
-    )  # fmt: skip
-    return [(value, label) for value, label in Decision.Outcome.choices if value in allowed]
-
-
 def _carry_out_review(decision: Decision, meeting: Meeting, item: AgendaItem, actor: User) -> None:
     from issues import reviews
 
@@ -610,7 +545,7 @@ def _carry_out_review(decision: Decision, meeting: Meeting, item: AgendaItem, ac
     reviews.review_council_record(
         issue=item.issue,
         actor=actor,
-        outcome=REVIEW_OUTCOMES[decision.outcome],
+        outcome=queries.REVIEW_OUTCOMES[decision.outcome],
         notes=decision.notes,
     )
 
@@ -863,7 +798,7 @@ def _schedule_reconcile(schedule: Schedule) -> int:
         state=Meeting.State.CANCELLED, updated=now
     )
     if cancelled:
-        _tell_meeting_cancelled(cancelled, council_member_accounts(schedule.council_id))
+        _tell_meeting_cancelled(cancelled, queries.council_member_accounts(schedule.council_id))
     meetings_materialise(today=today, council_id=schedule.council_id)
     return len(cancelled)
 
@@ -888,62 +823,6 @@ def can_convene(user: User, issue: Issue) -> bool:
     ).exists()
 
 
-def _covers(text: str, name: str) -> bool:
-    return bool(name) and name in text
-
-
-def local_leaders(issue: Issue, council_id: int) -> list[CouncilMember]:
-    """The council's current lane and building leaders and party-member households near the issue.
-
-    A leader matches when the lane or building they cover is the reporter's, or
-    its name appears in the issue's place. A party-member household without a
-    covered lane or building matches by where its resident lives.
-    """
-    reporter = issue.reporter
-    lane = reporter.lane if reporter else ""
-    building = reporter.building if reporter else ""
-    place = issue.place or ""
-
-    def matches(lane_name: str, building_name: str) -> bool:
-        return bool(
-            (lane_name and lane_name == lane)
-            or (building_name and building_name == building)
-            or _covers(place, lane_name)
-            or _covers(place, building_name)
-        )
-
-    found = []
-    terms = CouncilMember.objects.filter(
-        Q(is_lane_leader=True) | Q(is_building_leader=True) | Q(is_party_household=True),
-        council_id=council_id,
-        left_on__isnull=True,
-    ).select_related("resident")
-    for term in terms.order_by("pk"):
-        lane_name = term.covers_lane if term.is_lane_leader or term.is_party_household else ""
-        building_name = (
-            term.covers_building if term.is_building_leader or term.is_party_household else ""
-        )
-        if term.is_party_household and not (lane_name or building_name):
-            lane_name, building_name = term.resident.lane, term.resident.building
-        if matches(lane_name, building_name):
-            found.append(term)
-    return found
-
-
-def urgent_recipients(issue: Issue, council_id: int) -> list[User]:
-    """Every current member's account plus the matching local leaders', each once."""
-    leaders = [term.pk for term in local_leaders(issue, council_id)]
-    accounts = {user.pk: user for user in council_member_accounts(council_id)}
-    if leaders:
-        for user in User.objects.filter(
-            is_active=True,
-            roles__kind=Role.Kind.COUNCIL_MEMBER,
-            roles__council_member_id__in=leaders,
-        ).distinct():
-            accounts.setdefault(user.pk, user)
-    return [accounts[pk] for pk in sorted(accounts)]
-
-
 @transaction.atomic
 def meeting_convene_urgent(
     *, issue: Issue, actor: User, starts_at: dt.datetime, place: str
@@ -966,7 +845,7 @@ def meeting_convene_urgent(
     if council is None:
         raise ActionError(_("This community has no council yet."))
     clash = _("The council already has a meeting at %(when)s; choose another time.") % {
-        "when": local_time(starts_at)
+        "when": queries.local_time(starts_at)
     }
     if Meeting.objects.filter(council=council, starts_at=starts_at).exists():
         raise ActionError(clash)
@@ -991,8 +870,8 @@ def meeting_convene_urgent(
         decision__isnull=True,
     ).exclude(meeting=meeting).delete()
     AgendaItem.objects.create(meeting=meeting, issue=issue, position=0, kind=AgendaItem.Kind.ISSUE)
-    context = {**notice_context(meeting), "title": issue.title, "issue_id": issue.pk}
-    for user in urgent_recipients(issue, council.pk):
+    context = {**queries.notice_context(meeting), "title": issue.title, "issue_id": issue.pk}
+    for user in queries.urgent_recipients(issue, council.pk):
         notifications.notify(
             user, "meeting_urgent", context, key=f"meeting_urgent:{meeting.pk}:{user.pk}"
         )
@@ -1264,7 +1143,7 @@ def meeting_close(*, meeting: Meeting, actor: User, now: dt.datetime | None = No
     if now < locked.starts_at:
         raise ActionError(
             _("The meeting starts at %(when)s; it can be closed once it has begun.")
-            % {"when": local_time(locked.starts_at)}
+            % {"when": queries.local_time(locked.starts_at)}
         )
     locked.state, locked.ended_at, locked.ended_by = Meeting.State.HELD, now, actor
     locked.save(update_fields=["state", "ended_at", "ended_by", "updated"])
@@ -1296,7 +1175,7 @@ def meeting_cancel(*, meeting: Meeting, actor: User, reason: str) -> Meeting:
     locked.state, locked.ended_at, locked.ended_by = Meeting.State.CANCELLED, timezone.now(), actor
     locked.cancel_reason = reason
     locked.save(update_fields=["state", "ended_at", "ended_by", "cancel_reason", "updated"])
-    _tell_meeting_cancelled([locked], council_member_accounts(locked.council_id))
+    _tell_meeting_cancelled([locked], queries.council_member_accounts(locked.council_id))
     return locked
 
 
@@ -1304,7 +1183,7 @@ def _tell_meeting_cancelled(meetings: Iterable[Meeting], accounts: list[User]) -
     """Tell each account that each meeting will not take place; once per meeting and person."""
     count = 0
     for meeting in meetings:
-        context = notice_context(meeting)
+        context = queries.notice_context(meeting)
         for user in accounts:
             count += len(
                 notifications.notify(

@@ -26,7 +26,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from deliberation import actions, queries
+from deliberation import queries
 from deliberation.actions import ActionError
 from deliberation.models import AgendaItem, Council, Decision, Meeting, Minutes, Vote
 from deliberation.paging import Page, keyset_page
@@ -180,7 +180,7 @@ def compose(meeting: Meeting) -> tuple[str, str]:
     attendances = list(queries.attendances_of(meeting))
     present_ids = {attendance.member_id for attendance in attendances}
     present_active = sum(1 for member in members if member.pk in present_ids)
-    needed, reached = actions.quorum_needed(len(members), council.quorum_ratio, present_active)
+    needed, reached = queries.quorum_needed(len(members), council.quorum_ratio, present_active)
     start = timezone.localtime(meeting.starts_at)
 
     lines = [_("Time: %(when)s") % {"when": start.strftime("%Y-%m-%d %H:%M")}]
@@ -487,7 +487,7 @@ def _tell_leaders(minutes: Minutes, meeting: Meeting, actor: User) -> None:
         "meeting_id": meeting.pk,
         "minutes_id": minutes.pk,
     }
-    leaders = actions.council_member_accounts(meeting.council_id, role=CouncilMember.Role.LEADER)
+    leaders = queries.council_member_accounts(meeting.council_id, role=CouncilMember.Role.LEADER)
     for user in leaders:
         if user.pk == actor.pk:
             continue  # a leader who starts a correction knows it is waiting

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
@@ -20,9 +21,9 @@ from django.db.models import (
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from deliberation.models import AgendaItem, Attendance, Council, Meeting
+from deliberation.models import AgendaItem, Attendance, Council, Decision, Meeting
 from issues.models import Issue
-from members.models import CouncilMember, User
+from members.models import CouncilMember, Role, User
 from members.queries import communities_visible_to, council_members_of, scope_of
 
 PAST_MEETINGS_SHOWN = 20
@@ -200,6 +201,132 @@ def member_at(meeting: Meeting, pk: int) -> CouncilMember:
     return get_object_or_404(
         CouncilMember.objects.select_related("resident"), council_id=meeting.council_id, pk=pk
     )
+
+
+# --- Quorum and what an item can decide -------------------------------------------------
+
+
+def quorum(meeting: Meeting) -> tuple[int, int, bool]:
+    """(present, needed, reached): more than the council's quorum ratio of its active members.
+
+    With the default ratio of 0.5, 10 active members need 6 present, 9 need 5.
+    A ratio of 1 needs every active member. A council without members never
+    has a quorum. Only members still active count as present.
+    """
+    active = CouncilMember.objects.filter(council_id=meeting.council_id, left_on__isnull=True)
+    present = Attendance.objects.filter(meeting=meeting, member__in=active).count()
+    return (present, *quorum_needed(active.count(), meeting.council.quorum_ratio, present))
+
+
+def quorum_needed(active: int, ratio, present: int) -> tuple[int, bool]:
+    """How many of ``active`` members must be present, and whether ``present`` reach it."""
+    needed = min(active, math.floor(active * ratio) + 1)
+    return needed, active > 0 and present >= needed
+
+
+REVIEW_OUTCOMES = {
+    Decision.Outcome.REVIEW_EFFECTIVE: "effective",
+    Decision.Outcome.REVIEW_NOT_EFFECTIVE: "not_effective",
+}
+# What the council may decide on a follow-up review item: the review's outcome, or later.
+REVIEW_ITEM_OUTCOMES = {*REVIEW_OUTCOMES, Decision.Outcome.DEFER}
+
+
+def outcomes_for(kind: str) -> list[tuple[str, str]]:
+    """The decisions an agenda item of ``kind`` can take, as choices."""
+    allowed = REVIEW_ITEM_OUTCOMES if kind == AgendaItem.Kind.REVIEW else (
+        set(Decision.Outcome.values) - set(REVIEW_OUTCOMES)
+    )  # fmt: skip
+    return [(value, label) for value, label in Decision.Outcome.choices if value in allowed]
+
+
+# --- Who is told, and what a notice says -------------------------------------------------
+
+
+def notice_context(meeting: Meeting) -> dict[str, object]:
+    """What every notice about a meeting says: whose, when and where."""
+    return {
+        "council": meeting.council.name,
+        "when": local_time(meeting.starts_at),
+        "place": meeting.place,
+        "meeting_id": meeting.pk,
+    }
+
+
+def local_time(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def council_member_accounts(council_id: int, *, role: str | None = None) -> list[User]:
+    """The active accounts of the council's current members (only those in ``role``, if given)."""
+    terms = {"roles__council_member__role": role} if role else {}
+    return list(
+        User.objects.filter(
+            is_active=True,
+            roles__kind=Role.Kind.COUNCIL_MEMBER,
+            roles__council_member__council_id=council_id,
+            roles__council_member__left_on__isnull=True,
+            **terms,
+        )
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def _covers(text: str, name: str) -> bool:
+    return bool(name) and name in text
+
+
+def local_leaders(issue: Issue, council_id: int) -> list[CouncilMember]:
+    """The council's current lane and building leaders and party-member households near the issue.
+
+    A leader matches when the lane or building they cover is the reporter's, or
+    its name appears in the issue's place. A party-member household without a
+    covered lane or building matches by where its resident lives.
+    """
+    reporter = issue.reporter
+    lane = reporter.lane if reporter else ""
+    building = reporter.building if reporter else ""
+    place = issue.place or ""
+
+    def matches(lane_name: str, building_name: str) -> bool:
+        return bool(
+            (lane_name and lane_name == lane)
+            or (building_name and building_name == building)
+            or _covers(place, lane_name)
+            or _covers(place, building_name)
+        )
+
+    found = []
+    terms = CouncilMember.objects.filter(
+        Q(is_lane_leader=True) | Q(is_building_leader=True) | Q(is_party_household=True),
+        council_id=council_id,
+        left_on__isnull=True,
+    ).select_related("resident")
+    for term in terms.order_by("pk"):
+        lane_name = term.covers_lane if term.is_lane_leader or term.is_party_household else ""
+        building_name = (
+            term.covers_building if term.is_building_leader or term.is_party_household else ""
+        )
+        if term.is_party_household and not (lane_name or building_name):
+            lane_name, building_name = term.resident.lane, term.resident.building
+        if matches(lane_name, building_name):
+            found.append(term)
+    return found
+
+
+def urgent_recipients(issue: Issue, council_id: int) -> list[User]:
+    """Every current member's account plus the matching local leaders', each once."""
+    leaders = [term.pk for term in local_leaders(issue, council_id)]
+    accounts = {user.pk: user for user in council_member_accounts(council_id)}
+    if leaders:
+        for user in User.objects.filter(
+            is_active=True,
+            roles__kind=Role.Kind.COUNCIL_MEMBER,
+            roles__council_member_id__in=leaders,
+        ).distinct():
+            accounts.setdefault(user.pk, user)
+    return [accounts[pk] for pk in sorted(accounts)]
 
 
 # --- A council member's own meetings --------------------------------------------------------

@@ -465,7 +465,7 @@ def _meeting_context(
     attendances = list(queries.attendances_of(meeting))
     present_ids = {a.member_id for a in attendances}
     present_members = [m for m in members if m.pk in present_ids]
-    needed, reached = actions.quorum_needed(
+    needed, reached = queries.quorum_needed(
         len(members), meeting.council.quorum_ratio, len(present_members)
     )
     can_run = queries.can_run(user, meeting)

@@ -19,7 +19,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone, translation
 
-from deliberation import actions, schedules
+from deliberation import actions, queries, schedules
 from deliberation.models import AgendaItem, Meeting
 from deliberation.tasks import materialise_meetings
 from issues import actions as issue_actions
@@ -212,7 +212,7 @@ def test_two_beats_for_a_minute_create_each_meeting_once_and_send_each_notice_on
             for kind, field in actions.ANNOUNCEMENTS.items()
             if getattr(meeting, field) is not None
         ]
-        for user in actions.council_member_accounts(meeting.council_id):
+        for user in queries.council_member_accounts(meeting.council_id):
             for channel in notifications.default_channels(user):
                 if notifications.reachable(user, channel):
                     for kind in announced:

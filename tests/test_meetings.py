@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from deliberation import actions
+from deliberation import actions, queries
 from deliberation.models import AgendaItem, Attendance, Decision, Meeting, Vote
 from issues import actions as issue_actions
 from issues.models import Escalation, Event, Issue
@@ -116,21 +116,21 @@ def test_members_of_another_council_former_members_and_cancelled_meetings_are_re
     [(10, "0.5", 6), (9, "0.5", 5), (1, "0.5", 1), (10, "1", 10), (10, "0.67", 7), (0, "0.5", 0)],
 )
 def test_quorum_arithmetic(active, ratio, needed):
-    assert actions.quorum_needed(active, Decimal(ratio), needed)[0] == needed
-    assert actions.quorum_needed(active, Decimal(ratio), needed)[1] is (active > 0)
+    assert queries.quorum_needed(active, Decimal(ratio), needed)[0] == needed
+    assert queries.quorum_needed(active, Decimal(ratio), needed)[1] is (active > 0)
     if needed:
-        assert actions.quorum_needed(active, Decimal(ratio), needed - 1)[1] is False
+        assert queries.quorum_needed(active, Decimal(ratio), needed - 1)[1] is False
 
 
 def test_quorum_of_a_meeting_counts_active_members_present(meeting, manan, manan_staff):
     terms = members(manan, 10)
     sign_in_all(meeting, terms[:5], manan_staff)
-    assert actions.quorum(meeting) == (5, 6, False)
+    assert queries.quorum(meeting) == (5, 6, False)
     sign_in_all(meeting, terms[5:6], manan_staff)
-    assert actions.quorum(meeting) == (6, 6, True)
+    assert queries.quorum(meeting) == (6, 6, True)
     # A member who leaves after signing in no longer counts, present or active.
     CouncilMember.objects.filter(pk=terms[0].pk).update(left_on=dt.date(2027, 3, 8))
-    assert actions.quorum(meeting) == (5, 5, True)
+    assert queries.quorum(meeting) == (5, 5, True)
 
 
 def test_quorum_ratio_is_held_by_the_database(manan):

@@ -10,7 +10,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from deliberation import actions
+from deliberation import actions, queries
 from deliberation.models import AgendaItem, Meeting
 from issues import actions as issue_actions
 from members.models import CouncilMember, Notice, Role
@@ -82,7 +82,7 @@ def test_convening_tells_members_and_matching_leaders_once(
     assert recipients(meeting) == sorted(["manan_member", "ordinary", "lane", "elsewhere", "party"])
     assert Notice.objects.filter(kind="meeting_urgent", recipient=lane_leader).count() == 1
     assert Notice.objects.filter(key=f"meeting_urgent:{meeting.pk}:{ordinary.pk}:inapp").exists()
-    local = {term.pk for term in actions.local_leaders(urgent, manan.council.pk)}
+    local = {term.pk for term in queries.local_leaders(urgent, manan.council.pk)}
     assert elsewhere.pk not in local
     assert party.pk in local
 
