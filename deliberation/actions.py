@@ -25,7 +25,7 @@ from django.db.models.functions import Cast
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from deliberation import queries, schedules
+from deliberation import permissions, queries, schedules
 from deliberation.models import (
     AgendaItem,
     Attendance,
@@ -806,23 +806,6 @@ def _schedule_reconcile(schedule: Schedule) -> int:
 # --- Urgent convening ("blow the whistle") ------------------------------------------------
 
 
-def can_convene(user: User, issue: Issue) -> bool:
-    """Staff of the issue's community, or the current leader or deputy of its council."""
-    from members.queries import scope_of
-
-    scope = scope_of(user)
-    if issue.community_id in scope.staff_community_ids:
-        return True
-    if not scope.council_member_ids:
-        return False
-    return CouncilMember.objects.filter(
-        pk__in=scope.council_member_ids,
-        council__community_id=issue.community_id,
-        left_on__isnull=True,
-        role__in=[CouncilMember.Role.LEADER, CouncilMember.Role.DEPUTY],
-    ).exists()
-
-
 @transaction.atomic
 def meeting_convene_urgent(
     *, issue: Issue, actor: User, starts_at: dt.datetime, place: str
@@ -835,7 +818,7 @@ def meeting_convene_urgent(
     when the transaction commits. Nothing is written when anything is refused.
     """
     now = timezone.now()
-    if not can_convene(actor, issue):
+    if not permissions.can_convene(actor, issue):
         raise ActionError(_("Only community staff or the council's leader or deputy can convene."))
     if not issue.is_open:
         raise ActionError(_("Only an open issue can be taken to an urgent meeting."))

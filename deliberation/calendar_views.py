@@ -27,10 +27,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from deliberation import permissions
 from deliberation.models import CalendarFeed, Council, Meeting
 from deliberation.queries import live_item_count, meetings_visible_to
 from members.models import CouncilMember, User
-from members.queries import scope_of
 
 FEED_PAST_DAYS = 90
 MEETING_LENGTH = dt.timedelta(hours=2)
@@ -49,13 +49,12 @@ def calendar_feed_for(
     """
     if (council is None) == (member is None):
         raise ValueError("calendar_feed_for needs exactly one of council or member")
-    scope = scope_of(user)
     if council is not None:
-        if council.community_id not in scope.staff_community_ids:
+        if not permissions.can_hold_council_feed(user, council):
             raise PermissionDenied
         lookup = {"council": council}
     else:
-        if member.pk not in scope.council_member_ids or member.left_on is not None:
+        if not permissions.can_hold_member_feed(user, member):
             raise PermissionDenied
         lookup = {"member": member}
     live = CalendarFeed.objects.filter(revoked_at__isnull=True, **lookup)
@@ -89,15 +88,8 @@ def calendar_feed_reset(*, user: User, feed: CalendarFeed) -> CalendarFeed:
 
 def feed_holders_of(user: User) -> tuple[list[Council], list[CouncilMember]]:
     """Councils whose feed the user may hold (staff) and the user's current terms."""
-    scope = scope_of(user)
-    councils = list(
-        Council.objects.filter(community_id__in=scope.staff_community_ids).order_by("pk")
-    )
-    terms = list(
-        CouncilMember.objects.filter(pk__in=scope.council_member_ids, left_on__isnull=True)
-        .select_related("council")
-        .order_by("pk")
-    )
+    councils = list(permissions.councils_run_by(user).order_by("pk"))
+    terms = list(permissions.terms_held_by(user).select_related("council").order_by("pk"))
     return councils, terms
 
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deliberation import minutes as minutes_domain
-from deliberation import minutes_pdf, queries
+from deliberation import minutes_pdf, permissions, queries
 from deliberation.models import Meeting, Minutes
 
 # --- Forms -------------------------------------------------------------------------------
@@ -73,9 +73,10 @@ def _page(
     request: HttpRequest, meeting: Meeting, versions: list[Minutes], shown: Minutes | None
 ) -> dict:
     user = request.user
-    leader = minutes_domain.is_leader(user, meeting)
-    can_run = queries.can_run(user, meeting)
-    can_edit = can_run or leader
+    leader = permissions.is_leader(user, meeting)
+    can_run = permissions.can_run(user, meeting)
+    can_edit = permissions.can_edit_minutes(user, meeting, leader=leader)
+    can_draft = permissions.can_draft_minutes(user, meeting)
     has_draft = any(version.state == Minutes.State.DRAFT for version in versions)
     return {
         "meeting": meeting,
@@ -85,7 +86,7 @@ def _page(
         "stamp": minutes_domain.stamp_of(shown) if shown else "",
         "is_latest": bool(shown and versions and shown.pk == versions[0].pk),
         "can_run": can_run,
-        "can_draft": can_run and not versions and minutes_domain.is_draftable(meeting),
+        "can_draft": can_draft and not versions and minutes_domain.is_draftable(meeting),
         "can_edit": can_edit,
         "can_approve": leader,
         "can_correct": can_edit and not has_draft and bool(versions),
@@ -99,7 +100,7 @@ def _page(
 @require_POST
 def minutes_draft(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = queries.meeting_for(request.user, pk)
-    if not minutes_domain.can_draft(request.user, meeting):
+    if not permissions.can_draft_minutes(request.user, meeting):
         raise PermissionDenied
     try:
         draft = minutes_domain.minutes_draft(meeting=meeting, actor=request.user)
@@ -115,7 +116,7 @@ def minutes_draft(request: HttpRequest, pk: int) -> HttpResponse:
 def minutes_edit(request: HttpRequest, pk: int) -> HttpResponse:
     minutes = minutes_domain.minutes_for(request.user, pk)
     meeting = minutes.meeting
-    if not minutes_domain.can_edit(request.user, meeting):
+    if not permissions.can_edit_minutes(request.user, meeting):
         raise PermissionDenied
     if request.method == "GET":
         if minutes.is_locked:
@@ -187,7 +188,7 @@ def _edit_page(
 @require_POST
 def minutes_approve(request: HttpRequest, pk: int) -> HttpResponse:
     minutes = minutes_domain.minutes_for(request.user, pk)
-    if not minutes_domain.is_leader(request.user, minutes.meeting):
+    if not permissions.can_approve_minutes(request.user, minutes.meeting):
         raise PermissionDenied
     try:
         minutes_domain.minutes_approve(
@@ -205,7 +206,7 @@ def minutes_approve(request: HttpRequest, pk: int) -> HttpResponse:
 def minutes_correct(request: HttpRequest, pk: int) -> HttpResponse:
     minutes = minutes_domain.minutes_for(request.user, pk)
     meeting = minutes.meeting
-    if not minutes_domain.can_edit(request.user, meeting):
+    if not permissions.can_edit_minutes(request.user, meeting):
         raise PermissionDenied
     if request.method == "GET":
         latest = minutes_domain.latest_for(meeting)

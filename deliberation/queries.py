@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import (
     Case,
     Count,
@@ -21,10 +20,11 @@ from django.db.models import (
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from deliberation import permissions
 from deliberation.models import AgendaItem, Attendance, Council, Decision, Meeting
 from issues.models import Issue
 from members.models import CouncilMember, Role, User
-from members.queries import communities_visible_to, council_members_of, scope_of
+from members.queries import communities_visible_to, council_members_of
 
 PAST_MEETINGS_SHOWN = 20
 # The "add an issue" list on a meeting page: enough for a community's open matters.
@@ -55,29 +55,6 @@ def upcoming_meetings(
 def meeting_for(user: User, pk: int) -> Meeting:
     return get_object_or_404(
         meetings_visible_to(user).select_related("council__community__street", "ended_by"), pk=pk
-    )
-
-
-def can_run(user: User, meeting: Meeting) -> bool:
-    """Staff of the council's community run its meetings."""
-    return meeting.council.community_id in scope_of(user).staff_community_ids
-
-
-def require_runner(user: User, meeting: Meeting) -> None:
-    if not can_run(user, meeting):
-        raise PermissionDenied
-
-
-def own_term_at(user: User, meeting: Meeting) -> CouncilMember | None:
-    """The user's current term on the meeting's council, if they serve on it."""
-    return (
-        CouncilMember.objects.filter(
-            pk__in=scope_of(user).council_member_ids,
-            council_id=meeting.council_id,
-            left_on__isnull=True,
-        )
-        .select_related("resident")
-        .first()
     )
 
 
@@ -334,13 +311,8 @@ def urgent_recipients(issue: Issue, council_id: int) -> list[User]:
 
 def current_terms_of(user: User) -> list[CouncilMember]:
     """The user's current terms on councils, each with its council; no query without any."""
-    ids = scope_of(user).council_member_ids
-    if not ids:
-        return []
     return list(
-        CouncilMember.objects.filter(pk__in=ids, left_on__isnull=True)
-        .select_related("council")
-        .order_by("council_id", "pk")
+        permissions.terms_held_by(user).select_related("council").order_by("council_id", "pk")
     )
 
 

@@ -13,7 +13,7 @@ from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from deliberation import actions
+from deliberation import actions, permissions
 from deliberation.models import Schedule
 from deliberation.schedule_forms import ScheduleForm
 from deliberation.schedules import occurrences
@@ -42,7 +42,7 @@ def schedule_list(request: HttpRequest, community_id: int) -> HttpResponse:
     # Scope first: an outsider gets 404 whatever the method, a viewer 403 on a write.
     community = queries.community_for(request.user, community_id)
     if request.method != "GET":
-        queries.require_manager(request.user, community)
+        permissions.require_schedule_manager(request.user, community)
         return HttpResponseNotAllowed(["GET"])
     council = queries.council_of(community)
     today = timezone.localdate()
@@ -57,7 +57,7 @@ def schedule_list(request: HttpRequest, community_id: int) -> HttpResponse:
             "community": community,
             "council": council,
             "rows": rows,
-            "can_manage": queries.can_manage_community(request.user, community),
+            "can_manage": permissions.can_manage_schedules(request.user, community),
         },
     )
 
@@ -66,7 +66,7 @@ def schedule_list(request: HttpRequest, community_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def schedule_create(request: HttpRequest, community_id: int) -> HttpResponse:
     community = queries.community_for(request.user, community_id)
-    queries.require_manager(request.user, community)
+    permissions.require_schedule_manager(request.user, community)
     council = queries.council_of(community)
     return _schedule_form(request, community, council, None)
 
@@ -76,7 +76,7 @@ def schedule_create(request: HttpRequest, community_id: int) -> HttpResponse:
 def schedule_edit(request: HttpRequest, community_id: int, pk: int) -> HttpResponse:
     community = queries.community_for(request.user, community_id)
     schedule = _schedule_for(community, pk)
-    queries.require_manager(request.user, community)
+    permissions.require_schedule_manager(request.user, community)
     return _schedule_form(request, community, schedule.council, schedule)
 
 
@@ -107,7 +107,7 @@ def schedule_deactivate(request: HttpRequest, community_id: int, pk: int) -> Htt
     schedule = _schedule_for(community, pk)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    queries.require_manager(request.user, community)
+    permissions.require_schedule_manager(request.user, community)
     try:
         actions.schedule_deactivate(actor=request.user, schedule=schedule)
     except actions.ActionError as refusal:

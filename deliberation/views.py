@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from deliberation import actions, exports, minutes, queries
+from deliberation import actions, exports, minutes, permissions, queries
 from deliberation.forms import (
     AgendaIssueForm,
     AgendaTopicForm,
@@ -78,7 +78,7 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def meeting_sign_in_sheet(request: HttpRequest, pk: int) -> HttpResponse:
     """The QR code members scan to reach the meeting page and sign themselves in."""
     meeting = queries.meeting_for(request.user, pk)
-    queries.require_runner(request.user, meeting)
+    permissions.require_runner(request.user, meeting)
     meeting_url = request.build_absolute_uri(reverse("meetings:detail", args=[meeting.pk]))
     context = {
         "meeting": meeting,
@@ -114,13 +114,13 @@ def meeting_sign_in(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = queries.meeting_for(request.user, pk)
     member_id = request.POST.get("member", "").strip()
     if member_id:
-        queries.require_runner(request.user, meeting)
+        permissions.require_runner(request.user, meeting)
         if not member_id.isdigit():
             raise Http404
         member = queries.member_at(meeting, int(member_id))
         how = Attendance.How.STAFF
     else:
-        member = queries.own_term_at(request.user, meeting)
+        member = permissions.own_term_at(request.user, meeting)
         if member is None:
             raise PermissionDenied
         how = Attendance.How.SELF
@@ -147,7 +147,7 @@ def meeting_sign_in(request: HttpRequest, pk: int) -> HttpResponse:
 def meeting_decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     meeting = queries.meeting_for(request.user, pk)
     item = queries.agenda_item_for(meeting, item_pk)
-    queries.require_runner(request.user, meeting)
+    permissions.require_runner(request.user, meeting)
     context = _meeting_context(request, meeting, with_forms=False)
     form = DecisionForm(
         request.POST,
@@ -196,7 +196,7 @@ def meeting_convene(request: HttpRequest, issue_pk: int) -> HttpResponse:
     from issues import queries as issue_queries
 
     issue = issue_queries.issue_for(request.user, issue_pk)
-    if not actions.can_convene(request.user, issue):
+    if not permissions.can_convene(request.user, issue):
         raise PermissionDenied
     form = ConveneForm(request.POST)
     if not form.is_valid():
@@ -263,7 +263,7 @@ def _editing(
     """The meeting (and item) for an agenda change: 404 outside one's scope, 403 for viewers."""
     meeting = queries.meeting_for(request.user, pk)
     item = queries.item_of(meeting, item_pk) if item_pk is not None else None
-    queries.require_runner(request.user, meeting)
+    permissions.require_runner(request.user, meeting)
     return meeting, item
 
 
@@ -369,7 +369,7 @@ def _day(moment: dt.datetime) -> str:
 @require_POST
 def meeting_close(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = queries.meeting_for(request.user, pk)
-    queries.require_runner(request.user, meeting)
+    permissions.require_runner(request.user, meeting)
     try:
         actions.meeting_close(meeting=meeting, actor=request.user)
     except actions.ActionError as refusal:
@@ -383,7 +383,7 @@ def meeting_close(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def meeting_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = queries.meeting_for(request.user, pk)
-    queries.require_runner(request.user, meeting)
+    permissions.require_runner(request.user, meeting)
     form = MeetingCancelForm(request.POST)
     if form.is_valid():
         try:
@@ -425,7 +425,7 @@ def my_meetings(request: HttpRequest) -> HttpResponse:
 def my_meeting_sign_in(request: HttpRequest, pk: int) -> HttpResponse:
     """The big button on the day: a member signs themself in from the list of their meetings."""
     meeting = queries.meeting_for(request.user, pk)
-    member = queries.own_term_at(request.user, meeting)
+    member = permissions.own_term_at(request.user, meeting)
     if member is None:
         raise PermissionDenied
     error = ""
@@ -468,8 +468,8 @@ def _meeting_context(
     needed, reached = queries.quorum_needed(
         len(members), meeting.council.quorum_ratio, len(present_members)
     )
-    can_run = queries.can_run(user, meeting)
-    own_term = queries.own_term_at(user, meeting)
+    can_run = permissions.can_run(user, meeting)
+    own_term = permissions.own_term_at(user, meeting)
     scheduled = meeting.state == Meeting.State.SCHEDULED
     # Closing ends decisions and agenda changes as cancelling does.
     editable = can_run and scheduled

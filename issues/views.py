@@ -246,8 +246,8 @@ def _convene_form(user, issue: Issue):
     """The urgent-meeting form, for an urgent open issue and someone who may convene."""
     import datetime as dt
 
-    from deliberation.actions import can_convene
     from deliberation.forms import ConveneForm
+    from deliberation.permissions import can_convene
 
     if not (issue.is_urgent and issue.is_open and can_convene(user, issue)):
         return None
