@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from deliberation import permissions, queries
-from deliberation.actions import ActionError
+from deliberation.actions.base import ActionError
 from deliberation.models import AgendaItem, Council, Decision, Meeting, Minutes, Vote
 from deliberation.paging import Page, keyset_page
 from members import notifications

@@ -13,7 +13,9 @@ from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from deliberation import actions, permissions
+from deliberation import permissions
+from deliberation.actions import schedules
+from deliberation.actions.base import ActionError
 from deliberation.models import Schedule
 from deliberation.schedule_forms import ScheduleForm
 from deliberation.schedules import occurrences
@@ -84,10 +86,10 @@ def _schedule_form(request, community, council, schedule) -> HttpResponse:
     form = ScheduleForm(request.POST or None, schedule=schedule)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.schedule_save(
+            schedules.schedule_save(
                 actor=request.user, council=council, schedule=schedule, **form.schedule_fields()
             )
-        except actions.ActionError as refusal:
+        except ActionError as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, _("The schedule was saved."))
@@ -109,8 +111,8 @@ def schedule_deactivate(request: HttpRequest, community_id: int, pk: int) -> Htt
         return HttpResponseNotAllowed(["POST"])
     permissions.require_schedule_manager(request.user, community)
     try:
-        actions.schedule_deactivate(actor=request.user, schedule=schedule)
-    except actions.ActionError as refusal:
+        schedules.schedule_deactivate(actor=request.user, schedule=schedule)
+    except ActionError as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(request, _("The schedule is no longer in use."))

@@ -5,16 +5,16 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from deliberation import actions
+from deliberation.actions import materialise, notices
 
 
 @shared_task(acks_late=True)
 def materialise_meetings() -> dict[str, int]:
     """Create upcoming meetings and their agendas, then send the notices that are due.
 
-    The database holds every due date and claim (see ``deliberation.actions``),
+    The database holds every due date and claim (see ``actions.materialise`` and ``notices``),
     so a second run, a redelivered message or a second beat process does nothing twice.
     """
-    created = actions.meetings_materialise(today=timezone.localdate())
-    notices = actions.meeting_notices_send(now=timezone.now())
-    return {"meetings": created, "notices": notices}
+    created = materialise.meetings_materialise(today=timezone.localdate())
+    sent = notices.meeting_notices_send(now=timezone.now())
+    return {"meetings": created, "notices": sent}

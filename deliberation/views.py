@@ -17,7 +17,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from deliberation import actions, exports, minutes, permissions, queries
+from deliberation import exports, minutes, permissions, queries
+from deliberation.actions import agenda, closing, running, urgent
+from deliberation.actions.base import ActionError
 from deliberation.forms import (
     AgendaIssueForm,
     AgendaTopicForm,
@@ -126,8 +128,8 @@ def meeting_sign_in(request: HttpRequest, pk: int) -> HttpResponse:
         how = Attendance.How.SELF
     error = ""
     try:
-        actions.attendance_sign_in(meeting=meeting, member=member, actor=request.user, how=how)
-    except actions.ActionError as refusal:
+        running.attendance_sign_in(meeting=meeting, member=member, actor=request.user, how=how)
+    except ActionError as refusal:
         error = str(refusal)
     if request.htmx:
         context = _meeting_context(request, meeting, with_forms=False)
@@ -158,7 +160,7 @@ def meeting_decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     )
     if form.is_valid():
         try:
-            actions.decision_record(
+            running.decision_record(
                 item=item,
                 actor=request.user,
                 outcome=form.cleaned_data["outcome"],
@@ -168,7 +170,7 @@ def meeting_decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
                 members=form.chosen_members(),
                 due_on=form.cleaned_data["due_on"],
             )
-        except actions.ActionError as refusal:
+        except ActionError as refusal:
             form.add_error(None, str(refusal))
         else:
             if request.htmx:
@@ -205,13 +207,13 @@ def meeting_convene(request: HttpRequest, issue_pk: int) -> HttpResponse:
                 messages.error(request, error)
         return redirect("issues:detail", pk=issue.pk)
     try:
-        meeting = actions.meeting_convene_urgent(
+        meeting = urgent.meeting_convene_urgent(
             issue=issue,
             actor=request.user,
             starts_at=form.cleaned_data["starts_at"],
             place=form.cleaned_data["place"],
         )
-    except actions.ActionError as refusal:
+    except ActionError as refusal:
         messages.error(request, str(refusal))
         return redirect("issues:detail", pk=issue.pk)
     messages.success(request, _("The urgent meeting was called; its members are being told."))
@@ -272,11 +274,11 @@ def _editing(
 def agenda_move(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     meeting, item = _editing(request, pk, item_pk)
     direction = request.POST.get("direction", "")
-    if direction not in (actions.MOVE_UP, actions.MOVE_DOWN):
+    if direction not in (agenda.MOVE_UP, agenda.MOVE_DOWN):
         return _agenda_response(request, meeting, error=_("Choose to move the item up or down."))
     try:
-        actions.agenda_item_move(item=item, actor=request.user, direction=direction)
-    except actions.ActionError as refusal:
+        agenda.agenda_item_move(item=item, actor=request.user, direction=direction)
+    except ActionError as refusal:
         return _agenda_response(request, meeting, error=str(refusal))
     return _agenda_response(request, meeting)
 
@@ -286,8 +288,8 @@ def agenda_move(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 def agenda_remove(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     meeting, item = _editing(request, pk, item_pk)
     try:
-        actions.agenda_item_remove(item=item, actor=request.user)
-    except actions.ActionError as refusal:
+        agenda.agenda_item_remove(item=item, actor=request.user)
+    except ActionError as refusal:
         return _agenda_response(request, meeting, error=str(refusal))
     done = _("“%(item)s” was taken off the agenda.") % {"item": _item_label(item)}
     return _agenda_response(request, meeting, done=done)
@@ -298,8 +300,8 @@ def agenda_remove(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 def agenda_restore(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     meeting, item = _editing(request, pk, item_pk)
     try:
-        actions.agenda_item_restore(item=item, actor=request.user)
-    except actions.ActionError as refusal:
+        agenda.agenda_item_restore(item=item, actor=request.user)
+    except ActionError as refusal:
         return _agenda_response(request, meeting, error=str(refusal))
     done = _("“%(item)s” is back on the agenda.") % {"item": _item_label(item)}
     return _agenda_response(request, meeting, done=done)
@@ -310,8 +312,8 @@ def agenda_restore(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 def agenda_defer(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     meeting, item = _editing(request, pk, item_pk)
     try:
-        moved = actions.agenda_item_defer(item=item, actor=request.user)
-    except actions.ActionError as refusal:
+        moved = agenda.agenda_item_defer(item=item, actor=request.user)
+    except ActionError as refusal:
         return _agenda_response(request, meeting, error=str(refusal))
     done = _("“%(item)s” was deferred to the meeting of %(date)s.") % {
         "item": _item_label(item),
@@ -329,10 +331,10 @@ def agenda_add_issue(request: HttpRequest, pk: int) -> HttpResponse:
         return _agenda_response(request, meeting, status=422, issue_form=form)
     issue = form.chosen_issue()
     try:
-        _added, taken_from = actions.agenda_issue_add(
+        _added, taken_from = agenda.agenda_issue_add(
             meeting=meeting, actor=request.user, issue=issue
         )
-    except actions.ActionError as refusal:
+    except ActionError as refusal:
         return _agenda_response(request, meeting, error=str(refusal), status=422, issue_form=form)
     done = _("“%(item)s” was added to the agenda.") % {"item": issue.title}
     if taken_from:
@@ -349,10 +351,10 @@ def agenda_add_topic(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _agenda_response(request, meeting, status=422, topic_form=form)
     try:
-        item = actions.agenda_topic_add(
+        item = agenda.agenda_topic_add(
             meeting=meeting, actor=request.user, topic=form.cleaned_data["topic"]
         )
-    except actions.ActionError as refusal:
+    except ActionError as refusal:
         return _agenda_response(request, meeting, error=str(refusal), status=422, topic_form=form)
     done = _("“%(item)s” was added to the agenda.") % {"item": item.topic}
     return _agenda_response(request, meeting, done=done)
@@ -371,8 +373,8 @@ def meeting_close(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = queries.meeting_for(request.user, pk)
     permissions.require_runner(request.user, meeting)
     try:
-        actions.meeting_close(meeting=meeting, actor=request.user)
-    except actions.ActionError as refusal:
+        closing.meeting_close(meeting=meeting, actor=request.user)
+    except ActionError as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(request, _("The meeting is closed."))
@@ -387,10 +389,10 @@ def meeting_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     form = MeetingCancelForm(request.POST)
     if form.is_valid():
         try:
-            actions.meeting_cancel(
+            closing.meeting_cancel(
                 meeting=meeting, actor=request.user, reason=form.cleaned_data["reason"]
             )
-        except actions.ActionError as refusal:
+        except ActionError as refusal:
             messages.error(request, str(refusal))
         else:
             messages.success(request, _("The meeting is cancelled; its members are being told."))
@@ -430,10 +432,10 @@ def my_meeting_sign_in(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     error = ""
     try:
-        actions.attendance_sign_in(
+        running.attendance_sign_in(
             meeting=meeting, member=member, actor=request.user, how=Attendance.How.SELF
         )
-    except actions.ActionError as refusal:
+    except ActionError as refusal:
         error = str(refusal)
     if request.htmx:
         context = {

@@ -212,7 +212,7 @@ def _reviews_close(issue: Issue, at: dt.datetime) -> int:
 
     (A review that settles itself is done before it closes the matter: nothing is live here.)
     """
-    from deliberation import actions as meeting_actions
+    from deliberation.actions import review_items as meeting_actions
 
     reviews = FollowUpReview.objects.filter(issue=issue)
     reviews.filter(state=FollowUpReview.State.PENDING).update(
@@ -228,7 +228,7 @@ def _reviews_close(issue: Issue, at: dt.datetime) -> int:
 
 def _review_items_reopen(issue: Issue) -> int:
     """A reopened matter waiting on an agenda for its review is deliberated there instead."""
-    from deliberation import actions as meeting_actions  # the meetings app builds on this one
+    from deliberation.actions import review_items as meeting_actions  # meetings build on issues
 
     return meeting_actions.agenda_review_items_reopen(issue_id=issue.pk)
 

@@ -194,7 +194,7 @@ def _review_notice_context(review: FollowUpReview) -> dict:
 
 def _place(reviews: list[FollowUpReview], now: dt.datetime) -> int:
     """Put each review on its council's next meeting; mark those placed. The caller holds them."""
-    from deliberation import actions as meeting_actions
+    from deliberation.actions import review_items as meeting_actions
 
     if not reviews:
         return 0
@@ -410,7 +410,7 @@ def _settle(
     if review.council_outcome == FollowUpReview.CouncilOutcome.EFFECTIVE:
         if issue.status != Issue.Status.RESOLVED:
             return review
-        from deliberation import actions as meeting_actions
+        from deliberation.actions import review_items as meeting_actions
 
         _finish(review, FollowUpReview.Result.CLOSED, now)
         meeting_actions.agenda_review_items_done(issue_id=issue.pk, now=now)
