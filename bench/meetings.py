@@ -5,7 +5,7 @@ smallest first: makes one street (基准街道-会议) hold that many communitie
 with a council, a monthly schedule on the 8th, 18th and 28th, three council
 members and 0–3 issues awaiting deliberation, written in batches by COPY
 (PostgreSQL) or ``executemany``; a larger size adds councils to the smaller one.
-Then times one call of ``deliberation.actions.meetings_materialise(today=...)``
+Then times one call of ``deliberation.actions.materialise.meetings_materialise(today=...)``
 from no meetings and a second one (which must create nothing), counting SQL
 statements with ``CaptureQueriesContext``, meetings and agenda items created, and
 the process's peak memory.
@@ -246,7 +246,7 @@ def timed_call(today: dt.date, councils: int) -> Call:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from deliberation.actions import meetings_materialise
+    from deliberation.actions import materialise
 
     items = _items()
     # The query log keeps 9,000 statements by default: make it unbounded for the call.
@@ -255,7 +255,7 @@ def timed_call(today: dt.date, councils: int) -> Call:
     try:
         with CaptureQueriesContext(connection) as context:
             started = time.perf_counter()
-            created = meetings_materialise(today=today)
+            created = materialise.meetings_materialise(today=today)
             seconds = time.perf_counter() - started
         kinds = collections.Counter(_kind(q["sql"]) for q in context.captured_queries)
         queries = len(context.captured_queries)

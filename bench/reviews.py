@@ -5,7 +5,8 @@ one scheduled meeting a few days ahead, and ``--reviews`` resolved issues with a
 phone, each with one pending ``FollowUpReview`` already due, written by COPY (PostgreSQL) or
 ``executemany``. Then starts ``--workers`` separate Python processes
 (``python -m bench.reviews --sweep-child``), lets them go at the same moment, and each calls
-``issues.reviews.reviews_send_due(now=...)`` until nothing is left for it. Prints the
+``issues.reviews.reviews_send_due(now=...)`` until nothing is left for it, then, as the
+periodic task does, ``deliberation.actions.review_items.reviews_place_on_agenda``. Prints the
 reviews swept per minute, what each worker claimed, the statements they ran, and counts
 that show every review was sent exactly once: one notice, one timeline event and one agenda
 item per review.
@@ -316,7 +317,8 @@ def _shape(sql: str) -> str:
 
 
 def child(*, batch: int | None) -> int:
-    """One sweeping process: ``reviews_send_due`` until nothing is left, then a JSON report."""
+    """One sweeping process, as the periodic task sweeps: ``reviews_send_due`` until nothing
+    is left, then ``reviews_place_on_agenda`` for what it sent; then a JSON report."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     import django
 
@@ -324,6 +326,7 @@ def child(*, batch: int | None) -> int:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from deliberation.actions import review_items
     from deliberation.celery import app
     from issues import reviews
     from members import notifications
@@ -355,6 +358,7 @@ def child(*, batch: int | None) -> int:
     started = time.monotonic()
     with connection.execute_wrapper(timed):
         claimed = reviews.reviews_send_due(now=timezone.now(), batch=batch or reviews.SWEEP_BATCH)
+        review_items.reviews_place_on_agenda(now=timezone.now(), batch=batch or reviews.SWEEP_BATCH)
     finished = time.monotonic()
     report = {
         "claimed": claimed,
@@ -381,15 +385,16 @@ def _placed() -> int:
 
 
 def place_left_over() -> tuple[float, int]:
-    """What the periodic task does after ``reviews_send_due``: seconds, reviews placed.
+    """The next sweeps' catch-up: seconds, reviews placed.
 
     A sweeper skips a meeting another sweeper holds (``agenda_reviews_add``) and leaves
-    those reviews sent but not yet on an agenda; ``reviews_place_on_agenda`` places them,
-    1,000 a call. Run here alone, once the workers are done, until nothing is left.
+    those reviews sent but not yet on an agenda; the next sweep's
+    ``reviews_place_on_agenda`` places them, 1,000 a call. Run here alone, once the
+    workers are done, until nothing is left.
     """
     from django.utils import timezone
 
-    from issues.reviews import reviews_place_on_agenda
+    from deliberation.actions.review_items import reviews_place_on_agenda
 
     started, placed = time.perf_counter(), 0
     while step := reviews_place_on_agenda(now=timezone.now()):
@@ -536,8 +541,8 @@ def run(
             f"written in {written:.0f} s",
             f"sweep     {workers} processes (python -m bench.reviews --sweep-child) released "
             f"together, each calling issues.reviews.reviews_send_due(now=timezone.now(), "
-            f"batch={batch}) until it claims nothing; seconds from the first start to the "
-            "last finish",
+            f"batch={batch}) until it claims nothing, then reviews_place_on_agenda; seconds "
+            "from the first start to the last finish",
             f"celery    {ENQUEUE_NOTE}",
             "",
             report(result),

@@ -8,6 +8,9 @@ class DeliberationConfig(AppConfig):
 
     def ready(self) -> None:
         from deliberation import issue_page
+        from deliberation.actions import review_items
         from issues import extensions
 
         extensions.convene_form.provide(issue_page.convene_form)
+        extensions.review_items_reopen.provide(review_items.agenda_review_items_reopen)
+        extensions.review_items_done.provide(review_items.agenda_review_items_done)

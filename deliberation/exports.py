@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from common.periods import years_later
-from deliberation import actions
+from deliberation import queries
 from deliberation.models import AgendaItem, Attendance, Meeting, Vote
 from issues.exports import local_time
 from members.models import Council, CouncilMember
@@ -163,7 +163,7 @@ def meeting_cells(meeting: Meeting, council: Council, terms: list[CouncilMember]
     if meeting.state == Meeting.State.CANCELLED:
         quorum = ""
     else:
-        _needed, reached = actions.quorum_needed(len(active), council.quorum_ratio, len(present))
+        _needed, reached = queries.quorum_needed(len(active), council.quorum_ratio, len(present))
         quorum = _("yes") if reached else _("no")
     return [
         local_time(meeting.starts_at),

@@ -6,8 +6,8 @@ from django import forms
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from deliberation.actions import outcomes_for
 from deliberation.models import AgendaItem, Decision, Vote
+from deliberation.queries import outcomes_for
 from issues.models import Issue
 from members.models import CouncilMember
 

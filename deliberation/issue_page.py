@@ -6,8 +6,8 @@ import datetime as dt
 
 from django.utils import timezone
 
-from deliberation.actions import can_convene
 from deliberation.forms import ConveneForm
+from deliberation.permissions import can_convene
 from issues.models import Issue
 from members.models import User
 

@@ -27,8 +27,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from common.paging import Page, keyset_page
-from deliberation import actions, queries
-from deliberation.actions import ActionError
+from deliberation import permissions, queries
+from deliberation.actions.base import ActionError
 from deliberation.models import AgendaItem, Decision, Meeting, Minutes, Vote
 from members import notifications
 from members.models import Council, CouncilMember, User
@@ -38,25 +38,7 @@ ARCHIVE_PAGE_SIZE = 20
 INDENT = "   "
 
 
-# --- Who may do what ---------------------------------------------------------------------
-
-
-def is_leader(user: User, meeting: Meeting) -> bool:
-    """The user's account serves the meeting's council as its current leader."""
-    term = queries.own_term_at(user, meeting)
-    return term is not None and term.role == CouncilMember.Role.LEADER
-
-
-def can_draft(user: User, meeting: Meeting) -> bool:
-    """Staff of the council's community draft the minutes of its meetings."""
-    return queries.can_run(user, meeting)
-
-
-def can_edit(user: User, meeting: Meeting, *, leader: bool | None = None) -> bool:
-    """Staff or the council's leader edit a draft and start a correction."""
-    if queries.can_run(user, meeting):
-        return True
-    return is_leader(user, meeting) if leader is None else leader
+# --- Reads -------------------------------------------------------------------------------
 
 
 def is_draftable(meeting: Meeting, *, now: dt.datetime | None = None) -> bool:
@@ -64,9 +46,6 @@ def is_draftable(meeting: Meeting, *, now: dt.datetime | None = None) -> bool:
     if meeting.state == Meeting.State.HELD:
         return True
     return meeting.state == Meeting.State.SCHEDULED and meeting.starts_at <= (now or timezone.now())
-
-
-# --- Reads -------------------------------------------------------------------------------
 
 
 def minutes_visible_to(user: User) -> QuerySet[Minutes]:
@@ -180,7 +159,7 @@ def compose(meeting: Meeting) -> tuple[str, str]:
     attendances = list(queries.attendances_of(meeting))
     present_ids = {attendance.member_id for attendance in attendances}
     present_active = sum(1 for member in members if member.pk in present_ids)
-    needed, reached = actions.quorum_needed(len(members), council.quorum_ratio, present_active)
+    needed, reached = queries.quorum_needed(len(members), council.quorum_ratio, present_active)
     start = timezone.localtime(meeting.starts_at)
 
     lines = [_("Time: %(when)s") % {"when": start.strftime("%Y-%m-%d %H:%M")}]
@@ -330,7 +309,7 @@ def minutes_draft(*, meeting: Meeting, actor: User, now: dt.datetime | None = No
     When a draft exists already, it is returned and nothing is written.
     """
     meeting = _locked_meeting(meeting)
-    if not can_draft(actor, meeting):
+    if not permissions.can_draft_minutes(actor, meeting):
         raise ActionError(_("Only the community's staff can draft the minutes."))
     if meeting.state == Meeting.State.CANCELLED:
         raise ActionError(_("This meeting was cancelled, so it has no minutes."))
@@ -356,7 +335,7 @@ def minutes_draft(*, meeting: Meeting, actor: User, now: dt.datetime | None = No
 def minutes_edit(*, minutes: Minutes, actor: User, title: str, text: str, stamp: str) -> Minutes:
     """Change a draft's title and text; refused when it is approved or changed since ``stamp``."""
     current = _locked_minutes(minutes)
-    if not can_edit(actor, current.meeting):
+    if not permissions.can_edit_minutes(actor, current.meeting):
         raise ActionError(
             _("Only the community's staff or the council's leader can edit the minutes.")
         )
@@ -401,7 +380,7 @@ def minutes_approve(*, minutes: Minutes, actor: User, stamp: str | None = None) 
     the leader approves the text they read.
     """
     current = _locked_minutes(minutes)
-    if not is_leader(actor, current.meeting):
+    if not permissions.can_approve_minutes(actor, current.meeting):
         raise ActionError(_("Only the council's leader can approve the minutes."))
     if current.is_locked:
         raise ActionError(_("This version of the minutes is already approved."))
@@ -431,7 +410,7 @@ def minutes_correct(*, minutes: Minutes, actor: User, reason: str) -> Minutes:
     stay as they are. The leader is told the new draft waits for approval.
     """
     meeting = _locked_meeting(minutes.meeting)
-    if not can_edit(actor, meeting):
+    if not permissions.can_edit_minutes(actor, meeting):
         raise ActionError(
             _("Only the community's staff or the council's leader can correct the minutes.")
         )
@@ -487,7 +466,7 @@ def _tell_leaders(minutes: Minutes, meeting: Meeting, actor: User) -> None:
         "meeting_id": meeting.pk,
         "minutes_id": minutes.pk,
     }
-    leaders = actions.council_member_accounts(meeting.council_id, role=CouncilMember.Role.LEADER)
+    leaders = queries.council_member_accounts(meeting.council_id, role=CouncilMember.Role.LEADER)
     for user in leaders:
         if user.pk == actor.pk:
             continue  # a leader who starts a correction knows it is waiting

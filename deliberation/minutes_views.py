@@ -6,45 +6,20 @@ someone who may see the meeting but not act), then one action.
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deliberation import minutes as minutes_domain
-from deliberation import minutes_pdf, queries
+from deliberation import minutes_pdf, permissions, queries
+from deliberation.minutes_forms import CorrectionForm, MinutesForm
 from deliberation.models import Meeting, Minutes
-
-# --- Forms -------------------------------------------------------------------------------
-
-
-class MinutesForm(forms.Form):
-    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
-    text = forms.CharField(
-        label=gettext_lazy("Minutes"),
-        widget=forms.Textarea(attrs={"rows": 24}),
-        max_length=100_000,
-        strip=False,
-    )
-    stamp = forms.CharField(widget=forms.HiddenInput, required=False)
-
-    def visible(self) -> list:
-        return [self["title"], self["text"]]
-
-
-class CorrectionForm(forms.Form):
-    reason = forms.CharField(
-        label=gettext_lazy("Why do the minutes need a correction?"),
-        widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=2000,
-        help_text=gettext_lazy("The reason stays on record with the new version."),
-    )
-
+from deliberation.responses import action_response
 
 # --- Pages -------------------------------------------------------------------------------
 
@@ -73,9 +48,10 @@ def _page(
     request: HttpRequest, meeting: Meeting, versions: list[Minutes], shown: Minutes | None
 ) -> dict:
     user = request.user
-    leader = minutes_domain.is_leader(user, meeting)
-    can_run = queries.can_run(user, meeting)
-    can_edit = can_run or leader
+    leader = permissions.is_leader(user, meeting)
+    can_run = permissions.can_run(user, meeting)
+    can_edit = permissions.can_edit_minutes(user, meeting, leader=leader)
+    can_draft = permissions.can_draft_minutes(user, meeting)
     has_draft = any(version.state == Minutes.State.DRAFT for version in versions)
     return {
         "meeting": meeting,
@@ -85,7 +61,7 @@ def _page(
         "stamp": minutes_domain.stamp_of(shown) if shown else "",
         "is_latest": bool(shown and versions and shown.pk == versions[0].pk),
         "can_run": can_run,
-        "can_draft": can_run and not versions and minutes_domain.is_draftable(meeting),
+        "can_draft": can_draft and not versions and minutes_domain.is_draftable(meeting),
         "can_edit": can_edit,
         "can_approve": leader,
         "can_correct": can_edit and not has_draft and bool(versions),
@@ -99,15 +75,15 @@ def _page(
 @require_POST
 def minutes_draft(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = queries.meeting_for(request.user, pk)
-    if not minutes_domain.can_draft(request.user, meeting):
+    if not permissions.can_draft_minutes(request.user, meeting):
         raise PermissionDenied
-    try:
-        draft = minutes_domain.minutes_draft(meeting=meeting, actor=request.user)
-    except minutes_domain.ActionError as refusal:
-        messages.error(request, str(refusal))
-        return redirect("minutes:meeting", pk=meeting.pk)
-    messages.success(request, _("The draft of the minutes is ready to edit."))
-    return redirect("minutes:edit", pk=draft.pk)
+    return action_response(
+        request,
+        lambda: minutes_domain.minutes_draft(meeting=meeting, actor=request.user),
+        done=_("The draft of the minutes is ready to edit."),
+        to=lambda draft: reverse("minutes:edit", args=[draft.pk]),
+        refused_to=reverse("minutes:meeting", args=[meeting.pk]),
+    )
 
 
 @login_required
@@ -115,7 +91,7 @@ def minutes_draft(request: HttpRequest, pk: int) -> HttpResponse:
 def minutes_edit(request: HttpRequest, pk: int) -> HttpResponse:
     minutes = minutes_domain.minutes_for(request.user, pk)
     meeting = minutes.meeting
-    if not minutes_domain.can_edit(request.user, meeting):
+    if not permissions.can_edit_minutes(request.user, meeting):
         raise PermissionDenied
     if request.method == "GET":
         if minutes.is_locked:
@@ -187,17 +163,16 @@ def _edit_page(
 @require_POST
 def minutes_approve(request: HttpRequest, pk: int) -> HttpResponse:
     minutes = minutes_domain.minutes_for(request.user, pk)
-    if not minutes_domain.is_leader(request.user, minutes.meeting):
+    if not permissions.can_approve_minutes(request.user, minutes.meeting):
         raise PermissionDenied
-    try:
-        minutes_domain.minutes_approve(
+    return action_response(
+        request,
+        lambda: minutes_domain.minutes_approve(
             minutes=minutes, actor=request.user, stamp=request.POST.get("stamp", "")
-        )
-    except minutes_domain.ActionError as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, _("The minutes are approved."))
-    return redirect("minutes:detail", pk=minutes.pk)
+        ),
+        done=_("The minutes are approved."),
+        to=reverse("minutes:detail", args=[minutes.pk]),
+    )
 
 
 @login_required
@@ -205,7 +180,7 @@ def minutes_approve(request: HttpRequest, pk: int) -> HttpResponse:
 def minutes_correct(request: HttpRequest, pk: int) -> HttpResponse:
     minutes = minutes_domain.minutes_for(request.user, pk)
     meeting = minutes.meeting
-    if not minutes_domain.can_edit(request.user, meeting):
+    if not permissions.can_edit_minutes(request.user, meeting):
         raise PermissionDenied
     if request.method == "GET":
         latest = minutes_domain.latest_for(meeting)

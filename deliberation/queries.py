@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import (
     Case,
     Count,
@@ -20,10 +20,11 @@ from django.db.models import (
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from deliberation.models import AgendaItem, Attendance, Meeting
+from deliberation import permissions
+from deliberation.models import AgendaItem, Attendance, CalendarFeed, Decision, Meeting
 from issues.models import Issue
-from members.models import Council, CouncilMember, User
-from members.queries import communities_visible_to, council_members_of, scope_of
+from members.models import Council, CouncilMember, Role, User
+from members.queries import communities_visible_to, council_members_of
 
 PAST_MEETINGS_SHOWN = 20
 # The "add an issue" list on a meeting page: enough for a community's open matters.
@@ -54,29 +55,6 @@ def upcoming_meetings(
 def meeting_for(user: User, pk: int) -> Meeting:
     return get_object_or_404(
         meetings_visible_to(user).select_related("council__community__street", "ended_by"), pk=pk
-    )
-
-
-def can_run(user: User, meeting: Meeting) -> bool:
-    """Staff of the council's community run its meetings."""
-    return meeting.council.community_id in scope_of(user).staff_community_ids
-
-
-def require_runner(user: User, meeting: Meeting) -> None:
-    if not can_run(user, meeting):
-        raise PermissionDenied
-
-
-def own_term_at(user: User, meeting: Meeting) -> CouncilMember | None:
-    """The user's current term on the meeting's council, if they serve on it."""
-    return (
-        CouncilMember.objects.filter(
-            pk__in=scope_of(user).council_member_ids,
-            council_id=meeting.council_id,
-            left_on__isnull=True,
-        )
-        .select_related("resident")
-        .first()
     )
 
 
@@ -202,18 +180,139 @@ def member_at(meeting: Meeting, pk: int) -> CouncilMember:
     )
 
 
+# --- Quorum and what an item can decide -------------------------------------------------
+
+
+def quorum(meeting: Meeting) -> tuple[int, int, bool]:
+    """(present, needed, reached): more than the council's quorum ratio of its active members.
+
+    With the default ratio of 0.5, 10 active members need 6 present, 9 need 5.
+    A ratio of 1 needs every active member. A council without members never
+    has a quorum. Only members still active count as present.
+    """
+    active = CouncilMember.objects.filter(council_id=meeting.council_id, left_on__isnull=True)
+    present = Attendance.objects.filter(meeting=meeting, member__in=active).count()
+    return (present, *quorum_needed(active.count(), meeting.council.quorum_ratio, present))
+
+
+def quorum_needed(active: int, ratio, present: int) -> tuple[int, bool]:
+    """How many of ``active`` members must be present, and whether ``present`` reach it."""
+    needed = min(active, math.floor(active * ratio) + 1)
+    return needed, active > 0 and present >= needed
+
+
+REVIEW_OUTCOMES = {
+    Decision.Outcome.REVIEW_EFFECTIVE: "effective",
+    Decision.Outcome.REVIEW_NOT_EFFECTIVE: "not_effective",
+}
+# What the council may decide on a follow-up review item: the review's outcome, or later.
+REVIEW_ITEM_OUTCOMES = {*REVIEW_OUTCOMES, Decision.Outcome.DEFER}
+
+
+def outcomes_for(kind: str) -> list[tuple[str, str]]:
+    """The decisions an agenda item of ``kind`` can take, as choices."""
+    allowed = REVIEW_ITEM_OUTCOMES if kind == AgendaItem.Kind.REVIEW else (
+        set(Decision.Outcome.values) - set(REVIEW_OUTCOMES)
+    )  # fmt: skip
+    return [(value, label) for value, label in Decision.Outcome.choices if value in allowed]
+
+
+# --- Who is told, and what a notice says -------------------------------------------------
+
+
+def notice_context(meeting: Meeting) -> dict[str, object]:
+    """What every notice about a meeting says: whose, when and where."""
+    return {
+        "council": meeting.council.name,
+        "when": local_time(meeting.starts_at),
+        "place": meeting.place,
+        "meeting_id": meeting.pk,
+    }
+
+
+def local_time(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def council_member_accounts(council_id: int, *, role: str | None = None) -> list[User]:
+    """The active accounts of the council's current members (only those in ``role``, if given)."""
+    terms = {"roles__council_member__role": role} if role else {}
+    return list(
+        User.objects.filter(
+            is_active=True,
+            roles__kind=Role.Kind.COUNCIL_MEMBER,
+            roles__council_member__council_id=council_id,
+            roles__council_member__left_on__isnull=True,
+            **terms,
+        )
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def _covers(text: str, name: str) -> bool:
+    return bool(name) and name in text
+
+
+def local_leaders(issue: Issue, council_id: int) -> list[CouncilMember]:
+    """The council's current lane and building leaders and party-member households near the issue.
+
+    A leader matches when the lane or building they cover is the reporter's, or
+    its name appears in the issue's place. A party-member household without a
+    covered lane or building matches by where its resident lives.
+    """
+    reporter = issue.reporter
+    lane = reporter.lane if reporter else ""
+    building = reporter.building if reporter else ""
+    place = issue.place or ""
+
+    def matches(lane_name: str, building_name: str) -> bool:
+        return bool(
+            (lane_name and lane_name == lane)
+            or (building_name and building_name == building)
+            or _covers(place, lane_name)
+            or _covers(place, building_name)
+        )
+
+    found = []
+    terms = CouncilMember.objects.filter(
+        Q(is_lane_leader=True) | Q(is_building_leader=True) | Q(is_party_household=True),
+        council_id=council_id,
+        left_on__isnull=True,
+    ).select_related("resident")
+    for term in terms.order_by("pk"):
+        lane_name = term.covers_lane if term.is_lane_leader or term.is_party_household else ""
+        building_name = (
+            term.covers_building if term.is_building_leader or term.is_party_household else ""
+        )
+        if term.is_party_household and not (lane_name or building_name):
+            lane_name, building_name = term.resident.lane, term.resident.building
+        if matches(lane_name, building_name):
+            found.append(term)
+    return found
+
+
+def urgent_recipients(issue: Issue, council_id: int) -> list[User]:
+    """Every current member's account plus the matching local leaders', each once."""
+    leaders = [term.pk for term in local_leaders(issue, council_id)]
+    accounts = {user.pk: user for user in council_member_accounts(council_id)}
+    if leaders:
+        for user in User.objects.filter(
+            is_active=True,
+            roles__kind=Role.Kind.COUNCIL_MEMBER,
+            roles__council_member_id__in=leaders,
+        ).distinct():
+            accounts.setdefault(user.pk, user)
+    return [accounts[pk] for pk in sorted(accounts)]
+
+
 # --- A council member's own meetings --------------------------------------------------------
 
 
 def current_terms_of(user: User) -> list[CouncilMember]:
     """The user's current terms on councils, each with its council; no query without any."""
-    ids = scope_of(user).council_member_ids
-    if not ids:
-        return []
     return list(
-        CouncilMember.objects.filter(pk__in=ids, left_on__isnull=True)
-        .select_related("council")
-        .order_by("council_id", "pk")
+        permissions.terms_held_by(user).select_related("council").order_by("council_id", "pk")
     )
 
 
@@ -266,3 +365,87 @@ def my_meetings(
 def my_meeting(user: User, pk: int) -> Meeting:
     """One of the member's meetings as ``my_meetings`` lists it; 404 for any other."""
     return get_object_or_404(meetings_of_member(user, current_terms_of(user)), pk=pk)
+
+
+# --- Calendars -----------------------------------------------------------------------------
+
+# A feed lists the council's upcoming meetings and those of this many days past.
+FEED_PAST_DAYS = 90
+
+
+def feed_holders_of(user: User) -> tuple[list[Council], list[CouncilMember]]:
+    """Councils whose feed the user may hold (staff) and the user's current terms."""
+    councils = list(permissions.councils_run_by(user).order_by("pk"))
+    terms = list(permissions.terms_held_by(user).select_related("council").order_by("pk"))
+    return councils, terms
+
+
+def calendar_feeds_of(user: User) -> tuple[list[CalendarFeed], int]:
+    """The user's live feeds (councils first, then own terms) and how many are not made yet.
+
+    Reads only: a feed is made when its holder asks for the address
+    (``actions.calendars.calendar_feeds_make``). One query for the holders of each kind
+    the user has and one for their feeds, however many.
+    """
+    councils, terms = feed_holders_of(user)
+    live = CalendarFeed.objects.filter(revoked_at__isnull=True).filter(
+        Q(council_id__in=[council.pk for council in councils])
+        | Q(member_id__in=[term.pk for term in terms])
+    )
+    by_council, by_member = {}, {}
+    for feed in live:
+        if feed.council_id is not None:
+            by_council[feed.council_id] = feed
+        else:
+            by_member[feed.member_id] = feed
+    feeds = []
+    for council in councils:
+        if council.pk in by_council:
+            feed = by_council[council.pk]
+            feed.council = council
+            feeds.append(feed)
+    for term in terms:
+        if term.pk in by_member:
+            feed = by_member[term.pk]
+            feed.member = term
+            feeds.append(feed)
+    return feeds, len(councils) + len(terms) - len(feeds)
+
+
+def live_feed(token: str) -> CalendarFeed:
+    """The feed behind a token; 404 if unknown, revoked, or the member has left."""
+    return get_object_or_404(
+        CalendarFeed.objects.select_related("council", "member__council").filter(
+            Q(member__isnull=True) | Q(member__left_on__isnull=True)
+        ),
+        token=token,
+        revoked_at__isnull=True,
+    )
+
+
+def feed_council(feed: CalendarFeed) -> Council:
+    return feed.council if feed.council_id else feed.member.council
+
+
+def feed_meetings(council: Council, *, now: dt.datetime) -> list[Meeting]:
+    """The council's upcoming meetings and those of the last 90 days, cancelled ones too."""
+    return list(
+        Meeting.objects.filter(
+            council=council, starts_at__gte=now - dt.timedelta(days=FEED_PAST_DAYS)
+        ).order_by("starts_at", "id")
+    )
+
+
+def month_meetings(user: User, first: dt.date) -> list[Meeting]:
+    """The meetings the user may see in the month starting ``first``, with their item counts."""
+    zone = timezone.get_default_timezone()
+    after = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    start = dt.datetime.combine(first, dt.time.min, tzinfo=zone)
+    end = dt.datetime.combine(after, dt.time.min, tzinfo=zone)
+    return list(
+        meetings_visible_to(user)
+        .filter(starts_at__gte=start, starts_at__lt=end)
+        .select_related("council")
+        .annotate(item_count=live_item_count())
+        .order_by("starts_at", "id")
+    )

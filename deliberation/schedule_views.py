@@ -8,13 +8,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from deliberation import actions
+from deliberation import permissions
+from deliberation.actions import schedules
+from deliberation.actions.base import ActionError
 from deliberation.models import Schedule
+from deliberation.responses import action_response
 from deliberation.schedule_forms import ScheduleForm
 from deliberation.schedules import occurrences
 from members import queries
@@ -42,7 +46,7 @@ def schedule_list(request: HttpRequest, community_id: int) -> HttpResponse:
     # Scope first: an outsider gets 404 whatever the method, a viewer 403 on a write.
     community = queries.community_for(request.user, community_id)
     if request.method != "GET":
-        queries.require_manager(request.user, community)
+        permissions.require_schedule_manager(request.user, community)
         return HttpResponseNotAllowed(["GET"])
     council = queries.council_of(community)
     today = timezone.localdate()
@@ -57,7 +61,7 @@ def schedule_list(request: HttpRequest, community_id: int) -> HttpResponse:
             "community": community,
             "council": council,
             "rows": rows,
-            "can_manage": queries.can_manage_community(request.user, community),
+            "can_manage": permissions.can_manage_schedules(request.user, community),
         },
     )
 
@@ -66,7 +70,7 @@ def schedule_list(request: HttpRequest, community_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def schedule_create(request: HttpRequest, community_id: int) -> HttpResponse:
     community = queries.community_for(request.user, community_id)
-    queries.require_manager(request.user, community)
+    permissions.require_schedule_manager(request.user, community)
     council = queries.council_of(community)
     return _schedule_form(request, community, council, None)
 
@@ -76,7 +80,7 @@ def schedule_create(request: HttpRequest, community_id: int) -> HttpResponse:
 def schedule_edit(request: HttpRequest, community_id: int, pk: int) -> HttpResponse:
     community = queries.community_for(request.user, community_id)
     schedule = _schedule_for(community, pk)
-    queries.require_manager(request.user, community)
+    permissions.require_schedule_manager(request.user, community)
     return _schedule_form(request, community, schedule.council, schedule)
 
 
@@ -84,10 +88,10 @@ def _schedule_form(request, community, council, schedule) -> HttpResponse:
     form = ScheduleForm(request.POST or None, schedule=schedule)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.schedule_save(
+            schedules.schedule_save(
                 actor=request.user, council=council, schedule=schedule, **form.schedule_fields()
             )
-        except actions.ActionError as refusal:
+        except ActionError as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, _("The schedule was saved."))
@@ -107,11 +111,10 @@ def schedule_deactivate(request: HttpRequest, community_id: int, pk: int) -> Htt
     schedule = _schedule_for(community, pk)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    queries.require_manager(request.user, community)
-    try:
-        actions.schedule_deactivate(actor=request.user, schedule=schedule)
-    except actions.ActionError as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, _("The schedule is no longer in use."))
-    return redirect("schedules:list", community_id=community.pk)
+    permissions.require_schedule_manager(request.user, community)
+    return action_response(
+        request,
+        lambda: schedules.schedule_deactivate(actor=request.user, schedule=schedule),
+        done=_("The schedule is no longer in use."),
+        to=reverse("schedules:list", args=[community.pk]),
+    )

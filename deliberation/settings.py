@@ -194,7 +194,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Follow-up reviews that came due: ask the reporter, put them on the next agenda, remind.
     "send-due-reviews": {
-        "task": "issues.tasks.send_due_reviews",
+        "task": "deliberation.tasks.send_due_reviews",
         "schedule": float(_REVIEWS_SWEEP_EVERY or 180),
     },
     "sweep-period-reports": {

@@ -1,4 +1,5 @@
 import datetime as dt
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,7 +20,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from common.qr import qr_svg
-from deliberation import actions, exports, minutes, queries
+from deliberation import exports, minutes, permissions, queries
+from deliberation.actions import agenda, closing, running, urgent
+from deliberation.actions.base import ActionError
 from deliberation.forms import (
     AgendaIssueForm,
     AgendaTopicForm,
@@ -28,6 +31,7 @@ from deliberation.forms import (
     MeetingCancelForm,
 )
 from deliberation.models import AgendaItem, Attendance, Meeting
+from deliberation.responses import action_response
 from members import downloads
 from members.queries import communities_visible_to, community_for, council_of
 
@@ -78,7 +82,7 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def meeting_sign_in_sheet(request: HttpRequest, pk: int) -> HttpResponse:
     """The QR code members scan to reach the meeting page and sign themselves in."""
     meeting = queries.meeting_for(request.user, pk)
-    queries.require_runner(request.user, meeting)
+    permissions.require_runner(request.user, meeting)
     meeting_url = request.build_absolute_uri(reverse("meetings:detail", args=[meeting.pk]))
     context = {
         "meeting": meeting,
@@ -114,20 +118,20 @@ def meeting_sign_in(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = queries.meeting_for(request.user, pk)
     member_id = request.POST.get("member", "").strip()
     if member_id:
-        queries.require_runner(request.user, meeting)
+        permissions.require_runner(request.user, meeting)
         if not member_id.isdigit():
             raise Http404
         member = queries.member_at(meeting, int(member_id))
         how = Attendance.How.STAFF
     else:
-        member = queries.own_term_at(request.user, meeting)
+        member = permissions.own_term_at(request.user, meeting)
         if member is None:
             raise PermissionDenied
         how = Attendance.How.SELF
     error = ""
     try:
-        actions.attendance_sign_in(meeting=meeting, member=member, actor=request.user, how=how)
-    except actions.ActionError as refusal:
+        running.attendance_sign_in(meeting=meeting, member=member, actor=request.user, how=how)
+    except ActionError as refusal:
         error = str(refusal)
     if request.htmx:
         context = _meeting_context(request, meeting, with_forms=False)
@@ -147,7 +151,7 @@ def meeting_sign_in(request: HttpRequest, pk: int) -> HttpResponse:
 def meeting_decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     meeting = queries.meeting_for(request.user, pk)
     item = queries.agenda_item_for(meeting, item_pk)
-    queries.require_runner(request.user, meeting)
+    permissions.require_runner(request.user, meeting)
     context = _meeting_context(request, meeting, with_forms=False)
     form = DecisionForm(
         request.POST,
@@ -158,7 +162,7 @@ def meeting_decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     )
     if form.is_valid():
         try:
-            actions.decision_record(
+            running.decision_record(
                 item=item,
                 actor=request.user,
                 outcome=form.cleaned_data["outcome"],
@@ -168,7 +172,7 @@ def meeting_decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
                 members=form.chosen_members(),
                 due_on=form.cleaned_data["due_on"],
             )
-        except actions.ActionError as refusal:
+        except ActionError as refusal:
             form.add_error(None, str(refusal))
         else:
             if request.htmx:
@@ -196,7 +200,7 @@ def meeting_convene(request: HttpRequest, issue_pk: int) -> HttpResponse:
     from issues import queries as issue_queries
 
     issue = issue_queries.issue_for(request.user, issue_pk)
-    if not actions.can_convene(request.user, issue):
+    if not permissions.can_convene(request.user, issue):
         raise PermissionDenied
     form = ConveneForm(request.POST)
     if not form.is_valid():
@@ -204,18 +208,18 @@ def meeting_convene(request: HttpRequest, issue_pk: int) -> HttpResponse:
             for error in errors:
                 messages.error(request, error)
         return redirect("issues:detail", pk=issue.pk)
-    try:
-        meeting = actions.meeting_convene_urgent(
+    return action_response(
+        request,
+        lambda: urgent.meeting_convene_urgent(
             issue=issue,
             actor=request.user,
             starts_at=form.cleaned_data["starts_at"],
             place=form.cleaned_data["place"],
-        )
-    except actions.ActionError as refusal:
-        messages.error(request, str(refusal))
-        return redirect("issues:detail", pk=issue.pk)
-    messages.success(request, _("The urgent meeting was called; its members are being told."))
-    return redirect("meetings:detail", pk=meeting.pk)
+        ),
+        done=_("The urgent meeting was called; its members are being told."),
+        to=lambda meeting: reverse("meetings:detail", args=[meeting.pk]),
+        refused_to=reverse("issues:detail", args=[issue.pk]),
+    )
 
 
 # --- Editing the agenda ------------------------------------------------------------------
@@ -254,7 +258,28 @@ def _agenda_response(
         messages.error(request, error)
     elif done:
         messages.success(request, done)
-    return redirect(reverse("meetings:detail", args=[meeting.pk]) + "#agenda")
+    return redirect(_agenda_url(meeting))
+
+
+def _agenda_url(meeting: Meeting) -> str:
+    return reverse("meetings:detail", args=[meeting.pk]) + "#agenda"
+
+
+def _agenda_change(
+    request: HttpRequest,
+    meeting: Meeting,
+    act: Callable[[], object],
+    *,
+    done: str | Callable[[AgendaItem], str] = "",
+) -> HttpResponse:
+    """Run one agenda action: the section with its message for htmx, else back to the page."""
+    return action_response(
+        request,
+        act,
+        done=done,
+        to=_agenda_url(meeting),
+        section=lambda **said: _agenda_response(request, meeting, **said),
+    )
 
 
 def _editing(
@@ -263,7 +288,7 @@ def _editing(
     """The meeting (and item) for an agenda change: 404 outside one's scope, 403 for viewers."""
     meeting = queries.meeting_for(request.user, pk)
     item = queries.item_of(meeting, item_pk) if item_pk is not None else None
-    queries.require_runner(request.user, meeting)
+    permissions.require_runner(request.user, meeting)
     return meeting, item
 
 
@@ -272,52 +297,52 @@ def _editing(
 def agenda_move(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     meeting, item = _editing(request, pk, item_pk)
     direction = request.POST.get("direction", "")
-    if direction not in (actions.MOVE_UP, actions.MOVE_DOWN):
+    if direction not in (agenda.MOVE_UP, agenda.MOVE_DOWN):
         return _agenda_response(request, meeting, error=_("Choose to move the item up or down."))
-    try:
-        actions.agenda_item_move(item=item, actor=request.user, direction=direction)
-    except actions.ActionError as refusal:
-        return _agenda_response(request, meeting, error=str(refusal))
-    return _agenda_response(request, meeting)
+    return _agenda_change(
+        request,
+        meeting,
+        lambda: agenda.agenda_item_move(item=item, actor=request.user, direction=direction),
+    )
 
 
 @login_required
 @require_POST
 def agenda_remove(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     meeting, item = _editing(request, pk, item_pk)
-    try:
-        actions.agenda_item_remove(item=item, actor=request.user)
-    except actions.ActionError as refusal:
-        return _agenda_response(request, meeting, error=str(refusal))
-    done = _("“%(item)s” was taken off the agenda.") % {"item": _item_label(item)}
-    return _agenda_response(request, meeting, done=done)
+    return _agenda_change(
+        request,
+        meeting,
+        lambda: agenda.agenda_item_remove(item=item, actor=request.user),
+        done=_("“%(item)s” was taken off the agenda.") % {"item": _item_label(item)},
+    )
 
 
 @login_required
 @require_POST
 def agenda_restore(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     meeting, item = _editing(request, pk, item_pk)
-    try:
-        actions.agenda_item_restore(item=item, actor=request.user)
-    except actions.ActionError as refusal:
-        return _agenda_response(request, meeting, error=str(refusal))
-    done = _("“%(item)s” is back on the agenda.") % {"item": _item_label(item)}
-    return _agenda_response(request, meeting, done=done)
+    return _agenda_change(
+        request,
+        meeting,
+        lambda: agenda.agenda_item_restore(item=item, actor=request.user),
+        done=_("“%(item)s” is back on the agenda.") % {"item": _item_label(item)},
+    )
 
 
 @login_required
 @require_POST
 def agenda_defer(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     meeting, item = _editing(request, pk, item_pk)
-    try:
-        moved = actions.agenda_item_defer(item=item, actor=request.user)
-    except actions.ActionError as refusal:
-        return _agenda_response(request, meeting, error=str(refusal))
-    done = _("“%(item)s” was deferred to the meeting of %(date)s.") % {
-        "item": _item_label(item),
-        "date": _day(moved.meeting.starts_at),
-    }
-    return _agenda_response(request, meeting, done=done)
+    return _agenda_change(
+        request,
+        meeting,
+        lambda: agenda.agenda_item_defer(item=item, actor=request.user),
+        done=lambda moved: (
+            _("“%(item)s” was deferred to the meeting of %(date)s.")
+            % {"item": _item_label(item), "date": _day(moved.meeting.starts_at)}
+        ),
+    )
 
 
 @login_required
@@ -329,10 +354,10 @@ def agenda_add_issue(request: HttpRequest, pk: int) -> HttpResponse:
         return _agenda_response(request, meeting, status=422, issue_form=form)
     issue = form.chosen_issue()
     try:
-        _added, taken_from = actions.agenda_issue_add(
+        _added, taken_from = agenda.agenda_issue_add(
             meeting=meeting, actor=request.user, issue=issue
         )
-    except actions.ActionError as refusal:
+    except ActionError as refusal:
         return _agenda_response(request, meeting, error=str(refusal), status=422, issue_form=form)
     done = _("“%(item)s” was added to the agenda.") % {"item": issue.title}
     if taken_from:
@@ -349,10 +374,10 @@ def agenda_add_topic(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _agenda_response(request, meeting, status=422, topic_form=form)
     try:
-        item = actions.agenda_topic_add(
+        item = agenda.agenda_topic_add(
             meeting=meeting, actor=request.user, topic=form.cleaned_data["topic"]
         )
-    except actions.ActionError as refusal:
+    except ActionError as refusal:
         return _agenda_response(request, meeting, error=str(refusal), status=422, topic_form=form)
     done = _("“%(item)s” was added to the agenda.") % {"item": item.topic}
     return _agenda_response(request, meeting, done=done)
@@ -369,32 +394,30 @@ def _day(moment: dt.datetime) -> str:
 @require_POST
 def meeting_close(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = queries.meeting_for(request.user, pk)
-    queries.require_runner(request.user, meeting)
-    try:
-        actions.meeting_close(meeting=meeting, actor=request.user)
-    except actions.ActionError as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, _("The meeting is closed."))
-    return redirect("meetings:detail", pk=meeting.pk)
+    permissions.require_runner(request.user, meeting)
+    return action_response(
+        request,
+        lambda: closing.meeting_close(meeting=meeting, actor=request.user),
+        done=_("The meeting is closed."),
+        to=reverse("meetings:detail", args=[meeting.pk]),
+    )
 
 
 @login_required
 @require_POST
 def meeting_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = queries.meeting_for(request.user, pk)
-    queries.require_runner(request.user, meeting)
+    permissions.require_runner(request.user, meeting)
     form = MeetingCancelForm(request.POST)
     if form.is_valid():
-        try:
-            actions.meeting_cancel(
+        return action_response(
+            request,
+            lambda: closing.meeting_cancel(
                 meeting=meeting, actor=request.user, reason=form.cleaned_data["reason"]
-            )
-        except actions.ActionError as refusal:
-            messages.error(request, str(refusal))
-        else:
-            messages.success(request, _("The meeting is cancelled; its members are being told."))
-        return redirect("meetings:detail", pk=meeting.pk)
+            ),
+            done=_("The meeting is cancelled; its members are being told."),
+            to=reverse("meetings:detail", args=[meeting.pk]),
+        )
     context = _meeting_context(request, meeting, cancel_form=form)
     return render(request, "meetings/meeting.html", context, status=422)
 
@@ -425,15 +448,15 @@ def my_meetings(request: HttpRequest) -> HttpResponse:
 def my_meeting_sign_in(request: HttpRequest, pk: int) -> HttpResponse:
     """The big button on the day: a member signs themself in from the list of their meetings."""
     meeting = queries.meeting_for(request.user, pk)
-    member = queries.own_term_at(request.user, meeting)
+    member = permissions.own_term_at(request.user, meeting)
     if member is None:
         raise PermissionDenied
     error = ""
     try:
-        actions.attendance_sign_in(
+        running.attendance_sign_in(
             meeting=meeting, member=member, actor=request.user, how=Attendance.How.SELF
         )
-    except actions.ActionError as refusal:
+    except ActionError as refusal:
         error = str(refusal)
     if request.htmx:
         context = {
@@ -465,11 +488,11 @@ def _meeting_context(
     attendances = list(queries.attendances_of(meeting))
     present_ids = {a.member_id for a in attendances}
     present_members = [m for m in members if m.pk in present_ids]
-    needed, reached = actions.quorum_needed(
+    needed, reached = queries.quorum_needed(
         len(members), meeting.council.quorum_ratio, len(present_members)
     )
-    can_run = queries.can_run(user, meeting)
-    own_term = queries.own_term_at(user, meeting)
+    can_run = permissions.can_run(user, meeting)
+    own_term = permissions.own_term_at(user, meeting)
     scheduled = meeting.state == Meeting.State.SCHEDULED
     # Closing ends decisions and agenda changes as cancelling does.
     editable = can_run and scheduled

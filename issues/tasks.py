@@ -1,5 +1,5 @@
-"""Background work for issues: overdue reminders, contact erasure, follow-up reviews,
-and the dashboards' monthly roll-up."""
+"""Background work for issues: overdue reminders, contact erasure and the
+dashboards' monthly roll-up (follow-up reviews are swept by ``deliberation.tasks``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from celery import shared_task
 from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
-from issues import actions, queries, reviews, rollup
+from issues import actions, queries, rollup
 from issues.models import Issue
 
 
@@ -35,16 +35,6 @@ def notify_overdue_issues() -> int:
 def erase_expired_contact_details() -> int:
     """Blank contact details of matters closed six months ago; idempotent (see the action)."""
     return actions.contact_details_erase(now=timezone.now())
-
-
-@shared_task(acks_late=True)
-def send_due_reviews() -> dict[str, int]:
-    """Ask reporters about due follow-up reviews, put them on agendas, send reminders.
-
-    Claims live in the database (``issues.reviews``): two beats, a redelivered message or
-    a worker killed mid-sweep send nothing twice and lose nothing.
-    """
-    return reviews.reviews_sweep(now=timezone.now())
 
 
 @shared_task(acks_late=True)

@@ -10,7 +10,9 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from deliberation import actions, queries
+from deliberation import queries
+from deliberation.actions import agenda, materialise, running
+from deliberation.actions.base import ActionError
 from deliberation.models import AgendaItem, Meeting
 from issues import actions as issue_actions
 from issues.models import Issue
@@ -87,33 +89,33 @@ def items(meeting, manan, manan_staff) -> list[AgendaItem]:
 
 
 def decide(item, actor) -> None:
-    actions.decision_record(item=item, actor=actor, outcome="solve_by_council", notes="")
+    running.decision_record(item=item, actor=actor, outcome="solve_by_council", notes="")
 
 
 # --- Reordering ---------------------------------------------------------------------------
 
 
 def test_moving_an_item_renumbers_the_agenda_densely(meeting, items, manan_staff):
-    actions.agenda_item_remove(item=items[0], actor=manan_staff)
-    actions.agenda_item_move(item=items[2], actor=manan_staff, direction="up")
+    agenda.agenda_item_remove(item=items[0], actor=manan_staff)
+    agenda.agenda_item_move(item=items[2], actor=manan_staff, direction="up")
     assert titles(meeting) == ["饮水机", "晾衣场地"]
     assert positions(meeting) == [0, 1]
-    actions.agenda_item_move(item=items[2], actor=manan_staff, direction="down")
+    agenda.agenda_item_move(item=items[2], actor=manan_staff, direction="down")
     assert titles(meeting) == ["晾衣场地", "饮水机"]
     assert positions(meeting) == [0, 1]
 
 
 def test_the_ends_of_the_agenda_and_decided_items_stop_a_move(meeting, items, manan_staff):
-    with pytest.raises(actions.ActionError, match="already first"):
-        actions.agenda_item_move(item=items[0], actor=manan_staff, direction="up")
-    with pytest.raises(actions.ActionError, match="already last"):
-        actions.agenda_item_move(item=items[2], actor=manan_staff, direction="down")
+    with pytest.raises(ActionError, match="already first"):
+        agenda.agenda_item_move(item=items[0], actor=manan_staff, direction="up")
+    with pytest.raises(ActionError, match="already last"):
+        agenda.agenda_item_move(item=items[2], actor=manan_staff, direction="down")
     decide(items[0], manan_staff)
     before = snapshot()
-    with pytest.raises(actions.ActionError, match="decided; it keeps its place"):
-        actions.agenda_item_move(item=items[0], actor=manan_staff, direction="down")
-    with pytest.raises(actions.ActionError, match="cannot move past them"):
-        actions.agenda_item_move(item=items[1], actor=manan_staff, direction="up")
+    with pytest.raises(ActionError, match="decided; it keeps its place"):
+        agenda.agenda_item_move(item=items[0], actor=manan_staff, direction="down")
+    with pytest.raises(ActionError, match="cannot move past them"):
+        agenda.agenda_item_move(item=items[1], actor=manan_staff, direction="up")
     assert snapshot() == before
 
 
@@ -122,12 +124,12 @@ def test_the_ends_of_the_agenda_and_decided_items_stop_a_move(meeting, items, ma
 
 def test_an_open_issue_is_added_at_the_end(meeting, items, manan, manan_staff):
     issue = factories.issue(manan, actor=manan_staff, title="噪音")  # submitted: open too
-    item, taken_from = actions.agenda_issue_add(meeting=meeting, actor=manan_staff, issue=issue)
+    item, taken_from = agenda.agenda_issue_add(meeting=meeting, actor=manan_staff, issue=issue)
     assert taken_from == []
     assert titles(meeting) == ["楼道堆物", "晾衣场地", "饮水机", "噪音"]
     assert item.position == 3
-    with pytest.raises(actions.ActionError, match="already on the agenda"):
-        actions.agenda_issue_add(meeting=meeting, actor=manan_staff, issue=issue)
+    with pytest.raises(ActionError, match="already on the agenda"):
+        agenda.agenda_issue_add(meeting=meeting, actor=manan_staff, issue=issue)
 
 
 def test_an_issue_waiting_on_another_upcoming_agenda_moves_here(
@@ -135,9 +137,7 @@ def test_an_issue_waiting_on_another_upcoming_agenda_moves_here(
 ):
     elsewhere = awaiting(manan, manan_staff, title="电梯")
     there = AgendaItem.objects.create(meeting=later, issue=elsewhere, position=0)
-    _item, taken_from = actions.agenda_issue_add(
-        meeting=meeting, actor=manan_staff, issue=elsewhere
-    )
+    _item, taken_from = agenda.agenda_issue_add(meeting=meeting, actor=manan_staff, issue=elsewhere)
     there.refresh_from_db()
     assert [m.pk for m in taken_from] == [later.pk]
     assert (there.removed_by, there.moved_to) == (manan_staff, meeting)
@@ -153,8 +153,8 @@ def test_an_item_decided_elsewhere_stays_as_that_meetings_record(manan, manan_st
     next_week = make_meeting(manan, days_ahead(7))
     issue = awaiting(manan, manan_staff, title="停车")
     decided = AgendaItem.objects.create(meeting=today, issue=issue, position=0)
-    actions.decision_record(item=decided, actor=manan_staff, outcome="refer_to_community", notes="")
-    actions.agenda_issue_add(meeting=next_week, actor=manan_staff, issue=issue)
+    running.decision_record(item=decided, actor=manan_staff, outcome="refer_to_community", notes="")
+    agenda.agenda_issue_add(meeting=next_week, actor=manan_staff, issue=issue)
     decided.refresh_from_db()
     assert decided.removed_at is None
     assert titles(next_week) == ["停车"]
@@ -164,21 +164,21 @@ def test_issues_of_another_community_and_closed_issues_are_refused(
     meeting, manan, xingfu, manan_staff, xingfu_staff
 ):
     foreign = awaiting(xingfu, xingfu_staff)
-    with pytest.raises(actions.ActionError, match="own community"):
-        actions.agenda_issue_add(meeting=meeting, actor=manan_staff, issue=foreign)
+    with pytest.raises(ActionError, match="own community"):
+        agenda.agenda_issue_add(meeting=meeting, actor=manan_staff, issue=foreign)
     closed = awaiting(manan, manan_staff)
     Issue.objects.filter(pk=closed.pk).update(status="closed")
-    with pytest.raises(actions.ActionError, match="Only an open issue"):
-        actions.agenda_issue_add(meeting=meeting, actor=manan_staff, issue=closed)
+    with pytest.raises(ActionError, match="Only an open issue"):
+        agenda.agenda_issue_add(meeting=meeting, actor=manan_staff, issue=closed)
     assert not AgendaItem.objects.exists()
 
 
 def test_a_free_topic_is_required_and_at_most_200_characters(meeting, manan_staff):
-    with pytest.raises(actions.ActionError, match="Write the topic"):
-        actions.agenda_topic_add(meeting=meeting, actor=manan_staff, topic="   ")
-    with pytest.raises(actions.ActionError, match="at most 200"):
-        actions.agenda_topic_add(meeting=meeting, actor=manan_staff, topic="议" * 201)
-    item = actions.agenda_topic_add(meeting=meeting, actor=manan_staff, topic="  年终  总结 ")
+    with pytest.raises(ActionError, match="Write the topic"):
+        agenda.agenda_topic_add(meeting=meeting, actor=manan_staff, topic="   ")
+    with pytest.raises(ActionError, match="at most 200"):
+        agenda.agenda_topic_add(meeting=meeting, actor=manan_staff, topic="议" * 201)
+    item = agenda.agenda_topic_add(meeting=meeting, actor=manan_staff, topic="  年终  总结 ")
     assert (item.kind, item.topic, item.issue_id) == ("topic", "年终 总结", None)
     assert titles(meeting) == ["年终 总结"]
 
@@ -187,42 +187,42 @@ def test_a_free_topic_is_required_and_at_most_200_characters(meeting, manan_staf
 
 
 def test_an_item_taken_off_keeps_its_row_and_is_hidden(meeting, items, manan_staff):
-    actions.agenda_item_remove(item=items[1], actor=manan_staff)
+    agenda.agenda_item_remove(item=items[1], actor=manan_staff)
     removed = AgendaItem.objects.get(pk=items[1].pk)
     assert removed.removed_by == manan_staff and removed.removed_at is not None
     assert titles(meeting) == ["楼道堆物", "饮水机"]
     assert positions(meeting) == [0, 1]
     assert list(queries.removed_items_of(meeting)) == [removed]
-    with pytest.raises(actions.ActionError, match="no longer on the agenda"):
-        actions.agenda_item_remove(item=items[1], actor=manan_staff)
+    with pytest.raises(ActionError, match="no longer on the agenda"):
+        agenda.agenda_item_remove(item=items[1], actor=manan_staff)
     # Nor can it be decided while it is off the agenda.
-    with pytest.raises(actions.ActionError, match="no longer on the agenda"):
+    with pytest.raises(ActionError, match="no longer on the agenda"):
         decide(removed, manan_staff)
 
 
 def test_the_top_up_does_not_put_back_an_issue_taken_off(meeting, items, manan, manan_staff):
-    actions.agenda_item_remove(item=items[0], actor=manan_staff)
-    actions.agenda_build(council_id=manan.council.pk, today=timezone.localdate())
+    agenda.agenda_item_remove(item=items[0], actor=manan_staff)
+    materialise.agenda_build(council_id=manan.council.pk, today=timezone.localdate())
     assert titles(meeting) == ["晾衣场地", "饮水机"]
 
 
 def test_a_decided_item_cannot_be_taken_off(meeting, items, manan_staff):
     decide(items[0], manan_staff)
     before = snapshot()
-    with pytest.raises(actions.ActionError, match="stays on the agenda as the record"):
-        actions.agenda_item_remove(item=items[0], actor=manan_staff)
+    with pytest.raises(ActionError, match="stays on the agenda as the record"):
+        agenda.agenda_item_remove(item=items[0], actor=manan_staff)
     assert snapshot() == before
 
 
 def test_putting_back_appends_the_item_and_re_adding_reuses_its_row(meeting, items, manan_staff):
-    actions.agenda_item_remove(item=items[0], actor=manan_staff)
-    actions.agenda_item_restore(item=items[0], actor=manan_staff)
+    agenda.agenda_item_remove(item=items[0], actor=manan_staff)
+    agenda.agenda_item_restore(item=items[0], actor=manan_staff)
     assert titles(meeting) == ["晾衣场地", "饮水机", "楼道堆物"]
     assert positions(meeting) == [0, 1, 2]
-    with pytest.raises(actions.ActionError, match="on the agenda already"):
-        actions.agenda_item_restore(item=items[0], actor=manan_staff)
-    actions.agenda_item_remove(item=items[1], actor=manan_staff)
-    item, _ = actions.agenda_issue_add(meeting=meeting, actor=manan_staff, issue=items[1].issue)
+    with pytest.raises(ActionError, match="on the agenda already"):
+        agenda.agenda_item_restore(item=items[0], actor=manan_staff)
+    agenda.agenda_item_remove(item=items[1], actor=manan_staff)
+    item, _ = agenda.agenda_issue_add(meeting=meeting, actor=manan_staff, issue=items[1].issue)
     assert item.pk == items[1].pk
     assert item.removed_at is None and item.removed_by is None
     assert AgendaItem.objects.filter(meeting=meeting).count() == 3
@@ -237,9 +237,9 @@ def test_deferring_moves_an_item_to_the_next_scheduled_meeting(
     make_meeting(manan, days_ahead(8), state="cancelled")  # skipped
     make_meeting(manan, days_ahead(20))  # not the next one
     AgendaItem.objects.create(meeting=later, issue=awaiting(manan, manan_staff, title="先到"))
-    topic = actions.agenda_topic_add(meeting=meeting, actor=manan_staff, topic="志愿者排班")
-    moved = actions.agenda_item_defer(item=items[0], actor=manan_staff)
-    actions.agenda_item_defer(item=topic, actor=manan_staff)
+    topic = agenda.agenda_topic_add(meeting=meeting, actor=manan_staff, topic="志愿者排班")
+    moved = agenda.agenda_item_defer(item=items[0], actor=manan_staff)
+    agenda.agenda_item_defer(item=topic, actor=manan_staff)
     assert moved.meeting == later
     assert titles(later) == ["先到", "楼道堆物", "志愿者排班"]
     assert titles(meeting) == ["晾衣场地", "饮水机"]
@@ -248,17 +248,17 @@ def test_deferring_moves_an_item_to_the_next_scheduled_meeting(
     assert here.moved_to == later and here.removed_by == manan_staff
     # Agenda editing, not the council's decision: the issue still awaits deliberation.
     assert Issue.objects.get(pk=items[0].issue_id).status == "awaiting"
-    with pytest.raises(actions.ActionError, match="deferred to the meeting of"):
-        actions.agenda_item_restore(item=here, actor=manan_staff)
+    with pytest.raises(ActionError, match="deferred to the meeting of"):
+        agenda.agenda_item_restore(item=here, actor=manan_staff)
 
 
 def test_deferring_without_a_later_meeting_is_refused(meeting, items, manan_staff):
     before = snapshot()
-    with pytest.raises(actions.ActionError, match="no later meeting"):
-        actions.agenda_item_defer(item=items[0], actor=manan_staff)
+    with pytest.raises(ActionError, match="no later meeting"):
+        agenda.agenda_item_defer(item=items[0], actor=manan_staff)
     decide(items[1], manan_staff)
-    with pytest.raises(actions.ActionError, match="can no longer be deferred"):
-        actions.agenda_item_defer(item=items[1], actor=manan_staff)
+    with pytest.raises(ActionError, match="can no longer be deferred"):
+        agenda.agenda_item_defer(item=items[1], actor=manan_staff)
     assert [row for row in snapshot() if row[0] != items[1].pk] == [
         row for row in before if row[0] != items[1].pk
     ]
@@ -268,13 +268,13 @@ def test_deferring_to_a_meeting_the_issue_was_taken_off_puts_it_back_there(
     meeting, later, items, manan_staff
 ):
     earlier_row = AgendaItem.objects.create(meeting=later, issue=items[0].issue, position=0)
-    actions.agenda_item_remove(item=earlier_row, actor=manan_staff)
-    moved = actions.agenda_item_defer(item=items[0], actor=manan_staff)
+    agenda.agenda_item_remove(item=earlier_row, actor=manan_staff)
+    moved = agenda.agenda_item_defer(item=items[0], actor=manan_staff)
     assert moved.pk == earlier_row.pk
     assert titles(later) == ["楼道堆物"]
     # The council's "defer" decision carries over the same way.
-    actions.agenda_item_remove(item=moved, actor=manan_staff)
-    actions.decision_record(item=items[1], actor=manan_staff, outcome="defer", notes="材料不全")
+    agenda.agenda_item_remove(item=moved, actor=manan_staff)
+    running.decision_record(item=items[1], actor=manan_staff, outcome="defer", notes="材料不全")
     assert titles(later) == ["晾衣场地"]
 
 
@@ -290,15 +290,15 @@ def test_the_agenda_of_a_held_or_cancelled_meeting_does_not_change(
     before = snapshot()
     expected = "closed" if state == "held" else "cancelled"
     attempts = [
-        lambda: actions.agenda_item_move(item=items[1], actor=manan_staff, direction="up"),
-        lambda: actions.agenda_issue_add(meeting=meeting, actor=manan_staff, issue=issue),
-        lambda: actions.agenda_topic_add(meeting=meeting, actor=manan_staff, topic="新议题"),
-        lambda: actions.agenda_item_remove(item=items[0], actor=manan_staff),
-        lambda: actions.agenda_item_restore(item=items[0], actor=manan_staff),
-        lambda: actions.agenda_item_defer(item=items[0], actor=manan_staff),
+        lambda: agenda.agenda_item_move(item=items[1], actor=manan_staff, direction="up"),
+        lambda: agenda.agenda_issue_add(meeting=meeting, actor=manan_staff, issue=issue),
+        lambda: agenda.agenda_topic_add(meeting=meeting, actor=manan_staff, topic="新议题"),
+        lambda: agenda.agenda_item_remove(item=items[0], actor=manan_staff),
+        lambda: agenda.agenda_item_restore(item=items[0], actor=manan_staff),
+        lambda: agenda.agenda_item_defer(item=items[0], actor=manan_staff),
     ]
     for attempt in attempts:
-        with pytest.raises(actions.ActionError, match=f"{expected}; its agenda can no longer"):
+        with pytest.raises(ActionError, match=f"{expected}; its agenda can no longer"):
             attempt()
     assert snapshot() == before
 

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from common.periods import MAX_YEARS, Period, named_period, period_form
-from deliberation import actions as meeting_actions
+from deliberation.actions import closing
 from deliberation.models import Attendance, Meeting
 from issues import actions
 from issues.figures import Share
@@ -557,7 +557,7 @@ def test_follow_up_review_figures_count_issues(
 
 def held(community: Community, starts_at: dt.datetime, actor) -> Meeting:
     meeting = factories.meeting(community, starts_at)
-    return meeting_actions.meeting_close(
+    return closing.meeting_close(
         meeting=meeting, actor=actor, now=starts_at + dt.timedelta(hours=2)
     )
 
@@ -598,7 +598,7 @@ def council_quarter(manan, xingfu, manan_staff, xingfu_staff, manan_leader_term)
     april = held(manan, local(2025, 4, 1, 0, 30), manan_staff)  # 31 March in UTC
     factories.meeting(manan, local(2025, 3, 31, 23, 30))  # still scheduled, last evening
     typhoon = factories.meeting(manan, local(2025, 2, 20, 15))
-    meeting_actions.meeting_cancel(meeting=typhoon, actor=manan_staff, reason="台风")
+    closing.meeting_cancel(meeting=typhoon, actor=manan_staff, reason="台风")
     held(xingfu, local(2025, 2, 12, 15), xingfu_staff)
 
     signed_in(december, manan_staff, leader, zhao, sun)

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone, translation
 
-from deliberation import actions, queries
+from deliberation import queries
+from deliberation.actions import materialise, notices
 from deliberation.models import AgendaItem, Meeting
 from deliberation.tasks import materialise_meetings
 from issues import actions as issue_actions
@@ -57,9 +58,9 @@ def meeting_notices(kind: str = "meeting_notice") -> list[tuple[str, str]]:
 def test_materialising_twice_creates_each_meeting_once(manan):
     schedule = factories.schedule(manan, move_weekend_to_monday=False, notice_days=3)
 
-    assert actions.meetings_materialise(today=TODAY) == 4
-    assert actions.meetings_materialise(today=TODAY) == 0
-    assert actions.meetings_materialise(today=TODAY + dt.timedelta(days=1)) == 0
+    assert materialise.meetings_materialise(today=TODAY) == 4
+    assert materialise.meetings_materialise(today=TODAY) == 0
+    assert materialise.meetings_materialise(today=TODAY + dt.timedelta(days=1)) == 0
 
     assert starts(manan.council) == [at(8, 15), at(18, 15), at(28, 15), at(8, 15, month=4)]
     meeting = Meeting.objects.filter(council=manan.council).first()
@@ -68,7 +69,7 @@ def test_materialising_twice_creates_each_meeting_once(manan):
     assert meeting.notice_due_at == at(5, 15)
     assert (meeting.state, meeting.kind) == ("scheduled", "regular")
     # A later run reaches further ahead and adds only the new meetings.
-    assert actions.meetings_materialise(today=dt.date(2027, 3, 20)) == 2
+    assert materialise.meetings_materialise(today=dt.date(2027, 3, 20)) == 2
     assert len(starts(manan.council)) == 6
 
 
@@ -76,7 +77,7 @@ def test_materialising_twice_creates_each_meeting_once(manan):
 def test_inactive_schedules_produce_nothing(manan, xingfu):
     factories.schedule(manan, is_active=False)
     factories.schedule(xingfu, kind="weekly", weekday=2, is_active=False)
-    assert actions.meetings_materialise(today=TODAY) == 0
+    assert materialise.meetings_materialise(today=TODAY) == 0
     assert not Meeting.objects.exists()
 
 
@@ -85,7 +86,7 @@ def test_two_schedules_of_one_council_at_the_same_time_make_one_meeting(manan, x
     factories.schedule(manan, month_days=[8], move_weekend_to_monday=False)
     factories.schedule(manan, month_days=[8, 18], move_weekend_to_monday=False)
     factories.schedule(xingfu, kind="weekly", weekday=2)
-    actions.meetings_materialise(today=TODAY, horizon_days=20)
+    materialise.meetings_materialise(today=TODAY, horizon_days=20)
     assert starts(manan.council) == [at(8, 15), at(18, 15)]
     assert starts(xingfu.council) == [at(3, 15), at(10, 15), at(17, 15)]
 
@@ -132,8 +133,8 @@ def test_two_runs_at_once_create_each_meeting_agenda_item_and_notice_once(
     first, second = (awaiting(manan, actor=manan_staff, title=t) for t in ("电梯", "晾衣"))
 
     def tick():
-        actions.meetings_materialise(today=TODAY)
-        return actions.meeting_notices_send(now=at(5, 15))
+        materialise.meetings_materialise(today=TODAY)
+        return notices.meeting_notices_send(now=at(5, 15))
 
     results = run_at_once(tick, count=4)
 
@@ -161,7 +162,7 @@ def test_agenda_puts_urgent_then_must_deliberate_then_oldest_first(
     factories.issue(manan, actor=manan_staff, title="未受理")  # still submitted
     awaiting(xingfu, actor=xingfu_staff, title="别的社区")
 
-    actions.meetings_materialise(today=TODAY)
+    materialise.meetings_materialise(today=TODAY)
 
     first, *later = Meeting.objects.filter(council=manan.council)
     assert agenda(first) == ["紧急", "必议旧", "必议新", "老问题"]
@@ -175,21 +176,21 @@ def test_agenda_puts_urgent_then_must_deliberate_then_oldest_first(
 def test_an_issue_is_never_on_two_upcoming_agendas(manan, manan_staff, manan_member):
     factories.schedule(manan, move_weekend_to_monday=False)
     awaiting(manan, actor=manan_staff, title="第一件")
-    actions.meetings_materialise(today=TODAY)
-    actions.meetings_materialise(today=TODAY)
+    materialise.meetings_materialise(today=TODAY)
+    materialise.meetings_materialise(today=TODAY)
     first, second, *_ = Meeting.objects.filter(council=manan.council)
 
     # Until its notice goes out, the next meeting's agenda takes new issues at the end.
     awaiting(manan, actor=manan_staff, title="第二件", is_urgent=True)
-    actions.meetings_materialise(today=TODAY)
+    materialise.meetings_materialise(today=TODAY)
     assert agenda(first) == ["第一件", "第二件"]
     assert [i.position for i in first.agenda_items.all()] == [0, 1]
 
     # Announced: its agenda is closed; new issues wait for the following meeting.
-    actions.meeting_notices_send(now=at(5, 15))
+    notices.meeting_notices_send(now=at(5, 15))
     awaiting(manan, actor=manan_staff, title="第三件")
-    actions.meetings_materialise(today=TODAY)
-    actions.meetings_materialise(today=dt.date(2027, 3, 6))
+    materialise.meetings_materialise(today=TODAY)
+    materialise.meetings_materialise(today=dt.date(2027, 3, 6))
     assert agenda(first) == ["第一件", "第二件"]
     assert agenda(second) == ["第三件"]
     assert AgendaItem.objects.count() == 3
@@ -199,19 +200,19 @@ def test_an_issue_is_never_on_two_upcoming_agendas(manan, manan_staff, manan_mem
 def test_an_issue_removed_by_hand_waits_for_the_following_meeting(manan, manan_staff):
     factories.schedule(manan, move_weekend_to_monday=False)
     awaiting(manan, actor=manan_staff, title="拿下")
-    actions.meetings_materialise(today=TODAY)
+    materialise.meetings_materialise(today=TODAY)
     first, second, *_ = Meeting.objects.filter(council=manan.council)
     item = first.agenda_items.get()
     item.removed_at, item.removed_by = timezone.now(), manan_staff
     item.save()
 
     # The top-up does not put it back on the meeting it was taken off ...
-    actions.meetings_materialise(today=TODAY)
+    materialise.meetings_materialise(today=TODAY)
     assert first.agenda_items.filter(removed_at__isnull=True).count() == 0
     assert agenda(second) == []
     # ... and once that meeting is announced, it joins the next one.
-    actions.meeting_notices_send(now=at(5, 15))
-    actions.meetings_materialise(today=TODAY)
+    notices.meeting_notices_send(now=at(5, 15))
+    materialise.meetings_materialise(today=TODAY)
     assert agenda(second) == ["拿下"]
 
 
@@ -234,18 +235,18 @@ def council_people(manan, xingfu, manan_member):
 @pytest.mark.django_db
 def test_notices_go_once_to_each_current_member_when_the_lead_time_arrives(manan, council_people):
     factories.schedule(manan, move_weekend_to_monday=False, notice_days=3)
-    actions.meetings_materialise(today=TODAY)
+    materialise.meetings_materialise(today=TODAY)
 
-    assert actions.meeting_notices_send(now=at(5, 14, 59)) == 0
-    assert actions.meeting_notices_send(now=at(5, 15)) == 3
+    assert notices.meeting_notices_send(now=at(5, 14, 59)) == 0
+    assert notices.meeting_notices_send(now=at(5, 15)) == 3
     expected = [
         ("manan_member", "inapp"),
         ("member_by_email", "email"),
         ("member_by_email", "inapp"),
     ]
     assert meeting_notices() == expected
-    assert actions.meeting_notices_send(now=at(5, 15, 15)) == 0
-    assert actions.meeting_notices_send(now=at(6, 9)) == 0
+    assert notices.meeting_notices_send(now=at(5, 15, 15)) == 0
+    assert notices.meeting_notices_send(now=at(6, 9)) == 0
     assert meeting_notices() == expected
 
     meeting = Meeting.objects.get(starts_at=at(8, 15))
@@ -254,7 +255,7 @@ def test_notices_go_once_to_each_current_member_when_the_lead_time_arrives(manan
 
     # A claim lost after the notices were written: the keys keep anyone from hearing twice.
     Meeting.objects.filter(pk=meeting.pk).update(notice_sent_at=None)
-    assert actions.meeting_notices_send(now=at(5, 16)) == 0
+    assert notices.meeting_notices_send(now=at(5, 16)) == 0
     assert meeting_notices() == expected
 
     notice = Notice.objects.get(kind="meeting_notice", recipient__username="manan_member")
@@ -271,15 +272,15 @@ def test_notices_go_once_to_each_current_member_when_the_lead_time_arrives(manan
 @pytest.mark.django_db
 def test_the_morning_reminder_goes_once_on_the_day(manan, council_people):
     factories.schedule(manan, move_weekend_to_monday=False, notice_days=3)
-    actions.meetings_materialise(today=TODAY)
-    actions.meeting_notices_send(now=at(5, 15))
+    materialise.meetings_materialise(today=TODAY)
+    notices.meeting_notices_send(now=at(5, 15))
 
-    assert actions.meeting_notices_send(now=at(7, 20)) == 0  # the evening before
-    assert actions.meeting_notices_send(now=at(8, 6, 59)) == 0
+    assert notices.meeting_notices_send(now=at(7, 20)) == 0  # the evening before
+    assert notices.meeting_notices_send(now=at(8, 6, 59)) == 0
     assert meeting_notices("meeting_reminder") == []
-    assert actions.meeting_notices_send(now=at(8, 7)) == 3
-    assert actions.meeting_notices_send(now=at(8, 7, 15)) == 0
-    assert actions.meeting_notices_send(now=at(8, 14)) == 0
+    assert notices.meeting_notices_send(now=at(8, 7)) == 3
+    assert notices.meeting_notices_send(now=at(8, 7, 15)) == 0
+    assert notices.meeting_notices_send(now=at(8, 14)) == 0
     assert len(meeting_notices("meeting_reminder")) == 3
     assert len(meeting_notices("meeting_notice")) == 3
     assert Meeting.objects.get(starts_at=at(8, 15)).reminder_sent_at == at(8, 7)
@@ -288,19 +289,19 @@ def test_the_morning_reminder_goes_once_on_the_day(manan, council_people):
 @pytest.mark.django_db
 def test_cancelled_and_past_meetings_are_not_announced(manan, manan_member):
     factories.schedule(manan, move_weekend_to_monday=False, notice_days=3)
-    actions.meetings_materialise(today=TODAY)
+    materialise.meetings_materialise(today=TODAY)
     Meeting.objects.filter(starts_at=at(8, 15)).update(state=Meeting.State.CANCELLED)
-    assert actions.meeting_notices_send(now=at(8, 8)) == 0
+    assert notices.meeting_notices_send(now=at(8, 8)) == 0
     # The 18th's notice time passes unseen, and the meeting too: nothing late.
-    assert actions.meeting_notices_send(now=at(18, 16)) == 0
+    assert notices.meeting_notices_send(now=at(18, 16)) == 0
     assert not Notice.objects.exists()
 
 
 @pytest.mark.django_db
 def test_a_meeting_created_inside_its_lead_time_is_announced_at_once(manan, manan_member):
     factories.schedule(manan, move_weekend_to_monday=False, notice_days=3)
-    actions.meetings_materialise(today=dt.date(2027, 3, 7))
-    assert actions.meeting_notices_send(now=at(7, 10)) == 1
+    materialise.meetings_materialise(today=dt.date(2027, 3, 7))
+    assert notices.meeting_notices_send(now=at(7, 10)) == 1
     assert meeting_notices() == [("manan_member", "inapp")]
 
 
@@ -308,9 +309,9 @@ def test_a_meeting_created_inside_its_lead_time_is_announced_at_once(manan, mana
 def test_a_claimed_meeting_is_not_announced_again(manan, manan_member):
     """The conditional UPDATE is the claim: a second announcement of one meeting does nothing."""
     factories.schedule(manan, move_weekend_to_monday=False, notice_days=3)
-    actions.meetings_materialise(today=TODAY)
+    materialise.meetings_materialise(today=TODAY)
     meeting = Meeting.objects.get(starts_at=at(8, 15))
-    announce = actions.meeting_announce
+    announce = notices.meeting_announce
     assert announce(meeting_id=meeting.pk, now=at(5, 15), kind="meeting_notice") == 1
     Notice.objects.all().delete()  # even with the notices' keys gone
     assert announce(meeting_id=meeting.pk, now=at(5, 16), kind="meeting_notice") == 0
@@ -344,7 +345,7 @@ def test_meetings_are_visible_only_within_the_users_communities(
     manan, xingfu, manan_staff, manan_member, xingfu_staff, nanen_admin, other_admin
 ):
     factories.schedule(manan, move_weekend_to_monday=False)
-    actions.meetings_materialise(today=TODAY)
+    materialise.meetings_materialise(today=TODAY)
     ours = set(Meeting.objects.filter(council=manan.council).values_list("pk", flat=True))
     assert len(ours) == 4
 
@@ -366,14 +367,14 @@ def test_the_top_up_numbers_on_from_the_last_item_still_on_the_agenda(manan, man
     factories.schedule(manan, move_weekend_to_monday=False)
     awaiting(manan, actor=manan_staff, title="甲")
     awaiting(manan, actor=manan_staff, title="乙")
-    actions.meetings_materialise(today=TODAY)
+    materialise.meetings_materialise(today=TODAY)
     first = Meeting.objects.filter(council=manan.council).first()
     taken_off = first.agenda_items.get(position=1)
     taken_off.removed_at, taken_off.removed_by = timezone.now(), manan_staff
     taken_off.save()
 
     awaiting(manan, actor=manan_staff, title="丙")
-    actions.meetings_materialise(today=TODAY)
+    materialise.meetings_materialise(today=TODAY)
     live = first.agenda_items.filter(removed_at__isnull=True).select_related("issue")
     assert [(item.position, item.issue.title) for item in live] == [(0, "甲"), (1, "丙")]
 
@@ -384,17 +385,17 @@ def test_building_one_councils_agenda_leaves_the_others_alone(
 ):
     factories.schedule(manan, move_weekend_to_monday=False)
     factories.schedule(xingfu, move_weekend_to_monday=False)
-    actions.meetings_materialise(today=TODAY)
+    materialise.meetings_materialise(today=TODAY)
     awaiting(manan, actor=manan_staff, title="马南一")
     awaiting(manan, actor=manan_staff, title="马南二", is_urgent=True)
     awaiting(xingfu, actor=xingfu_staff, title="幸福村")
 
-    assert actions.agenda_build(council_id=manan.council.pk, today=TODAY) == 2
-    assert actions.agenda_build(council_id=manan.council.pk, today=TODAY) == 0
+    assert materialise.agenda_build(council_id=manan.council.pk, today=TODAY) == 2
+    assert materialise.agenda_build(council_id=manan.council.pk, today=TODAY) == 0
     assert agenda(Meeting.objects.filter(council=manan.council).first()) == ["马南二", "马南一"]
     assert not AgendaItem.objects.filter(meeting__council=xingfu.council).exists()
-    assert actions.councils_with_agenda_work(None, today=TODAY) == [xingfu.council.pk]
-    assert actions.councils_with_agenda_work({manan.council.pk}, today=TODAY) == []
+    assert materialise.councils_with_agenda_work(None, today=TODAY) == [xingfu.council.pk]
+    assert materialise.councils_with_agenda_work({manan.council.pk}, today=TODAY) == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -403,7 +404,7 @@ def test_the_top_up_waits_for_a_hand_edit_of_the_same_agenda(manan, manan_staff)
     from django.db import transaction
 
     factories.schedule(manan, move_weekend_to_monday=False)
-    actions.meetings_materialise(today=TODAY)
+    materialise.meetings_materialise(today=TODAY)
     first = Meeting.objects.filter(council=manan.council).first()
     awaiting(manan, actor=manan_staff, title="自动")
     editing, added, errors = threading.Event(), [], []
@@ -424,7 +425,7 @@ def test_the_top_up_waits_for_a_hand_edit_of_the_same_agenda(manan, manan_staff)
     def top_up():
         try:
             editing.wait(timeout=10)
-            added.append(actions.agenda_build(council_id=manan.council.pk, today=TODAY))
+            added.append(materialise.agenda_build(council_id=manan.council.pk, today=TODAY))
         except Exception as error:
             errors.append(error)
         finally:
@@ -446,6 +447,6 @@ def test_materialising_one_council_leaves_the_others_alone(manan, xingfu):
     factories.schedule(manan, move_weekend_to_monday=False)
     factories.schedule(xingfu, move_weekend_to_monday=False)
 
-    assert actions.meetings_materialise(today=TODAY, council_id=manan.council.pk) == 4
+    assert materialise.meetings_materialise(today=TODAY, council_id=manan.council.pk) == 4
     assert len(starts(manan.council)) == 4
     assert starts(xingfu.council) == []

@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from openpyxl import load_workbook
 
-from deliberation import actions, exports
+from deliberation import exports
+from deliberation.actions import running
 from deliberation.models import AgendaItem, Meeting
 from issues import actions as issue_actions
 from members import exports as roster_exports
@@ -76,7 +77,7 @@ def record(manan, manan_staff):
     ]
     first = factories.meeting(manan, at(8))
     for term in terms[:2]:
-        actions.attendance_sign_in(meeting=first, member=term, actor=manan_staff, how="staff")
+        running.attendance_sign_in(meeting=first, member=term, actor=manan_staff, how="staff")
     issue = factories.issue(manan, actor=manan_staff, title="楼道堆物")
     issue_actions.issue_transition(issue=issue, actor=manan_staff, name="accept")
     on_issue = AgendaItem.objects.create(meeting=first, issue=issue, position=0)
@@ -94,10 +95,10 @@ def record(manan, manan_staff):
         removed_at=timezone.now(),
         removed_by=manan_staff,
     )
-    actions.decision_record(
+    running.decision_record(
         item=on_issue, actor=manan_staff, outcome="solve_by_council", notes="成员清理"
     )
-    actions.decision_record(
+    running.decision_record(
         item=topic,
         actor=manan_staff,
         outcome="refer_to_community",
@@ -177,8 +178,8 @@ def test_present_counts_members_active_on_the_meeting_day(manan, manan_staff, as
     factories.council_member(manan, joined_on=dt.date(2026, 3, 10))  # joined after
     gone = factories.council_member(manan, joined_on=dt.date(2024, 1, 8))
     meeting = factories.meeting(manan, at(8))
-    actions.attendance_sign_in(meeting=meeting, member=early, actor=manan_staff, how="staff")
-    actions.attendance_sign_in(meeting=meeting, member=gone, actor=manan_staff, how="staff")
+    running.attendance_sign_in(meeting=meeting, member=early, actor=manan_staff, how="staff")
+    running.attendance_sign_in(meeting=meeting, member=gone, actor=manan_staff, how="staff")
     CouncilMember.objects.filter(pk=gone.pk).update(left_on=dt.date(2026, 3, 20))
     rows = read_csv(in_english(as_user(manan_staff)).get(csv_url(manan), RANGE))
     # Both were members on the 8th; the third joined on the 10th.
@@ -300,13 +301,13 @@ def test_meetings_export_query_count_is_pinned_for_3_and_30(manan, manan_staff, 
         for day in range(Meeting.objects.count(), count):
             start = dt.datetime(2026, 1, 1, 9, tzinfo=SHANGHAI) + dt.timedelta(days=day)
             meeting = factories.meeting(manan, start)
-            actions.attendance_sign_in(
+            running.attendance_sign_in(
                 meeting=meeting, member=terms[day % 3], actor=manan_staff, how="staff"
             )
             item = AgendaItem.objects.create(
                 meeting=meeting, kind=AgendaItem.Kind.TOPIC, topic=f"议题{day}"
             )
-            actions.decision_record(
+            running.decision_record(
                 item=item, actor=manan_staff, outcome="solve_by_council", notes=""
             )
 

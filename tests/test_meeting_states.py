@@ -13,7 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from deliberation import actions, queries
+from deliberation import queries
+from deliberation.actions import agenda, closing, materialise, running, schedules
+from deliberation.actions import urgent as urgent_actions
+from deliberation.actions.base import ActionError
 from deliberation.models import AgendaItem, Attendance, Decision, Meeting
 from issues import actions as issue_actions
 from issues.models import Issue
@@ -76,19 +79,19 @@ def test_closing_records_who_and_when_then_nothing_more_is_recorded(
     started, manan, manan_staff, manan_leader_term
 ):
     item = AgendaItem.objects.create(meeting=started, issue=awaiting(manan, manan_staff))
-    closed = actions.meeting_close(meeting=started, actor=manan_staff)
+    closed = closing.meeting_close(meeting=started, actor=manan_staff)
     assert (closed.state, closed.ended_by) == ("held", manan_staff)
     assert closed.ended_at is not None
-    with pytest.raises(actions.ActionError, match="already been closed"):
-        actions.meeting_close(meeting=started, actor=manan_staff)
-    with pytest.raises(actions.ActionError, match="signing in is over"):
-        actions.attendance_sign_in(
+    with pytest.raises(ActionError, match="already been closed"):
+        closing.meeting_close(meeting=started, actor=manan_staff)
+    with pytest.raises(ActionError, match="signing in is over"):
+        running.attendance_sign_in(
             meeting=started, member=manan_leader_term, actor=manan_staff, how="staff"
         )
-    with pytest.raises(actions.ActionError, match="no more decisions"):
-        actions.decision_record(item=item, actor=manan_staff, outcome="defer", notes="")
-    with pytest.raises(actions.ActionError, match="its agenda can no longer change"):
-        actions.agenda_topic_add(meeting=started, actor=manan_staff, topic="补充")
+    with pytest.raises(ActionError, match="no more decisions"):
+        running.decision_record(item=item, actor=manan_staff, outcome="defer", notes="")
+    with pytest.raises(ActionError, match="its agenda can no longer change"):
+        agenda.agenda_topic_add(meeting=started, actor=manan_staff, topic="补充")
     assert not Attendance.objects.exists()
     assert not Decision.objects.exists()
     assert AgendaItem.objects.count() == 1
@@ -96,12 +99,12 @@ def test_closing_records_who_and_when_then_nothing_more_is_recorded(
 
 def test_a_meeting_is_not_closed_before_it_starts_nor_once_cancelled(coming, started, manan_staff):
     before = state_of(coming)
-    with pytest.raises(actions.ActionError, match="once it has begun"):
-        actions.meeting_close(meeting=coming, actor=manan_staff)
+    with pytest.raises(ActionError, match="once it has begun"):
+        closing.meeting_close(meeting=coming, actor=manan_staff)
     assert state_of(coming) == before
-    actions.meeting_cancel(meeting=started, actor=manan_staff, reason="停电")
-    with pytest.raises(actions.ActionError, match="cancelled meeting cannot be closed"):
-        actions.meeting_close(meeting=started, actor=manan_staff)
+    closing.meeting_cancel(meeting=started, actor=manan_staff, reason="停电")
+    with pytest.raises(ActionError, match="cancelled meeting cannot be closed"):
+        closing.meeting_close(meeting=started, actor=manan_staff)
     assert state_of(started)[0] == "cancelled"
 
 
@@ -109,10 +112,10 @@ def test_undecided_issues_of_a_closed_meeting_join_a_later_agenda(started, manan
     issue = awaiting(manan, manan_staff, title="未议完")
     AgendaItem.objects.create(meeting=started, issue=issue)
     nxt = make_meeting(manan, timezone.now() + dt.timedelta(days=10))
-    actions.agenda_build(council_id=manan.council.pk, today=timezone.localdate())
+    materialise.agenda_build(council_id=manan.council.pk, today=timezone.localdate())
     assert not nxt.agenda_items.exists()  # still on today's open meeting
-    actions.meeting_close(meeting=started, actor=manan_staff)
-    actions.agenda_build(council_id=manan.council.pk, today=timezone.localdate())
+    closing.meeting_close(meeting=started, actor=manan_staff)
+    materialise.agenda_build(council_id=manan.council.pk, today=timezone.localdate())
     assert list(nxt.agenda_items.values_list("issue_id", flat=True)) == [issue.pk]
 
 
@@ -136,6 +139,20 @@ def test_the_close_button_closes_and_says_so(started, coming, manan_staff, as_us
     assert state_of(coming)[0] == "scheduled"
 
 
+def test_closing_from_htmx_sends_the_browser_to_the_page_with_the_message(
+    started, coming, manan_staff, as_user
+):
+    client = in_english(as_user(manan_staff))
+    page = reverse("meetings:detail", args=[started.pk])
+    response = client.post(reverse("meetings:close", args=[started.pk]), HTTP_HX_REQUEST="true")
+    assert (response.status_code, response["HX-Redirect"]) == (200, page)
+    assert any(str(m) == "The meeting is closed." for m in get_messages(response.wsgi_request))
+    refused = client.post(reverse("meetings:close", args=[coming.pk]), HTTP_HX_REQUEST="true")
+    assert refused["HX-Redirect"] == reverse("meetings:detail", args=[coming.pk])
+    assert any("once it has begun" in str(m) for m in get_messages(refused.wsgi_request))
+    assert state_of(coming)[0] == "scheduled"
+
+
 # --- Cancelling ----------------------------------------------------------------------------
 
 
@@ -143,11 +160,11 @@ def test_cancelling_needs_a_reason_and_tells_each_member_once(
     coming, manan, manan_staff, manan_member, django_capture_on_commit_callbacks
 ):
     other = account_for(factories.council_member(manan), "other_member")
-    with pytest.raises(actions.ActionError, match="Give the reason"):
-        actions.meeting_cancel(meeting=coming, actor=manan_staff, reason="  ")
+    with pytest.raises(ActionError, match="Give the reason"):
+        closing.meeting_cancel(meeting=coming, actor=manan_staff, reason="  ")
     assert state_of(coming)[0] == "scheduled"
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        actions.meeting_cancel(meeting=coming, actor=manan_staff, reason=" 台风预警 ")
+        closing.meeting_cancel(meeting=coming, actor=manan_staff, reason=" 台风预警 ")
     assert callbacks  # delivery after commit
     state, ended_at, ended_by, reason = state_of(coming)
     assert (state, ended_by, reason) == ("cancelled", manan_staff.pk, "台风预警")
@@ -163,19 +180,19 @@ def test_cancelling_needs_a_reason_and_tells_each_member_once(
         "place": coming.place,
         "meeting_id": coming.pk,
     }
-    with pytest.raises(actions.ActionError, match="already cancelled"):
-        actions.meeting_cancel(meeting=coming, actor=manan_staff, reason="再次")
+    with pytest.raises(ActionError, match="already cancelled"):
+        closing.meeting_cancel(meeting=coming, actor=manan_staff, reason="再次")
     assert told.count() == 2
 
 
 def test_a_held_meeting_or_one_with_decisions_is_not_cancelled(started, manan, manan_staff):
     item = AgendaItem.objects.create(meeting=started, issue=awaiting(manan, manan_staff))
-    actions.decision_record(item=item, actor=manan_staff, outcome="solve_by_council", notes="")
-    with pytest.raises(actions.ActionError, match="close it instead"):
-        actions.meeting_cancel(meeting=started, actor=manan_staff, reason="没人来")
-    actions.meeting_close(meeting=started, actor=manan_staff)
-    with pytest.raises(actions.ActionError, match="has been held"):
-        actions.meeting_cancel(meeting=started, actor=manan_staff, reason="没人来")
+    running.decision_record(item=item, actor=manan_staff, outcome="solve_by_council", notes="")
+    with pytest.raises(ActionError, match="close it instead"):
+        closing.meeting_cancel(meeting=started, actor=manan_staff, reason="没人来")
+    closing.meeting_close(meeting=started, actor=manan_staff)
+    with pytest.raises(ActionError, match="has been held"):
+        closing.meeting_cancel(meeting=started, actor=manan_staff, reason="没人来")
     assert state_of(started)[0] == "held"
     assert not Notice.objects.filter(kind="meeting_cancelled").exists()
 
@@ -207,25 +224,27 @@ def test_cancelling_an_urgent_meeting_sends_its_issue_back_to_the_regular_agenda
     issue = awaiting(manan, manan_staff, title="化粪池堵塞", is_urgent=True)
     regular = make_meeting(manan, timezone.now() + dt.timedelta(days=5))
     AgendaItem.objects.create(meeting=regular, issue=issue)
-    urgent = actions.meeting_convene_urgent(
+    urgent = urgent_actions.meeting_convene_urgent(
         issue=issue,
         actor=manan_staff,
         starts_at=(timezone.now() + dt.timedelta(hours=3)).replace(second=0, microsecond=0),
         place="议事点",
     )
     assert not regular.agenda_items.exists()  # the urgent meeting took it
-    actions.meeting_cancel(meeting=urgent, actor=manan_staff, reason="已由物业处理中")
-    actions.agenda_build(council_id=manan.council.pk, today=timezone.localdate())
+    closing.meeting_cancel(meeting=urgent, actor=manan_staff, reason="已由物业处理中")
+    materialise.agenda_build(council_id=manan.council.pk, today=timezone.localdate())
     assert list(regular.agenda_items.values_list("issue_id", flat=True)) == [issue.pk]
     assert urgent.agenda_items.get().issue_id == issue.pk  # the record stays
 
 
 def test_a_schedule_change_does_not_revive_a_meeting_cancelled_by_hand(manan, manan_staff):
     schedule = factories.schedule(manan)
-    actions.meetings_materialise(today=timezone.localdate())
+    materialise.meetings_materialise(today=timezone.localdate())
     first = Meeting.objects.filter(council=manan.council, starts_at__gt=timezone.now()).first()
-    actions.meeting_cancel(meeting=first, actor=manan_staff, reason="节假日")
-    actions.schedule_save(actor=manan_staff, council=manan.council, schedule=schedule, place="新址")
+    closing.meeting_cancel(meeting=first, actor=manan_staff, reason="节假日")
+    schedules.schedule_save(
+        actor=manan_staff, council=manan.council, schedule=schedule, place="新址"
+    )
     assert Meeting.objects.get(pk=first.pk).state == "cancelled"
 
 
@@ -268,7 +287,7 @@ def test_an_htmx_sign_in_refreshes_the_vote_lists_and_keeps_chosen_votes(
     decided = AgendaItem.objects.create(
         meeting=coming, issue=awaiting(manan, manan_staff), position=2
     )
-    actions.decision_record(item=decided, actor=manan_staff, outcome="solve_by_council", notes="")
+    running.decision_record(item=decided, actor=manan_staff, outcome="solve_by_council", notes="")
     client = in_english(as_user(manan_staff))
     page = client.get(reverse("meetings:detail", args=[coming.pk])).content.decode()
     assert f'id="votes-{items[0].pk}"' in page

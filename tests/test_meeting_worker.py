@@ -19,7 +19,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone, translation
 
-from deliberation import actions, schedules
+from deliberation import queries, schedules
+from deliberation.actions import materialise
+from deliberation.actions import notices as notices_actions
 from deliberation.models import AgendaItem, Meeting
 from deliberation.tasks import materialise_meetings
 from issues import actions as issue_actions
@@ -195,10 +197,10 @@ def test_two_beats_for_a_minute_create_each_meeting_once_and_send_each_notice_on
     for meeting in Meeting.objects.all():
         announced = [
             kind
-            for kind, field in actions.ANNOUNCEMENTS.items()
+            for kind, field in notices_actions.ANNOUNCEMENTS.items()
             if getattr(meeting, field) is not None
         ]
-        for user in actions.council_member_accounts(meeting.council_id):
+        for user in queries.council_member_accounts(meeting.council_id):
             for channel in notifications.default_channels(user):
                 if notifications.reachable(user, channel):
                     for kind in announced:
@@ -252,8 +254,8 @@ def test_a_worker_killed_while_sending_notices_loses_none_and_doubles_none(
     # message, so an early acknowledgement would reach the broker before the kill.
     doomed = celery_processes.worker("doomed", pool="prefork", TEST_SLOW=slow, **env)
     celery_processes.wait_ready(doomed)
-    actions.meetings_materialise(today=today)
-    assert actions.meeting_notices_send(now=timezone.now()) == 12  # in-app, SMS, email each
+    materialise.meetings_materialise(today=today)
+    assert notices_actions.meeting_notices_send(now=timezone.now()) == 12  # in-app, SMS, email each
 
     celery_processes.wait_for(
         lambda: deliveries.slow_delivery(outbox), seconds=30, what="a slow delivery to start"

@@ -11,7 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from deliberation import actions
+from deliberation import queries
+from deliberation.actions import running
+from deliberation.actions.base import ActionError
 from deliberation.models import AgendaItem, Attendance, Decision, Meeting, Vote
 from issues import actions as issue_actions
 from issues.models import Escalation, Event, Issue
@@ -47,7 +49,7 @@ def members(community, count) -> list[CouncilMember]:
 
 def sign_in_all(meeting, terms, actor) -> None:
     for term in terms:
-        actions.attendance_sign_in(meeting=meeting, member=term, actor=actor, how="staff")
+        running.attendance_sign_in(meeting=meeting, member=term, actor=actor, how="staff")
 
 
 @pytest.fixture(autouse=True)
@@ -78,11 +80,11 @@ def item(meeting, manan, manan_staff):
 
 
 def test_signing_in_twice_is_refused(meeting, manan_leader_term, manan_member):
-    actions.attendance_sign_in(
+    running.attendance_sign_in(
         meeting=meeting, member=manan_leader_term, actor=manan_member, how="self"
     )
-    with pytest.raises(actions.ActionError, match="already signed in"):
-        actions.attendance_sign_in(
+    with pytest.raises(ActionError, match="already signed in"):
+        running.attendance_sign_in(
             meeting=meeting, member=manan_leader_term, actor=manan_member, how="self"
         )
     assert Attendance.objects.filter(meeting=meeting).count() == 1
@@ -92,17 +94,17 @@ def test_members_of_another_council_former_members_and_cancelled_meetings_are_re
     meeting, manan, xingfu, manan_staff
 ):
     (stranger,) = members(xingfu, 1)
-    with pytest.raises(actions.ActionError, match="Only members of this council"):
-        actions.attendance_sign_in(meeting=meeting, member=stranger, actor=manan_staff, how="staff")
+    with pytest.raises(ActionError, match="Only members of this council"):
+        running.attendance_sign_in(meeting=meeting, member=stranger, actor=manan_staff, how="staff")
     (former,) = members(manan, 1)
     CouncilMember.objects.filter(pk=former.pk).update(left_on=dt.date(2025, 1, 1))
     former.refresh_from_db()
-    with pytest.raises(actions.ActionError, match="no longer a member"):
-        actions.attendance_sign_in(meeting=meeting, member=former, actor=manan_staff, how="staff")
+    with pytest.raises(ActionError, match="no longer a member"):
+        running.attendance_sign_in(meeting=meeting, member=former, actor=manan_staff, how="staff")
     cancelled = make_meeting(manan, STARTS + dt.timedelta(days=10), state="cancelled")
     (current,) = members(manan, 1)
-    with pytest.raises(actions.ActionError, match="cancelled"):
-        actions.attendance_sign_in(
+    with pytest.raises(ActionError, match="cancelled"):
+        running.attendance_sign_in(
             meeting=cancelled, member=current, actor=manan_staff, how="staff"
         )
     assert not Attendance.objects.exists()
@@ -116,21 +118,21 @@ def test_members_of_another_council_former_members_and_cancelled_meetings_are_re
     [(10, "0.5", 6), (9, "0.5", 5), (1, "0.5", 1), (10, "1", 10), (10, "0.67", 7), (0, "0.5", 0)],
 )
 def test_quorum_arithmetic(active, ratio, needed):
-    assert actions.quorum_needed(active, Decimal(ratio), needed)[0] == needed
-    assert actions.quorum_needed(active, Decimal(ratio), needed)[1] is (active > 0)
+    assert queries.quorum_needed(active, Decimal(ratio), needed)[0] == needed
+    assert queries.quorum_needed(active, Decimal(ratio), needed)[1] is (active > 0)
     if needed:
-        assert actions.quorum_needed(active, Decimal(ratio), needed - 1)[1] is False
+        assert queries.quorum_needed(active, Decimal(ratio), needed - 1)[1] is False
 
 
 def test_quorum_of_a_meeting_counts_active_members_present(meeting, manan, manan_staff):
     terms = members(manan, 10)
     sign_in_all(meeting, terms[:5], manan_staff)
-    assert actions.quorum(meeting) == (5, 6, False)
+    assert queries.quorum(meeting) == (5, 6, False)
     sign_in_all(meeting, terms[5:6], manan_staff)
-    assert actions.quorum(meeting) == (6, 6, True)
+    assert queries.quorum(meeting) == (6, 6, True)
     # A member who leaves after signing in no longer counts, present or active.
     CouncilMember.objects.filter(pk=terms[0].pk).update(left_on=dt.date(2027, 3, 8))
-    assert actions.quorum(meeting) == (5, 5, True)
+    assert queries.quorum(meeting) == (5, 5, True)
 
 
 def test_quorum_ratio_is_held_by_the_database(manan):
@@ -161,8 +163,8 @@ def test_a_vote_without_quorum_is_refused_and_nothing_is_written(item, meeting, 
     terms = members(manan, 4)
     sign_in_all(meeting, terms[:2], manan_staff)  # 2 of 4: not more than half
     before = snapshot()
-    with pytest.raises(actions.ActionError, match="without a quorum"):
-        actions.decision_record(
+    with pytest.raises(ActionError, match="without a quorum"):
+        running.decision_record(
             item=item,
             actor=manan_staff,
             outcome="solve_by_council",
@@ -175,7 +177,7 @@ def test_a_vote_without_quorum_is_refused_and_nothing_is_written(item, meeting, 
 def test_votes_are_recorded_only_for_members_present(item, meeting, manan, manan_staff):
     terms = members(manan, 4)
     sign_in_all(meeting, terms[:3], manan_staff)
-    decision = actions.decision_record(
+    decision = running.decision_record(
         item=item,
         actor=manan_staff,
         outcome="solve_by_council",
@@ -210,7 +212,7 @@ def test_each_outcome_moves_the_issue_after_recording_the_deliberation(
     terms = members(manan, 2)
     issue = item.issue
     last_event = issue.events.order_by("-id").first().pk
-    decision = actions.decision_record(
+    decision = running.decision_record(
         item=item,
         actor=manan_staff,
         outcome=outcome,
@@ -245,7 +247,7 @@ def test_each_outcome_moves_the_issue_after_recording_the_deliberation(
 
 def test_escalating_from_the_community_tier_goes_up_once(item, manan_staff):
     issue_actions.issue_escalate(issue=item.issue, actor=manan_staff, reason="社区先看")
-    actions.decision_record(
+    running.decision_record(
         item=item, actor=manan_staff, outcome="escalate_to_street", notes="需要街道协调"
     )
     issue = Issue.objects.get(pk=item.issue_id)
@@ -257,21 +259,21 @@ def test_deferring_puts_the_matter_on_the_next_scheduled_meeting(item, meeting, 
     make_meeting(manan, STARTS + dt.timedelta(days=20))  # later; not the next
     cancelled = make_meeting(manan, STARTS + dt.timedelta(days=5), state="cancelled")
     following = make_meeting(manan, STARTS + dt.timedelta(days=10))
-    actions.decision_record(item=item, actor=manan_staff, outcome="defer", notes="材料不全")
+    running.decision_record(item=item, actor=manan_staff, outcome="defer", notes="材料不全")
     assert AgendaItem.objects.get(pk=item.pk).meeting == meeting  # the record stays
     assert list(following.agenda_items.values_list("issue_id", flat=True)) == [item.issue_id]
     assert not cancelled.agenda_items.exists()
     # At the next meeting a deferred matter can be decided.
     later = following.agenda_items.get()
-    actions.decision_record(item=later, actor=manan_staff, outcome="solve_by_council", notes="")
+    running.decision_record(item=later, actor=manan_staff, outcome="solve_by_council", notes="")
     assert Issue.objects.get(pk=item.issue_id).status == "decided"
 
 
 def test_a_refused_issue_step_leaves_no_decision(item, manan_staff):
     issue_actions.issue_transition(issue=item.issue, actor=manan_staff, name="start")
     before = snapshot()
-    with pytest.raises(actions.ActionError, match="not possible"):
-        actions.decision_record(
+    with pytest.raises(ActionError, match="not possible"):
+        running.decision_record(
             item=item, actor=manan_staff, outcome="not_actionable", notes="", explanation="不办"
         )
     assert snapshot() == before
@@ -280,11 +282,11 @@ def test_a_refused_issue_step_leaves_no_decision(item, manan_staff):
 
 
 def test_an_item_is_decided_once_and_not_actionable_needs_an_explanation(item, manan_staff):
-    with pytest.raises(actions.ActionError, match="Explain"):
-        actions.decision_record(item=item, actor=manan_staff, outcome="not_actionable", notes="")
-    actions.decision_record(item=item, actor=manan_staff, outcome="solve_by_council", notes="")
-    with pytest.raises(actions.ActionError, match="already been decided"):
-        actions.decision_record(item=item, actor=manan_staff, outcome="defer", notes="再议")
+    with pytest.raises(ActionError, match="Explain"):
+        running.decision_record(item=item, actor=manan_staff, outcome="not_actionable", notes="")
+    running.decision_record(item=item, actor=manan_staff, outcome="solve_by_council", notes="")
+    with pytest.raises(ActionError, match="already been decided"):
+        running.decision_record(item=item, actor=manan_staff, outcome="defer", notes="再议")
     assert Decision.objects.count() == 1
 
 
@@ -453,7 +455,7 @@ def test_meeting_page_query_count_is_pinned_for_3_and_30_items(
         for i in range(start, count):
             item = on_agenda(meeting, awaiting(manan, manan_staff, title=f"事项{i}"), i)
             if i % 3 == 0:
-                actions.decision_record(
+                running.decision_record(
                     item=item, actor=manan_staff, outcome="solve_by_council", notes=""
                 )
 

@@ -14,8 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from deliberation import actions
 from deliberation import minutes as minutes_domain
+from deliberation.actions import closing, running
+from deliberation.actions.base import ActionError
 from deliberation.models import AgendaItem, Meeting, Minutes
 from issues import actions as issue_actions
 from members import notifications
@@ -97,7 +98,7 @@ def test_the_draft_is_written_from_attendance_agenda_decisions_and_votes(
     former = factories.council_member(manan, factories.resident(manan, "赵前任"))
     CouncilMember.objects.filter(pk=former.pk).update(left_on=dt.date(2025, 12, 1))
     for term in (manan_leader_term, li, chen):
-        actions.attendance_sign_in(meeting=meeting, member=term, actor=manan_staff, how="staff")
+        running.attendance_sign_in(meeting=meeting, member=term, actor=manan_staff, how="staff")
 
     stairs = AgendaItem.objects.create(
         meeting=meeting, issue=awaiting(manan, manan_staff, title="楼道堆物"), position=1
@@ -110,7 +111,7 @@ def test_the_draft_is_written_from_attendance_agenda_decisions_and_votes(
         removed_at=timezone.now(),
         removed_by=manan_staff,
     )
-    actions.decision_record(
+    running.decision_record(
         item=stairs,
         actor=manan_staff,
         outcome="solve_by_council",
@@ -121,7 +122,7 @@ def test_the_draft_is_written_from_attendance_agenda_decisions_and_votes(
     )
 
     closed_at = dt.datetime(2026, 3, 18, 17, 5, tzinfo=TZ)
-    actions.meeting_close(meeting=meeting, actor=manan_staff, now=closed_at)
+    closing.meeting_close(meeting=meeting, actor=manan_staff, now=closed_at)
 
     minutes = minutes_domain.minutes_draft(meeting=meeting, actor=manan_staff)
 
@@ -175,14 +176,14 @@ def test_drafting_is_for_staff_of_held_or_started_meetings(
 ):
     now = timezone.now()
     cancelled = make_meeting(manan, now - dt.timedelta(days=2), state="cancelled")
-    with pytest.raises(actions.ActionError, match="cancelled, so it has no minutes"):
+    with pytest.raises(ActionError, match="cancelled, so it has no minutes"):
         minutes_domain.minutes_draft(meeting=cancelled, actor=manan_staff)
     upcoming = make_meeting(manan, now + dt.timedelta(days=2), state="scheduled")
-    with pytest.raises(actions.ActionError, match="has not started yet"):
+    with pytest.raises(ActionError, match="has not started yet"):
         minutes_domain.minutes_draft(meeting=upcoming, actor=manan_staff)
     started = make_meeting(manan, now - dt.timedelta(hours=1), state="scheduled")
     for outsider in (manan_member, nanen_admin):
-        with pytest.raises(actions.ActionError, match="Only the community's staff"):
+        with pytest.raises(ActionError, match="Only the community's staff"):
             minutes_domain.minutes_draft(meeting=started, actor=outsider)
     assert not Minutes.objects.exists()
     assert minutes_domain.minutes_draft(meeting=started, actor=manan_staff).version == 1
@@ -219,7 +220,7 @@ def test_staff_and_the_leader_edit_the_draft(draft, manan_staff, manan_member, n
     )
     assert Minutes.objects.get(pk=draft.pk).edited_by == manan_member
     before = snapshot()
-    with pytest.raises(actions.ActionError, match="Only the community's staff or the council's"):
+    with pytest.raises(ActionError, match="Only the community's staff or the council's"):
         minutes_domain.minutes_edit(
             minutes=by_leader,
             actor=nanen_admin,
@@ -227,7 +228,7 @@ def test_staff_and_the_leader_edit_the_draft(draft, manan_staff, manan_member, n
             text="y",
             stamp=minutes_domain.stamp_of(by_leader),
         )
-    with pytest.raises(actions.ActionError, match="Keep the title to 200 characters"):
+    with pytest.raises(ActionError, match="Keep the title to 200 characters"):
         minutes_domain.minutes_edit(
             minutes=by_leader,
             actor=manan_staff,
@@ -235,7 +236,7 @@ def test_staff_and_the_leader_edit_the_draft(draft, manan_staff, manan_member, n
             text="y",
             stamp=minutes_domain.stamp_of(by_leader),
         )
-    with pytest.raises(actions.ActionError, match="cannot be empty"):
+    with pytest.raises(ActionError, match="cannot be empty"):
         minutes_domain.minutes_edit(
             minutes=by_leader,
             actor=manan_staff,
@@ -282,7 +283,7 @@ def test_only_the_councils_current_leader_approves(
     )
     before = snapshot()
     for actor in (manan_staff, nanen_admin, deputy, plain, xingfu_leader):
-        with pytest.raises(actions.ActionError, match="Only the council's leader"):
+        with pytest.raises(ActionError, match="Only the council's leader"):
             minutes_domain.minutes_approve(minutes=draft, actor=actor)
     assert snapshot() == before
 
@@ -296,7 +297,7 @@ def test_only_the_councils_current_leader_approves(
 
 def test_a_former_leader_no_longer_approves(draft, manan_leader_term, manan_member):
     CouncilMember.objects.filter(pk=manan_leader_term.pk).update(left_on=dt.date(2026, 3, 20))
-    with pytest.raises(actions.ActionError, match="Only the council's leader"):
+    with pytest.raises(ActionError, match="Only the council's leader"):
         minutes_domain.minutes_approve(minutes=draft, actor=manan_member)
 
 
@@ -313,7 +314,7 @@ def test_the_leader_approves_only_the_text_they_read(draft, manan_staff, manan_m
 def test_approved_minutes_cannot_change(approved, manan_staff, manan_member):
     before = snapshot()
     for actor in (manan_staff, manan_member):
-        with pytest.raises(actions.ActionError, match="approved and can no longer be changed"):
+        with pytest.raises(ActionError, match="approved and can no longer be changed"):
             minutes_domain.minutes_edit(
                 minutes=approved,
                 actor=actor,
@@ -321,9 +322,9 @@ def test_approved_minutes_cannot_change(approved, manan_staff, manan_member):
                 text="改过的内容",
                 stamp=minutes_domain.stamp_of(approved),
             )
-    with pytest.raises(actions.ActionError, match="already approved"):
+    with pytest.raises(ActionError, match="already approved"):
         minutes_domain.minutes_approve(minutes=approved, actor=manan_member)
-    with pytest.raises(actions.ActionError, match="start a correction"):
+    with pytest.raises(ActionError, match="start a correction"):
         minutes_domain.minutes_draft(meeting=approved.meeting, actor=manan_staff)
     assert snapshot() == before
 
@@ -335,7 +336,7 @@ def test_a_correction_is_a_new_version_and_the_approved_one_stays(
     approved, manan_staff, manan_member
 ):
     version_1 = snapshot()
-    with pytest.raises(actions.ActionError, match="Say why"):
+    with pytest.raises(ActionError, match="Say why"):
         minutes_domain.minutes_correct(minutes=approved, actor=manan_staff, reason="  ")
     assert snapshot() == version_1
 
@@ -348,7 +349,7 @@ def test_a_correction_is_a_new_version_and_the_approved_one_stays(
     assert snapshot()[0] == version_1[0]  # version 1 is untouched
     assert Notice.objects.filter(key__startswith=f"minutes_ready:{correction.pk}:").exists()
 
-    with pytest.raises(actions.ActionError, match="being drafted already"):
+    with pytest.raises(ActionError, match="being drafted already"):
         minutes_domain.minutes_correct(minutes=approved, actor=manan_member, reason="再改")
 
     minutes_domain.minutes_edit(
@@ -369,7 +370,7 @@ def test_a_correction_is_a_new_version_and_the_approved_one_stays(
 
 
 def test_a_draft_is_edited_not_corrected(draft, manan_staff):
-    with pytest.raises(actions.ActionError, match="being drafted already"):
+    with pytest.raises(ActionError, match="being drafted already"):
         minutes_domain.minutes_correct(minutes=draft, actor=manan_staff, reason="改")
 
 

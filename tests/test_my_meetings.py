@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from deliberation import actions
+from deliberation.actions import closing
 from deliberation.models import AgendaItem, Attendance, Meeting
 from members.models import CouncilMember, Role
 from tests import factories
@@ -61,7 +61,7 @@ def test_a_member_sees_their_coming_and_past_meetings(
     before_joining = make_meeting(manan, dt.datetime(2023, 6, 8, 15, tzinfo=dt.UTC))
     coming = make_meeting(manan, local(5, 9), place="活动室")
     called_off = make_meeting(manan, local(8, 15))
-    actions.meeting_cancel(meeting=called_off, actor=manan_staff, reason="台风")
+    closing.meeting_cancel(meeting=called_off, actor=manan_staff, reason="台风")
     foreign = make_meeting(xingfu, local(5, 10))
     AgendaItem.objects.create(meeting=coming, topic="卫生", kind="topic", position=0)
     AgendaItem.objects.create(
@@ -122,7 +122,7 @@ def test_the_plain_sign_in_goes_back_to_the_list(manan, manan_member, as_user):
 
 def test_a_closed_meeting_takes_no_sign_in(manan, manan_member, manan_staff, as_user):
     started = make_meeting(manan, timezone.now().replace(microsecond=0) - dt.timedelta(minutes=5))
-    actions.meeting_close(meeting=started, actor=manan_staff)
+    closing.meeting_close(meeting=started, actor=manan_staff)
     client = in_english(as_user(manan_member))
     url = reverse("meetings:mine_sign_in", args=[started.pk])
     assert url not in client.get(MINE).content.decode()

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from deliberation import actions
+from deliberation.actions import agenda, running
 from deliberation.models import AgendaItem, Meeting
 from issues import actions as issue_actions
 from members.models import Community, Council, CouncilMember, Notice, Resident
@@ -100,9 +100,9 @@ def grow_agenda(meeting, actor, count: int) -> None:
         issue = issue_actions.issue_transition(issue=issue, actor=actor, name="accept")
         item = AgendaItem.objects.create(meeting=meeting, issue=issue, position=i)
         if i % 3 == 0:
-            actions.decision_record(item=item, actor=actor, outcome="solve_by_council", notes="")
+            running.decision_record(item=item, actor=actor, outcome="solve_by_council", notes="")
         elif i % 4 == 1:
-            actions.agenda_item_remove(item=item, actor=actor)
+            agenda.agenda_item_remove(item=item, actor=actor)
         factories.issue(meeting.council.community, actor=actor)  # a candidate to add
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from issues import reviews
+from deliberation.actions import review_items
 from issues.models import FollowUpReview, Issue, Rating
 from members.models import Notice
 from tests import factories
@@ -25,7 +25,7 @@ def under_review(manan, manan_staff):
     issue = factories.resolved_issue(
         manan, actor=manan_staff, contact_phone=PHONE, title="楼下路灯不亮"
     )
-    reviews.reviews_sweep(now=timezone.now() + dt.timedelta(days=7, seconds=1))
+    review_items.reviews_sweep(now=timezone.now() + dt.timedelta(days=7, seconds=1))
     return issue
 
 

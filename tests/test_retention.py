@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.utils import timezone
 
+from deliberation.actions import review_items
 from issues import actions
 from issues.models import Event, Issue
 from tests import factories
@@ -56,18 +57,17 @@ def test_the_nightly_task_is_scheduled_and_erases(manan, manan_staff, settings):
 
 
 def test_erasing_contact_details_blanks_the_number_on_rating_messages_too(manan, manan_staff):
-    from issues import reviews
     from members.models import Notice
 
     factories.meeting(manan, timezone.now() + dt.timedelta(days=10))
     issue = factories.issue(manan, actor=manan_staff, contact_phone="13812345678")
     issue = actions.issue_transition(issue=issue, actor=manan_staff, name="start")
     issue = actions.issue_transition(issue=issue, actor=manan_staff, name="resolve")
-    reviews.reviews_sweep(now=timezone.now() + dt.timedelta(days=8))
+    review_items.reviews_sweep(now=timezone.now() + dt.timedelta(days=8))
     other = factories.issue(manan, actor=manan_staff, contact_phone="13900001111")
     other = actions.issue_transition(issue=other, actor=manan_staff, name="start")
     actions.issue_transition(issue=other, actor=manan_staff, name="resolve")
-    reviews.reviews_sweep(now=timezone.now() + dt.timedelta(days=8))
+    review_items.reviews_sweep(now=timezone.now() + dt.timedelta(days=8))
     actions.issue_transition(issue=issue, actor=manan_staff, name="close")
     Issue.objects.filter(pk=issue.pk).update(closed_at=timezone.now() - dt.timedelta(days=200))
 

@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone, translation
 
-from deliberation import actions as meeting_actions
+from deliberation.actions import agenda, review_items, running
+from deliberation.actions.base import ActionError
 from deliberation.models import AgendaItem, Decision
 from issues import reviews
 from issues.models import Event, FollowUpReview, Issue, Rating
@@ -39,7 +40,7 @@ def meeting(manan, later):
 def under_review(manan, manan_staff, meeting, later):
     """A resolved matter whose review was sent: the reporter asked, the item on the agenda."""
     issue = factories.resolved_issue(manan, actor=manan_staff, contact_phone=PHONE)
-    reviews.reviews_sweep(now=later)
+    review_items.reviews_sweep(now=later)
     return issue
 
 
@@ -229,7 +230,7 @@ def review_item(issue: Issue) -> AgendaItem:
 
 
 def test_the_meetings_decision_on_a_review_item_closes_the_matter(under_review, manan_staff):
-    decision = meeting_actions.decision_record(
+    decision = running.decision_record(
         item=review_item(under_review),
         actor=manan_staff,
         outcome=Decision.Outcome.REVIEW_EFFECTIVE,
@@ -242,8 +243,8 @@ def test_the_meetings_decision_on_a_review_item_closes_the_matter(under_review, 
 
 
 def test_a_review_item_takes_only_a_review_outcome(under_review, manan_staff):
-    with pytest.raises(meeting_actions.ActionError, match="whether the fix worked"):
-        meeting_actions.decision_record(
+    with pytest.raises(ActionError, match="whether the fix worked"):
+        running.decision_record(
             item=review_item(under_review),
             actor=manan_staff,
             outcome=Decision.Outcome.SOLVE_BY_COUNCIL,
@@ -261,8 +262,8 @@ def test_an_issue_item_takes_no_review_outcome(manan, manan_staff, meeting):
     actions.issue_transition(issue=issue, actor=manan_staff, name="accept")
     item = AgendaItem.objects.create(meeting=meeting, issue=issue, position=0)
 
-    with pytest.raises(meeting_actions.ActionError, match="Only a follow-up review item"):
-        meeting_actions.decision_record(
+    with pytest.raises(ActionError, match="Only a follow-up review item"):
+        running.decision_record(
             item=item, actor=manan_staff, outcome=Decision.Outcome.REVIEW_EFFECTIVE, notes=""
         )
 
@@ -274,7 +275,7 @@ def test_a_review_deferred_at_the_meeting_goes_on_the_next_one_as_a_review(
 ):
     following = factories.meeting(manan, meeting.starts_at + dt.timedelta(days=10))
 
-    meeting_actions.decision_record(
+    running.decision_record(
         item=review_item(under_review),
         actor=manan_staff,
         outcome=Decision.Outcome.DEFER,
@@ -291,8 +292,8 @@ def test_a_refused_review_outcome_leaves_no_decision(under_review, manan_staff):
     rate(under_review, "no", 1)  # reopened: the item became an issue item, nothing to review
 
     item = AgendaItem.objects.get(issue=under_review)
-    with pytest.raises(meeting_actions.ActionError):
-        meeting_actions.decision_record(
+    with pytest.raises(ActionError):
+        running.decision_record(
             item=item,
             actor=manan_staff,
             outcome=Decision.Outcome.REVIEW_NOT_EFFECTIVE,
@@ -329,20 +330,20 @@ def test_a_review_item_taken_off_by_hand_can_be_put_back_while_the_review_waits(
     under_review, manan_staff, meeting
 ):
     item = review_item(under_review)
-    meeting_actions.agenda_item_remove(item=item, actor=manan_staff)
+    agenda.agenda_item_remove(item=item, actor=manan_staff)
 
-    restored = meeting_actions.agenda_item_restore(item=item, actor=manan_staff)
+    restored = agenda.agenda_item_restore(item=item, actor=manan_staff)
 
     assert (restored.pk, restored.kind, restored.removed_at) == (item.pk, "review", None)
 
 
 def test_a_review_item_cannot_come_back_once_the_review_is_over(under_review, manan_staff, meeting):
     item = review_item(under_review)
-    meeting_actions.agenda_item_remove(item=item, actor=manan_staff)
+    agenda.agenda_item_remove(item=item, actor=manan_staff)
     council(under_review, manan_staff, "effective")
 
-    with pytest.raises(meeting_actions.ActionError, match="review of this matter is over"):
-        meeting_actions.agenda_item_restore(item=item, actor=manan_staff)
+    with pytest.raises(ActionError, match="review of this matter is over"):
+        agenda.agenda_item_restore(item=item, actor=manan_staff)
 
 
 def test_closing_by_hand_before_the_review_is_due_calls_it_off(manan, manan_staff):

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from deliberation.actions import review_items
 from deliberation.models import AgendaItem
 from issues import reviews
 from issues.models import Event, FollowUpReview
@@ -29,8 +30,8 @@ def test_a_due_review_asks_the_reporter_once_and_goes_on_the_next_meeting(
     upcoming = factories.meeting(manan, later + dt.timedelta(days=2))
     issue = factories.resolved_issue(manan, actor=manan_staff, contact_phone=PHONE)
 
-    assert reviews.reviews_sweep(now=later) == {"sent": 1, "placed": 0, "reminded": 0}
-    assert reviews.reviews_sweep(now=later) == {"sent": 0, "placed": 0, "reminded": 0}
+    assert review_items.reviews_sweep(now=later) == {"sent": 1, "placed": 1, "reminded": 0}
+    assert review_items.reviews_sweep(now=later) == {"sent": 0, "placed": 0, "reminded": 0}
 
     review = issue.reviews.get()
     assert review.state == R.SENT
@@ -44,7 +45,7 @@ def test_a_due_review_asks_the_reporter_once_and_goes_on_the_next_meeting(
 
 
 def sweep(now) -> dict[str, int]:
-    return reviews.reviews_sweep(now=now)
+    return review_items.reviews_sweep(now=now)
 
 
 def test_a_review_not_due_yet_waits(manan, manan_staff):

@@ -45,7 +45,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 R = FollowUpReview.State
 # A task's end in a worker's log, however it ended.
 ENDED = re.compile(r"Task (\S+)\[([0-9a-f-]+)\] (?:succeeded|retry|raised)")
-SWEEP = "issues.tasks.send_due_reviews"
+SWEEP = "deliberation.tasks.send_due_reviews"
 # The requeue sweeper leaves a pending notice alone this long after it was written, in case
 # its message is still on the way (``members.notifications.stalled_notice_ids``).
 REQUEUE_GRACE = dt.timedelta(minutes=2)

@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from deliberation import actions
+from deliberation.actions import materialise, schedules
+from deliberation.actions.base import ActionError
 from deliberation.models import Meeting, Schedule
 from members.models import Notice
 from tests import factories
@@ -110,7 +111,7 @@ def test_staff_deactivate_a_schedule_and_its_open_meetings_are_cancelled(
     as_user, manan, manan_staff, manan_member
 ):
     schedule = factories.schedule(manan)
-    actions.meetings_materialise(today=timezone.localdate())
+    materialise.meetings_materialise(today=timezone.localdate())
     open_ids = set(Meeting.objects.filter(schedule=schedule).values_list("pk", flat=True))
     assert open_ids
     response = as_user(manan_staff).post(deactivate_url(schedule))
@@ -162,7 +163,7 @@ def test_bad_input_on_edit_is_refused_and_changes_nothing(
     as_user, manan, manan_staff, fields, message
 ):
     schedule = factories.schedule(manan)
-    actions.meetings_materialise(today=timezone.localdate())
+    materialise.meetings_materialise(today=timezone.localdate())
     before = list(Meeting.objects.values_list("pk", "state", "starts_at"))
     response = in_english(as_user(manan_staff)).post(edit_url(schedule), form_data(**fields))
     assert response.status_code == 422
@@ -174,10 +175,10 @@ def test_bad_input_on_edit_is_refused_and_changes_nothing(
 
 
 def test_the_action_refuses_what_the_form_would(manan, manan_staff):
-    with pytest.raises(actions.ActionError, match="more than once"):
-        actions.schedule_save(actor=manan_staff, council=manan.council, month_days=[8, 8])
-    with pytest.raises(actions.ActionError, match="0 to 30"):
-        actions.schedule_save(actor=manan_staff, council=manan.council, notice_days=31)
+    with pytest.raises(ActionError, match="more than once"):
+        schedules.schedule_save(actor=manan_staff, council=manan.council, month_days=[8, 8])
+    with pytest.raises(ActionError, match="0 to 30"):
+        schedules.schedule_save(actor=manan_staff, council=manan.council, notice_days=31)
     assert not Schedule.objects.exists()
 
 
@@ -189,7 +190,7 @@ def test_editing_cancels_removed_meetings_creates_new_ones_and_notifies_once(
 ):
     schedule = factories.schedule(manan, month_days=[8, 18, 28], move_weekend_to_monday=False)
     today = timezone.localdate()
-    actions.meetings_materialise(today=today)
+    materialise.meetings_materialise(today=today)
     now = timezone.now()
     old = list(Meeting.objects.filter(schedule=schedule, starts_at__gt=now))
     assert old
@@ -235,8 +236,10 @@ def test_editing_cancels_removed_meetings_creates_new_ones_and_notifies_once(
 def test_a_meeting_another_schedule_still_wants_is_not_cancelled(manan, manan_staff):
     first = factories.schedule(manan, month_days=[8, 18, 28], move_weekend_to_monday=False)
     factories.schedule(manan, month_days=[8], move_weekend_to_monday=False)
-    actions.meetings_materialise(today=timezone.localdate())
-    actions.schedule_save(actor=manan_staff, council=manan.council, schedule=first, month_days=[18])
+    materialise.meetings_materialise(today=timezone.localdate())
+    schedules.schedule_save(
+        actor=manan_staff, council=manan.council, schedule=first, month_days=[18]
+    )
     eighth = [
         m
         for m in Meeting.objects.filter(council=manan.council, starts_at__gt=timezone.now())

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from deliberation import actions as meeting_actions
+from deliberation.actions import agenda, closing, review_items, running
 from issues import actions as issue_actions
 from issues import reviews
 from members import actions as members_actions
@@ -67,16 +67,16 @@ def held_meeting(community: Community, actor, starts_at: dt.datetime, issues, to
     """A meeting that decided each of ``issues`` (and a topic) and was then closed."""
     meeting = factories.meeting(community, starts_at)
     for issue, (outcome, notes, explanation) in issues:
-        item, _taken = meeting_actions.agenda_issue_add(meeting=meeting, actor=actor, issue=issue)
-        meeting_actions.decision_record(
+        item, _taken = agenda.agenda_issue_add(meeting=meeting, actor=actor, issue=issue)
+        running.decision_record(
             item=item, actor=actor, outcome=outcome, notes=notes, explanation=explanation
         )
     if topic:
-        item = meeting_actions.agenda_topic_add(meeting=meeting, actor=actor, topic=topic)
-        meeting_actions.decision_record(
+        item = agenda.agenda_topic_add(meeting=meeting, actor=actor, topic=topic)
+        running.decision_record(
             item=item, actor=actor, outcome="solve_by_council", notes="王建国牵头"
         )
-    return meeting_actions.meeting_close(meeting=meeting, actor=actor, now=timezone.now())
+    return closing.meeting_close(meeting=meeting, actor=actor, now=timezone.now())
 
 
 @pytest.fixture
@@ -120,9 +120,9 @@ def month_of_work(manan, xingfu, manan_staff, xingfu_staff, manan_member):
         topic="楼道堆物整治",
     )
     upcoming = factories.meeting(manan, now + (end - now) / 2, place="三巷活动室")
-    meeting_actions.agenda_issue_add(meeting=upcoming, actor=manan_staff, issue=streetlight)
+    agenda.agenda_issue_add(meeting=upcoming, actor=manan_staff, issue=streetlight)
     called_off = factories.meeting(manan, now + (end - now) / 3, place="取消的会场")
-    meeting_actions.meeting_cancel(meeting=called_off, actor=manan_staff, reason="台风")
+    closing.meeting_cancel(meeting=called_off, actor=manan_staff, reason="台风")
     factories.meeting(manan, start - dt.timedelta(days=3), place="上月会场")
     for title in ("路口垃圾清运", "消防通道停车"):
         factories.resolved_issue(
@@ -201,7 +201,7 @@ def test_satisfied_share_counts_the_ratings(published, manan_staff, nanen):
     category.save(update_fields=["review_after_days"])
     issue = factories.resolved_issue(published, actor=manan_staff, title="楼道灯")
     review = issue.reviews.get()
-    reviews.reviews_sweep(now=review.due_at)
+    review_items.reviews_sweep(now=review.due_at)
     review.refresh_from_db()
     reviews.review_rate(
         review=review,

@@ -10,7 +10,9 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from deliberation import actions
+from deliberation import queries
+from deliberation.actions import urgent as urgent_actions
+from deliberation.actions.base import ActionError
 from deliberation.models import AgendaItem, Meeting
 from issues import actions as issue_actions
 from members.models import CouncilMember, Notice, Role
@@ -71,7 +73,7 @@ def test_convening_tells_members_and_matching_leaders_once(
         factories.council_member(xingfu, is_lane_leader=True, covers_lane="光明里"), "xingfu_lane"
     )
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        meeting = actions.meeting_convene_urgent(
+        meeting = urgent_actions.meeting_convene_urgent(
             issue=urgent, actor=manan_staff, starts_at=later(), place="议事点"
         )
     assert callbacks  # delivery is enqueued on commit
@@ -82,7 +84,7 @@ def test_convening_tells_members_and_matching_leaders_once(
     assert recipients(meeting) == sorted(["manan_member", "ordinary", "lane", "elsewhere", "party"])
     assert Notice.objects.filter(kind="meeting_urgent", recipient=lane_leader).count() == 1
     assert Notice.objects.filter(key=f"meeting_urgent:{meeting.pk}:{ordinary.pk}:inapp").exists()
-    local = {term.pk for term in actions.local_leaders(urgent, manan.council.pk)}
+    local = {term.pk for term in queries.local_leaders(urgent, manan.council.pk)}
     assert elsewhere.pk not in local
     assert party.pk in local
 
@@ -93,7 +95,7 @@ def test_convening_moves_the_issue_off_an_unannounced_agenda(manan, manan_staff,
         council=manan.council, starts_at=starts, notice_due_at=starts - dt.timedelta(days=1)
     )
     AgendaItem.objects.create(meeting=regular, issue=urgent)
-    meeting = actions.meeting_convene_urgent(
+    meeting = urgent_actions.meeting_convene_urgent(
         issue=urgent, actor=manan_staff, starts_at=later(), place="议事点"
     )
     assert list(AgendaItem.objects.filter(issue=urgent).values_list("meeting_id", flat=True)) == [
@@ -102,8 +104,8 @@ def test_convening_moves_the_issue_off_an_unannounced_agenda(manan, manan_staff,
 
 
 def test_a_time_in_the_past_is_refused(manan_staff, urgent):
-    with pytest.raises(actions.ActionError, match="past"):
-        actions.meeting_convene_urgent(
+    with pytest.raises(ActionError, match="past"):
+        urgent_actions.meeting_convene_urgent(
             issue=urgent, actor=manan_staff, starts_at=later(-1), place="议事点"
         )
     assert not Meeting.objects.exists()
@@ -114,8 +116,8 @@ def test_a_closed_issue_is_refused(manan_staff, urgent):
     issue_actions.issue_transition(issue=urgent, actor=manan_staff, name="accept")
     urgent.status = "closed"
     urgent.save(update_fields=["status"])
-    with pytest.raises(actions.ActionError, match="open issue"):
-        actions.meeting_convene_urgent(
+    with pytest.raises(ActionError, match="open issue"):
+        urgent_actions.meeting_convene_urgent(
             issue=urgent, actor=manan_staff, starts_at=later(), place="议事点"
         )
 

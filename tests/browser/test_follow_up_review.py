@@ -25,8 +25,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from playwright.sync_api import expect
 
+from deliberation.actions import review_items
 from deliberation.models import AgendaItem, Decision, Meeting
-from issues import reviews
 from issues.models import Event, FollowUpReview, Issue, Rating
 from members.models import Notice
 from tests import factories
@@ -89,7 +89,7 @@ def due_review(transactional_db, manan, manan_staff) -> DueReview:
         contact_phone=PHONE,
     )
     assert issue.status == Issue.Status.RESOLVED
-    assert reviews.reviews_sweep(now=later)["sent"] == 1
+    assert review_items.reviews_sweep(now=later)["sent"] == 1
 
     notice = Notice.objects.get(kind="review_invite", phone=PHONE, recipient__isnull=True)
     path = urlsplit(notice.context["link"]).path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from deliberation.actions import review_items
 from issues import actions, reviews
 from issues.models import FollowUpReview
 from members.models import Community
@@ -14,7 +15,7 @@ def sent(community: Community, actor) -> FollowUpReview:
     """A matter resolved and its review sent to the reporter and the council."""
     issue = factories.resolved_issue(community, actor=actor)
     review = issue.reviews.get()
-    reviews.reviews_sweep(now=review.due_at)
+    review_items.reviews_sweep(now=review.due_at)
     review.refresh_from_db()
     assert review.state == FollowUpReview.State.SENT
     return review

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from deliberation.actions import review_items
 from members import notifications
 from members.models import (
     Community,
@@ -317,7 +318,7 @@ class Command(BaseCommand):
         """Every council meets on the 8th, 18th and 28th; the next weeks' meetings exist."""
         from django.utils import timezone
 
-        from deliberation import actions as meeting_actions
+        from deliberation.actions import materialise
         from deliberation.models import Schedule
 
         for community in communities.values():
@@ -325,7 +326,7 @@ class Command(BaseCommand):
                 council=community.council,
                 defaults={"place": f"{community.name}居民议事点"},
             )
-        meeting_actions.meetings_materialise(today=timezone.localdate())
+        materialise.meetings_materialise(today=timezone.localdate())
         Command._held_meeting(communities["马南社区"])
 
     @staticmethod
@@ -333,8 +334,8 @@ class Command(BaseCommand):
         """A meeting 马南社区 held a week ago, with its decision and approved minutes."""
         from django.utils import timezone
 
-        from deliberation import actions as meeting_actions
         from deliberation import minutes
+        from deliberation.actions import agenda, closing, running
         from deliberation.models import Meeting
 
         council = manan.council
@@ -356,19 +357,17 @@ class Command(BaseCommand):
         leader = User.objects.get(username="manan_member")
         terms = list(CouncilMember.objects.filter(council=council, left_on__isnull=True))
         for term in terms[: len(terms) * 3 // 4]:
-            meeting_actions.attendance_sign_in(
-                meeting=meeting, member=term, actor=staff, how="staff"
-            )
-        item = meeting_actions.agenda_topic_add(
+            running.attendance_sign_in(meeting=meeting, member=term, actor=staff, how="staff")
+        item = agenda.agenda_topic_add(
             meeting=meeting, actor=staff, topic="小区东侧空地改建停车位的方案"
         )
-        meeting_actions.decision_record(
+        running.decision_record(
             item=item,
             actor=staff,
             outcome="solve_by_council",
             notes="先征求3栋、5栋住户意见，下次会议前由楼栋长汇总。",
         )
-        meeting_actions.meeting_close(meeting=meeting, actor=staff)
+        closing.meeting_close(meeting=meeting, actor=staff)
         draft = minutes.minutes_draft(meeting=meeting, actor=staff)
         minutes.minutes_approve(minutes=draft, actor=leader)
 
@@ -421,7 +420,7 @@ class Command(BaseCommand):
                     resolved_at=at, due_at=at + dt.timedelta(days=7)
                 )
                 resolved.append((index, issue, at))
-            reviews.reviews_sweep(now=now)
+            review_items.reviews_sweep(now=now)
             for index, issue, at in resolved:
                 review = issue.reviews.get(state="sent")
                 settled = at + dt.timedelta(days=8 + index % 5)
@@ -483,7 +482,7 @@ class Command(BaseCommand):
                         resolved_at=resolved, due_at=resolved + dt.timedelta(days=7)
                     )
                     settled.append((issue, resolved + dt.timedelta(days=8 + index)))
-            reviews.reviews_sweep(now=now)
+            review_items.reviews_sweep(now=now)
             for issue, at in settled:
                 reviews.review_council_record(issue=issue, actor=actor, outcome="effective", now=at)
 

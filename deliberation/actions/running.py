@@ -1,0 +1,216 @@
+"""Running a meeting: members sign in, and the council's decisions are carried out on the issues."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from django.db import IntegrityError, transaction
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from deliberation import queries
+from deliberation.actions.base import ActionError, put_on_agenda
+from deliberation.models import AgendaItem, Attendance, Decision, Meeting, Vote
+from issues import actions as issue_actions
+from issues import lifecycle
+from issues.models import Issue
+from members.models import CouncilMember, User
+
+
+@transaction.atomic
+def attendance_sign_in(
+    *, meeting: Meeting, member: CouncilMember, actor: User, how: str
+) -> Attendance:
+    """Record that ``member`` is present at ``meeting`` (once; current members of its council)."""
+    if how not in Attendance.How.values:
+        raise ValueError(f"unknown sign-in: {how!r}")
+    # The state as stored, under the lock closing takes: no sign-in slips in after it.
+    state = Meeting.objects.select_for_update().values_list("state", flat=True).get(pk=meeting.pk)
+    if state == Meeting.State.CANCELLED:
+        raise ActionError(_("This meeting was cancelled."))
+    if state == Meeting.State.HELD:
+        raise ActionError(_("This meeting has been closed; signing in is over."))
+    if member.council_id != meeting.council_id:
+        raise ActionError(_("Only members of this council can sign in at its meetings."))
+    if not member.is_current:
+        raise ActionError(
+            _("%(name)s is no longer a member of the council.") % {"name": member.resident.name}
+        )
+    if Attendance.objects.filter(meeting=meeting, member=member).exists():
+        raise ActionError(_("%(name)s is already signed in.") % {"name": member.resident.name})
+    try:
+        with transaction.atomic():  # two phones at once: the constraint keeps one row
+            return Attendance.objects.create(
+                meeting=meeting,
+                member=member,
+                signed_in_at=timezone.now(),
+                how=how,
+                recorded_by=actor,
+            )
+    except IntegrityError as error:
+        raise ActionError(
+            _("%(name)s is already signed in.") % {"name": member.resident.name}
+        ) from error
+
+
+OUTCOMES_THAT_DECIDE = {
+    Decision.Outcome.SOLVE_BY_COUNCIL,
+    Decision.Outcome.REFER_TO_COMMUNITY,
+    Decision.Outcome.ESCALATE_TO_STREET,
+}
+
+
+@transaction.atomic
+def decision_record(
+    *,
+    item: AgendaItem,
+    actor: User,
+    outcome: str,
+    notes: str,
+    explanation: str = "",
+    votes: Mapping[int, str] | None = None,
+    members: Iterable[CouncilMember] = (),
+    due_on: dt.date | None = None,
+) -> Decision:
+    """Record the council's decision on one agenda item and carry it out on the issue.
+
+    The issue first records that the council deliberated it, then moves by the
+    outcome, all through ``issues.actions``. Whatever any step refuses, nothing
+    of the decision is written: it is one transaction.
+    """
+    if outcome not in Decision.Outcome.values:
+        raise ActionError(_("Choose what the council decided."))
+    notes = notes.strip()
+    explanation = explanation.strip()
+    meeting = Meeting.objects.select_for_update().select_related("council").get(pk=item.meeting_id)
+    if meeting.state == Meeting.State.CANCELLED:
+        raise ActionError(_("This meeting was cancelled."))
+    if meeting.state == Meeting.State.HELD:
+        raise ActionError(_("This meeting has been closed; no more decisions can be recorded."))
+    if AgendaItem.objects.filter(pk=item.pk, removed_at__isnull=False).exists():
+        raise ActionError(_("This item is no longer on the agenda."))
+    if Decision.objects.filter(item=item).exists():
+        raise ActionError(_("This item has already been decided."))
+    kind = AgendaItem.objects.values_list("kind", flat=True).get(pk=item.pk)
+    if outcome not in {value for value, _label in queries.outcomes_for(kind)}:
+        raise ActionError(
+            _("A follow-up review item is decided by whether the fix worked.")
+            if kind == AgendaItem.Kind.REVIEW
+            else _("Only a follow-up review item is decided by whether the fix worked.")
+        )
+    if outcome == Decision.Outcome.NOT_ACTIONABLE and not explanation:
+        raise ActionError(_("Explain why the matter is not actionable; the reporter will see it."))
+    votes = {int(member_id): choice for member_id, choice in (votes or {}).items() if choice}
+    if any(choice not in Vote.Choice.values for choice in votes.values()):
+        raise ActionError(_("A vote is for, against or abstain."))
+    if votes:
+        _present, _needed, reached = queries.quorum(meeting)
+        if not reached:
+            raise ActionError(_("A decision put to a vote cannot be taken without a quorum."))
+    decision = Decision.objects.create(
+        item_id=item.pk,  # not item=: a refusal below must not leave it on the caller's item
+        outcome=outcome,
+        notes=notes,
+        explanation=explanation,
+        needs_vote=bool(votes),
+        decided_by=actor,
+        decided_at=timezone.now(),
+    )
+    if votes:
+        present = set(
+            Attendance.objects.filter(
+                meeting=meeting, member_id__in=votes, member__left_on__isnull=True
+            ).values_list("member_id", flat=True)
+        )
+        Vote.objects.bulk_create(
+            [
+                Vote(decision=decision, member_id=member_id, choice=choice)
+                for member_id, choice in sorted(votes.items())
+                if member_id in present
+            ]
+        )
+    if kind == AgendaItem.Kind.REVIEW:
+        try:
+            _carry_out_review(decision, meeting, item, actor)
+        except (issue_actions.IssueActionError, lifecycle.TransitionRefused) as error:
+            raise ActionError(str(error)) from error
+    elif item.issue_id is not None:
+        try:
+            _carry_out(decision, meeting, item, actor, list(members), due_on)
+        except (issue_actions.IssueActionError, lifecycle.TransitionRefused) as error:
+            raise ActionError(str(error)) from error
+    elif outcome == Decision.Outcome.DEFER:
+        _carry_over(item, meeting)
+    return decision
+
+
+def _carry_out_review(decision: Decision, meeting: Meeting, item: AgendaItem, actor: User) -> None:
+    from issues import reviews
+
+    if decision.outcome == Decision.Outcome.DEFER:
+        _carry_over(item, meeting)
+        return
+    reviews.review_council_record(
+        issue=item.issue,
+        actor=actor,
+        outcome=queries.REVIEW_OUTCOMES[decision.outcome],
+        notes=decision.notes,
+    )
+
+
+def _carry_out(
+    decision: Decision,
+    meeting: Meeting,
+    item: AgendaItem,
+    actor: User,
+    members: list[CouncilMember],
+    due_on: dt.date | None,
+) -> None:
+    day = formats.date_format(timezone.localtime(meeting.starts_at).date(), "Y-m-d")
+    held = _("decided at the meeting of %(date)s") % {"date": day}
+    issue = issue_actions.issue_record_deliberation(
+        issue=item.issue, actor=actor, at=meeting.starts_at, note=held
+    )
+    outcome = decision.outcome
+    reason = decision.notes or held
+    if outcome in OUTCOMES_THAT_DECIDE:
+        if issue.status == Issue.Status.DEFERRED:
+            issue = _transition(issue, actor, "resume")
+        if "decide" in {t.name for t in lifecycle.available(issue)}:
+            issue = _transition(issue, actor, "decide", note=decision.notes)
+    if outcome == Decision.Outcome.SOLVE_BY_COUNCIL:
+        issue_actions.issue_assign(
+            issue=issue, actor=actor, members=members, staff=issue.assigned_staff, due_on=due_on
+        )
+    elif outcome == Decision.Outcome.REFER_TO_COMMUNITY:
+        if issue.tier != Issue.Tier.COUNCIL:
+            raise ActionError(_("This matter is already with the community or above."))
+        issue_actions.issue_escalate(issue=issue, actor=actor, reason=reason)
+    elif outcome == Decision.Outcome.ESCALATE_TO_STREET:
+        if issue.tier not in (Issue.Tier.COUNCIL, Issue.Tier.COMMUNITY):
+            raise ActionError(_("This issue is already with the street office."))
+        while issue.tier != Issue.Tier.STREET:
+            issue = issue_actions.issue_escalate(issue=issue, actor=actor, reason=reason)
+    elif outcome == Decision.Outcome.NOT_ACTIONABLE:
+        _transition(issue, actor, "not_actionable", note=decision.explanation)
+    elif outcome == Decision.Outcome.DEFER:
+        _transition(issue, actor, "defer", note=reason)
+        _carry_over(item, meeting)
+
+
+def _transition(issue: Issue, actor: User, name: str, note: str = "") -> Issue:
+    return issue_actions.issue_transition(issue=issue, actor=actor, name=name, note=note)
+
+
+def _carry_over(item: AgendaItem, meeting: Meeting) -> AgendaItem | None:
+    """Put a deferred item on the council's next scheduled meeting, if there is one.
+
+    The decided item stays on this meeting's agenda (its record); the next
+    meeting gets its own item for the same matter (one taken off it by hand
+    earlier is put back).
+    """
+    following = queries.next_meeting_after(meeting)
+    if following is None:
+        return None
+    return put_on_agenda(following, issue_id=item.issue_id, topic=item.topic, kind=item.kind)

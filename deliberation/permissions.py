@@ -1,0 +1,132 @@
+"""Who may do what with meetings: the one place this domain reads a user's roles.
+
+Whether a user sees a meeting, a council or an issue at all is a read
+(``queries.meetings_visible_to`` and the like): an outsider gets 404 before any
+question here is asked. These answer the next one, for someone who may see: may
+they act? A view that is told no answers 403 (``PermissionDenied``).
+
+- Staff of a community run its council's meetings (sign members in, edit the
+  agenda, record decisions, close and cancel), draft their minutes, manage the
+  council's schedules and hold the council's calendar feed.
+- A council member signs themself in at their council's meetings and holds a
+  calendar feed of their own term; the council's leader edits and approves the
+  minutes.
+- Staff, or the council's leader or deputy, convene an urgent meeting.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+
+from deliberation.models import Meeting
+from issues.models import Issue
+from members.models import Community, Council, CouncilMember, User
+from members.queries import scope_of
+
+# --- The roles the other answers are built on ----------------------------------------------
+
+
+def councils_run_by(user: User) -> QuerySet[Council]:
+    """The councils of the communities the user is staff of: whose meetings they run."""
+    return Council.objects.filter(community_id__in=scope_of(user).staff_community_ids)
+
+
+def terms_held_by(user: User) -> QuerySet[CouncilMember]:
+    """The user's current terms on councils (none, without a query, for anyone else)."""
+    return CouncilMember.objects.filter(
+        pk__in=scope_of(user).council_member_ids, left_on__isnull=True
+    )
+
+
+def own_term_at(user: User, meeting: Meeting) -> CouncilMember | None:
+    """The user's current term on the meeting's council: who they sign themself in as."""
+    return (
+        terms_held_by(user).filter(council_id=meeting.council_id).select_related("resident").first()
+    )
+
+
+# --- Running a meeting and editing its agenda ----------------------------------------------
+
+
+def can_run(user: User, meeting: Meeting) -> bool:
+    """Staff of the council's community run its meetings and edit their agendas."""
+    return meeting.council.community_id in scope_of(user).staff_community_ids
+
+
+def require_runner(user: User, meeting: Meeting) -> None:
+    if not can_run(user, meeting):
+        raise PermissionDenied
+
+
+# --- Convening an urgent meeting -----------------------------------------------------------
+
+
+def can_convene(user: User, issue: Issue) -> bool:
+    """Staff of the issue's community, or the current leader or deputy of its council."""
+    scope = scope_of(user)
+    if issue.community_id in scope.staff_community_ids:
+        return True
+    if not scope.council_member_ids:
+        return False
+    return CouncilMember.objects.filter(
+        pk__in=scope.council_member_ids,
+        council__community_id=issue.community_id,
+        left_on__isnull=True,
+        role__in=[CouncilMember.Role.LEADER, CouncilMember.Role.DEPUTY],
+    ).exists()
+
+
+# --- Minutes -------------------------------------------------------------------------------
+
+
+def is_leader(user: User, meeting: Meeting) -> bool:
+    """The user's account serves the meeting's council as its current leader."""
+    term = own_term_at(user, meeting)
+    return term is not None and term.role == CouncilMember.Role.LEADER
+
+
+def can_draft_minutes(user: User, meeting: Meeting) -> bool:
+    """Staff of the council's community draft the minutes of its meetings."""
+    return can_run(user, meeting)
+
+
+def can_edit_minutes(user: User, meeting: Meeting, *, leader: bool | None = None) -> bool:
+    """Staff or the council's leader edit a draft and start a correction.
+
+    ``leader``: whether the user leads the council, when the caller knows already.
+    """
+    if can_run(user, meeting):
+        return True
+    return is_leader(user, meeting) if leader is None else leader
+
+
+def can_approve_minutes(user: User, meeting: Meeting) -> bool:
+    """Only the council's leader approves its minutes."""
+    return is_leader(user, meeting)
+
+
+# --- Schedules -----------------------------------------------------------------------------
+
+
+def can_manage_schedules(user: User, community: Community) -> bool:
+    """Staff of the community set when its council meets; members and street admins look."""
+    return community.pk in scope_of(user).staff_community_ids
+
+
+def require_schedule_manager(user: User, community: Community) -> None:
+    if not can_manage_schedules(user, community):
+        raise PermissionDenied
+
+
+# --- Calendar feeds ------------------------------------------------------------------------
+
+
+def can_hold_council_feed(user: User, council: Council) -> bool:
+    """Staff of the council's community subscribe to all its meetings."""
+    return council.community_id in scope_of(user).staff_community_ids
+
+
+def can_hold_member_feed(user: User, member: CouncilMember) -> bool:
+    """A member subscribes to the meetings of their own current term."""
+    return member.pk in scope_of(user).council_member_ids and member.left_on is None
