@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
-from deliberation.calendar_views import calendar_feed_for
+from deliberation.actions.calendars import calendar_feed_for
 from deliberation.models import CalendarFeed, Meeting
 
 TZ = timezone.get_default_timezone()
@@ -140,17 +140,29 @@ def test_feed_is_made_once_and_tokens_are_random(manan, xingfu, manan_staff, xin
 # --- The page ----------------------------------------------------------------------------
 
 
-def test_page_makes_and_shows_the_users_feeds(as_user, manan, manan_staff):
-    response = as_user(manan_staff).get(reverse("calendars:page"))
-    assert response.status_code == 200
+def test_page_asks_for_the_address_and_then_shows_it(as_user, manan, manan_staff):
+    staff = as_user(manan_staff)
+    first = staff.get(reverse("calendars:page"))
+    assert first.status_code == 200
+    assert not CalendarFeed.objects.exists()  # looking makes nothing
+    html = first.content.decode()
+    make = reverse("calendars:make")
+    assert f'hx-post="{make}" hx-trigger="load"' in html  # the page asks as it loads
+    assert f'<form method="post" action="{make}">' in html  # or on a button, without JS
+
+    assert staff.post(make).status_code == 302
+    response = staff.get(reverse("calendars:page"))
     feed = CalendarFeed.objects.get(council=manan.council, revoked_at__isnull=True)
     html = response.content.decode()
+    assert make not in html
     assert f"webcal://testserver/ical/{feed.token}.ics" in html
     assert f"http://testserver/ical/{feed.token}.ics" in html
 
 
 def test_page_shows_https_address_behind_tls(as_user, manan_member, manan_leader_term):
-    response = as_user(manan_member).get(reverse("calendars:page"), secure=True)
+    member = as_user(manan_member)
+    member.post(reverse("calendars:make"), secure=True)
+    response = member.get(reverse("calendars:page"), secure=True)
     feed = CalendarFeed.objects.get(member=manan_leader_term)
     html = response.content.decode()
     assert f"https://testserver/ical/{feed.token}.ics" in html
@@ -165,7 +177,7 @@ def test_page_needs_login(client):
 def test_reset_revokes_the_old_token(as_user, client, manan, manan_staff):
     make_meeting(manan, soon(2))
     staff = as_user(manan_staff)
-    staff.get(reverse("calendars:page"))
+    staff.post(reverse("calendars:make"))
     old = CalendarFeed.objects.get(council=manan.council)
 
     response = staff.post(reverse("calendars:reset"), {"feed": old.pk})
@@ -191,6 +203,77 @@ def test_nobody_resets_anothers_feed(as_user, manan, manan_staff, xingfu_staff):
 
 def test_reset_is_post_only(as_user, manan_staff):
     assert as_user(manan_staff).get(reverse("calendars:reset")).status_code == 405
+
+
+# --- Making the addresses ------------------------------------------------------------------
+
+
+def test_asking_makes_each_missing_feed_once(as_user, manan, manan_member, manan_leader_term):
+    member = as_user(manan_member)
+    assert member.post(reverse("calendars:make")).url == reverse("calendars:page")
+    feed = CalendarFeed.objects.get(revoked_at__isnull=True)
+    assert (feed.member_id, feed.council_id) == (manan_leader_term.pk, None)
+    member.post(reverse("calendars:make"))
+    assert list(CalendarFeed.objects.all()) == [feed]
+
+
+def test_asking_with_htmx_answers_the_addresses_once(as_user, manan, manan_staff):
+    response = as_user(manan_staff).post(reverse("calendars:make"), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    feed = CalendarFeed.objects.get(council=manan.council)
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section class="card" id="subscribe"')
+    assert f"http://testserver/ical/{feed.token}.ics" in html
+    assert "hx-post" not in html  # what is swapped in never asks again
+
+
+def test_asking_needs_a_login_and_a_post(client, as_user, manan_staff):
+    response = client.post(reverse("calendars:make"))
+    assert response.status_code == 302 and "login" in response.url
+    assert as_user(manan_staff).get(reverse("calendars:make")).status_code == 405
+    assert not CalendarFeed.objects.exists()
+
+
+def test_nobody_without_a_council_role_gets_an_address(as_user, manan, other_admin):
+    other = as_user(other_admin)
+    assert other.post(reverse("calendars:make")).status_code == 302
+    assert not CalendarFeed.objects.exists()
+    assert "subscribe-heading" not in other.get(reverse("calendars:page")).content.decode()
+
+
+# --- Looking writes nothing ----------------------------------------------------------------
+
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def _writes_of(fetch) -> list[str]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = fetch()
+    assert response.status_code == 200
+    return [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith(WRITES)]
+
+
+def _rows() -> tuple[int, int]:
+    return CalendarFeed.objects.count(), Meeting.objects.count()
+
+
+@pytest.mark.parametrize("fixture", ["manan_staff", "manan_member"])
+@pytest.mark.parametrize("made", [False, True], ids=["no-feed-yet", "feed-made"])
+def test_looking_at_the_calendar_pages_writes_nothing(
+    request, as_user, manan, manan_leader_term, fixture, made
+):
+    user = request.getfixturevalue(fixture)
+    client = as_user(user)
+    make_meeting(manan, soon(3))
+    if made:
+        client.post(reverse("calendars:make"))
+    before = _rows()
+
+    assert _writes_of(lambda: client.get(reverse("calendars:page"))) == []
+    assert _writes_of(lambda: client.get(reverse("calendars:page"), {"month": "2026-12"})) == []
+    for feed in CalendarFeed.objects.all():
+        assert _writes_of(lambda feed=feed: client.get(feed_url(feed))) == []
+    assert _rows() == before
 
 
 # --- The month view ----------------------------------------------------------------------
@@ -259,7 +342,7 @@ def test_month_view_query_count_does_not_grow(request, as_user, manan, xingfu, f
     client = as_user(user)
     base = dt.datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
     make_meeting(manan, base)
-    client.get(reverse("calendars:page"))  # the feed is made on the first visit
+    client.post(reverse("calendars:make"))  # the feed is made when asked for
     one = _queries_for(client, "2026-12")
     for n in range(1, 20):
         make_meeting(manan, base + dt.timedelta(days=n % 28, hours=n // 28))
