@@ -6,45 +6,18 @@ someone who may see the meeting but not act), then one action.
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deliberation import minutes as minutes_domain
 from deliberation import minutes_pdf, permissions, queries
+from deliberation.minutes_forms import CorrectionForm, MinutesForm
 from deliberation.models import Meeting, Minutes
-
-# --- Forms -------------------------------------------------------------------------------
-
-
-class MinutesForm(forms.Form):
-    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
-    text = forms.CharField(
-        label=gettext_lazy("Minutes"),
-        widget=forms.Textarea(attrs={"rows": 24}),
-        max_length=100_000,
-        strip=False,
-    )
-    stamp = forms.CharField(widget=forms.HiddenInput, required=False)
-
-    def visible(self) -> list:
-        return [self["title"], self["text"]]
-
-
-class CorrectionForm(forms.Form):
-    reason = forms.CharField(
-        label=gettext_lazy("Why do the minutes need a correction?"),
-        widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=2000,
-        help_text=gettext_lazy("The reason stays on record with the new version."),
-    )
-
 
 # --- Pages -------------------------------------------------------------------------------
 
