@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -18,6 +19,7 @@ from deliberation import minutes as minutes_domain
 from deliberation import minutes_pdf, permissions, queries
 from deliberation.minutes_forms import CorrectionForm, MinutesForm
 from deliberation.models import Meeting, Minutes
+from deliberation.responses import action_response
 
 # --- Pages -------------------------------------------------------------------------------
 
@@ -75,13 +77,13 @@ def minutes_draft(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = queries.meeting_for(request.user, pk)
     if not permissions.can_draft_minutes(request.user, meeting):
         raise PermissionDenied
-    try:
-        draft = minutes_domain.minutes_draft(meeting=meeting, actor=request.user)
-    except minutes_domain.ActionError as refusal:
-        messages.error(request, str(refusal))
-        return redirect("minutes:meeting", pk=meeting.pk)
-    messages.success(request, _("The draft of the minutes is ready to edit."))
-    return redirect("minutes:edit", pk=draft.pk)
+    return action_response(
+        request,
+        lambda: minutes_domain.minutes_draft(meeting=meeting, actor=request.user),
+        done=_("The draft of the minutes is ready to edit."),
+        to=lambda draft: reverse("minutes:edit", args=[draft.pk]),
+        refused_to=reverse("minutes:meeting", args=[meeting.pk]),
+    )
 
 
 @login_required
@@ -163,15 +165,14 @@ def minutes_approve(request: HttpRequest, pk: int) -> HttpResponse:
     minutes = minutes_domain.minutes_for(request.user, pk)
     if not permissions.can_approve_minutes(request.user, minutes.meeting):
         raise PermissionDenied
-    try:
-        minutes_domain.minutes_approve(
+    return action_response(
+        request,
+        lambda: minutes_domain.minutes_approve(
             minutes=minutes, actor=request.user, stamp=request.POST.get("stamp", "")
-        )
-    except minutes_domain.ActionError as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, _("The minutes are approved."))
-    return redirect("minutes:detail", pk=minutes.pk)
+        ),
+        done=_("The minutes are approved."),
+        to=reverse("minutes:detail", args=[minutes.pk]),
+    )
 
 
 @login_required

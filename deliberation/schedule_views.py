@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
@@ -17,6 +18,7 @@ from deliberation import permissions
 from deliberation.actions import schedules
 from deliberation.actions.base import ActionError
 from deliberation.models import Schedule
+from deliberation.responses import action_response
 from deliberation.schedule_forms import ScheduleForm
 from deliberation.schedules import occurrences
 from members import queries
@@ -110,10 +112,9 @@ def schedule_deactivate(request: HttpRequest, community_id: int, pk: int) -> Htt
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     permissions.require_schedule_manager(request.user, community)
-    try:
-        schedules.schedule_deactivate(actor=request.user, schedule=schedule)
-    except ActionError as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, _("The schedule is no longer in use."))
-    return redirect("schedules:list", community_id=community.pk)
+    return action_response(
+        request,
+        lambda: schedules.schedule_deactivate(actor=request.user, schedule=schedule),
+        done=_("The schedule is no longer in use."),
+        to=reverse("schedules:list", args=[community.pk]),
+    )

@@ -1,4 +1,5 @@
 import datetime as dt
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -29,6 +30,7 @@ from deliberation.forms import (
 )
 from deliberation.models import AgendaItem, Attendance, Meeting
 from deliberation.qr import qr_svg
+from deliberation.responses import action_response
 from issues import exports as file_exports
 from members import actions as member_actions
 from members.queries import communities_visible_to, community_for, council_of
@@ -206,18 +208,18 @@ def meeting_convene(request: HttpRequest, issue_pk: int) -> HttpResponse:
             for error in errors:
                 messages.error(request, error)
         return redirect("issues:detail", pk=issue.pk)
-    try:
-        meeting = urgent.meeting_convene_urgent(
+    return action_response(
+        request,
+        lambda: urgent.meeting_convene_urgent(
             issue=issue,
             actor=request.user,
             starts_at=form.cleaned_data["starts_at"],
             place=form.cleaned_data["place"],
-        )
-    except ActionError as refusal:
-        messages.error(request, str(refusal))
-        return redirect("issues:detail", pk=issue.pk)
-    messages.success(request, _("The urgent meeting was called; its members are being told."))
-    return redirect("meetings:detail", pk=meeting.pk)
+        ),
+        done=_("The urgent meeting was called; its members are being told."),
+        to=lambda meeting: reverse("meetings:detail", args=[meeting.pk]),
+        refused_to=reverse("issues:detail", args=[issue.pk]),
+    )
 
 
 # --- Editing the agenda ------------------------------------------------------------------
@@ -256,7 +258,28 @@ def _agenda_response(
         messages.error(request, error)
     elif done:
         messages.success(request, done)
-    return redirect(reverse("meetings:detail", args=[meeting.pk]) + "#agenda")
+    return redirect(_agenda_url(meeting))
+
+
+def _agenda_url(meeting: Meeting) -> str:
+    return reverse("meetings:detail", args=[meeting.pk]) + "#agenda"
+
+
+def _agenda_change(
+    request: HttpRequest,
+    meeting: Meeting,
+    act: Callable[[], object],
+    *,
+    done: str | Callable[[AgendaItem], str] = "",
+) -> HttpResponse:
+    """Run one agenda action: the section with its message for htmx, else back to the page."""
+    return action_response(
+        request,
+        act,
+        done=done,
+        to=_agenda_url(meeting),
+        section=lambda **said: _agenda_response(request, meeting, **said),
+    )
 
 
 def _editing(
@@ -276,50 +299,50 @@ def agenda_move(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     direction = request.POST.get("direction", "")
     if direction not in (agenda.MOVE_UP, agenda.MOVE_DOWN):
         return _agenda_response(request, meeting, error=_("Choose to move the item up or down."))
-    try:
-        agenda.agenda_item_move(item=item, actor=request.user, direction=direction)
-    except ActionError as refusal:
-        return _agenda_response(request, meeting, error=str(refusal))
-    return _agenda_response(request, meeting)
+    return _agenda_change(
+        request,
+        meeting,
+        lambda: agenda.agenda_item_move(item=item, actor=request.user, direction=direction),
+    )
 
 
 @login_required
 @require_POST
 def agenda_remove(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     meeting, item = _editing(request, pk, item_pk)
-    try:
-        agenda.agenda_item_remove(item=item, actor=request.user)
-    except ActionError as refusal:
-        return _agenda_response(request, meeting, error=str(refusal))
-    done = _("“%(item)s” was taken off the agenda.") % {"item": _item_label(item)}
-    return _agenda_response(request, meeting, done=done)
+    return _agenda_change(
+        request,
+        meeting,
+        lambda: agenda.agenda_item_remove(item=item, actor=request.user),
+        done=_("“%(item)s” was taken off the agenda.") % {"item": _item_label(item)},
+    )
 
 
 @login_required
 @require_POST
 def agenda_restore(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     meeting, item = _editing(request, pk, item_pk)
-    try:
-        agenda.agenda_item_restore(item=item, actor=request.user)
-    except ActionError as refusal:
-        return _agenda_response(request, meeting, error=str(refusal))
-    done = _("“%(item)s” is back on the agenda.") % {"item": _item_label(item)}
-    return _agenda_response(request, meeting, done=done)
+    return _agenda_change(
+        request,
+        meeting,
+        lambda: agenda.agenda_item_restore(item=item, actor=request.user),
+        done=_("“%(item)s” is back on the agenda.") % {"item": _item_label(item)},
+    )
 
 
 @login_required
 @require_POST
 def agenda_defer(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     meeting, item = _editing(request, pk, item_pk)
-    try:
-        moved = agenda.agenda_item_defer(item=item, actor=request.user)
-    except ActionError as refusal:
-        return _agenda_response(request, meeting, error=str(refusal))
-    done = _("“%(item)s” was deferred to the meeting of %(date)s.") % {
-        "item": _item_label(item),
-        "date": _day(moved.meeting.starts_at),
-    }
-    return _agenda_response(request, meeting, done=done)
+    return _agenda_change(
+        request,
+        meeting,
+        lambda: agenda.agenda_item_defer(item=item, actor=request.user),
+        done=lambda moved: (
+            _("“%(item)s” was deferred to the meeting of %(date)s.")
+            % {"item": _item_label(item), "date": _day(moved.meeting.starts_at)}
+        ),
+    )
 
 
 @login_required
@@ -372,13 +395,12 @@ def _day(moment: dt.datetime) -> str:
 def meeting_close(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = queries.meeting_for(request.user, pk)
     permissions.require_runner(request.user, meeting)
-    try:
-        closing.meeting_close(meeting=meeting, actor=request.user)
-    except ActionError as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, _("The meeting is closed."))
-    return redirect("meetings:detail", pk=meeting.pk)
+    return action_response(
+        request,
+        lambda: closing.meeting_close(meeting=meeting, actor=request.user),
+        done=_("The meeting is closed."),
+        to=reverse("meetings:detail", args=[meeting.pk]),
+    )
 
 
 @login_required
@@ -388,15 +410,14 @@ def meeting_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     permissions.require_runner(request.user, meeting)
     form = MeetingCancelForm(request.POST)
     if form.is_valid():
-        try:
-            closing.meeting_cancel(
+        return action_response(
+            request,
+            lambda: closing.meeting_cancel(
                 meeting=meeting, actor=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ActionError as refusal:
-            messages.error(request, str(refusal))
-        else:
-            messages.success(request, _("The meeting is cancelled; its members are being told."))
-        return redirect("meetings:detail", pk=meeting.pk)
+            ),
+            done=_("The meeting is cancelled; its members are being told."),
+            to=reverse("meetings:detail", args=[meeting.pk]),
+        )
     context = _meeting_context(request, meeting, cancel_form=form)
     return render(request, "meetings/meeting.html", context, status=422)
 

@@ -139,6 +139,20 @@ def test_the_close_button_closes_and_says_so(started, coming, manan_staff, as_us
     assert state_of(coming)[0] == "scheduled"
 
 
+def test_closing_from_htmx_sends_the_browser_to_the_page_with_the_message(
+    started, coming, manan_staff, as_user
+):
+    client = in_english(as_user(manan_staff))
+    page = reverse("meetings:detail", args=[started.pk])
+    response = client.post(reverse("meetings:close", args=[started.pk]), HTTP_HX_REQUEST="true")
+    assert (response.status_code, response["HX-Redirect"]) == (200, page)
+    assert any(str(m) == "The meeting is closed." for m in get_messages(response.wsgi_request))
+    refused = client.post(reverse("meetings:close", args=[coming.pk]), HTTP_HX_REQUEST="true")
+    assert refused["HX-Redirect"] == reverse("meetings:detail", args=[coming.pk])
+    assert any("once it has begun" in str(m) for m in get_messages(refused.wsgi_request))
+    assert state_of(coming)[0] == "scheduled"
+
+
 # --- Cancelling ----------------------------------------------------------------------------
 
 
