@@ -20,7 +20,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -36,6 +36,7 @@ from common.qr import qr_code, qr_svg
 from issues import actions, queries, reviews
 from issues.models import Event, FollowUpReview, Issue, Rating
 from issues.review_forms import RatingForm
+from members import permissions as members_permissions
 from members import queries as members_queries
 from members.models import Community, User
 from public import forms as public_forms
@@ -362,12 +363,7 @@ def poster_community(user: User, community_id: int) -> Community:
     the community office. Anyone outside the community gets 404.
     """
     community = members_queries.community_for(user, community_id)
-    scope = members_queries.scope_of(user)
-    if not (
-        members_queries.can_manage_community(user, community)
-        or community.street_id in scope.admin_street_ids
-    ):
-        raise PermissionDenied
+    members_permissions.require_print_poster(user, community)
     return community
 
 
