@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from issues import events, extensions, lifecycle, photos, rollup, search
+from issues import events, extensions, lifecycle, permissions, photos, rollup, search
 
 # Refusals are raised from here too; callers catch them as ``actions.IssueActionError``.
 from issues.events import IssueActionError as IssueActionError
@@ -27,7 +27,6 @@ from issues.queries import community_staff_of, responsible_users, street_admins_
 from members import actions as members_actions
 from members import notifications
 from members.models import Community, Council, CouncilMember, Department, Resident, User
-from members.queries import scope_of
 
 # No 0/O or 1/I/L: residents read tracking codes aloud and type them on phones.
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -258,7 +257,7 @@ def issue_assign(
     if (
         staff is not None
         and staff.pk != issue.assigned_staff_id
-        and not (staff.is_active and issue.community_id in scope_of(staff).staff_community_ids)
+        and not permissions.may_be_assigned_issue(staff, issue)
     ):
         # Else someone outside the community would be told about, and own, a matter
         # they cannot even open.

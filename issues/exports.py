@@ -7,7 +7,7 @@ community, category, reporter, staff and department, and one for the assigned
 council members, however long the export; memory holds one chunk at a time.
 
 Phone numbers are masked (``mask_phone``) unless full numbers were asked for and
-``may_export_full_phones`` allows them; each row is checked again on its own.
+``permissions.may_export_full_phones`` allows them; each row is checked again on its own.
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ from django.utils.translation import gettext as _
 
 from common.paging import after
 from common.phones import mask_phone
-from issues import queries
+from issues import permissions, queries
 from issues.models import Issue
 from members.models import CouncilMember, User
-from members.queries import communities_visible_to, scope_of
 
 CHUNK_SIZE = 500
 KEYS = ("-created", "-id")
@@ -68,22 +67,6 @@ def filters_record(filters: queries.InboxFilters) -> dict[str, Any]:
     return record
 
 
-def may_export_full_phones(user: User, filters: queries.InboxFilters) -> bool:
-    """Full numbers only for community staff, and only if every community the export
-    can reach is one of theirs: the residents page lets staff reveal a number, while a
-    street admin (or a department handler) sees residents' numbers masked."""
-    scope = scope_of(user)
-    staff = scope.staff_community_ids
-    if not staff:
-        return False
-    if filters.community:
-        return filters.community in staff
-    if scope.admin_street_ids or scope.department_ids:
-        return False
-    # A council member's own community is visible too; it must also be a staff community.
-    return not communities_visible_to(user).exclude(pk__in=staff).exists()
-
-
 def inbox_rows(
     user: User, filters: queries.InboxFilters, *, full_phones: bool = False
 ) -> Iterator[list[Any]]:
@@ -92,7 +75,6 @@ def inbox_rows(
     Values keep their type (dates, datetimes in local time, booleans as translated
     words) so XLSX cells are real dates; the CSV writer turns them into text.
     """
-    staff_ids = scope_of(user).staff_community_ids
     base = (
         queries.inbox(user, filters)
         .select_related("reporter", "assigned_staff", "assigned_department")
@@ -110,7 +92,7 @@ def inbox_rows(
         chunk = list(chunk_query[:CHUNK_SIZE])
         for issue in chunk:
             # Checked per row as well: a number is shown in full only to staff of its community.
-            full = full_phones and issue.community_id in staff_ids
+            full = full_phones and permissions.may_export_full_phone_of(user, issue)
             yield _row(issue, full_phone=full)
         if len(chunk) < CHUNK_SIZE:
             return

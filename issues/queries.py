@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from common.periods import local_midnight
-from issues import search
+from issues import permissions, search
 from issues.models import Category, Escalation, Event, FollowUpReview, Issue, Photo, Rating
 from members.models import Community, Role, Street, User
 from members.queries import communities_visible_to, scope_of
@@ -42,23 +41,6 @@ def issue_for(user: User, pk: int) -> Issue:
     )  # fmt: skip
 
 
-def can_handle(user: User, issue: Issue) -> bool:
-    """Community staff of the issue's community run its lifecycle."""
-    return issue.community_id in scope_of(user).staff_community_ids
-
-
-def can_comment(user: User, issue: Issue) -> bool:
-    scope = scope_of(user)
-    return can_handle(user, issue) or bool(
-        scope.council_member_ids or scope.admin_street_ids or scope.department_ids
-    )
-
-
-def require_handler(user: User, issue: Issue) -> None:
-    if not can_handle(user, issue):
-        raise PermissionDenied
-
-
 def timeline(issue: Issue, *, public_only: bool = False) -> QuerySet[Event]:
     events = issue.events.select_related("actor").order_by("created", "id")
     return events.filter(is_public=True) if public_only else events
@@ -80,8 +62,7 @@ def categories_for(community: Community) -> QuerySet[Category]:
 
 
 def categories_of_street(user: User, street: Street) -> QuerySet[Category]:
-    if street.pk not in scope_of(user).admin_street_ids:
-        raise PermissionDenied
+    permissions.require_manage_categories(user, street)
     return Category.objects.filter(street=street).order_by("position", "id")
 
 
@@ -200,8 +181,7 @@ def reported_or_assigned(user: User) -> QuerySet[Issue]:
 
 
 def escalations_for_street(user: User, street: Street, *, state: str = "") -> QuerySet[Escalation]:
-    if street.pk not in scope_of(user).admin_street_ids:
-        raise PermissionDenied
+    permissions.require_see_street_queue(user, street)
     escalations = Escalation.objects.filter(street=street)
     if state:
         escalations = escalations.filter(state=state)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import (
     FileResponse,
     Http404,
@@ -19,7 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.paging import keyset_page
-from issues import actions, exports, extensions, lifecycle, queries, reviews
+from issues import actions, exports, extensions, lifecycle, permissions, queries, reviews
 from issues.forms import (
     AcceptEscalationForm,
     AssignForm,
@@ -39,6 +39,7 @@ from issues.models import Category, Escalation, Issue
 from issues.review_forms import StaffRatingForm
 from members import downloads
 from members import queries as member_queries
+from members.models import Community, CouncilMember, User
 
 PAGE_SIZE = 30
 REFUSALS = (actions.IssueActionError, lifecycle.TransitionRefused, ValidationError)
@@ -90,11 +91,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 def _inbox_filter_form(request: HttpRequest, data: QueryDict | None) -> InboxFilterForm:
     """The inbox's filters over the communities the user sees; 403 for those with no inbox."""
-    scope = member_queries.scope_of(request.user)
-    if not (scope.staff_community_ids or scope.admin_street_ids):
-        raise PermissionDenied
+    permissions.require_use_inbox(request.user)
     communities = member_queries.communities_visible_to(request.user).order_by("name")
-    street_ids = set(scope.admin_street_ids) | set(
+    street_ids = set(member_queries.scope_of(request.user).admin_street_ids) | set(
         communities.values_list("street_id", flat=True).distinct()
     )
     return InboxFilterForm(data, communities=communities, street_ids=street_ids)
@@ -153,13 +152,8 @@ def mine(request: HttpRequest) -> HttpResponse:
 def report(request: HttpRequest, community_id: int) -> HttpResponse:
     """Council members report from a phone; staff enter matters from every channel."""
     community = member_queries.community_for(request.user, community_id)
-    scope = member_queries.scope_of(request.user)
-    is_staff = community.pk in scope.staff_community_ids
-    serves_here = member_queries.current_memberships_of(request.user).filter(
-        council__community=community
-    )
-    if not is_staff and not serves_here.exists():
-        raise PermissionDenied
+    permissions.require_report_issue(request.user, community)
+    is_staff = permissions.may_take_in_issue(request.user, community)
     form_class = IntakeForm if is_staff else ReportForm
     form = form_class(request.POST or None, request.FILES or None, community=community)
     if request.method == "POST" and form.is_valid():
@@ -173,7 +167,7 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
                     actor=request.user,
                     community=community,
                     channel=Issue.Channel.PATROL,
-                    reporter=serves_here.select_related("resident").first().resident,
+                    reporter=_term_on_council(request.user, community).resident,
                     **form.report_fields(),
                 )
         except REFUSALS as error:
@@ -190,13 +184,19 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
     )
 
 
+def _term_on_council(user: User, community: Community) -> CouncilMember:
+    """The reporting council member's current term on the community's council."""
+    memberships = member_queries.current_memberships_of(user)
+    return memberships.filter(council__community=community).select_related("resident").first()
+
+
 # --- One issue ---------------------------------------------------------------------------
 
 
 def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -> HttpResponse:
     """The issue page, with any form that failed shown again with what was typed."""
     user = request.user
-    can_handle = queries.can_handle(user, issue)
+    can_handle = permissions.may_handle_issue(user, issue)
     version = {"version": issue.version}
     forms = {}
     if can_handle:
@@ -214,9 +214,13 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
             "escalate_form": EscalateForm(initial=version),
         }
     review = queries.latest_review(issue)
-    if can_handle and review is not None and not hasattr(review, "rating"):
+    if (
+        permissions.may_rate_issue(user, issue)
+        and review is not None
+        and not hasattr(review, "rating")
+    ):
         forms["rating_form"] = StaffRatingForm()
-    if queries.can_comment(user, issue):
+    if permissions.may_comment_on_issue(user, issue):
         forms["comment_form"] = CommentForm()
         forms["photo_form"] = PhotoForm()
     forms.update(bound)
@@ -229,7 +233,7 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
         "review": review,
         "transitions": lifecycle.available(issue) if can_handle else [],
         "can_handle": can_handle,
-        "can_escalate": can_handle
+        "can_escalate": permissions.may_escalate_issue(user, issue)
         and issue.is_open
         and issue.tier in (Issue.Tier.COUNCIL, Issue.Tier.COMMUNITY),
         "today": timezone.localdate(),
@@ -253,14 +257,15 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, queries.issue_for(request.user, pk))
 
 
-def _run_from_issue_page(request, pk, *, form_name, make_form, perform) -> HttpResponse:
+def _run_from_issue_page(request, pk, *, require, form_name, make_form, perform) -> HttpResponse:
     """Validate a form posted from the issue page and run its action.
 
+    ``require`` is the permission the action needs (403 for those who see the issue only).
     On success, back to the issue; on a refusal, the issue page again with the
     form as typed, carrying the current version so a second send can go through.
     """
     issue = queries.issue_for(request.user, pk)
-    queries.require_handler(request.user, issue)
+    require(request.user, issue)
     form = make_form(issue)
     if form.is_valid():
         try:
@@ -290,6 +295,7 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
     return _run_from_issue_page(
         request,
         pk,
+        require=permissions.require_handle_issue,
         form_name="transition_form",
         make_form=lambda issue: TransitionForm(request.POST),
         perform=perform,
@@ -318,6 +324,7 @@ def rate(request: HttpRequest, pk: int) -> HttpResponse:
     return _run_from_issue_page(
         request,
         pk,
+        require=permissions.require_rate_issue,
         form_name="rating_form",
         make_form=lambda issue: StaffRatingForm(request.POST),
         perform=perform,
@@ -341,6 +348,7 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     return _run_from_issue_page(
         request,
         pk,
+        require=permissions.require_assign_issue,
         form_name="assign_form",
         make_form=lambda issue: AssignForm(request.POST, issue=issue),
         perform=perform,
@@ -359,6 +367,7 @@ def escalate(request: HttpRequest, pk: int) -> HttpResponse:
     return _run_from_issue_page(
         request,
         pk,
+        require=permissions.require_escalate_issue,
         form_name="escalate_form",
         make_form=lambda issue: EscalateForm(request.POST),
         perform=perform,
@@ -369,8 +378,7 @@ def escalate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def comment(request: HttpRequest, pk: int) -> HttpResponse:
     issue = queries.issue_for(request.user, pk)
-    if not queries.can_comment(request.user, issue):
-        raise PermissionDenied
+    permissions.require_comment_on_issue(request.user, issue)
     form = CommentForm(request.POST)
     if form.is_valid():
         try:
@@ -386,8 +394,7 @@ def comment(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def add_photos(request: HttpRequest, pk: int) -> HttpResponse:
     issue = queries.issue_for(request.user, pk)
-    if not queries.can_comment(request.user, issue):
-        raise PermissionDenied
+    permissions.require_comment_on_issue(request.user, issue)
     form = PhotoForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -406,7 +413,7 @@ def add_photos(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     issue = queries.issue_for(request.user, pk)
-    queries.require_handler(request.user, issue)
+    permissions.require_handle_issue(request.user, issue)
     form = EditForm(request.POST or None, instance=issue)
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in EditForm.Meta.fields}
@@ -625,8 +632,8 @@ def _inbox_export(request: HttpRequest, format: str) -> HttpResponseBase:
     filters = _export_filters(request)
     if isinstance(filters, HttpResponse):
         return filters
-    full_phones = request.GET.get("phones") == "full" and exports.may_export_full_phones(
-        request.user, filters
+    full_phones = request.GET.get("phones") == "full" and permissions.may_export_full_phones(
+        request.user, filters.community
     )
     return downloads.export_download(
         actor=request.user,

@@ -9,8 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members import notifications
-from members import queries as members_queries
+from members import notifications, permissions
 from members.models import (
     Community,
     Council,
@@ -211,11 +210,7 @@ def community_transparency_set(*, actor: User, community: Community, public: boo
     The same people who print the poster decide what it leads to: staff of the community
     and admins of its street. Anyone else is refused, whatever the view checked before.
     """
-    scope = members_queries.scope_of(actor)
-    if not (
-        members_queries.can_manage_community(actor, community)
-        or community.street_id in scope.admin_street_ids
-    ):
+    if not permissions.may_publish_transparency(actor, community):
         raise PermissionDenied
     locked = Community.objects.select_for_update().get(pk=community.pk)
     if locked.transparency_public != public:

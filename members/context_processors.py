@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from members import queries
+from members import permissions, queries
 
 
 def navigation(request: HttpRequest) -> dict:
@@ -9,6 +9,13 @@ def navigation(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return {}
     return {
+        # The places the links lead to; which links a person gets is ``nav_as``.
         "nav_scope": queries.scope_of(user),
+        "nav_as": {
+            "community_staff": permissions.may_act_as_community_staff(user),
+            "street_admin": permissions.may_act_as_street_admin(user),
+            "council_member": permissions.may_act_as_council_member(user),
+            "department_handler": permissions.may_act_as_department_handler(user),
+        },
         "unread_notices": queries.unread_count(user),
     }

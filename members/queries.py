@@ -91,24 +91,16 @@ def community_for(user: User, pk: int) -> Community:
 
 
 def can_manage_community(user: User, community: Community) -> bool:
-    """Community staff keep the residents and council of their own communities."""
+    """Community staff keep the residents and council of their own communities.
+
+    Kept for the meetings app's schedule pages until they ask ``members.permissions``
+    (``may_manage_council``), which builds on this module and so cannot be called from it.
+    """
     return community.pk in scope_of(user).staff_community_ids
-
-
-def can_view_residents(user: User, community: Community) -> bool:
-    scope = scope_of(user)
-    return (
-        community.pk in scope.staff_community_ids or community.street_id in scope.admin_street_ids
-    )
 
 
 def require_manager(user: User, community: Community) -> None:
     if not can_manage_community(user, community):
-        raise PermissionDenied
-
-
-def require_resident_viewer(user: User, community: Community) -> None:
-    if not can_view_residents(user, community):
         raise PermissionDenied
 
 
@@ -119,12 +111,12 @@ def residents_of(
     search: str = "",
     include_inactive: bool = False,
 ) -> QuerySet[Resident]:
-    """Residents of a community the user may see, filtered by a search box.
+    """Residents of a community, filtered by a search box.
 
+    The caller has checked that the user may see them (``permissions.may_see_residents``).
     A search of digits matches the tail of the phone number, so staff can find
     a caller by the last four digits without seeing whole numbers.
     """
-    require_resident_viewer(user, community)
     residents = Resident.objects.filter(community=community)
     if not include_inactive:
         residents = residents.filter(is_active=True)
@@ -139,7 +131,7 @@ def residents_of(
 
 
 def resident_for(user: User, community: Community, pk: int) -> Resident:
-    require_resident_viewer(user, community)
+    """A resident of the community (the caller has checked ``permissions.may_see_residents``)."""
     return get_object_or_404(Resident, community=community, pk=pk)
 
 

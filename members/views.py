@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from common.paging import keyset_page
-from members import actions, downloads, exports, extensions, notifications, queries
+from members import actions, downloads, exports, extensions, notifications, permissions, queries
 from members.forms import (
     CouncilMemberForm,
     CouncilMemberJoinForm,
@@ -26,17 +26,18 @@ PAGE_SIZE = 50
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Send each person to the page their main role starts from."""
-    scope = queries.scope_of(request.user)
-    if scope.staff_community_ids:
+    user = request.user
+    scope = queries.scope_of(user)  # where those pages are
+    if permissions.may_act_as_community_staff(user):
         if len(scope.staff_community_ids) == 1:
             (community_id,) = scope.staff_community_ids
             return redirect("members:residents", community_id=community_id)
         return redirect("members:my_communities")
-    if scope.admin_street_ids:
+    if permissions.may_act_as_street_admin(user):
         return redirect("members:street", street_id=min(scope.admin_street_ids))
-    if scope.council_member_ids:
+    if permissions.may_act_as_council_member(user):
         return redirect("members:me")
-    if scope.department_ids:
+    if permissions.may_act_as_department_handler(user):
         return redirect("issues:work")
     return render(request, "members/no_role.html", status=403)
 
@@ -91,6 +92,7 @@ def me(request: HttpRequest) -> HttpResponse:
 @require_GET
 def residents(request: HttpRequest, community_id: int) -> HttpResponse:
     community = queries.community_for(request.user, community_id)
+    permissions.require_see_residents(request.user, community)
     search = request.GET.get("q", "").strip()[:50]
     show_inactive = request.GET.get("inactive") == "1"
     page = keyset_page(
@@ -106,7 +108,7 @@ def residents(request: HttpRequest, community_id: int) -> HttpResponse:
         "page": page,
         "search": search,
         "show_inactive": show_inactive,
-        "can_manage": queries.can_manage_community(request.user, community),
+        "can_manage": permissions.may_manage_residents(request.user, community),
     }
     template = "members/residents.html"
     if request.htmx and request.htmx.target == "more-rows":
@@ -127,7 +129,7 @@ def _community_review_figures(request: HttpRequest, community: Community):
 @require_http_methods(["GET", "POST"])
 def resident_create(request: HttpRequest, community_id: int) -> HttpResponse:
     community = queries.community_for(request.user, community_id)
-    queries.require_manager(request.user, community)
+    permissions.require_manage_residents(request.user, community)
     form = ResidentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         resident = actions.resident_create(
@@ -148,8 +150,9 @@ def resident_create(request: HttpRequest, community_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def resident_edit(request: HttpRequest, community_id: int, pk: int) -> HttpResponse:
     community = queries.community_for(request.user, community_id)
+    permissions.require_see_residents(request.user, community)
     resident = queries.resident_for(request.user, community, pk)
-    queries.require_manager(request.user, community)
+    permissions.require_manage_residents(request.user, community)
     form = ResidentForm(request.POST or None, instance=resident)
     if request.method == "POST" and form.is_valid():
         actions.resident_update(actor=request.user, resident=resident, **form.resident_fields())
@@ -167,8 +170,9 @@ def resident_edit(request: HttpRequest, community_id: int, pk: int) -> HttpRespo
 @require_http_methods(["GET", "POST"])
 def resident_deactivate(request: HttpRequest, community_id: int, pk: int) -> HttpResponse:
     community = queries.community_for(request.user, community_id)
+    permissions.require_see_residents(request.user, community)
     resident = queries.resident_for(request.user, community, pk)
-    queries.require_manager(request.user, community)
+    permissions.require_manage_residents(request.user, community)
     form = DeactivateResidentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -192,8 +196,9 @@ def resident_deactivate(request: HttpRequest, community_id: int, pk: int) -> Htt
 @require_POST
 def resident_reactivate(request: HttpRequest, community_id: int, pk: int) -> HttpResponse:
     community = queries.community_for(request.user, community_id)
+    permissions.require_see_residents(request.user, community)
     resident = queries.resident_for(request.user, community, pk)
-    queries.require_manager(request.user, community)
+    permissions.require_manage_residents(request.user, community)
     try:
         actions.resident_reactivate(actor=request.user, resident=resident)
     except actions.ActionError as error:
@@ -209,8 +214,9 @@ def resident_reactivate(request: HttpRequest, community_id: int, pk: int) -> Htt
 def resident_phone(request: HttpRequest, community_id: int, pk: int) -> HttpResponse:
     """Show one full phone number, on purpose and on the record."""
     community = queries.community_for(request.user, community_id)
+    permissions.require_see_residents(request.user, community)
     resident = queries.resident_for(request.user, community, pk)
-    queries.require_manager(request.user, community)
+    permissions.require_see_full_phones(request.user, community)
     phone = actions.phone_reveal(actor=request.user, resident=resident)
     context = {"community": community, "resident": resident, "full_phone": phone}
     if request.htmx:
@@ -236,8 +242,8 @@ def council(request: HttpRequest, community_id: int) -> HttpResponse:
             "council": council,
             "members": members,
             "show_former": show_former,
-            "can_manage": queries.can_manage_community(request.user, community),
-            "can_export": queries.can_view_residents(request.user, community),
+            "can_manage": permissions.may_manage_council(request.user, community),
+            "can_export": permissions.may_export_roster(request.user, community),
             "review_figures": _community_review_figures(request, community),
         },
     )
@@ -247,7 +253,7 @@ def council(request: HttpRequest, community_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def council_member_join(request: HttpRequest, community_id: int) -> HttpResponse:
     community = queries.community_for(request.user, community_id)
-    queries.require_manager(request.user, community)
+    permissions.require_manage_council(request.user, community)
     council = queries.council_of(community)
     form = CouncilMemberJoinForm(request.POST or None, community=community)
     if request.method == "POST" and form.is_valid():
@@ -280,7 +286,7 @@ def council_member_join(request: HttpRequest, community_id: int) -> HttpResponse
 def council_member_edit(request: HttpRequest, community_id: int, pk: int) -> HttpResponse:
     community = queries.community_for(request.user, community_id)
     member = queries.council_member_for(request.user, community, pk)
-    queries.require_manager(request.user, community)
+    permissions.require_manage_council(request.user, community)
     form = CouncilMemberForm(request.POST or None, instance=member)
     if request.method == "POST" and form.is_valid():
         try:
@@ -303,7 +309,7 @@ def council_member_edit(request: HttpRequest, community_id: int, pk: int) -> Htt
 def council_member_leave(request: HttpRequest, community_id: int, pk: int) -> HttpResponse:
     community = queries.community_for(request.user, community_id)
     member = queries.council_member_for(request.user, community, pk)
-    queries.require_manager(request.user, community)
+    permissions.require_manage_council(request.user, community)
     form = CouncilMemberLeaveForm(request.POST or None, member=member)
     if request.method == "POST" and form.is_valid():
         try:
@@ -364,7 +370,7 @@ def _roster_export(request: HttpRequest, community_id: int, format: str) -> Http
     community is 404.
     """
     community = queries.community_for(request.user, community_id)
-    queries.require_resident_viewer(request.user, community)
+    permissions.require_export_roster(request.user, community)
     council = queries.council_of(community)
     former = request.GET.get("former") == "1"
     members = list(queries.council_members_of(council, include_former=former))

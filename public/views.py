@@ -4,15 +4,14 @@ and the rating page a follow-up review's text message links to.
 Also the QR poster that community staff print to put those in front of residents.
 
 Limits (per client address, see ``common.throttle``): ``REPORTS_PER_HOUR`` reports
-accepted and ``LOOKUPS_PER_HOUR`` tracking pages. Nothing on these pages says
-whether a phone number, a resident or an account exists anywhere.
+accepted (``public.intake`` counts them) and ``LOOKUPS_PER_HOUR`` tracking pages. Nothing
+on these pages says whether a phone number, a resident or an account exists anywhere.
 """
 
 from __future__ import annotations
 
 import io
 import re
-import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +19,6 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -33,12 +31,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from common import throttle
 from common.qr import qr_code, qr_svg
-from issues import actions, queries, reviews
+from issues import queries, reviews
 from issues.models import Event, FollowUpReview, Issue, Rating
 from issues.review_forms import RatingForm
+from members import permissions as members_permissions
 from members import queries as members_queries
 from members.models import Community, User
 from public import forms as public_forms
+from public import intake
 
 REPORTS_PER_HOUR = 5
 LOOKUPS_PER_HOUR = 60
@@ -133,60 +133,18 @@ def report(request: HttpRequest, token: str) -> HttpResponse:
     if bound:
         status = 422
         if form.is_valid():
-            outcome = _submit(request, form, community)
+            outcome = intake.report_once(
+                form,
+                community,
+                client=throttle.client_ip(request),
+                per_hour=REPORTS_PER_HOUR,
+                wait_seconds=DUPLICATE_WAIT_SECONDS,
+            )
             if isinstance(outcome, str):
                 return redirect("public:reported", code=outcome)
             status = outcome
     context = {"community": community, "form": form}
     return render(request, "public/report.html", context, status=status)
-
-
-def _submit(
-    request: HttpRequest, form: public_forms.PublicReportForm, community: Community
-) -> str | int:
-    """Report a valid form once, within the client's limit: its tracking code, else a status."""
-    submission = f"submission:{form.nonce}"
-    waited_until = time.monotonic() + DUPLICATE_WAIT_SECONDS
-    while not throttle.claim(submission, public_forms.MAX_FORM_AGE_SECONDS):
-        # This drawn form was sent before (a double tap): answer with that report.
-        code = throttle.recall(submission)
-        if code:
-            return code
-        if time.monotonic() > waited_until:
-            form.nonce = None  # the form comes back with a new stamp, free of the stuck claim
-            form.add_error(None, public_forms.REJECTED)
-            return 422
-        time.sleep(0.25)
-    limit_key = f"report:{throttle.client_ip(request)}"
-    if not throttle.hit(limit_key, REPORTS_PER_HOUR, HOUR):
-        throttle.release(submission)
-        form.add_error(
-            None,
-            _(
-                "Several reports were sent from this connection in the last hour. Please try "
-                "again in an hour, or tell your community office in person or by phone."
-            ),
-        )
-        return 429
-    try:
-        issue = actions.issue_report(
-            actor=None,
-            community=community,
-            channel=Issue.Channel.PUBLIC_FORM,
-            reporter=None,
-            **form.report_fields(),
-        )
-    except (ValidationError, actions.IssueActionError) as error:
-        throttle.undo(limit_key, HOUR)
-        throttle.release(submission)
-        if isinstance(error, ValidationError) and not hasattr(error, "error_dict"):
-            form.add_error("photos", error)  # a photo that does not decode
-        else:
-            messages = error.messages if isinstance(error, ValidationError) else [str(error)]
-            form.add_error(None, messages)
-        return 422
-    throttle.settle(submission, issue.tracking_code, public_forms.MAX_FORM_AGE_SECONDS)
-    return issue.tracking_code
 
 
 @require_GET
@@ -362,12 +320,7 @@ def poster_community(user: User, community_id: int) -> Community:
     the community office. Anyone outside the community gets 404.
     """
     community = members_queries.community_for(user, community_id)
-    scope = members_queries.scope_of(user)
-    if not (
-        members_queries.can_manage_community(user, community)
-        or community.street_id in scope.admin_street_ids
-    ):
-        raise PermissionDenied
+    members_permissions.require_print_poster(user, community)
     return community
 
 

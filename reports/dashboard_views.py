@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -11,9 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from common.periods import period_form
+from issues import permissions as issue_permissions
 from members import queries as member_queries
-from members.models import Community, CouncilMember, User
-from reports import dashboard, period_reports
+from reports import dashboard, period_reports, permissions
 from reports.forms import ReportRequestForm
 
 SORT_COLUMNS = [
@@ -29,35 +28,18 @@ SORT_COLUMNS = [
 ]
 
 
-def can_see_dashboard(user: User, community: Community) -> bool:
-    """Community staff, the street's admins and the council's leader and deputies."""
-    scope = member_queries.scope_of(user)
-    if community.pk in scope.staff_community_ids or community.street_id in scope.admin_street_ids:
-        return True
-    return CouncilMember.objects.filter(
-        pk__in=scope.council_member_ids,
-        council__community=community,
-        left_on__isnull=True,
-        role__in=[CouncilMember.Role.LEADER, CouncilMember.Role.DEPUTY],
-    ).exists()
-
-
-def has_inbox(user: User) -> bool:
-    scope = member_queries.scope_of(user)
-    return bool(scope.staff_community_ids or scope.admin_street_ids)
-
-
 @login_required
 @require_GET
 def community_dashboard(request: HttpRequest, community_id: int) -> HttpResponse:
     community = member_queries.community_for(request.user, community_id)
-    if not can_see_dashboard(request.user, community):
-        raise PermissionDenied
+    permissions.require_see_community_dashboard(request.user, community)
     form = period_form(request.GET)
     figures = None
     if form.is_valid():
         links = dashboard.InboxLinks(
-            form.result, community=community.pk, enabled=has_inbox(request.user)
+            form.result,
+            community=community.pk,
+            enabled=issue_permissions.may_use_inbox(request.user),
         )
         figures = dashboard.dashboard([community], form.result, links=links, with_attendance=True)
     return _render(

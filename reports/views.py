@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -12,8 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from members import queries as member_queries
-from reports import period_reports
-from reports.dashboard_views import can_see_dashboard
+from reports import period_reports, permissions
 from reports.forms import ReportRequestForm
 from reports.models import PeriodReport
 
@@ -22,8 +20,7 @@ from reports.models import PeriodReport
 @require_POST
 def community_report_request(request: HttpRequest, community_id: int) -> HttpResponse:
     community = member_queries.community_for(request.user, community_id)
-    if not can_see_dashboard(request.user, community):
-        raise PermissionDenied
+    permissions.require_request_community_report(request.user, community)
     return _request(request, community=community)
 
 
@@ -65,7 +62,7 @@ def _request(request: HttpRequest, *, community=None, street=None) -> HttpRespon
 
 def _report(request: HttpRequest, pk: int) -> PeriodReport:
     report = period_reports.report_for(request.user, pk)
-    if report.community_id and not can_see_dashboard(request.user, report.community):
+    if not permissions.may_download_report(request.user, report):
         raise Http404
     return report
 

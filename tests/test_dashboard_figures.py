@@ -778,7 +778,8 @@ def test_ties_keep_the_order_the_rows_came_in_by_name():
 def test_who_may_see_a_communitys_dashboard(
     manan, xingfu, manan_staff, xingfu_staff, nanen_admin, manan_member, manan_leader_term
 ):
-    from reports.dashboard_views import can_see_dashboard, has_inbox
+    from issues.permissions import may_use_inbox as has_inbox
+    from reports.permissions import may_see_community_dashboard as can_see_dashboard
 
     def council_account(username: str, **fields):
         account = factories.user(username)

@@ -1,0 +1,164 @@
+"""May this user do X with an issue: the one place issues derives it from roles.
+
+Answers build on ``members.queries.scope_of`` and ``members.permissions``. Views find the
+issue first (``queries.issue_for``: 404 for anyone who may not see it), then ask here
+(403 for someone who sees the issue but may not do this).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+
+from issues.models import Issue
+from members import permissions as members_permissions
+from members.models import Community, Street, User
+from members.queries import communities_visible_to, scope_of
+
+# --- The inbox ------------------------------------------------------------------------------
+
+
+def may_use_inbox(user: User) -> bool:
+    """Community staff and street admins have the inbox (and its exports)."""
+    staff = members_permissions.may_act_as_community_staff(user)
+    return staff or members_permissions.may_act_as_street_admin(user)
+
+
+def require_use_inbox(user: User) -> None:
+    """PermissionDenied (403) unless ``may_use_inbox``."""
+    if not may_use_inbox(user):
+        raise PermissionDenied
+
+
+def may_export_full_phones(user: User, community_id: int | None) -> bool:
+    """Full numbers only to staff whose export (``community_id``, or None) reaches only theirs."""
+    # The residents page lets staff reveal a number, while a street admin (or a department
+    # handler) sees residents' numbers masked.
+    scope = scope_of(user)
+    staff = scope.staff_community_ids
+    if not staff:
+        return False
+    if community_id:
+        return community_id in staff
+    if scope.admin_street_ids or scope.department_ids:
+        return False
+    # A council member's own community is visible too; it must also be a staff community.
+    return not communities_visible_to(user).exclude(pk__in=staff).exists()
+
+
+def may_export_full_phone_of(user: User, issue: Issue) -> bool:
+    """Each row of such an export again: a number in full only to staff of its community."""
+    return issue.community_id in scope_of(user).staff_community_ids
+
+
+# --- Reporting ------------------------------------------------------------------------------
+
+
+def may_take_in_issue(user: User, community: Community) -> bool:
+    """Community staff enter matters from every channel for their own communities."""
+    return community.pk in scope_of(user).staff_community_ids
+
+
+def may_report_issue(user: User, community: Community) -> bool:
+    """Its staff, and the current members of its council (from a phone, on patrol)."""
+    return may_take_in_issue(user, community) or members_permissions.may_serve_on_council(
+        user, community.pk
+    )
+
+
+def require_report_issue(user: User, community: Community) -> None:
+    """PermissionDenied (403) unless ``may_report_issue``."""
+    if not may_report_issue(user, community):
+        raise PermissionDenied
+
+
+# --- One issue ------------------------------------------------------------------------------
+
+
+def may_handle_issue(user: User, issue: Issue) -> bool:
+    """Community staff of the issue's community run its lifecycle and edit it."""
+    return issue.community_id in scope_of(user).staff_community_ids
+
+
+def require_handle_issue(user: User, issue: Issue) -> None:
+    """PermissionDenied (403) unless ``may_handle_issue``."""
+    if not may_handle_issue(user, issue):
+        raise PermissionDenied
+
+
+def may_assign_issue(user: User, issue: Issue) -> bool:
+    """Those who handle the issue assign council members, staff and a due date."""
+    return may_handle_issue(user, issue)
+
+
+def require_assign_issue(user: User, issue: Issue) -> None:
+    """PermissionDenied (403) unless ``may_assign_issue``."""
+    if not may_assign_issue(user, issue):
+        raise PermissionDenied
+
+
+def may_escalate_issue(user: User, issue: Issue) -> bool:
+    """Those who handle the issue send it a tier up (the action checks that it can go)."""
+    return may_handle_issue(user, issue)
+
+
+def require_escalate_issue(user: User, issue: Issue) -> None:
+    """PermissionDenied (403) unless ``may_escalate_issue``."""
+    if not may_escalate_issue(user, issue):
+        raise PermissionDenied
+
+
+def may_rate_issue(user: User, issue: Issue) -> bool:
+    """Those who handle the issue record a rating the resident gave in person or by phone."""
+    return may_handle_issue(user, issue)
+
+
+def require_rate_issue(user: User, issue: Issue) -> None:
+    """PermissionDenied (403) unless ``may_rate_issue``."""
+    if not may_rate_issue(user, issue):
+        raise PermissionDenied
+
+
+def may_comment_on_issue(user: User, issue: Issue) -> bool:
+    """Its handlers, and council members, street admins and department handlers who see it."""
+    return (
+        may_handle_issue(user, issue)
+        or members_permissions.may_act_as_council_member(user)
+        or members_permissions.may_act_as_street_admin(user)
+        or members_permissions.may_act_as_department_handler(user)
+    )
+
+
+def require_comment_on_issue(user: User, issue: Issue) -> None:
+    """PermissionDenied (403) unless ``may_comment_on_issue``."""
+    if not may_comment_on_issue(user, issue):
+        raise PermissionDenied
+
+
+def may_be_assigned_issue(user: User, issue: Issue) -> bool:
+    """Who may be given the issue as its staff member: active staff of its community."""
+    return user.is_active and may_handle_issue(user, issue)
+
+
+# --- The street office ----------------------------------------------------------------------
+
+
+def may_see_street_queue(user: User, street: Street) -> bool:
+    """The street's admins decide the escalations sent to it."""
+    return members_permissions.may_oversee_street(user, street)
+
+
+def require_see_street_queue(user: User, street: Street) -> None:
+    """PermissionDenied (403) unless ``may_see_street_queue``."""
+    if not may_see_street_queue(user, street):
+        raise PermissionDenied
+
+
+def may_manage_categories(user: User, street: Street) -> bool:
+    """The street's admins keep its list of issue categories."""
+    return members_permissions.may_oversee_street(user, street)
+
+
+def require_manage_categories(user: User, street: Street) -> None:
+    """PermissionDenied (403) unless ``may_manage_categories``."""
+    if not may_manage_categories(user, street):
+        raise PermissionDenied

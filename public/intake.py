@@ -1,0 +1,91 @@
+"""Reports from the QR-code form: one issue per drawn form, within a limit per connection.
+
+A drawn form carries a nonce (``public.forms``). Its first post claims the nonce in the
+cache (``common.throttle``); a second post of the same form (a double tap on a slow
+connection) waits for the first and answers with its tracking code. Reports are counted
+per client address and hour; one refused after it was counted is taken back and its
+claim released, so the resident can correct the form and send it again.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from common import throttle
+from issues import actions
+from issues.models import Issue
+from members.models import Community
+from public import forms as public_forms
+
+HOUR = 3600
+# How often a second post of the same drawn form looks whether the first has finished.
+POLL_SECONDS = 0.25
+
+
+def report_once(
+    form: public_forms.PublicReportForm,
+    community: Community,
+    *,
+    client: str,
+    per_hour: int,
+    wait_seconds: float,
+) -> str | int:
+    """Report a valid form once, within the client's limit: its tracking code, else the
+    status of the form page, whose errors are added to the form."""
+    submission = f"submission:{form.nonce}"
+    earlier = claim_submission(form, submission, wait_seconds=wait_seconds)
+    if earlier is not None:
+        return earlier
+    limit_key = f"report:{client}"
+    if not throttle.hit(limit_key, per_hour, HOUR):
+        throttle.release(submission)
+        form.add_error(
+            None,
+            _(
+                "Several reports were sent from this connection in the last hour. Please try "
+                "again in an hour, or tell your community office in person or by phone."
+            ),
+        )
+        return 429
+    try:
+        issue = actions.issue_report(
+            actor=None,
+            community=community,
+            channel=Issue.Channel.PUBLIC_FORM,
+            reporter=None,
+            **form.report_fields(),
+        )
+    except (ValidationError, actions.IssueActionError) as error:
+        throttle.undo(limit_key, HOUR)
+        throttle.release(submission)
+        if isinstance(error, ValidationError) and not hasattr(error, "error_dict"):
+            form.add_error("photos", error)  # a photo that does not decode
+        else:
+            messages = error.messages if isinstance(error, ValidationError) else [str(error)]
+            form.add_error(None, messages)
+        return 422
+    throttle.settle(submission, issue.tracking_code, public_forms.MAX_FORM_AGE_SECONDS)
+    return issue.tracking_code
+
+
+def claim_submission(
+    form: public_forms.PublicReportForm, submission: str, *, wait_seconds: float
+) -> str | int | None:
+    """Claim the drawn form for this post: None once claimed; else the tracking code of an
+    earlier post of it, or 422 (the form refused, with a new stamp) if that post has not
+    finished within ``wait_seconds``."""
+    waited_until = time.monotonic() + wait_seconds
+    while not throttle.claim(submission, public_forms.MAX_FORM_AGE_SECONDS):
+        # This drawn form was sent before (a double tap): answer with that report.
+        code = throttle.recall(submission)
+        if code:
+            return code
+        if time.monotonic() > waited_until:
+            form.nonce = None  # the form comes back with a new stamp, free of the stuck claim
+            form.add_error(None, public_forms.REJECTED)
+            return 422
+        time.sleep(POLL_SECONDS)
+    return None
