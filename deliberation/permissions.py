@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 
 from deliberation.models import Meeting
 from issues.models import Issue
+from members import permissions as member_permissions
 from members.models import Community, Council, CouncilMember, User
 from members.queries import scope_of
 
@@ -64,17 +65,7 @@ def require_runner(user: User, meeting: Meeting) -> None:
 
 def can_convene(user: User, issue: Issue) -> bool:
     """Staff of the issue's community, or the current leader or deputy of its council."""
-    scope = scope_of(user)
-    if issue.community_id in scope.staff_community_ids:
-        return True
-    if not scope.council_member_ids:
-        return False
-    return CouncilMember.objects.filter(
-        pk__in=scope.council_member_ids,
-        council__community_id=issue.community_id,
-        left_on__isnull=True,
-        role__in=[CouncilMember.Role.LEADER, CouncilMember.Role.DEPUTY],
-    ).exists()
+    return member_permissions.may_convene(user, issue.community_id)
 
 
 # --- Minutes -------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
@@ -88,20 +87,6 @@ def communities_visible_to(user: User) -> QuerySet[Community]:
 
 def community_for(user: User, pk: int) -> Community:
     return get_object_or_404(communities_visible_to(user).select_related("street"), pk=pk)
-
-
-def can_manage_community(user: User, community: Community) -> bool:
-    """Community staff keep the residents and council of their own communities.
-
-    Kept for the meetings app's schedule pages until they ask ``members.permissions``
-    (``may_manage_council``), which builds on this module and so cannot be called from it.
-    """
-    return community.pk in scope_of(user).staff_community_ids
-
-
-def require_manager(user: User, community: Community) -> None:
-    if not can_manage_community(user, community):
-        raise PermissionDenied
 
 
 def residents_of(
