@@ -15,11 +15,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from common.flows import action_response
 from deliberation import minutes as minutes_domain
 from deliberation import minutes_pdf, permissions, queries
 from deliberation.minutes_forms import CorrectionForm, MinutesForm
 from deliberation.models import Meeting, Minutes
-from deliberation.responses import action_response
 
 # --- Pages -------------------------------------------------------------------------------
 

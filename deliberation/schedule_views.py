@@ -14,11 +14,11 @@ from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from common.flows import action_response
 from deliberation import permissions
 from deliberation.actions import schedules
 from deliberation.actions.base import ActionError
 from deliberation.models import Schedule
-from deliberation.responses import action_response
 from deliberation.schedule_forms import ScheduleForm
 from deliberation.schedules import occurrences
 from members import queries

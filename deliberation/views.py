@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from common.flows import action_response
 from common.qr import qr_svg
 from deliberation import exports, minutes, permissions, queries
 from deliberation.actions import agenda, closing, running, urgent
@@ -31,7 +32,6 @@ from deliberation.forms import (
     MeetingCancelForm,
 )
 from deliberation.models import AgendaItem, Attendance, Meeting
-from deliberation.responses import action_response
 from members import downloads
 from members.queries import communities_visible_to, community_for, council_of
 

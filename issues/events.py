@@ -12,13 +12,14 @@ from collections.abc import Iterable
 
 from django.utils.translation import gettext as _
 
+from common.refusals import Refusal
 from issues import rollup
 from issues.models import Event, Issue
 from members import notifications
 from members.models import User
 
 
-class IssueActionError(Exception):
+class IssueActionError(Refusal):
     """A request the domain refuses; the message is shown to the user."""
 
 

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from common.refusals import Refusal
 from issues.models import Issue
 
 S = Issue.Status
 
 
-class TransitionRefused(Exception):
+class TransitionRefused(Refusal):
     """The issue's status does not allow this; the message says why."""
 
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from common.refusals import Refusal
 from members import notifications, permissions
 from members.models import (
     Community,
@@ -32,7 +33,7 @@ MEMBER_FIELDS = (
 )
 
 
-class ActionError(Exception):
+class ActionError(Refusal):
     """A request the domain refuses; the message is shown to the user."""
 
 

@@ -9,6 +9,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from common import flows
 from common.paging import keyset_page
 from members import actions, downloads, exports, extensions, notifications, permissions, queries
 from members.forms import (
@@ -18,7 +19,7 @@ from members.forms import (
     DeactivateResidentForm,
     ResidentForm,
 )
-from members.models import Community
+from members.models import Community, CouncilMember
 
 PAGE_SIZE = 50
 
@@ -131,17 +132,16 @@ def resident_create(request: HttpRequest, community_id: int) -> HttpResponse:
     community = queries.community_for(request.user, community_id)
     permissions.require_manage_residents(request.user, community)
     form = ResidentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        resident = actions.resident_create(
-            actor=request.user, community=community, **form.resident_fields()
-        )
-        messages.success(request, _("%(name)s was added.") % {"name": resident.name})
-        return redirect("members:residents", community_id=community.pk)
-    return render(
+    return flows.form_response(
         request,
-        "members/resident_form.html",
-        {"community": community, "form": form},
-        status=422 if form.is_bound else 200,
+        form,
+        lambda data: actions.resident_create(
+            actor=request.user, community=community, **form.resident_fields()
+        ),
+        done=lambda resident: _("%(name)s was added.") % {"name": resident.name},
+        to=reverse("members:residents", args=[community.pk]),
+        template="members/resident_form.html",
+        context={"community": community},
     )
 
 
@@ -154,15 +154,16 @@ def resident_edit(request: HttpRequest, community_id: int, pk: int) -> HttpRespo
     resident = queries.resident_for(request.user, community, pk)
     permissions.require_manage_residents(request.user, community)
     form = ResidentForm(request.POST or None, instance=resident)
-    if request.method == "POST" and form.is_valid():
-        actions.resident_update(actor=request.user, resident=resident, **form.resident_fields())
-        messages.success(request, _("The changes were saved."))
-        return redirect("members:residents", community_id=community.pk)
-    return render(
+    return flows.form_response(
         request,
-        "members/resident_form.html",
-        {"community": community, "form": form, "resident": resident},
-        status=422 if form.is_bound else 200,
+        form,
+        lambda data: actions.resident_update(
+            actor=request.user, resident=resident, **form.resident_fields()
+        ),
+        done=_("The changes were saved."),
+        to=reverse("members:residents", args=[community.pk]),
+        template="members/resident_form.html",
+        context={"community": community, "resident": resident},
     )
 
 
@@ -173,22 +174,16 @@ def resident_deactivate(request: HttpRequest, community_id: int, pk: int) -> Htt
     permissions.require_see_residents(request.user, community)
     resident = queries.resident_for(request.user, community, pk)
     permissions.require_manage_residents(request.user, community)
-    form = DeactivateResidentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.resident_deactivate(
-                actor=request.user, resident=resident, reason=form.cleaned_data["reason"]
-            )
-        except actions.ActionError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, _("%(name)s is now inactive.") % {"name": resident.name})
-            return redirect("members:residents", community_id=community.pk)
-    return render(
+    return flows.form_response(
         request,
-        "members/resident_deactivate.html",
-        {"community": community, "resident": resident, "form": form},
-        status=422 if form.is_bound else 200,
+        DeactivateResidentForm(request.POST or None),
+        lambda data: actions.resident_deactivate(
+            actor=request.user, resident=resident, reason=data["reason"]
+        ),
+        done=_("%(name)s is now inactive.") % {"name": resident.name},
+        to=reverse("members:residents", args=[community.pk]),
+        template="members/resident_deactivate.html",
+        context={"community": community, "resident": resident},
     )
 
 
@@ -255,29 +250,25 @@ def council_member_join(request: HttpRequest, community_id: int) -> HttpResponse
     community = queries.community_for(request.user, community_id)
     permissions.require_manage_council(request.user, community)
     council = queries.council_of(community)
-    form = CouncilMemberJoinForm(request.POST or None, community=community)
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        try:
-            member = actions.council_member_join(
-                actor=request.user,
-                council=council,
-                resident=data.pop("resident"),
-                joined_on=data.pop("joined_on"),
-                **data,
-            )
-        except actions.ActionError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(
-                request, _("%(name)s joined the council.") % {"name": member.resident.name}
-            )
-            return redirect("members:council", community_id=community.pk)
-    return render(
+
+    def join(data: dict) -> CouncilMember:
+        data = dict(data)
+        return actions.council_member_join(
+            actor=request.user,
+            council=council,
+            resident=data.pop("resident"),
+            joined_on=data.pop("joined_on"),
+            **data,
+        )
+
+    return flows.form_response(
         request,
-        "members/council_member_form.html",
-        {"community": community, "council": council, "form": form},
-        status=422 if form.is_bound else 200,
+        CouncilMemberJoinForm(request.POST or None, community=community),
+        join,
+        done=lambda member: _("%(name)s joined the council.") % {"name": member.resident.name},
+        to=reverse("members:council", args=[community.pk]),
+        template="members/council_member_form.html",
+        context={"community": community, "council": council},
     )
 
 
@@ -287,20 +278,14 @@ def council_member_edit(request: HttpRequest, community_id: int, pk: int) -> Htt
     community = queries.community_for(request.user, community_id)
     member = queries.council_member_for(request.user, community, pk)
     permissions.require_manage_council(request.user, community)
-    form = CouncilMemberForm(request.POST or None, instance=member)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.council_member_update(actor=request.user, member=member, **form.cleaned_data)
-        except actions.ActionError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, _("The changes were saved."))
-            return redirect("members:council", community_id=community.pk)
-    return render(
+    return flows.form_response(
         request,
-        "members/council_member_form.html",
-        {"community": community, "council": member.council, "form": form, "member": member},
-        status=422 if form.is_bound else 200,
+        CouncilMemberForm(request.POST or None, instance=member),
+        lambda data: actions.council_member_update(actor=request.user, member=member, **data),
+        done=_("The changes were saved."),
+        to=reverse("members:council", args=[community.pk]),
+        template="members/council_member_form.html",
+        context={"community": community, "council": member.council, "member": member},
     )
 
 
@@ -310,27 +295,16 @@ def council_member_leave(request: HttpRequest, community_id: int, pk: int) -> Ht
     community = queries.community_for(request.user, community_id)
     member = queries.council_member_for(request.user, community, pk)
     permissions.require_manage_council(request.user, community)
-    form = CouncilMemberLeaveForm(request.POST or None, member=member)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.council_member_leave(
-                actor=request.user,
-                member=member,
-                left_on=form.cleaned_data["left_on"],
-                reason=form.cleaned_data["reason"],
-            )
-        except actions.ActionError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(
-                request, _("%(name)s has left the council.") % {"name": member.resident.name}
-            )
-            return redirect("members:council", community_id=community.pk)
-    return render(
+    return flows.form_response(
         request,
-        "members/council_member_leave.html",
-        {"community": community, "member": member, "form": form},
-        status=422 if form.is_bound else 200,
+        CouncilMemberLeaveForm(request.POST or None, member=member),
+        lambda data: actions.council_member_leave(
+            actor=request.user, member=member, left_on=data["left_on"], reason=data["reason"]
+        ),
+        done=_("%(name)s has left the council.") % {"name": member.resident.name},
+        to=reverse("members:council", args=[community.pk]),
+        template="members/council_member_leave.html",
+        context={"community": community, "member": member},
     )
 
 

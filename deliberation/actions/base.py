@@ -7,10 +7,11 @@ import datetime as dt
 from django.db.models import Max
 from django.utils import timezone
 
+from common.refusals import Refusal
 from deliberation.models import AgendaItem, Meeting
 
 
-class ActionError(Exception):
+class ActionError(Refusal):
     """A request the meeting rules refuse; the message is shown to the user."""
 
 
