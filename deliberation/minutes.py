@@ -19,95 +19,20 @@ import datetime as dt
 from collections import Counter, defaultdict
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
-from django.shortcuts import get_object_or_404
+from django.db.models import Count, Prefetch, QuerySet
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from common.paging import Page, keyset_page
-from deliberation import permissions, queries
+from deliberation import minutes_queries, permissions, queries
 from deliberation.actions.base import ActionError
 from deliberation.models import AgendaItem, Decision, Meeting, Minutes, Vote
 from members import notifications
-from members.models import Council, CouncilMember, User
-from members.queries import communities_visible_to, council_members_of
+from members.models import CouncilMember, User
+from members.queries import council_members_of
 
-ARCHIVE_PAGE_SIZE = 20
 INDENT = "   "
-
-
-# --- Reads -------------------------------------------------------------------------------
-
-
-def is_draftable(meeting: Meeting, *, now: dt.datetime | None = None) -> bool:
-    """Held, or scheduled and already started; a cancelled meeting has no minutes."""
-    if meeting.state == Meeting.State.HELD:
-        return True
-    return meeting.state == Meeting.State.SCHEDULED and meeting.starts_at <= (now or timezone.now())
-
-
-def minutes_visible_to(user: User) -> QuerySet[Minutes]:
-    return Minutes.objects.filter(meeting__in=queries.meetings_visible_to(user))
-
-
-def minutes_for(user: User, pk: int) -> Minutes:
-    """One version of minutes of a meeting the user may see; 404 for anyone else's."""
-    return get_object_or_404(
-        minutes_visible_to(user).select_related(
-            "meeting__council__community__street", "created_by", "edited_by", "approved_by"
-        ),
-        pk=pk,
-    )
-
-
-def versions_of(meeting: Meeting) -> list[Minutes]:
-    """Every version of the meeting's minutes, newest first, in one query."""
-    return list(
-        meeting.minutes.select_related("created_by", "edited_by", "approved_by").order_by(
-            "-version"
-        )
-    )
-
-
-def latest_for(meeting: Meeting) -> Minutes | None:
-    """The newest version of the meeting's minutes (a draft or approved), in one query."""
-    return meeting.minutes.order_by("-version").first()
-
-
-def council_for(user: User, pk: int) -> Council:
-    return get_object_or_404(
-        Council.objects.filter(community__in=communities_visible_to(user)).select_related(
-            "community"
-        ),
-        pk=pk,
-    )
-
-
-def archive(council: Council, *, cursor: str = "", size: int = ARCHIVE_PAGE_SIZE) -> Page:
-    """The council's meetings that have minutes, newest first, one query a page.
-
-    Each row carries its latest version (``latest_id``, ``latest_version``,
-    ``latest_state``) and latest approved version (``approved_id``,
-    ``approved_version``, ``approved_on``).
-    """
-    versions = Minutes.objects.filter(meeting=OuterRef("pk"))
-    latest = versions.order_by("-version")
-    approved = versions.filter(state=Minutes.State.APPROVED).order_by("-version")
-    meetings = (
-        Meeting.objects.filter(council=council)
-        .filter(Exists(versions))
-        .annotate(
-            latest_id=Subquery(latest.values("pk")[:1]),
-            latest_version=Subquery(latest.values("version")[:1]),
-            latest_state=Subquery(latest.values("state")[:1]),
-            approved_id=Subquery(approved.values("pk")[:1]),
-            approved_version=Subquery(approved.values("version")[:1]),
-            approved_on=Subquery(approved.values("approved_at")[:1]),
-        )
-    )
-    return keyset_page(meetings, keys=("-starts_at", "-id"), cursor=cursor, size=size)
 
 
 # --- The draft ---------------------------------------------------------------------------
@@ -313,7 +238,7 @@ def minutes_draft(*, meeting: Meeting, actor: User, now: dt.datetime | None = No
         raise ActionError(_("Only the community's staff can draft the minutes."))
     if meeting.state == Meeting.State.CANCELLED:
         raise ActionError(_("This meeting was cancelled, so it has no minutes."))
-    if not is_draftable(meeting, now=now):
+    if not minutes_queries.is_draftable(meeting, now=now):
         raise ActionError(_("The meeting has not started yet; draft its minutes once it has."))
     versions = list(meeting.minutes.order_by("-version"))
     draft = next((v for v in versions if v.state == Minutes.State.DRAFT), None)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from common.flows import action_response
 from deliberation import minutes as minutes_domain
-from deliberation import minutes_pdf, permissions, queries
+from deliberation import minutes_pdf, minutes_queries, permissions, queries
 from deliberation.minutes_forms import CorrectionForm, MinutesForm
 from deliberation.models import Meeting, Minutes
 
@@ -29,7 +29,7 @@ from deliberation.models import Meeting, Minutes
 def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
     """The latest version of a meeting's minutes, with the list of all versions."""
     meeting = queries.meeting_for(request.user, pk)
-    versions = minutes_domain.versions_of(meeting)
+    versions = minutes_queries.versions_of(meeting)
     shown = versions[0] if versions else None
     return render(request, "meetings/minutes.html", _page(request, meeting, versions, shown))
 
@@ -38,9 +38,9 @@ def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def minutes_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One version of the minutes, the earlier ones included."""
-    shown = minutes_domain.minutes_for(request.user, pk)
+    shown = minutes_queries.minutes_for(request.user, pk)
     meeting = shown.meeting
-    versions = minutes_domain.versions_of(meeting)
+    versions = minutes_queries.versions_of(meeting)
     return render(request, "meetings/minutes.html", _page(request, meeting, versions, shown))
 
 
@@ -61,7 +61,7 @@ def _page(
         "stamp": minutes_domain.stamp_of(shown) if shown else "",
         "is_latest": bool(shown and versions and shown.pk == versions[0].pk),
         "can_run": can_run,
-        "can_draft": can_draft and not versions and minutes_domain.is_draftable(meeting),
+        "can_draft": can_draft and not versions and minutes_queries.is_draftable(meeting),
         "can_edit": can_edit,
         "can_approve": leader,
         "can_correct": can_edit and not has_draft and bool(versions),
@@ -89,7 +89,7 @@ def minutes_draft(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def minutes_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    minutes = minutes_domain.minutes_for(request.user, pk)
+    minutes = minutes_queries.minutes_for(request.user, pk)
     meeting = minutes.meeting
     if not permissions.can_edit_minutes(request.user, meeting):
         raise PermissionDenied
@@ -162,7 +162,7 @@ def _edit_page(
 @login_required
 @require_POST
 def minutes_approve(request: HttpRequest, pk: int) -> HttpResponse:
-    minutes = minutes_domain.minutes_for(request.user, pk)
+    minutes = minutes_queries.minutes_for(request.user, pk)
     if not permissions.can_approve_minutes(request.user, minutes.meeting):
         raise PermissionDenied
     return action_response(
@@ -178,12 +178,12 @@ def minutes_approve(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def minutes_correct(request: HttpRequest, pk: int) -> HttpResponse:
-    minutes = minutes_domain.minutes_for(request.user, pk)
+    minutes = minutes_queries.minutes_for(request.user, pk)
     meeting = minutes.meeting
     if not permissions.can_edit_minutes(request.user, meeting):
         raise PermissionDenied
     if request.method == "GET":
-        latest = minutes_domain.latest_for(meeting)
+        latest = minutes_queries.latest_for(meeting)
         if latest is not None and latest.state == Minutes.State.DRAFT:
             messages.error(
                 request,
@@ -215,7 +215,7 @@ def minutes_correct(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def minutes_pdf_view(request: HttpRequest, pk: int) -> HttpResponse:
-    minutes = minutes_domain.minutes_for(request.user, pk)
+    minutes = minutes_queries.minutes_for(request.user, pk)
     response = HttpResponse(minutes_pdf.render_pdf(minutes), content_type="application/pdf")
     response["Content-Disposition"] = minutes_pdf.content_disposition(minutes)
     return response
@@ -225,9 +225,9 @@ def minutes_pdf_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def council_minutes(request: HttpRequest, pk: int) -> HttpResponse:
     """Every meeting of a council that has minutes, newest first."""
-    council = minutes_domain.council_for(request.user, pk)
-    page = minutes_domain.archive(
-        council, cursor=request.GET.get("after", ""), size=minutes_domain.ARCHIVE_PAGE_SIZE
+    council = minutes_queries.council_for(request.user, pk)
+    page = minutes_queries.archive(
+        council, cursor=request.GET.get("after", ""), size=minutes_queries.ARCHIVE_PAGE_SIZE
     )
     return render(
         request,

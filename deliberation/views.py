@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from common.flows import action_response
 from common.qr import qr_svg
-from deliberation import exports, minutes, permissions, queries
+from deliberation import exports, minutes_queries, permissions, queries
 from deliberation.actions import agenda, closing, running, urgent
 from deliberation.actions.base import ActionError
 from deliberation.forms import (
@@ -542,8 +542,8 @@ def _meeting_context(
     context["carry_votes"] = any(form is not None and not form.is_review for _, form in rows)
     context["removed_items"] = list(queries.removed_items_of(meeting))
     if not request.htmx:
-        context["minutes"] = minutes.latest_for(meeting)
-        context["minutes_draftable"] = minutes.is_draftable(meeting)
+        context["minutes"] = minutes_queries.latest_for(meeting)
+        context["minutes_draftable"] = minutes_queries.is_draftable(meeting)
     if editable:
         context["following"] = queries.next_meeting_after(meeting)
         context["issue_form"] = issue_form or AgendaIssueForm(

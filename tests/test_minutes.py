@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from deliberation import minutes as minutes_domain
+from deliberation import minutes_queries
 from deliberation.actions import closing, running
 from deliberation.actions.base import ActionError
 from deliberation.models import AgendaItem, Meeting, Minutes
@@ -365,7 +366,7 @@ def test_a_correction_is_a_new_version_and_the_approved_one_stays(
         .order_by("version")
         .values_list("version", "state")
     ) == [(1, "approved"), (2, "approved")]
-    assert minutes_domain.latest_for(approved.meeting).pk == correction.pk
+    assert minutes_queries.latest_for(approved.meeting).pk == correction.pk
     assert Minutes.objects.get(pk=approved.pk).text == approved.text
 
 
@@ -632,7 +633,7 @@ def test_the_archive_pages_by_key(manan, manan_staff):
     council = manan.council
     seen, cursor = [], ""
     for _ in range(3):
-        page = minutes_domain.archive(council, cursor=cursor, size=2)
+        page = minutes_queries.archive(council, cursor=cursor, size=2)
         seen += [m.pk for m in page.rows]
         cursor = page.next_cursor
         if cursor is None:
@@ -690,7 +691,7 @@ def test_minutes_page_query_count_is_pinned_for_1_and_many_versions(
 def test_latest_for_is_one_query(approved, manan_staff, django_assert_num_queries):
     minutes_domain.minutes_correct(minutes=approved, actor=manan_staff, reason="更正")
     with django_assert_num_queries(1):
-        latest = minutes_domain.latest_for(approved.meeting)
+        latest = minutes_queries.latest_for(approved.meeting)
     assert latest.version == 2
 
 
