@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from common.flows import action_response
 from deliberation import minutes as minutes_domain
-from deliberation import minutes_pdf, minutes_queries, permissions, queries
+from deliberation import minutes_pdf, minutes_queries, minutes_text, permissions, queries
 from deliberation.minutes_forms import CorrectionForm, MinutesForm
 from deliberation.models import Meeting, Minutes
 
@@ -58,7 +58,7 @@ def _page(
         "council": meeting.council,
         "versions": versions,
         "shown": shown,
-        "stamp": minutes_domain.stamp_of(shown) if shown else "",
+        "stamp": minutes_text.stamp_of(shown) if shown else "",
         "is_latest": bool(shown and versions and shown.pk == versions[0].pk),
         "can_run": can_run,
         "can_draft": can_draft and not versions and minutes_queries.is_draftable(meeting),
@@ -107,7 +107,7 @@ def minutes_edit(request: HttpRequest, pk: int) -> HttpResponse:
             initial={
                 "title": minutes.title,
                 "text": minutes.text,
-                "stamp": minutes_domain.stamp_of(minutes),
+                "stamp": minutes_text.stamp_of(minutes),
             }
         )
         return _edit_page(request, minutes, form)
@@ -128,7 +128,7 @@ def minutes_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, str(refusal))
             # Saving again after comparing is a deliberate choice to replace the current text.
             form.data = form.data.copy()
-            form.data["stamp"] = minutes_domain.stamp_of(current)
+            form.data["stamp"] = minutes_text.stamp_of(current)
         except minutes_domain.ActionError as refusal:
             form.add_error(None, str(refusal))
         else:

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from deliberation import minutes as minutes_domain
-from deliberation import minutes_queries
+from deliberation import minutes_queries, minutes_text
 from deliberation.actions import closing, running
 from deliberation.actions.base import ActionError
 from deliberation.models import AgendaItem, Meeting, Minutes
@@ -199,7 +199,7 @@ def test_staff_and_the_leader_edit_the_draft(draft, manan_staff, manan_member, n
         actor=manan_staff,
         title=f"  {CHINESE_TITLE} ",
         text="一、出席情况……",
-        stamp=minutes_domain.stamp_of(draft),
+        stamp=minutes_text.stamp_of(draft),
     )
     assert (edited.title, edited.text, edited.edited_by) == (
         CHINESE_TITLE,
@@ -217,7 +217,7 @@ def test_staff_and_the_leader_edit_the_draft(draft, manan_staff, manan_member, n
         actor=manan_member,
         title=row.title,
         text="二、议题",
-        stamp=minutes_domain.stamp_of(row),
+        stamp=minutes_text.stamp_of(row),
     )
     assert Minutes.objects.get(pk=draft.pk).edited_by == manan_member
     before = snapshot()
@@ -227,7 +227,7 @@ def test_staff_and_the_leader_edit_the_draft(draft, manan_staff, manan_member, n
             actor=nanen_admin,
             title="x",
             text="y",
-            stamp=minutes_domain.stamp_of(by_leader),
+            stamp=minutes_text.stamp_of(by_leader),
         )
     with pytest.raises(ActionError, match="Keep the title to 200 characters"):
         minutes_domain.minutes_edit(
@@ -235,7 +235,7 @@ def test_staff_and_the_leader_edit_the_draft(draft, manan_staff, manan_member, n
             actor=manan_staff,
             title="标" * 201,
             text="y",
-            stamp=minutes_domain.stamp_of(by_leader),
+            stamp=minutes_text.stamp_of(by_leader),
         )
     with pytest.raises(ActionError, match="cannot be empty"):
         minutes_domain.minutes_edit(
@@ -243,13 +243,13 @@ def test_staff_and_the_leader_edit_the_draft(draft, manan_staff, manan_member, n
             actor=manan_staff,
             title="x",
             text="  ",
-            stamp=minutes_domain.stamp_of(by_leader),
+            stamp=minutes_text.stamp_of(by_leader),
         )
     assert snapshot() == before
 
 
 def test_a_stale_edit_is_refused_and_changes_nothing(draft, manan_staff, manan_member):
-    opened = minutes_domain.stamp_of(draft)  # both open the form
+    opened = minutes_text.stamp_of(draft)  # both open the form
     minutes_domain.minutes_edit(
         minutes=draft, actor=manan_staff, title=draft.title, text="工作人员的版本", stamp=opened
     )
@@ -289,7 +289,7 @@ def test_only_the_councils_current_leader_approves(
     assert snapshot() == before
 
     approved = minutes_domain.minutes_approve(
-        minutes=draft, actor=manan_member, stamp=minutes_domain.stamp_of(draft)
+        minutes=draft, actor=manan_member, stamp=minutes_text.stamp_of(draft)
     )
     row = Minutes.objects.get(pk=draft.pk)
     assert (row.state, row.approved_by, row.version) == ("approved", manan_member, 1)
@@ -303,7 +303,7 @@ def test_a_former_leader_no_longer_approves(draft, manan_leader_term, manan_memb
 
 
 def test_the_leader_approves_only_the_text_they_read(draft, manan_staff, manan_member):
-    read = minutes_domain.stamp_of(draft)
+    read = minutes_text.stamp_of(draft)
     minutes_domain.minutes_edit(
         minutes=draft, actor=manan_staff, title=draft.title, text="后来的修改", stamp=read
     )
@@ -321,7 +321,7 @@ def test_approved_minutes_cannot_change(approved, manan_staff, manan_member):
                 actor=actor,
                 title="改过的标题",
                 text="改过的内容",
-                stamp=minutes_domain.stamp_of(approved),
+                stamp=minutes_text.stamp_of(approved),
             )
     with pytest.raises(ActionError, match="already approved"):
         minutes_domain.minutes_approve(minutes=approved, actor=manan_member)
@@ -358,7 +358,7 @@ def test_a_correction_is_a_new_version_and_the_approved_one_stays(
         actor=manan_member,
         title=correction.title,
         text=correction.text + "\n更正：实到 4 人。",
-        stamp=minutes_domain.stamp_of(correction),
+        stamp=minutes_text.stamp_of(correction),
     )
     minutes_domain.minutes_approve(minutes=correction, actor=manan_member)
     assert list(
@@ -416,7 +416,7 @@ def test_staff_draft_and_edit_through_the_pages(meeting, manan_staff, manan_memb
 
 
 def test_a_stale_form_comes_back_with_what_was_typed(draft, manan_staff, manan_member, as_user):
-    stamp = minutes_domain.stamp_of(draft)
+    stamp = minutes_text.stamp_of(draft)
     minutes_domain.minutes_edit(
         minutes=draft, actor=manan_member, title=draft.title, text="组长先保存的内容", stamp=stamp
     )
@@ -443,7 +443,7 @@ def test_approval_through_the_page_is_for_the_leader_only(
 ):
     plain = member_account(factories.council_member(manan), "plain_member")
     url = reverse("minutes:approve", args=[draft.pk])
-    stamp = minutes_domain.stamp_of(draft)
+    stamp = minutes_text.stamp_of(draft)
     for actor in (manan_staff, nanen_admin, plain):
         assert as_user(actor).post(url, {"stamp": stamp}).status_code == 403
     assert Minutes.objects.get().state == "draft"
@@ -466,7 +466,7 @@ def test_editing_approved_minutes_through_the_page_says_so_and_changes_nothing(
     assert "approved and can no longer be changed" in opened.content.decode()
     before = snapshot()
     posted = client.post(
-        url, {"title": "改", "text": "我想改的内容", "stamp": minutes_domain.stamp_of(approved)}
+        url, {"title": "改", "text": "我想改的内容", "stamp": minutes_text.stamp_of(approved)}
     )
     assert posted.status_code == 422
     html = posted.content.decode()
@@ -543,7 +543,7 @@ def test_the_pdf_of_approved_minutes_sets_the_chinese_title_in_a_cjk_font(
         actor=manan_staff,
         title=CHINESE_TITLE,
         text="一、出席情况：王建国等 3 人。\n二、议题：楼道堆物，由楼组长牵头清理。",
-        stamp=minutes_domain.stamp_of(draft),
+        stamp=minutes_text.stamp_of(draft),
     )
     minutes_domain.minutes_approve(minutes=draft, actor=manan_member)
     response = in_english(as_user(manan_staff)).get(reverse("minutes:pdf", args=[draft.pk]))
@@ -743,7 +743,7 @@ def minutes_urls(meeting, minutes) -> list[tuple[str, str, dict]]:
         (
             "post",
             reverse("minutes:edit", args=[minutes.pk]),
-            {"title": "入侵", "text": "入侵", "stamp": minutes_domain.stamp_of(minutes)},
+            {"title": "入侵", "text": "入侵", "stamp": minutes_text.stamp_of(minutes)},
         ),
         ("post", reverse("minutes:approve", args=[minutes.pk]), {}),
         ("get", reverse("minutes:correct", args=[minutes.pk]), {}),
