@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.flows import action_response
-from deliberation import minutes as minutes_domain
 from deliberation import minutes_pdf, minutes_queries, minutes_text, permissions, queries
+from deliberation.actions import minutes as minutes_actions
+from deliberation.actions.base import ActionError
 from deliberation.minutes_forms import CorrectionForm, MinutesForm
 from deliberation.models import Meeting, Minutes
 
@@ -79,7 +80,7 @@ def minutes_draft(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     return action_response(
         request,
-        lambda: minutes_domain.minutes_draft(meeting=meeting, actor=request.user),
+        lambda: minutes_actions.minutes_draft(meeting=meeting, actor=request.user),
         done=_("The draft of the minutes is ready to edit."),
         to=lambda draft: reverse("minutes:edit", args=[draft.pk]),
         refused_to=reverse("minutes:meeting", args=[meeting.pk]),
@@ -116,20 +117,20 @@ def minutes_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            minutes_domain.minutes_edit(
+            minutes_actions.minutes_edit(
                 minutes=minutes,
                 actor=request.user,
                 title=data["title"],
                 text=data["text"],
                 stamp=data["stamp"],
             )
-        except minutes_domain.StaleMinutes as refusal:
+        except minutes_actions.StaleMinutes as refusal:
             current = refusal.current
             form.add_error(None, str(refusal))
             # Saving again after comparing is a deliberate choice to replace the current text.
             form.data = form.data.copy()
             form.data["stamp"] = minutes_text.stamp_of(current)
-        except minutes_domain.ActionError as refusal:
+        except ActionError as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, _("The minutes were saved."))
@@ -167,7 +168,7 @@ def minutes_approve(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     return action_response(
         request,
-        lambda: minutes_domain.minutes_approve(
+        lambda: minutes_actions.minutes_approve(
             minutes=minutes, actor=request.user, stamp=request.POST.get("stamp", "")
         ),
         done=_("The minutes are approved."),
@@ -193,10 +194,10 @@ def minutes_correct(request: HttpRequest, pk: int) -> HttpResponse:
     form = CorrectionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            draft = minutes_domain.minutes_correct(
+            draft = minutes_actions.minutes_correct(
                 minutes=minutes, actor=request.user, reason=form.cleaned_data["reason"]
             )
-        except minutes_domain.ActionError as refusal:
+        except ActionError as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, _("A new version was started from the approved minutes."))

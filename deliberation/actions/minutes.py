@@ -1,10 +1,10 @@
-"""Meeting minutes (会议纪要): drafted from the meeting's record, approved by the council's leader.
+"""Writes to meeting minutes: drafting, editing, approving and correcting them.
 
 A meeting's minutes are a series of versions. Staff draft the first from what
-the meeting recorded (attendance, agenda, decisions, votes); staff or the
-leader edit it; the leader approves it, and from then on that version never
-changes. A correction is a new draft copied from the latest approved version,
-with the reason on record, approved in its turn.
+the meeting recorded (``minutes_text.compose``); staff or the leader edit it;
+the leader approves it, and from then on that version never changes. A
+correction is a new draft copied from the latest approved version, with the
+reason on record, approved in its turn.
 
 Each write locks the meeting (or the minutes row) first, so two people
 drafting or editing at once are served one after the other on PostgreSQL;
@@ -28,19 +28,6 @@ from deliberation.models import Meeting, Minutes
 from members import notifications
 from members.models import CouncilMember, User
 
-# --- The optimistic stamp (minutes_text.stamp_of) ----------------------------------------
-
-
-def _is_current(minutes: Minutes, stamp: str) -> bool:
-    try:
-        seen = parse_datetime(stamp or "")
-    except ValueError:
-        return False
-    return seen is not None and seen == minutes.updated
-
-
-# --- Actions -----------------------------------------------------------------------------
-
 
 def _locked_meeting(meeting: Meeting) -> Meeting:
     return (
@@ -54,6 +41,15 @@ def _locked_minutes(minutes: Minutes) -> Minutes:
         .select_related("meeting__council", "edited_by")
         .get(pk=minutes.pk)
     )
+
+
+def _is_current(minutes: Minutes, stamp: str) -> bool:
+    """Whether ``stamp`` (``minutes_text.stamp_of`` when the form opened) is still the version's."""
+    try:
+        seen = parse_datetime(stamp or "")
+    except ValueError:
+        return False
+    return seen is not None and seen == minutes.updated
 
 
 class StaleMinutes(ActionError):
