@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from deliberation import queries
+from deliberation import calendar_queries
 from deliberation.actions import calendars
 from deliberation.models import Meeting
 from members.models import Council
@@ -91,10 +91,10 @@ def month_weeks(first: dt.date, meetings: list[Meeting]) -> list[list[tuple]]:
 @require_GET
 @never_cache
 def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
-    feed = queries.live_feed(token)
-    council = queries.feed_council(feed)
+    feed = calendar_queries.live_feed(token)
+    council = calendar_queries.feed_council(feed)
     now = timezone.now()
-    body = ical_of(council, queries.feed_meetings(council, now=now), now=now)
+    body = ical_of(council, calendar_queries.feed_meetings(council, now=now), now=now)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="yishi.ics"'
     response["X-Robots-Tag"] = "noindex"
@@ -111,7 +111,7 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
     """
     today = timezone.localdate()
     first = month_from(request.GET.get("month", ""), today=today)
-    meetings = queries.month_meetings(request.user, first)
+    meetings = calendar_queries.month_meetings(request.user, first)
     previous = (first - dt.timedelta(days=1)).replace(day=1)
     following = (first + dt.timedelta(days=32)).replace(day=1)
     context = {
@@ -128,14 +128,14 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
 
 
 def _subscribe_context(request: HttpRequest, *, auto_make: bool) -> dict:
-    feeds, unmade = queries.calendar_feeds_of(request.user)
+    feeds, unmade = calendar_queries.calendar_feeds_of(request.user)
     rows = []
     for feed in feeds:
         url = request.build_absolute_uri(reverse("calendars:feed", args=[feed.token]))
         rows.append(
             {
                 "feed": feed,
-                "council": queries.feed_council(feed),
+                "council": calendar_queries.feed_council(feed),
                 "personal": feed.member_id is not None,
                 "url": url,
                 "webcal_url": re.sub(r"^https?://", "webcal://", url),
@@ -162,7 +162,7 @@ def calendar_reset(request: HttpRequest) -> HttpResponse:
     feed_id = request.POST.get("feed", "").strip()
     if not feed_id.isdigit():
         raise Http404
-    feeds, _unmade = queries.calendar_feeds_of(request.user)
+    feeds, _unmade = calendar_queries.calendar_feeds_of(request.user)
     feed = next((f for f in feeds if f.pk == int(feed_id)), None)
     if feed is None:
         raise Http404

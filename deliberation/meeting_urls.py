@@ -1,6 +1,6 @@
 from django.urls import path
 
-from deliberation import views
+from deliberation import agenda_views, views
 
 app_name = "meetings"
 
@@ -24,22 +24,34 @@ urlpatterns = [
     path("meetings/<int:pk>/sign-in-sheet/", views.meeting_sign_in_sheet, name="sign_in_sheet"),
     path("meetings/<int:pk>/close/", views.meeting_close, name="close"),
     path("meetings/<int:pk>/cancel/", views.meeting_cancel, name="cancel"),
-    path("meetings/<int:pk>/agenda/issues/", views.agenda_add_issue, name="agenda_add_issue"),
-    path("meetings/<int:pk>/agenda/topics/", views.agenda_add_topic, name="agenda_add_topic"),
+    path(
+        "meetings/<int:pk>/agenda/issues/", agenda_views.agenda_add_issue, name="agenda_add_issue"
+    ),
+    path(
+        "meetings/<int:pk>/agenda/topics/", agenda_views.agenda_add_topic, name="agenda_add_topic"
+    ),
     path(
         "meetings/<int:pk>/items/<int:item_pk>/decide/",
         views.meeting_decide,
         name="decide",
     ),
-    path("meetings/<int:pk>/items/<int:item_pk>/move/", views.agenda_move, name="agenda_move"),
     path(
-        "meetings/<int:pk>/items/<int:item_pk>/remove/", views.agenda_remove, name="agenda_remove"
+        "meetings/<int:pk>/items/<int:item_pk>/move/", agenda_views.agenda_move, name="agenda_move"
+    ),
+    path(
+        "meetings/<int:pk>/items/<int:item_pk>/remove/",
+        agenda_views.agenda_remove,
+        name="agenda_remove",
     ),
     path(
         "meetings/<int:pk>/items/<int:item_pk>/restore/",
-        views.agenda_restore,
+        agenda_views.agenda_restore,
         name="agenda_restore",
     ),
-    path("meetings/<int:pk>/items/<int:item_pk>/defer/", views.agenda_defer, name="agenda_defer"),
+    path(
+        "meetings/<int:pk>/items/<int:item_pk>/defer/",
+        agenda_views.agenda_defer,
+        name="agenda_defer",
+    ),
     path("issues/<int:issue_pk>/convene/", views.meeting_convene, name="convene"),
 ]

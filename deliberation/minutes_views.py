@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.flows import action_response
-from deliberation import minutes as minutes_domain
-from deliberation import minutes_pdf, permissions, queries
+from deliberation import minutes_pdf, minutes_queries, minutes_text, permissions, queries
+from deliberation.actions import minutes as minutes_actions
+from deliberation.actions.base import ActionError
 from deliberation.minutes_forms import CorrectionForm, MinutesForm
 from deliberation.models import Meeting, Minutes
 
@@ -29,7 +30,7 @@ from deliberation.models import Meeting, Minutes
 def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
     """The latest version of a meeting's minutes, with the list of all versions."""
     meeting = queries.meeting_for(request.user, pk)
-    versions = minutes_domain.versions_of(meeting)
+    versions = minutes_queries.versions_of(meeting)
     shown = versions[0] if versions else None
     return render(request, "meetings/minutes.html", _page(request, meeting, versions, shown))
 
@@ -38,9 +39,9 @@ def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def minutes_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One version of the minutes, the earlier ones included."""
-    shown = minutes_domain.minutes_for(request.user, pk)
+    shown = minutes_queries.minutes_for(request.user, pk)
     meeting = shown.meeting
-    versions = minutes_domain.versions_of(meeting)
+    versions = minutes_queries.versions_of(meeting)
     return render(request, "meetings/minutes.html", _page(request, meeting, versions, shown))
 
 
@@ -58,10 +59,10 @@ def _page(
         "council": meeting.council,
         "versions": versions,
         "shown": shown,
-        "stamp": minutes_domain.stamp_of(shown) if shown else "",
+        "stamp": minutes_text.stamp_of(shown) if shown else "",
         "is_latest": bool(shown and versions and shown.pk == versions[0].pk),
         "can_run": can_run,
-        "can_draft": can_draft and not versions and minutes_domain.is_draftable(meeting),
+        "can_draft": can_draft and not versions and minutes_queries.is_draftable(meeting),
         "can_edit": can_edit,
         "can_approve": leader,
         "can_correct": can_edit and not has_draft and bool(versions),
@@ -79,7 +80,7 @@ def minutes_draft(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     return action_response(
         request,
-        lambda: minutes_domain.minutes_draft(meeting=meeting, actor=request.user),
+        lambda: minutes_actions.minutes_draft(meeting=meeting, actor=request.user),
         done=_("The draft of the minutes is ready to edit."),
         to=lambda draft: reverse("minutes:edit", args=[draft.pk]),
         refused_to=reverse("minutes:meeting", args=[meeting.pk]),
@@ -89,7 +90,7 @@ def minutes_draft(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def minutes_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    minutes = minutes_domain.minutes_for(request.user, pk)
+    minutes = minutes_queries.minutes_for(request.user, pk)
     meeting = minutes.meeting
     if not permissions.can_edit_minutes(request.user, meeting):
         raise PermissionDenied
@@ -107,7 +108,7 @@ def minutes_edit(request: HttpRequest, pk: int) -> HttpResponse:
             initial={
                 "title": minutes.title,
                 "text": minutes.text,
-                "stamp": minutes_domain.stamp_of(minutes),
+                "stamp": minutes_text.stamp_of(minutes),
             }
         )
         return _edit_page(request, minutes, form)
@@ -116,20 +117,20 @@ def minutes_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            minutes_domain.minutes_edit(
+            minutes_actions.minutes_edit(
                 minutes=minutes,
                 actor=request.user,
                 title=data["title"],
                 text=data["text"],
                 stamp=data["stamp"],
             )
-        except minutes_domain.StaleMinutes as refusal:
+        except minutes_actions.StaleMinutes as refusal:
             current = refusal.current
             form.add_error(None, str(refusal))
             # Saving again after comparing is a deliberate choice to replace the current text.
             form.data = form.data.copy()
-            form.data["stamp"] = minutes_domain.stamp_of(current)
-        except minutes_domain.ActionError as refusal:
+            form.data["stamp"] = minutes_text.stamp_of(current)
+        except ActionError as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, _("The minutes were saved."))
@@ -162,12 +163,12 @@ def _edit_page(
 @login_required
 @require_POST
 def minutes_approve(request: HttpRequest, pk: int) -> HttpResponse:
-    minutes = minutes_domain.minutes_for(request.user, pk)
+    minutes = minutes_queries.minutes_for(request.user, pk)
     if not permissions.can_approve_minutes(request.user, minutes.meeting):
         raise PermissionDenied
     return action_response(
         request,
-        lambda: minutes_domain.minutes_approve(
+        lambda: minutes_actions.minutes_approve(
             minutes=minutes, actor=request.user, stamp=request.POST.get("stamp", "")
         ),
         done=_("The minutes are approved."),
@@ -178,12 +179,12 @@ def minutes_approve(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def minutes_correct(request: HttpRequest, pk: int) -> HttpResponse:
-    minutes = minutes_domain.minutes_for(request.user, pk)
+    minutes = minutes_queries.minutes_for(request.user, pk)
     meeting = minutes.meeting
     if not permissions.can_edit_minutes(request.user, meeting):
         raise PermissionDenied
     if request.method == "GET":
-        latest = minutes_domain.latest_for(meeting)
+        latest = minutes_queries.latest_for(meeting)
         if latest is not None and latest.state == Minutes.State.DRAFT:
             messages.error(
                 request,
@@ -193,10 +194,10 @@ def minutes_correct(request: HttpRequest, pk: int) -> HttpResponse:
     form = CorrectionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            draft = minutes_domain.minutes_correct(
+            draft = minutes_actions.minutes_correct(
                 minutes=minutes, actor=request.user, reason=form.cleaned_data["reason"]
             )
-        except minutes_domain.ActionError as refusal:
+        except ActionError as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, _("A new version was started from the approved minutes."))
@@ -215,7 +216,7 @@ def minutes_correct(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def minutes_pdf_view(request: HttpRequest, pk: int) -> HttpResponse:
-    minutes = minutes_domain.minutes_for(request.user, pk)
+    minutes = minutes_queries.minutes_for(request.user, pk)
     response = HttpResponse(minutes_pdf.render_pdf(minutes), content_type="application/pdf")
     response["Content-Disposition"] = minutes_pdf.content_disposition(minutes)
     return response
@@ -225,9 +226,9 @@ def minutes_pdf_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def council_minutes(request: HttpRequest, pk: int) -> HttpResponse:
     """Every meeting of a council that has minutes, newest first."""
-    council = minutes_domain.council_for(request.user, pk)
-    page = minutes_domain.archive(
-        council, cursor=request.GET.get("after", ""), size=minutes_domain.ARCHIVE_PAGE_SIZE
+    council = minutes_queries.council_for(request.user, pk)
+    page = minutes_queries.archive(
+        council, cursor=request.GET.get("after", ""), size=minutes_queries.ARCHIVE_PAGE_SIZE
     )
     return render(
         request,

@@ -14,8 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from deliberation import minutes as minutes_domain
+from deliberation import minutes_queries, minutes_text
 from deliberation.actions import closing, running
+from deliberation.actions import minutes as minutes_actions
 from deliberation.actions.base import ActionError
 from deliberation.models import AgendaItem, Meeting, Minutes
 from issues import actions as issue_actions
@@ -70,12 +71,12 @@ def meeting(manan):
 
 @pytest.fixture
 def draft(meeting, manan_staff, manan_member):
-    return minutes_domain.minutes_draft(meeting=meeting, actor=manan_staff)
+    return minutes_actions.minutes_draft(meeting=meeting, actor=manan_staff)
 
 
 @pytest.fixture
 def approved(draft, manan_member):
-    return minutes_domain.minutes_approve(minutes=draft, actor=manan_member)
+    return minutes_actions.minutes_approve(minutes=draft, actor=manan_member)
 
 
 def snapshot() -> list[tuple]:
@@ -124,7 +125,7 @@ def test_the_draft_is_written_from_attendance_agenda_decisions_and_votes(
     closed_at = dt.datetime(2026, 3, 18, 17, 5, tzinfo=TZ)
     closing.meeting_close(meeting=meeting, actor=manan_staff, now=closed_at)
 
-    minutes = minutes_domain.minutes_draft(meeting=meeting, actor=manan_staff)
+    minutes = minutes_actions.minutes_draft(meeting=meeting, actor=manan_staff)
 
     assert (minutes.version, minutes.state, minutes.created_by) == (1, "draft", manan_staff)
     assert minutes.title == "Minutes of the 马南社区居民议事会 meeting of 2026-03-18"
@@ -154,8 +155,8 @@ def test_the_draft_is_written_from_attendance_agenda_decisions_and_votes(
 def test_drafting_again_returns_the_same_draft_and_tells_the_leader_once(
     meeting, manan_staff, manan_member
 ):
-    first = minutes_domain.minutes_draft(meeting=meeting, actor=manan_staff)
-    again = minutes_domain.minutes_draft(meeting=meeting, actor=manan_staff)
+    first = minutes_actions.minutes_draft(meeting=meeting, actor=manan_staff)
+    again = minutes_actions.minutes_draft(meeting=meeting, actor=manan_staff)
     assert again.pk == first.pk
     assert Minutes.objects.count() == 1
     notices = Notice.objects.filter(kind="minutes_ready")
@@ -166,7 +167,7 @@ def test_drafting_again_returns_the_same_draft_and_tells_the_leader_once(
 
 
 def test_an_empty_meeting_still_gets_a_draft(meeting, manan_staff):
-    minutes = minutes_domain.minutes_draft(meeting=meeting, actor=manan_staff)
+    minutes = minutes_actions.minutes_draft(meeting=meeting, actor=manan_staff)
     assert "Nobody signed in." in minutes.text
     assert "The agenda was empty." in minutes.text
 
@@ -177,28 +178,28 @@ def test_drafting_is_for_staff_of_held_or_started_meetings(
     now = timezone.now()
     cancelled = make_meeting(manan, now - dt.timedelta(days=2), state="cancelled")
     with pytest.raises(ActionError, match="cancelled, so it has no minutes"):
-        minutes_domain.minutes_draft(meeting=cancelled, actor=manan_staff)
+        minutes_actions.minutes_draft(meeting=cancelled, actor=manan_staff)
     upcoming = make_meeting(manan, now + dt.timedelta(days=2), state="scheduled")
     with pytest.raises(ActionError, match="has not started yet"):
-        minutes_domain.minutes_draft(meeting=upcoming, actor=manan_staff)
+        minutes_actions.minutes_draft(meeting=upcoming, actor=manan_staff)
     started = make_meeting(manan, now - dt.timedelta(hours=1), state="scheduled")
     for outsider in (manan_member, nanen_admin):
         with pytest.raises(ActionError, match="Only the community's staff"):
-            minutes_domain.minutes_draft(meeting=started, actor=outsider)
+            minutes_actions.minutes_draft(meeting=started, actor=outsider)
     assert not Minutes.objects.exists()
-    assert minutes_domain.minutes_draft(meeting=started, actor=manan_staff).version == 1
+    assert minutes_actions.minutes_draft(meeting=started, actor=manan_staff).version == 1
 
 
 # --- Editing -----------------------------------------------------------------------------
 
 
 def test_staff_and_the_leader_edit_the_draft(draft, manan_staff, manan_member, nanen_admin):
-    edited = minutes_domain.minutes_edit(
+    edited = minutes_actions.minutes_edit(
         minutes=draft,
         actor=manan_staff,
         title=f"  {CHINESE_TITLE} ",
         text="一、出席情况……",
-        stamp=minutes_domain.stamp_of(draft),
+        stamp=minutes_text.stamp_of(draft),
     )
     assert (edited.title, edited.text, edited.edited_by) == (
         CHINESE_TITLE,
@@ -211,56 +212,56 @@ def test_staff_and_the_leader_edit_the_draft(draft, manan_staff, manan_member, n
         "一、出席情况……",
         manan_staff.pk,
     )
-    by_leader = minutes_domain.minutes_edit(
+    by_leader = minutes_actions.minutes_edit(
         minutes=row,
         actor=manan_member,
         title=row.title,
         text="二、议题",
-        stamp=minutes_domain.stamp_of(row),
+        stamp=minutes_text.stamp_of(row),
     )
     assert Minutes.objects.get(pk=draft.pk).edited_by == manan_member
     before = snapshot()
     with pytest.raises(ActionError, match="Only the community's staff or the council's"):
-        minutes_domain.minutes_edit(
+        minutes_actions.minutes_edit(
             minutes=by_leader,
             actor=nanen_admin,
             title="x",
             text="y",
-            stamp=minutes_domain.stamp_of(by_leader),
+            stamp=minutes_text.stamp_of(by_leader),
         )
     with pytest.raises(ActionError, match="Keep the title to 200 characters"):
-        minutes_domain.minutes_edit(
+        minutes_actions.minutes_edit(
             minutes=by_leader,
             actor=manan_staff,
             title="标" * 201,
             text="y",
-            stamp=minutes_domain.stamp_of(by_leader),
+            stamp=minutes_text.stamp_of(by_leader),
         )
     with pytest.raises(ActionError, match="cannot be empty"):
-        minutes_domain.minutes_edit(
+        minutes_actions.minutes_edit(
             minutes=by_leader,
             actor=manan_staff,
             title="x",
             text="  ",
-            stamp=minutes_domain.stamp_of(by_leader),
+            stamp=minutes_text.stamp_of(by_leader),
         )
     assert snapshot() == before
 
 
 def test_a_stale_edit_is_refused_and_changes_nothing(draft, manan_staff, manan_member):
-    opened = minutes_domain.stamp_of(draft)  # both open the form
-    minutes_domain.minutes_edit(
+    opened = minutes_text.stamp_of(draft)  # both open the form
+    minutes_actions.minutes_edit(
         minutes=draft, actor=manan_staff, title=draft.title, text="工作人员的版本", stamp=opened
     )
     before = snapshot()
-    with pytest.raises(minutes_domain.StaleMinutes, match="changed these minutes") as refused:
-        minutes_domain.minutes_edit(
+    with pytest.raises(minutes_actions.StaleMinutes, match="changed these minutes") as refused:
+        minutes_actions.minutes_edit(
             minutes=draft, actor=manan_member, title=draft.title, text="组长的版本", stamp=opened
         )
     assert refused.value.current.text == "工作人员的版本"
     for stamp in ("", "garbage", "2026-13-45T99:00:00"):
-        with pytest.raises(minutes_domain.StaleMinutes):
-            minutes_domain.minutes_edit(
+        with pytest.raises(minutes_actions.StaleMinutes):
+            minutes_actions.minutes_edit(
                 minutes=draft, actor=manan_member, title=draft.title, text="组长的版本", stamp=stamp
             )
     assert snapshot() == before
@@ -284,11 +285,11 @@ def test_only_the_councils_current_leader_approves(
     before = snapshot()
     for actor in (manan_staff, nanen_admin, deputy, plain, xingfu_leader):
         with pytest.raises(ActionError, match="Only the council's leader"):
-            minutes_domain.minutes_approve(minutes=draft, actor=actor)
+            minutes_actions.minutes_approve(minutes=draft, actor=actor)
     assert snapshot() == before
 
-    approved = minutes_domain.minutes_approve(
-        minutes=draft, actor=manan_member, stamp=minutes_domain.stamp_of(draft)
+    approved = minutes_actions.minutes_approve(
+        minutes=draft, actor=manan_member, stamp=minutes_text.stamp_of(draft)
     )
     row = Minutes.objects.get(pk=draft.pk)
     assert (row.state, row.approved_by, row.version) == ("approved", manan_member, 1)
@@ -298,16 +299,16 @@ def test_only_the_councils_current_leader_approves(
 def test_a_former_leader_no_longer_approves(draft, manan_leader_term, manan_member):
     CouncilMember.objects.filter(pk=manan_leader_term.pk).update(left_on=dt.date(2026, 3, 20))
     with pytest.raises(ActionError, match="Only the council's leader"):
-        minutes_domain.minutes_approve(minutes=draft, actor=manan_member)
+        minutes_actions.minutes_approve(minutes=draft, actor=manan_member)
 
 
 def test_the_leader_approves_only_the_text_they_read(draft, manan_staff, manan_member):
-    read = minutes_domain.stamp_of(draft)
-    minutes_domain.minutes_edit(
+    read = minutes_text.stamp_of(draft)
+    minutes_actions.minutes_edit(
         minutes=draft, actor=manan_staff, title=draft.title, text="后来的修改", stamp=read
     )
-    with pytest.raises(minutes_domain.StaleMinutes, match="read them again"):
-        minutes_domain.minutes_approve(minutes=draft, actor=manan_member, stamp=read)
+    with pytest.raises(minutes_actions.StaleMinutes, match="read them again"):
+        minutes_actions.minutes_approve(minutes=draft, actor=manan_member, stamp=read)
     assert Minutes.objects.get(pk=draft.pk).state == "draft"
 
 
@@ -315,17 +316,17 @@ def test_approved_minutes_cannot_change(approved, manan_staff, manan_member):
     before = snapshot()
     for actor in (manan_staff, manan_member):
         with pytest.raises(ActionError, match="approved and can no longer be changed"):
-            minutes_domain.minutes_edit(
+            minutes_actions.minutes_edit(
                 minutes=approved,
                 actor=actor,
                 title="改过的标题",
                 text="改过的内容",
-                stamp=minutes_domain.stamp_of(approved),
+                stamp=minutes_text.stamp_of(approved),
             )
     with pytest.raises(ActionError, match="already approved"):
-        minutes_domain.minutes_approve(minutes=approved, actor=manan_member)
+        minutes_actions.minutes_approve(minutes=approved, actor=manan_member)
     with pytest.raises(ActionError, match="start a correction"):
-        minutes_domain.minutes_draft(meeting=approved.meeting, actor=manan_staff)
+        minutes_actions.minutes_draft(meeting=approved.meeting, actor=manan_staff)
     assert snapshot() == before
 
 
@@ -337,10 +338,10 @@ def test_a_correction_is_a_new_version_and_the_approved_one_stays(
 ):
     version_1 = snapshot()
     with pytest.raises(ActionError, match="Say why"):
-        minutes_domain.minutes_correct(minutes=approved, actor=manan_staff, reason="  ")
+        minutes_actions.minutes_correct(minutes=approved, actor=manan_staff, reason="  ")
     assert snapshot() == version_1
 
-    correction = minutes_domain.minutes_correct(
+    correction = minutes_actions.minutes_correct(
         minutes=approved, actor=manan_staff, reason="出席人数记录有误"
     )
     assert (correction.version, correction.state) == (2, "draft")
@@ -350,32 +351,34 @@ def test_a_correction_is_a_new_version_and_the_approved_one_stays(
     assert Notice.objects.filter(key__startswith=f"minutes_ready:{correction.pk}:").exists()
 
     with pytest.raises(ActionError, match="being drafted already"):
-        minutes_domain.minutes_correct(minutes=approved, actor=manan_member, reason="再改")
+        minutes_actions.minutes_correct(minutes=approved, actor=manan_member, reason="再改")
 
-    minutes_domain.minutes_edit(
+    minutes_actions.minutes_edit(
         minutes=correction,
         actor=manan_member,
         title=correction.title,
         text=correction.text + "\n更正：实到 4 人。",
-        stamp=minutes_domain.stamp_of(correction),
+        stamp=minutes_text.stamp_of(correction),
     )
-    minutes_domain.minutes_approve(minutes=correction, actor=manan_member)
+    minutes_actions.minutes_approve(minutes=correction, actor=manan_member)
     assert list(
         Minutes.objects.filter(meeting=approved.meeting)
         .order_by("version")
         .values_list("version", "state")
     ) == [(1, "approved"), (2, "approved")]
-    assert minutes_domain.latest_for(approved.meeting).pk == correction.pk
+    assert minutes_queries.latest_for(approved.meeting).pk == correction.pk
     assert Minutes.objects.get(pk=approved.pk).text == approved.text
 
 
 def test_a_draft_is_edited_not_corrected(draft, manan_staff):
     with pytest.raises(ActionError, match="being drafted already"):
-        minutes_domain.minutes_correct(minutes=draft, actor=manan_staff, reason="改")
+        minutes_actions.minutes_correct(minutes=draft, actor=manan_staff, reason="改")
 
 
 def test_the_leader_who_starts_a_correction_is_not_told_about_it(approved, manan_member):
-    correction = minutes_domain.minutes_correct(minutes=approved, actor=manan_member, reason="错字")
+    correction = minutes_actions.minutes_correct(
+        minutes=approved, actor=manan_member, reason="错字"
+    )
     assert not Notice.objects.filter(key__startswith=f"minutes_ready:{correction.pk}:").exists()
 
 
@@ -415,8 +418,8 @@ def test_staff_draft_and_edit_through_the_pages(meeting, manan_staff, manan_memb
 
 
 def test_a_stale_form_comes_back_with_what_was_typed(draft, manan_staff, manan_member, as_user):
-    stamp = minutes_domain.stamp_of(draft)
-    minutes_domain.minutes_edit(
+    stamp = minutes_text.stamp_of(draft)
+    minutes_actions.minutes_edit(
         minutes=draft, actor=manan_member, title=draft.title, text="组长先保存的内容", stamp=stamp
     )
     client = in_english(as_user(manan_staff))
@@ -442,7 +445,7 @@ def test_approval_through_the_page_is_for_the_leader_only(
 ):
     plain = member_account(factories.council_member(manan), "plain_member")
     url = reverse("minutes:approve", args=[draft.pk])
-    stamp = minutes_domain.stamp_of(draft)
+    stamp = minutes_text.stamp_of(draft)
     for actor in (manan_staff, nanen_admin, plain):
         assert as_user(actor).post(url, {"stamp": stamp}).status_code == 403
     assert Minutes.objects.get().state == "draft"
@@ -465,7 +468,7 @@ def test_editing_approved_minutes_through_the_page_says_so_and_changes_nothing(
     assert "approved and can no longer be changed" in opened.content.decode()
     before = snapshot()
     posted = client.post(
-        url, {"title": "改", "text": "我想改的内容", "stamp": minutes_domain.stamp_of(approved)}
+        url, {"title": "改", "text": "我想改的内容", "stamp": minutes_text.stamp_of(approved)}
     )
     assert posted.status_code == 422
     html = posted.content.decode()
@@ -537,14 +540,14 @@ def test_the_pdf_of_approved_minutes_sets_the_chinese_title_in_a_cjk_font(
 ):
     from pypdf import PdfReader
 
-    minutes_domain.minutes_edit(
+    minutes_actions.minutes_edit(
         minutes=draft,
         actor=manan_staff,
         title=CHINESE_TITLE,
         text="一、出席情况：王建国等 3 人。\n二、议题：楼道堆物，由楼组长牵头清理。",
-        stamp=minutes_domain.stamp_of(draft),
+        stamp=minutes_text.stamp_of(draft),
     )
-    minutes_domain.minutes_approve(minutes=draft, actor=manan_member)
+    minutes_actions.minutes_approve(minutes=draft, actor=manan_member)
     response = in_english(as_user(manan_staff)).get(reverse("minutes:pdf", args=[draft.pk]))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -587,11 +590,11 @@ def test_typed_text_stays_text_in_the_pdf(draft):
 
 def with_minutes(community, starts_at, actor, leader=None, *, corrected=False) -> Meeting:
     meeting = make_meeting(community, starts_at)
-    minutes = minutes_domain.minutes_draft(meeting=meeting, actor=actor)
+    minutes = minutes_actions.minutes_draft(meeting=meeting, actor=actor)
     if leader is not None:
-        minutes_domain.minutes_approve(minutes=minutes, actor=leader)
+        minutes_actions.minutes_approve(minutes=minutes, actor=leader)
         if corrected:
-            minutes_domain.minutes_correct(minutes=minutes, actor=actor, reason="更正")
+            minutes_actions.minutes_correct(minutes=minutes, actor=actor, reason="更正")
     return meeting
 
 
@@ -632,7 +635,7 @@ def test_the_archive_pages_by_key(manan, manan_staff):
     council = manan.council
     seen, cursor = [], ""
     for _ in range(3):
-        page = minutes_domain.archive(council, cursor=cursor, size=2)
+        page = minutes_queries.archive(council, cursor=cursor, size=2)
         seen += [m.pk for m in page.rows]
         cursor = page.next_cursor
         if cursor is None:
@@ -668,7 +671,7 @@ def test_archive_query_count_is_pinned_for_1_and_many_meetings(
 def test_minutes_page_query_count_is_pinned_for_1_and_many_versions(
     meeting, manan_staff, manan_member, as_user, django_assert_num_queries
 ):
-    draft = minutes_domain.minutes_draft(meeting=meeting, actor=manan_staff)
+    draft = minutes_actions.minutes_draft(meeting=meeting, actor=manan_staff)
     client = as_user(manan_member)
     urls = [
         reverse("minutes:meeting", args=[meeting.pk]),
@@ -677,8 +680,8 @@ def test_minutes_page_query_count_is_pinned_for_1_and_many_versions(
     few = [count(client, url) for url in urls]
     latest = draft
     for _ in range(6):
-        minutes_domain.minutes_approve(minutes=latest, actor=manan_member)
-        latest = minutes_domain.minutes_correct(minutes=latest, actor=manan_staff, reason="更正")
+        minutes_actions.minutes_approve(minutes=latest, actor=manan_member)
+        latest = minutes_actions.minutes_correct(minutes=latest, actor=manan_staff, reason="更正")
     # session, user, roles; meeting or version (scoped); the versions with their
     # people; whether the reader leads the council; unread notices.
     for url in urls:
@@ -688,9 +691,9 @@ def test_minutes_page_query_count_is_pinned_for_1_and_many_versions(
 
 
 def test_latest_for_is_one_query(approved, manan_staff, django_assert_num_queries):
-    minutes_domain.minutes_correct(minutes=approved, actor=manan_staff, reason="更正")
+    minutes_actions.minutes_correct(minutes=approved, actor=manan_staff, reason="更正")
     with django_assert_num_queries(1):
-        latest = minutes_domain.latest_for(approved.meeting)
+        latest = minutes_queries.latest_for(approved.meeting)
     assert latest.version == 2
 
 
@@ -715,7 +718,7 @@ def test_the_card_offers_what_each_person_may_do(
     assert draft_url not in card(
         **base, can_run=True, own_term=None, minutes=None, minutes_draftable=False
     )
-    draft = minutes_domain.minutes_draft(meeting=meeting, actor=manan_staff)
+    draft = minutes_actions.minutes_draft(meeting=meeting, actor=manan_staff)
     for_staff = card(**base, can_run=True, own_term=None, minutes=draft, minutes_draftable=True)
     assert reverse("minutes:edit", args=[draft.pk]) in for_staff
     assert reverse("minutes:pdf", args=[draft.pk]) in for_staff
@@ -723,7 +726,7 @@ def test_the_card_offers_what_each_person_may_do(
         **base, can_run=False, own_term=manan_leader_term, minutes=draft, minutes_draftable=True
     )
     assert "Review and approve" in for_leader
-    approved = minutes_domain.minutes_approve(minutes=draft, actor=manan_member)
+    approved = minutes_actions.minutes_approve(minutes=draft, actor=manan_member)
     for_member = card(**base, can_run=False, own_term=None, minutes=approved)
     assert reverse("minutes:detail", args=[draft.pk]) in for_member
     assert reverse("minutes:edit", args=[draft.pk]) not in for_member
@@ -742,7 +745,7 @@ def minutes_urls(meeting, minutes) -> list[tuple[str, str, dict]]:
         (
             "post",
             reverse("minutes:edit", args=[minutes.pk]),
-            {"title": "入侵", "text": "入侵", "stamp": minutes_domain.stamp_of(minutes)},
+            {"title": "入侵", "text": "入侵", "stamp": minutes_text.stamp_of(minutes)},
         ),
         ("post", reverse("minutes:approve", args=[minutes.pk]), {}),
         ("get", reverse("minutes:correct", args=[minutes.pk]), {}),

@@ -1,4 +1,4 @@
-"""Writes to meetings: the only place a meeting, its agenda or its notices change.
+"""Writes to meetings: the only place a meeting, its agenda, its notices or its minutes change.
 
 One module per topic; import the module and call through it
 (``from deliberation.actions import agenda`` then ``agenda.agenda_item_remove(...)``):
@@ -12,5 +12,9 @@ One module per topic; import the module and call through it
 - ``urgent``: convening an urgent meeting about one issue;
 - ``agenda``: editing an agenda by hand;
 - ``closing``: closing a meeting once held, or cancelling it;
+- ``calendars``: the calendar feeds a council or a member subscribes to, made when
+  asked for and reset when leaked;
+- ``minutes``: drafting, editing, approving and correcting a meeting's minutes (their
+  text composed by ``deliberation.minutes_text``);
 - ``base``: ``ActionError``, which every refusal raises, and shared helpers.
 """

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from deliberation import permissions, queries
+from deliberation import calendar_queries, permissions
 from deliberation.models import CalendarFeed
 from members.models import Council, CouncilMember, User
 
@@ -48,7 +48,7 @@ def calendar_feed_for(
 
 def calendar_feeds_make(*, user: User) -> list[CalendarFeed]:
     """Every live feed the user may hold, each made if it was not yet: councils, then terms."""
-    councils, terms = queries.feed_holders_of(user)
+    councils, terms = calendar_queries.feed_holders_of(user)
     feeds = [calendar_feed_for(user=user, council=council) for council in councils]
     feeds += [calendar_feed_for(user=user, member=term) for term in terms]
     return feeds

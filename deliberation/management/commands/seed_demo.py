@@ -334,8 +334,7 @@ class Command(BaseCommand):
         """A meeting 马南社区 held a week ago, with its decision and approved minutes."""
         from django.utils import timezone
 
-        from deliberation import minutes
-        from deliberation.actions import agenda, closing, running
+        from deliberation.actions import agenda, closing, minutes, running
         from deliberation.models import Meeting
 
         council = manan.council
