@@ -18,10 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from issues import events, extensions, lifecycle, permissions, photos, rollup, search
-
-# Refusals are raised from here too; callers catch them as ``actions.IssueActionError``.
-from issues.events import IssueActionError as IssueActionError
-from issues.events import StaleIssue as StaleIssue
+from issues.events import IssueActionError
 from issues.models import Category, Escalation, Event, FollowUpReview, Issue, Photo
 from issues.queries import community_staff_of, responsible_users, street_admins_of
 from members import actions as members_actions

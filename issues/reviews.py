@@ -43,7 +43,7 @@ TOKEN = re.compile(r"^([1-9][0-9]{0,17})-([0-9a-f]{16})$")
 R = FollowUpReview.State
 
 
-class ReviewRefused(actions.IssueActionError):
+class ReviewRefused(events.IssueActionError):
     """The review cannot take this now; the message says why."""
 
 

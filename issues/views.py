@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from common.paging import keyset_page
 from issues import actions, exports, extensions, lifecycle, permissions, queries, reviews
+from issues.events import IssueActionError
 from issues.forms import (
     AcceptEscalationForm,
     AssignForm,
@@ -42,7 +43,7 @@ from members import queries as member_queries
 from members.models import Community, CouncilMember, User
 
 PAGE_SIZE = 30
-REFUSALS = (actions.IssueActionError, lifecycle.TransitionRefused, ValidationError)
+REFUSALS = (IssueActionError, lifecycle.TransitionRefused, ValidationError)
 
 
 def _message(error: Exception) -> str:
@@ -310,7 +311,7 @@ def rate(request: HttpRequest, pk: int) -> HttpResponse:
     def perform(issue: Issue, data: dict) -> str:
         review = queries.latest_review(issue)
         if review is None:
-            raise actions.IssueActionError(_("This matter has no follow-up review to rate."))
+            raise IssueActionError(_("This matter has no follow-up review to rate."))
         reviews.review_rate(
             review=review,
             actor=request.user,

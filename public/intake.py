@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from common import throttle
 from issues import actions
+from issues.events import IssueActionError
 from issues.models import Issue
 from members.models import Community
 from public import forms as public_forms
@@ -58,7 +59,7 @@ def report_once(
             reporter=None,
             **form.report_fields(),
         )
-    except (ValidationError, actions.IssueActionError) as error:
+    except (ValidationError, IssueActionError) as error:
         throttle.undo(limit_key, HOUR)
         throttle.release(submission)
         if isinstance(error, ValidationError) and not hasattr(error, "error_dict"):

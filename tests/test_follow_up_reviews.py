@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from issues import actions
-from issues.actions import IssueActionError
+from issues.events import IssueActionError
 from issues.lifecycle import TransitionRefused
 from issues.models import Escalation, FollowUpReview, Issue
 from tests import factories

@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from PIL import ExifTags, Image
 
 from issues import actions, search
-from issues.actions import IssueActionError, StaleIssue
+from issues.events import IssueActionError, StaleIssue
 from issues.models import Event, Issue, Photo
 from members.models import Notice
 from tests import factories

@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from PIL import Image
 
 from issues import actions, queries
-from issues.actions import IssueActionError
+from issues.events import IssueActionError
 from issues.lifecycle import TransitionRefused
 from issues.models import Escalation, Event, Issue, Photo
 from members.models import Notice

@@ -14,6 +14,7 @@ from deliberation.actions.base import ActionError, put_on_agenda
 from deliberation.models import AgendaItem, Attendance, Decision, Meeting, Vote
 from issues import actions as issue_actions
 from issues import lifecycle
+from issues.events import IssueActionError
 from issues.models import Issue
 from members.models import CouncilMember, User
 
@@ -133,12 +134,12 @@ def decision_record(
     if kind == AgendaItem.Kind.REVIEW:
         try:
             _carry_out_review(decision, meeting, item, actor)
-        except (issue_actions.IssueActionError, lifecycle.TransitionRefused) as error:
+        except (IssueActionError, lifecycle.TransitionRefused) as error:
             raise ActionError(str(error)) from error
     elif item.issue_id is not None:
         try:
             _carry_out(decision, meeting, item, actor, list(members), due_on)
-        except (issue_actions.IssueActionError, lifecycle.TransitionRefused) as error:
+        except (IssueActionError, lifecycle.TransitionRefused) as error:
             raise ActionError(str(error)) from error
     elif outcome == Decision.Outcome.DEFER:
         _carry_over(item, meeting)
