@@ -19,7 +19,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.paging import keyset_page
-from issues import actions, exports, extensions, lifecycle, permissions, queries, reviews
+from issues import exports, extensions, lifecycle, permissions, queries, reviews
+from issues.actions import escalations, handling, intake, upkeep
 from issues.events import IssueActionError
 from issues.forms import (
     AcceptEscalationForm,
@@ -160,11 +161,11 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             if is_staff:
-                issue = actions.issue_intake(
+                issue = intake.issue_intake(
                     actor=request.user, community=community, **form.intake_fields()
                 )
             else:
-                issue = actions.issue_report(
+                issue = intake.issue_report(
                     actor=request.user,
                     community=community,
                     channel=Issue.Channel.PATROL,
@@ -284,7 +285,7 @@ def _run_from_issue_page(request, pk, *, require, form_name, make_form, perform)
 @require_POST
 def transition(request: HttpRequest, pk: int) -> HttpResponse:
     def perform(issue: Issue, data: dict) -> str:
-        actions.issue_transition(
+        handling.issue_transition(
             issue=issue,
             actor=request.user,
             name=data["name"],
@@ -336,7 +337,7 @@ def rate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def assign(request: HttpRequest, pk: int) -> HttpResponse:
     def perform(issue: Issue, data: dict) -> str:
-        actions.issue_assign(
+        handling.issue_assign(
             issue=issue,
             actor=request.user,
             members=data["members"],
@@ -360,7 +361,7 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def escalate(request: HttpRequest, pk: int) -> HttpResponse:
     def perform(issue: Issue, data: dict) -> str:
-        issue = actions.issue_escalate(
+        issue = escalations.issue_escalate(
             issue=issue, actor=request.user, reason=data["reason"], expected_version=data["version"]
         )
         return _("Escalated: now handled by the %(tier)s.") % {"tier": issue.get_tier_display()}
@@ -383,7 +384,7 @@ def comment(request: HttpRequest, pk: int) -> HttpResponse:
     form = CommentForm(request.POST)
     if form.is_valid():
         try:
-            actions.issue_comment(issue=issue, actor=request.user, text=form.cleaned_data["text"])
+            intake.issue_comment(issue=issue, actor=request.user, text=form.cleaned_data["text"])
         except REFUSALS as error:
             form.add_error(None, _message(error))
         else:
@@ -399,7 +400,7 @@ def add_photos(request: HttpRequest, pk: int) -> HttpResponse:
     form = PhotoForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            actions.issue_add_photos(
+            intake.issue_add_photos(
                 issue=issue, actor=request.user, uploads=form.cleaned_data["photos"]
             )
         except REFUSALS as error:
@@ -419,7 +420,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in EditForm.Meta.fields}
         try:
-            actions.issue_edit(
+            intake.issue_edit(
                 issue=issue,
                 actor=request.user,
                 expected_version=form.cleaned_data["version"],
@@ -490,7 +491,7 @@ def escalation_decide(request: HttpRequest, pk: int) -> HttpResponse:
             if decision == "accept":
                 accept_form = AcceptEscalationForm(request.POST, street_id=street_id)
                 if accept_form.is_valid():
-                    actions.escalation_accept(
+                    escalations.escalation_accept(
                         escalation=escalation, actor=request.user, **accept_form.cleaned_data
                     )
                     messages.success(request, _("Assigned to the department."))
@@ -498,7 +499,7 @@ def escalation_decide(request: HttpRequest, pk: int) -> HttpResponse:
             elif decision == "return":
                 return_form = ReturnEscalationForm(request.POST)
                 if return_form.is_valid():
-                    actions.escalation_return(
+                    escalations.escalation_return(
                         escalation=escalation,
                         actor=request.user,
                         reason=return_form.cleaned_data["reason"],
@@ -506,7 +507,7 @@ def escalation_decide(request: HttpRequest, pk: int) -> HttpResponse:
                     messages.success(request, _("Returned to the community."))
                     return redirect("issues:street_queue", street_id=street_id)
             elif decision == "confirm":
-                actions.escalation_confirm(escalation=escalation, actor=request.user)
+                escalations.escalation_confirm(escalation=escalation, actor=request.user)
                 messages.success(request, _("Confirmed: the issue is resolved."))
                 return redirect("issues:street_queue", street_id=street_id)
         except REFUSALS as error:
@@ -541,7 +542,7 @@ def categories(request: HttpRequest, street_id: int) -> HttpResponse:
         form = CategoryForm(request.POST, instance=editing or Category(street=street))
         if form.is_valid():
             fields = {name: form.cleaned_data[name] for name in CategoryForm.Meta.fields}
-            actions.category_save(actor=request.user, street=street, category=editing, **fields)
+            upkeep.category_save(actor=request.user, street=street, category=editing, **fields)
             messages.success(request, _("The category was saved."))
             return redirect("issues:categories", street_id=street.pk)
     return render(
@@ -578,7 +579,7 @@ def escalation_reply(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReplyForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.escalation_reply(
+            escalations.escalation_reply(
                 escalation=escalation,
                 actor=request.user,
                 reply=form.cleaned_data["reply"],

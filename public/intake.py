@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from common import throttle
-from issues import actions
+from issues.actions import intake
 from issues.events import IssueActionError
 from issues.models import Issue
 from members.models import Community
@@ -52,7 +52,7 @@ def report_once(
         )
         return 429
     try:
-        issue = actions.issue_report(
+        issue = intake.issue_report(
             actor=None,
             community=community,
             channel=Issue.Channel.PUBLIC_FORM,
