@@ -23,7 +23,6 @@ from issues import exports, extensions, lifecycle, permissions, queries, reviews
 from issues.actions import escalations, handling, intake, upkeep
 from issues.events import IssueActionError
 from issues.forms import (
-    AcceptEscalationForm,
     AssignForm,
     CategoryForm,
     CommentForm,
@@ -32,9 +31,7 @@ from issues.forms import (
     InboxFilterForm,
     IntakeForm,
     PhotoForm,
-    ReplyForm,
     ReportForm,
-    ReturnEscalationForm,
     TransitionForm,
 )
 from issues.models import Category, Escalation, Issue
@@ -47,7 +44,8 @@ PAGE_SIZE = 30
 REFUSALS = (IssueActionError, lifecycle.TransitionRefused, ValidationError)
 
 
-def _message(error: Exception) -> str:
+def refusal_message(error: Exception) -> str:
+    """What a refusal caught as one of ``REFUSALS`` says to the person."""
     if isinstance(error, ValidationError):
         return " ".join(error.messages)
     return str(error)
@@ -173,7 +171,7 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
                     **form.report_fields(),
                 )
         except REFUSALS as error:
-            form.add_error(None, _message(error))
+            form.add_error(None, refusal_message(error))
         else:
             messages.success(request, _("The issue was recorded. Thank you."))
             # The page after a report tells the browser to forget its saved draft.
@@ -273,7 +271,7 @@ def _run_from_issue_page(request, pk, *, require, form_name, make_form, perform)
         try:
             message = perform(issue, form.cleaned_data)
         except REFUSALS as error:
-            form.add_error(None, _message(error))
+            form.add_error(None, refusal_message(error))
         else:
             messages.success(request, message)
             return redirect("issues:detail", pk=issue.pk)
@@ -386,7 +384,7 @@ def comment(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             intake.issue_comment(issue=issue, actor=request.user, text=form.cleaned_data["text"])
         except REFUSALS as error:
-            form.add_error(None, _message(error))
+            form.add_error(None, refusal_message(error))
         else:
             return redirect("issues:detail", pk=issue.pk)
     return _detail(request, issue, status=422, comment_form=form)
@@ -404,7 +402,7 @@ def add_photos(request: HttpRequest, pk: int) -> HttpResponse:
                 issue=issue, actor=request.user, uploads=form.cleaned_data["photos"]
             )
         except REFUSALS as error:
-            form.add_error("photos", _message(error))
+            form.add_error("photos", refusal_message(error))
         else:
             messages.success(request, _("The photos were added."))
             return redirect("issues:detail", pk=issue.pk)
@@ -427,7 +425,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
                 **fields,
             )
         except REFUSALS as error:
-            form.add_error(None, _message(error))
+            form.add_error(None, refusal_message(error))
             issue = queries.issue_for(request.user, pk)
             form = _refresh_version(form, issue)
         else:
@@ -451,82 +449,7 @@ def photo(request: HttpRequest, pk: int, photo_pk: int) -> FileResponse:
     return response
 
 
-# --- Street office -------------------------------------------------------------------------
-
-
-@login_required
-@require_GET
-def street_queue(request: HttpRequest, street_id: int) -> HttpResponse:
-    street = member_queries.street_for(request.user, street_id)
-    state = request.GET.get("state", "")
-    if state not in Escalation.State.values:
-        state = ""
-    escalations = list(queries.escalations_for_street(request.user, street, state=state))
-    return render(
-        request,
-        "issues/street_queue.html",
-        {
-            "street": street,
-            "escalations": escalations,
-            "state": state,
-            "states": Escalation.State.choices,
-            "accept_form": AcceptEscalationForm(street_id=street.pk),
-            "return_form": ReturnEscalationForm(),
-            "today": timezone.localdate(),
-        },
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def escalation_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    """Accept (department and deadline) or return (reason) one escalation."""
-    escalation = queries.escalation_for_street_admin(request.user, pk)
-    street_id = escalation.street_id
-    accept_form = AcceptEscalationForm(street_id=street_id)
-    return_form = ReturnEscalationForm()
-    decision = request.POST.get("decision")
-    if request.method == "POST":
-        try:
-            if decision == "accept":
-                accept_form = AcceptEscalationForm(request.POST, street_id=street_id)
-                if accept_form.is_valid():
-                    escalations.escalation_accept(
-                        escalation=escalation, actor=request.user, **accept_form.cleaned_data
-                    )
-                    messages.success(request, _("Assigned to the department."))
-                    return redirect("issues:street_queue", street_id=street_id)
-            elif decision == "return":
-                return_form = ReturnEscalationForm(request.POST)
-                if return_form.is_valid():
-                    escalations.escalation_return(
-                        escalation=escalation,
-                        actor=request.user,
-                        reason=return_form.cleaned_data["reason"],
-                    )
-                    messages.success(request, _("Returned to the community."))
-                    return redirect("issues:street_queue", street_id=street_id)
-            elif decision == "confirm":
-                escalations.escalation_confirm(escalation=escalation, actor=request.user)
-                messages.success(request, _("Confirmed: the issue is resolved."))
-                return redirect("issues:street_queue", street_id=street_id)
-        except REFUSALS as error:
-            messages.error(request, _message(error))
-    issue = escalation.issue
-    return render(
-        request,
-        "issues/escalation.html",
-        {
-            "escalation": escalation,
-            "issue": issue,
-            "events": list(queries.timeline(issue)),
-            "photos": list(queries.photos_of(issue)),
-            "accept_form": accept_form,
-            "return_form": return_form,
-            "today": timezone.localdate(),
-        },
-        status=422 if request.method == "POST" else 200,
-    )
+# --- Street categories -------------------------------------------------------------------
 
 
 @login_required
@@ -550,58 +473,6 @@ def categories(request: HttpRequest, street_id: int) -> HttpResponse:
         "issues/categories.html",
         {"street": street, "categories": rows, "form": form, "editing": editing},
         status=422 if request.method == "POST" else 200,
-    )
-
-
-# --- Departments -------------------------------------------------------------------------------
-
-
-@login_required
-@require_GET
-def work(request: HttpRequest) -> HttpResponse:
-    departments = list(member_queries.departments_handled_by(request.user))
-    escalations = list(queries.escalations_for_department(request.user))
-    return render(
-        request,
-        "issues/work.html",
-        {
-            "departments": departments,
-            "escalations": escalations,
-            "today": timezone.localdate(),
-        },
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def escalation_reply(request: HttpRequest, pk: int) -> HttpResponse:
-    escalation = queries.escalation_for_handler(request.user, pk)
-    form = ReplyForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            escalations.escalation_reply(
-                escalation=escalation,
-                actor=request.user,
-                reply=form.cleaned_data["reply"],
-                uploads=form.cleaned_data["photos"],
-            )
-        except REFUSALS as error:
-            form.add_error(None, _message(error))
-        else:
-            messages.success(request, _("Reported as handled. The street office will confirm."))
-            return redirect("issues:work")
-    issue = escalation.issue
-    return render(
-        request,
-        "issues/reply.html",
-        {
-            "escalation": escalation,
-            "issue": issue,
-            "photos": list(queries.photos_of(issue)),
-            "form": form,
-            "today": timezone.localdate(),
-        },
-        status=422 if form.is_bound else 200,
     )
 
 
