@@ -27,9 +27,9 @@ from django.db.models import Max
 from django.utils import timezone
 
 from bench import vocabulary as words
-from issues import actions as issue_actions
 from issues import search
-from issues.actions import TRACKING_ALPHABET
+from issues.actions import upkeep
+from issues.actions.intake import TRACKING_ALPHABET
 from issues.categories import seed_categories
 from issues.models import Category, Escalation, Event, Issue, Photo
 from members.models import (
@@ -52,7 +52,7 @@ SPAN = dt.timedelta(days=3 * 365)
 COUNCIL_SIZE = 12
 MEMBER_ACCOUNTS = 3  # council members per community who have an account
 # Contact details of matters closed this long ago have been erased (PIPL art. 19).
-CONTACT_RETENTION = getattr(issue_actions, "CONTACT_RETENTION", dt.timedelta(days=183))
+CONTACT_RETENTION = getattr(upkeep, "CONTACT_RETENTION", dt.timedelta(days=183))
 PLACEHOLDERS = [f"bench/placeholder-{n}.jpg" for n in range(1, 5)]
 
 Out = Callable[[str], None]

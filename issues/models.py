@@ -153,7 +153,7 @@ class Issue(models.Model):
     updated = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     # When the matter was closed or found not actionable: contact details are
-    # erased a fixed time after this (issues.actions.contact_details_erase).
+    # erased a fixed time after this (issues.actions.upkeep.contact_details_erase).
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

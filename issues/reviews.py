@@ -27,7 +27,8 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
-from issues import actions, events, extensions
+from issues import events, extensions
+from issues.actions import handling
 from issues.models import Event, FollowUpReview, Issue, Rating
 from issues.queries import community_staff_of, responsible_users
 from members import notifications
@@ -43,7 +44,7 @@ TOKEN = re.compile(r"^([1-9][0-9]{0,17})-([0-9a-f]{16})$")
 R = FollowUpReview.State
 
 
-class ReviewRefused(actions.IssueActionError):
+class ReviewRefused(events.IssueActionError):
     """The review cannot take this now; the message says why."""
 
 
@@ -367,7 +368,7 @@ def _settle(
             reason = _("Follow-up review: the council found the fix did not work.")
         if review.council_notes and not_effective:
             reason = f"{reason}\n{review.council_notes}"
-        issue = actions.issue_transition(issue=issue, actor=actor, name="reopen", note=reason)
+        issue = handling.issue_transition(issue=issue, actor=actor, name="reopen", note=reason)
         events.notify(
             [*responsible_users(issue), *community_staff_of(issue)],
             "issue_reopened",
@@ -381,7 +382,7 @@ def _settle(
             return review
         _finish(review, FollowUpReview.Result.CLOSED, now)
         extensions.review_items_done(issue_id=issue.pk, now=now)
-        actions.issue_transition(issue=issue, actor=actor, name="close", note=review.council_notes)
+        handling.issue_transition(issue=issue, actor=actor, name="close", note=review.council_notes)
     return review
 
 

@@ -9,7 +9,8 @@ from celery import shared_task
 from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
-from issues import actions, queries, rollup
+from issues import queries, rollup
+from issues.actions import upkeep
 from issues.models import Issue
 
 
@@ -25,7 +26,7 @@ def notify_overdue_issues() -> int:
     sent = 0
     for issue_id in queries.overdue_issue_ids(today):
         try:
-            sent += actions.overdue_notify(issue_id=issue_id, today=today)
+            sent += upkeep.overdue_notify(issue_id=issue_id, today=today)
         except Issue.DoesNotExist:
             continue  # deleted since the list was read
     return sent
@@ -34,7 +35,7 @@ def notify_overdue_issues() -> int:
 @shared_task(acks_late=True)
 def erase_expired_contact_details() -> int:
     """Blank contact details of matters closed six months ago; idempotent (see the action)."""
-    return actions.contact_details_erase(now=timezone.now())
+    return upkeep.contact_details_erase(now=timezone.now())
 
 
 @shared_task(acks_late=True)

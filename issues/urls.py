@@ -1,6 +1,6 @@
 from django.urls import path
 
-from issues import views
+from issues import escalation_views, views
 
 app_name = "issues"
 
@@ -19,9 +19,9 @@ urlpatterns = [
     path("issues/<int:pk>/comment/", views.comment, name="comment"),
     path("issues/<int:pk>/photos/", views.add_photos, name="add_photos"),
     path("issues/<int:pk>/photos/<int:photo_pk>/", views.photo, name="photo"),
-    path("street/<int:street_id>/escalations/", views.street_queue, name="street_queue"),
+    path("street/<int:street_id>/escalations/", escalation_views.street_queue, name="street_queue"),
     path("street/<int:street_id>/categories/", views.categories, name="categories"),
-    path("escalations/<int:pk>/", views.escalation_decide, name="escalation"),
-    path("work/", views.work, name="work"),
-    path("work/<int:pk>/", views.escalation_reply, name="reply"),
+    path("escalations/<int:pk>/", escalation_views.escalation_decide, name="escalation"),
+    path("work/", escalation_views.work, name="work"),
+    path("work/<int:pk>/", escalation_views.escalation_reply, name="reply"),
 ]

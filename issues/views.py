@@ -19,9 +19,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.paging import keyset_page
-from issues import actions, exports, extensions, lifecycle, permissions, queries, reviews
+from issues import exports, extensions, lifecycle, permissions, queries, reviews
+from issues.actions import escalations, handling, intake, upkeep
+from issues.events import IssueActionError
 from issues.forms import (
-    AcceptEscalationForm,
     AssignForm,
     CategoryForm,
     CommentForm,
@@ -30,9 +31,7 @@ from issues.forms import (
     InboxFilterForm,
     IntakeForm,
     PhotoForm,
-    ReplyForm,
     ReportForm,
-    ReturnEscalationForm,
     TransitionForm,
 )
 from issues.models import Category, Escalation, Issue
@@ -42,10 +41,11 @@ from members import queries as member_queries
 from members.models import Community, CouncilMember, User
 
 PAGE_SIZE = 30
-REFUSALS = (actions.IssueActionError, lifecycle.TransitionRefused, ValidationError)
+REFUSALS = (IssueActionError, lifecycle.TransitionRefused, ValidationError)
 
 
-def _message(error: Exception) -> str:
+def refusal_message(error: Exception) -> str:
+    """What a refusal caught as one of ``REFUSALS`` says to the person."""
     if isinstance(error, ValidationError):
         return " ".join(error.messages)
     return str(error)
@@ -159,11 +159,11 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             if is_staff:
-                issue = actions.issue_intake(
+                issue = intake.issue_intake(
                     actor=request.user, community=community, **form.intake_fields()
                 )
             else:
-                issue = actions.issue_report(
+                issue = intake.issue_report(
                     actor=request.user,
                     community=community,
                     channel=Issue.Channel.PATROL,
@@ -171,7 +171,7 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
                     **form.report_fields(),
                 )
         except REFUSALS as error:
-            form.add_error(None, _message(error))
+            form.add_error(None, refusal_message(error))
         else:
             messages.success(request, _("The issue was recorded. Thank you."))
             # The page after a report tells the browser to forget its saved draft.
@@ -271,7 +271,7 @@ def _run_from_issue_page(request, pk, *, require, form_name, make_form, perform)
         try:
             message = perform(issue, form.cleaned_data)
         except REFUSALS as error:
-            form.add_error(None, _message(error))
+            form.add_error(None, refusal_message(error))
         else:
             messages.success(request, message)
             return redirect("issues:detail", pk=issue.pk)
@@ -283,7 +283,7 @@ def _run_from_issue_page(request, pk, *, require, form_name, make_form, perform)
 @require_POST
 def transition(request: HttpRequest, pk: int) -> HttpResponse:
     def perform(issue: Issue, data: dict) -> str:
-        actions.issue_transition(
+        handling.issue_transition(
             issue=issue,
             actor=request.user,
             name=data["name"],
@@ -310,7 +310,7 @@ def rate(request: HttpRequest, pk: int) -> HttpResponse:
     def perform(issue: Issue, data: dict) -> str:
         review = queries.latest_review(issue)
         if review is None:
-            raise actions.IssueActionError(_("This matter has no follow-up review to rate."))
+            raise IssueActionError(_("This matter has no follow-up review to rate."))
         reviews.review_rate(
             review=review,
             actor=request.user,
@@ -335,7 +335,7 @@ def rate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def assign(request: HttpRequest, pk: int) -> HttpResponse:
     def perform(issue: Issue, data: dict) -> str:
-        actions.issue_assign(
+        handling.issue_assign(
             issue=issue,
             actor=request.user,
             members=data["members"],
@@ -359,7 +359,7 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def escalate(request: HttpRequest, pk: int) -> HttpResponse:
     def perform(issue: Issue, data: dict) -> str:
-        issue = actions.issue_escalate(
+        issue = escalations.issue_escalate(
             issue=issue, actor=request.user, reason=data["reason"], expected_version=data["version"]
         )
         return _("Escalated: now handled by the %(tier)s.") % {"tier": issue.get_tier_display()}
@@ -382,9 +382,9 @@ def comment(request: HttpRequest, pk: int) -> HttpResponse:
     form = CommentForm(request.POST)
     if form.is_valid():
         try:
-            actions.issue_comment(issue=issue, actor=request.user, text=form.cleaned_data["text"])
+            intake.issue_comment(issue=issue, actor=request.user, text=form.cleaned_data["text"])
         except REFUSALS as error:
-            form.add_error(None, _message(error))
+            form.add_error(None, refusal_message(error))
         else:
             return redirect("issues:detail", pk=issue.pk)
     return _detail(request, issue, status=422, comment_form=form)
@@ -398,11 +398,11 @@ def add_photos(request: HttpRequest, pk: int) -> HttpResponse:
     form = PhotoForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            actions.issue_add_photos(
+            intake.issue_add_photos(
                 issue=issue, actor=request.user, uploads=form.cleaned_data["photos"]
             )
         except REFUSALS as error:
-            form.add_error("photos", _message(error))
+            form.add_error("photos", refusal_message(error))
         else:
             messages.success(request, _("The photos were added."))
             return redirect("issues:detail", pk=issue.pk)
@@ -418,14 +418,14 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in EditForm.Meta.fields}
         try:
-            actions.issue_edit(
+            intake.issue_edit(
                 issue=issue,
                 actor=request.user,
                 expected_version=form.cleaned_data["version"],
                 **fields,
             )
         except REFUSALS as error:
-            form.add_error(None, _message(error))
+            form.add_error(None, refusal_message(error))
             issue = queries.issue_for(request.user, pk)
             form = _refresh_version(form, issue)
         else:
@@ -449,82 +449,7 @@ def photo(request: HttpRequest, pk: int, photo_pk: int) -> FileResponse:
     return response
 
 
-# --- Street office -------------------------------------------------------------------------
-
-
-@login_required
-@require_GET
-def street_queue(request: HttpRequest, street_id: int) -> HttpResponse:
-    street = member_queries.street_for(request.user, street_id)
-    state = request.GET.get("state", "")
-    if state not in Escalation.State.values:
-        state = ""
-    escalations = list(queries.escalations_for_street(request.user, street, state=state))
-    return render(
-        request,
-        "issues/street_queue.html",
-        {
-            "street": street,
-            "escalations": escalations,
-            "state": state,
-            "states": Escalation.State.choices,
-            "accept_form": AcceptEscalationForm(street_id=street.pk),
-            "return_form": ReturnEscalationForm(),
-            "today": timezone.localdate(),
-        },
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def escalation_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    """Accept (department and deadline) or return (reason) one escalation."""
-    escalation = queries.escalation_for_street_admin(request.user, pk)
-    street_id = escalation.street_id
-    accept_form = AcceptEscalationForm(street_id=street_id)
-    return_form = ReturnEscalationForm()
-    decision = request.POST.get("decision")
-    if request.method == "POST":
-        try:
-            if decision == "accept":
-                accept_form = AcceptEscalationForm(request.POST, street_id=street_id)
-                if accept_form.is_valid():
-                    actions.escalation_accept(
-                        escalation=escalation, actor=request.user, **accept_form.cleaned_data
-                    )
-                    messages.success(request, _("Assigned to the department."))
-                    return redirect("issues:street_queue", street_id=street_id)
-            elif decision == "return":
-                return_form = ReturnEscalationForm(request.POST)
-                if return_form.is_valid():
-                    actions.escalation_return(
-                        escalation=escalation,
-                        actor=request.user,
-                        reason=return_form.cleaned_data["reason"],
-                    )
-                    messages.success(request, _("Returned to the community."))
-                    return redirect("issues:street_queue", street_id=street_id)
-            elif decision == "confirm":
-                actions.escalation_confirm(escalation=escalation, actor=request.user)
-                messages.success(request, _("Confirmed: the issue is resolved."))
-                return redirect("issues:street_queue", street_id=street_id)
-        except REFUSALS as error:
-            messages.error(request, _message(error))
-    issue = escalation.issue
-    return render(
-        request,
-        "issues/escalation.html",
-        {
-            "escalation": escalation,
-            "issue": issue,
-            "events": list(queries.timeline(issue)),
-            "photos": list(queries.photos_of(issue)),
-            "accept_form": accept_form,
-            "return_form": return_form,
-            "today": timezone.localdate(),
-        },
-        status=422 if request.method == "POST" else 200,
-    )
+# --- Street categories -------------------------------------------------------------------
 
 
 @login_required
@@ -540,7 +465,7 @@ def categories(request: HttpRequest, street_id: int) -> HttpResponse:
         form = CategoryForm(request.POST, instance=editing or Category(street=street))
         if form.is_valid():
             fields = {name: form.cleaned_data[name] for name in CategoryForm.Meta.fields}
-            actions.category_save(actor=request.user, street=street, category=editing, **fields)
+            upkeep.category_save(actor=request.user, street=street, category=editing, **fields)
             messages.success(request, _("The category was saved."))
             return redirect("issues:categories", street_id=street.pk)
     return render(
@@ -548,58 +473,6 @@ def categories(request: HttpRequest, street_id: int) -> HttpResponse:
         "issues/categories.html",
         {"street": street, "categories": rows, "form": form, "editing": editing},
         status=422 if request.method == "POST" else 200,
-    )
-
-
-# --- Departments -------------------------------------------------------------------------------
-
-
-@login_required
-@require_GET
-def work(request: HttpRequest) -> HttpResponse:
-    departments = list(member_queries.departments_handled_by(request.user))
-    escalations = list(queries.escalations_for_department(request.user))
-    return render(
-        request,
-        "issues/work.html",
-        {
-            "departments": departments,
-            "escalations": escalations,
-            "today": timezone.localdate(),
-        },
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def escalation_reply(request: HttpRequest, pk: int) -> HttpResponse:
-    escalation = queries.escalation_for_handler(request.user, pk)
-    form = ReplyForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.escalation_reply(
-                escalation=escalation,
-                actor=request.user,
-                reply=form.cleaned_data["reply"],
-                uploads=form.cleaned_data["photos"],
-            )
-        except REFUSALS as error:
-            form.add_error(None, _message(error))
-        else:
-            messages.success(request, _("Reported as handled. The street office will confirm."))
-            return redirect("issues:work")
-    issue = escalation.issue
-    return render(
-        request,
-        "issues/reply.html",
-        {
-            "escalation": escalation,
-            "issue": issue,
-            "photos": list(queries.photos_of(issue)),
-            "form": form,
-            "today": timezone.localdate(),
-        },
-        status=422 if form.is_bound else 200,
     )
 
 

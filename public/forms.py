@@ -156,7 +156,7 @@ class PublicReportForm(forms.Form):
         return form_stamp(self.community)
 
     def report_fields(self) -> dict:
-        """The cleaned fields for ``actions.issue_report``."""
+        """The cleaned fields for ``issues.actions.intake.issue_report``."""
         data = self.cleaned_data
         return {
             "title": data["title"],

@@ -15,7 +15,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from common import throttle
-from issues import actions
+from issues.actions import intake
+from issues.events import IssueActionError
 from issues.models import Issue
 from members.models import Community
 from public import forms as public_forms
@@ -51,14 +52,14 @@ def report_once(
         )
         return 429
     try:
-        issue = actions.issue_report(
+        issue = intake.issue_report(
             actor=None,
             community=community,
             channel=Issue.Channel.PUBLIC_FORM,
             reporter=None,
             **form.report_fields(),
         )
-    except (ValidationError, actions.IssueActionError) as error:
+    except (ValidationError, IssueActionError) as error:
         throttle.undo(limit_key, HOUR)
         throttle.release(submission)
         if isinstance(error, ValidationError) and not hasattr(error, "error_dict"):

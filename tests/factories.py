@@ -36,11 +36,11 @@ def category(street_: Street, code: str = "other"):
 
 def issue(community_: Community, *, actor=None, code: str = "other", **fields):
     """An issue reported through the domain action, as any channel would."""
-    from issues import actions
+    from issues.actions import intake
 
     fields.setdefault("title", f"问题{next(_counter)}")
     fields.setdefault("channel", "patrol")
-    return actions.issue_report(
+    return intake.issue_report(
         actor=actor,
         community=community_,
         category=category(community_.street, code),
@@ -133,8 +133,8 @@ def meeting(community_: Community, starts_at: dt.datetime, **fields):
 
 def resolved_issue(community_: Community, *, actor, **fields):
     """An issue reported, taken up and resolved through the domain actions (a review is booked)."""
-    from issues import actions
+    from issues.actions import handling
 
     reported = issue(community_, actor=actor, **fields)
-    actions.issue_transition(issue=reported, actor=actor, name="start")
-    return actions.issue_transition(issue=reported, actor=actor, name="resolve")
+    handling.issue_transition(issue=reported, actor=actor, name="start")
+    return handling.issue_transition(issue=reported, actor=actor, name="resolve")

@@ -14,7 +14,7 @@ from deliberation import queries
 from deliberation.actions import agenda, materialise, running
 from deliberation.actions.base import ActionError
 from deliberation.models import AgendaItem, Meeting
-from issues import actions as issue_actions
+from issues.actions import handling
 from issues.models import Issue
 from tests import factories
 
@@ -47,7 +47,7 @@ def make_meeting(community, starts_at: dt.datetime, **fields) -> Meeting:
 
 def awaiting(community, actor, **fields) -> Issue:
     issue = factories.issue(community, actor=actor, **fields)
-    return issue_actions.issue_transition(issue=issue, actor=actor, name="accept")
+    return handling.issue_transition(issue=issue, actor=actor, name="accept")
 
 
 def titles(meeting: Meeting) -> list[str]:

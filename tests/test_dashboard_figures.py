@@ -18,7 +18,7 @@ from django.utils import translation
 from common.periods import MAX_YEARS, Period, named_period, period_form
 from deliberation.actions import closing
 from deliberation.models import Attendance, Meeting
-from issues import actions
+from issues.actions import handling
 from issues.figures import Share
 from issues.models import Category, FollowUpReview, Issue
 from members.models import Community, CouncilMember, Role
@@ -317,7 +317,7 @@ def test_resolved_counts_a_resolution_that_stands_whenever_the_issue_was_reporte
     factories.moved(earlier, created=local(2024, 10, 1, 8), resolved_at=local(2025, 2, 1, 8))
     undone = factories.resolved_issue(manan, actor=manan_staff)
     undone = factories.moved(undone, created=local(2025, 1, 20), resolved_at=local(2025, 1, 25))
-    actions.issue_transition(issue=undone, actor=manan_staff, name="reopen", note="又漏水了")
+    handling.issue_transition(issue=undone, actor=manan_staff, name="reopen", note="又漏水了")
 
     found = figures_of(manan)
 
@@ -515,8 +515,8 @@ def test_follow_up_review_figures_count_issues(
     assert bad.result == FollowUpReview.Result.REOPENED
     # The reopened matter is resolved again: a second review of the same issue, pending.
     issue = Issue.objects.get(pk=bad.issue_id)
-    actions.issue_transition(issue=issue, actor=manan_staff, name="start")
-    actions.issue_transition(issue=issue, actor=manan_staff, name="resolve")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="start")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="resolve")
     asked = sent(manan, manan_staff)
     called_off = cancelled(manan, manan_staff)
     for review in (five, four, fair, bad, asked, called_off):

@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from openpyxl import load_workbook
 
-from issues import actions, exports
+from issues import exports
+from issues.actions import handling
 from issues.models import Issue
 from members.models import ExportRecord
 from tests import factories
@@ -52,7 +53,7 @@ def matters(manan, xingfu, manan_staff):
         reporter=caller, place="3栋",
     )  # fmt: skip
     noise = factories.issue(manan, actor=manan_staff, title="夜间噪音", is_urgent=True)
-    actions.issue_transition(issue=noise, actor=manan_staff, name="accept")
+    handling.issue_transition(issue=noise, actor=manan_staff, name="accept")
     parking = factories.issue(xingfu, title="停车难", contact_phone="13900001111")
     return {"lift": lift, "noise": noise, "parking": parking}
 

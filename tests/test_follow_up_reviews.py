@@ -8,8 +8,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from issues import actions
-from issues.actions import IssueActionError
+from issues.actions import escalations, handling
+from issues.events import IssueActionError
 from issues.lifecycle import TransitionRefused
 from issues.models import Escalation, FollowUpReview, Issue
 from tests import factories
@@ -20,12 +20,12 @@ NOTE = "居民反映灯又不亮了"
 
 def resolved(community, actor, *, code: str = "other") -> Issue:
     issue = factories.issue(community, actor=actor, code=code, title="楼道灯坏了")
-    actions.issue_transition(issue=issue, actor=actor, name="start")
-    return actions.issue_transition(issue=issue, actor=actor, name="resolve")
+    handling.issue_transition(issue=issue, actor=actor, name="start")
+    return handling.issue_transition(issue=issue, actor=actor, name="resolve")
 
 
 def reopen(issue: Issue, actor) -> Issue:
-    return actions.issue_transition(issue=issue, actor=actor, name="reopen", note=NOTE)
+    return handling.issue_transition(issue=issue, actor=actor, name="reopen", note=NOTE)
 
 
 def test_resolving_books_one_review_after_the_council_default(manan, manan_staff):
@@ -83,8 +83,8 @@ def test_resolving_again_books_a_new_review_and_the_old_stays_cancelled(manan, m
     first = issue.reviews.get()
     reopen(issue, manan_staff)
 
-    actions.issue_transition(issue=issue, actor=manan_staff, name="start")
-    issue = actions.issue_transition(issue=issue, actor=manan_staff, name="resolve")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="start")
+    issue = handling.issue_transition(issue=issue, actor=manan_staff, name="resolve")
 
     first.refresh_from_db()
     assert first.state == R.CANCELLED
@@ -114,22 +114,22 @@ def test_the_database_refuses_a_second_live_review(manan, manan_staff):
 def test_a_refused_resolve_books_nothing(manan, manan_staff):
     # A must-deliberate matter cannot be resolved before the council has deliberated it.
     issue = factories.issue(manan, actor=manan_staff, code="facilities", title="电梯停运")
-    actions.issue_transition(issue=issue, actor=manan_staff, name="start")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="start")
 
     with pytest.raises(TransitionRefused):
-        actions.issue_transition(issue=issue, actor=manan_staff, name="resolve")
+        handling.issue_transition(issue=issue, actor=manan_staff, name="resolve")
 
     assert not FollowUpReview.objects.exists()
 
 
 def test_a_resolve_refused_while_the_street_holds_the_matter_books_nothing(manan, manan_staff):
     issue = factories.issue(manan, actor=manan_staff, title="小区门口占道经营")
-    actions.issue_transition(issue=issue, actor=manan_staff, name="start")
-    actions.issue_escalate(issue=issue, actor=manan_staff, reason="议事会协调不了")
-    actions.issue_escalate(issue=issue, actor=manan_staff, reason="需要街道协调城管")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="start")
+    escalations.issue_escalate(issue=issue, actor=manan_staff, reason="议事会协调不了")
+    escalations.issue_escalate(issue=issue, actor=manan_staff, reason="需要街道协调城管")
 
     with pytest.raises(IssueActionError):
-        actions.issue_transition(issue=issue, actor=manan_staff, name="resolve")
+        handling.issue_transition(issue=issue, actor=manan_staff, name="resolve")
 
     assert not FollowUpReview.objects.exists()
 
@@ -138,7 +138,7 @@ def test_a_refused_reopen_leaves_the_review_alone(manan, manan_staff):
     issue = resolved(manan, manan_staff)
 
     with pytest.raises(TransitionRefused):
-        actions.issue_transition(issue=issue, actor=manan_staff, name="reopen", note=" ")
+        handling.issue_transition(issue=issue, actor=manan_staff, name="reopen", note=" ")
 
     assert issue.reviews.get().state == R.PENDING
 
@@ -147,18 +147,18 @@ def test_the_street_confirming_a_handled_matter_books_a_review(
     manan, manan_staff, nanen_admin, city_handler, nanen
 ):
     issue = factories.issue(manan, actor=manan_staff, title="小区门口占道经营")
-    actions.issue_escalate(issue=issue, actor=manan_staff, reason="议事会协调不了")
-    actions.issue_escalate(issue=issue, actor=manan_staff, reason="需要街道协调城管")
+    escalations.issue_escalate(issue=issue, actor=manan_staff, reason="议事会协调不了")
+    escalations.issue_escalate(issue=issue, actor=manan_staff, reason="需要街道协调城管")
     escalation = Escalation.objects.get(issue=issue)
-    actions.escalation_accept(
+    escalations.escalation_accept(
         escalation=escalation,
         actor=nanen_admin,
         department=factories.department(nanen),
         deadline=timezone.localdate() + dt.timedelta(days=5),
     )
-    actions.escalation_reply(escalation=escalation, actor=city_handler, reply="已清理占道摊位")
+    escalations.escalation_reply(escalation=escalation, actor=city_handler, reply="已清理占道摊位")
 
-    actions.escalation_confirm(escalation=escalation, actor=nanen_admin)
+    escalations.escalation_confirm(escalation=escalation, actor=nanen_admin)
 
     issue.refresh_from_db()
     review = issue.reviews.get()

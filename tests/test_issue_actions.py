@@ -13,8 +13,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone, translation
 from PIL import ExifTags, Image
 
-from issues import actions, search
-from issues.actions import IssueActionError, StaleIssue
+from issues import search
+from issues.actions import escalations, handling, intake
+from issues.events import IssueActionError, StaleIssue
 from issues.models import Event, Issue, Photo
 from members.models import Notice
 from tests import factories
@@ -35,7 +36,7 @@ def report(community, actor, **fields) -> Issue:
     fields.setdefault("title", "3栋电梯坏了")
     fields.setdefault("channel", Issue.Channel.PATROL)
     fields.setdefault("category", factories.category(community.street))
-    return actions.issue_report(actor=actor, community=community, **fields)
+    return intake.issue_report(actor=actor, community=community, **fields)
 
 
 def nothing_written(media: Path | None = None) -> None:
@@ -107,7 +108,7 @@ def test_tracking_codes_are_eight_unambiguous_characters_and_unique(manan, manan
 def test_a_tracking_code_already_in_use_is_drawn_again(manan, manan_staff, monkeypatch):
     first = report(manan, manan_staff)
     drawn = iter([first.tracking_code, first.tracking_code, "ABCD2345"])
-    monkeypatch.setattr(actions, "new_tracking_code", lambda: next(drawn))
+    monkeypatch.setattr(intake, "new_tracking_code", lambda: next(drawn))
     assert report(manan, manan_staff).tracking_code == "ABCD2345"
 
 
@@ -243,7 +244,7 @@ def test_edit_records_what_changed_and_refreshes_the_search_text(manan, manan_st
     issue = report(manan, manan_staff, title="楼道灯坏了", place="5栋")
     version = issue.version
 
-    actions.issue_edit(
+    intake.issue_edit(
         issue=issue,
         actor=manan_staff,
         expected_version=version,
@@ -264,7 +265,7 @@ def test_edit_records_what_changed_and_refreshes_the_search_text(manan, manan_st
 
 def test_edit_with_nothing_changed_writes_nothing(manan, manan_staff):
     issue = report(manan, manan_staff, title="楼道灯坏了")
-    actions.issue_edit(
+    intake.issue_edit(
         issue=issue, actor=manan_staff, expected_version=issue.version, title="楼道灯坏了"
     )
     issue.refresh_from_db()
@@ -275,11 +276,11 @@ def test_edit_with_nothing_changed_writes_nothing(manan, manan_staff):
 def test_edit_from_a_stale_form_is_refused_and_changes_nothing(manan, manan_staff):
     issue = report(manan, manan_staff, title="楼道灯坏了")
     stale = issue.version
-    actions.issue_edit(issue=issue, actor=manan_staff, expected_version=stale, place="5栋")
+    intake.issue_edit(issue=issue, actor=manan_staff, expected_version=stale, place="5栋")
 
     message = refused_message(
         StaleIssue,
-        actions.issue_edit,
+        intake.issue_edit,
         issue=issue,
         actor=manan_staff,
         expected_version=stale,
@@ -296,7 +297,7 @@ def test_edit_to_a_category_of_another_street_is_refused(manan, chengbei, manan_
     issue = report(manan, manan_staff)
     message = refused_message(
         IssueActionError,
-        actions.issue_edit,
+        intake.issue_edit,
         issue=issue,
         actor=manan_staff,
         expected_version=issue.version,
@@ -310,7 +311,7 @@ def test_edit_to_a_category_of_another_street_is_refused(manan, chengbei, manan_
 def test_edit_refuses_fields_it_does_not_own(manan, manan_staff):
     issue = report(manan, manan_staff)
     with pytest.raises(TypeError):
-        actions.issue_edit(
+        intake.issue_edit(
             issue=issue, actor=manan_staff, expected_version=1, status=Issue.Status.CLOSED
         )
     issue.refresh_from_db()
@@ -326,7 +327,7 @@ def test_assign_records_members_and_due_date_and_notifies_their_accounts(
     issue = report(manan, manan_staff)
     due = timezone.localdate() + dt.timedelta(days=7)
 
-    actions.issue_assign(
+    handling.issue_assign(
         issue=issue,
         actor=manan_staff,
         members=[manan_leader_term],
@@ -354,7 +355,7 @@ def test_assign_to_staff_notifies_the_staff_member(manan, manan_staff):
     colleague = factories.user("manan_staff_2")
     factories.role(colleague, "community_staff", community=manan)
     issue = report(manan, manan_staff)
-    actions.issue_assign(issue=issue, actor=manan_staff, staff=colleague)
+    handling.issue_assign(issue=issue, actor=manan_staff, staff=colleague)
     issue.refresh_from_db()
     assert issue.assigned_staff == colleague
     assert list(
@@ -367,11 +368,11 @@ def test_assign_with_nothing_changed_writes_and_sends_nothing(
 ):
     issue = report(manan, manan_staff)
     due = timezone.localdate() + dt.timedelta(days=3)
-    actions.issue_assign(issue=issue, actor=manan_staff, members=[manan_leader_term], due_on=due)
+    handling.issue_assign(issue=issue, actor=manan_staff, members=[manan_leader_term], due_on=due)
     issue.refresh_from_db()
     before = (issue.version, issue.events.count(), Notice.objects.count())
 
-    actions.issue_assign(issue=issue, actor=manan_staff, members=[manan_leader_term], due_on=due)
+    handling.issue_assign(issue=issue, actor=manan_staff, members=[manan_leader_term], due_on=due)
 
     issue.refresh_from_db()
     assert (issue.version, issue.events.count(), Notice.objects.count()) == before
@@ -381,8 +382,8 @@ def test_changing_only_the_due_date_records_from_and_to(manan, manan_staff):
     issue = report(manan, manan_staff)
     first = timezone.localdate() + dt.timedelta(days=3)
     later = first + dt.timedelta(days=4)
-    actions.issue_assign(issue=issue, actor=manan_staff, due_on=first)
-    actions.issue_assign(issue=issue, actor=manan_staff, due_on=later)
+    handling.issue_assign(issue=issue, actor=manan_staff, due_on=first)
+    handling.issue_assign(issue=issue, actor=manan_staff, due_on=later)
     last = issue.events.filter(kind=Event.Kind.DUE).order_by("id").last()
     assert (last.from_value, last.to_value) == (first.isoformat(), later.isoformat())
     assert not issue.events.filter(kind=Event.Kind.ASSIGNED).exists()
@@ -395,7 +396,7 @@ def test_members_of_another_council_are_refused(manan, xingfu, manan_staff, mana
 
     message = refused_message(
         IssueActionError,
-        actions.issue_assign,
+        handling.issue_assign,
         issue=issue,
         actor=manan_staff,
         members=[manan_leader_term, outsider],
@@ -412,7 +413,7 @@ def test_former_council_members_are_refused(manan, manan_staff):
     former = factories.council_member(manan, left_on=dt.date(2025, 1, 1))
     issue = report(manan, manan_staff)
     message = refused_message(
-        IssueActionError, actions.issue_assign, issue=issue, actor=manan_staff, members=[former]
+        IssueActionError, handling.issue_assign, issue=issue, actor=manan_staff, members=[former]
     )
     assert message == "Only current members of this community's council can be assigned."
     assert not issue.assigned_members.exists()
@@ -421,7 +422,7 @@ def test_former_council_members_are_refused(manan, manan_staff):
 def test_staff_of_another_community_cannot_be_assigned(manan, manan_staff, xingfu_staff):
     issue = report(manan, manan_staff)
     message = refused_message(
-        IssueActionError, actions.issue_assign, issue=issue, actor=manan_staff, staff=xingfu_staff
+        IssueActionError, handling.issue_assign, issue=issue, actor=manan_staff, staff=xingfu_staff
     )
     assert message == "Only staff of this community can be assigned."
     issue.refresh_from_db()
@@ -432,11 +433,11 @@ def test_staff_of_another_community_cannot_be_assigned(manan, manan_staff, xingf
 
 def test_a_resolved_issue_cannot_be_assigned(manan, manan_staff, manan_leader_term):
     issue = report(manan, manan_staff)
-    actions.issue_transition(issue=issue, actor=manan_staff, name="start")
-    actions.issue_transition(issue=issue, actor=manan_staff, name="resolve")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="start")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="resolve")
     message = refused_message(
         IssueActionError,
-        actions.issue_assign,
+        handling.issue_assign,
         issue=issue,
         actor=manan_staff,
         members=[manan_leader_term],
@@ -452,7 +453,7 @@ def test_a_resolved_issue_cannot_be_assigned(manan, manan_staff, manan_leader_te
 def test_empty_comment_is_refused(text, manan, manan_staff):
     issue = report(manan, manan_staff)
     message = refused_message(
-        IssueActionError, actions.issue_comment, issue=issue, actor=manan_staff, text=text
+        IssueActionError, intake.issue_comment, issue=issue, actor=manan_staff, text=text
     )
     assert message == "Write a comment first."
     assert not issue.events.filter(kind=Event.Kind.COMMENT).exists()
@@ -460,7 +461,7 @@ def test_empty_comment_is_refused(text, manan, manan_staff):
 
 def test_comment_is_an_internal_timeline_line(manan, manan_staff):
     issue = report(manan, manan_staff)
-    event = actions.issue_comment(issue=issue, actor=manan_staff, text="  已联系物业  ")
+    event = intake.issue_comment(issue=issue, actor=manan_staff, text="  已联系物业  ")
     assert (event.kind, event.note, event.actor, event.is_public) == (
         Event.Kind.COMMENT,
         "已联系物业",
@@ -473,17 +474,17 @@ def test_comment_is_an_internal_timeline_line(manan, manan_staff):
 
 
 STALE_CALLS = {
-    "transition": lambda issue, actor, version: actions.issue_transition(
+    "transition": lambda issue, actor, version: handling.issue_transition(
         issue=issue, actor=actor, name="accept", expected_version=version
     ),
-    "assign": lambda issue, actor, version: actions.issue_assign(
+    "assign": lambda issue, actor, version: handling.issue_assign(
         issue=issue,
         actor=actor,
         staff=actor,
         due_on=timezone.localdate() + dt.timedelta(days=2),
         expected_version=version,
     ),
-    "escalate": lambda issue, actor, version: actions.issue_escalate(
+    "escalate": lambda issue, actor, version: escalations.issue_escalate(
         issue=issue, actor=actor, reason="需要社区协调", expected_version=version
     ),
 }
@@ -507,8 +508,8 @@ def state_of(issue: Issue) -> tuple:
 def test_stale_form_is_refused_and_changes_nothing(action, manan, manan_staff):
     issue = report(manan, manan_staff)
     stale = issue.version
-    actions.issue_comment(issue=issue, actor=manan_staff, text="先看看")
-    actions.issue_edit(issue=issue, actor=manan_staff, expected_version=stale, place="3栋")
+    intake.issue_comment(issue=issue, actor=manan_staff, text="先看看")
+    intake.issue_edit(issue=issue, actor=manan_staff, expected_version=stale, place="3栋")
     before = state_of(issue)
 
     with pytest.raises(StaleIssue):

@@ -15,8 +15,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone, translation
 from PIL import Image
 
-from issues import actions, queries
-from issues.actions import IssueActionError
+from issues import queries
+from issues.actions import escalations, handling
+from issues.events import IssueActionError
 from issues.lifecycle import TransitionRefused
 from issues.models import Escalation, Event, Issue, Photo
 from members.models import Notice
@@ -77,14 +78,14 @@ def issue(manan, manan_staff):
 
 
 def test_council_to_community_to_street(issue, manan_staff, nanen_admin, nanen):
-    actions.issue_escalate(
+    escalations.issue_escalate(
         issue=issue, actor=manan_staff, reason="议事会协调不了", expected_version=1
     )
     issue.refresh_from_db()
     assert issue.tier == Issue.Tier.COMMUNITY
     assert not Escalation.objects.exists()  # the community tier is still in-house
 
-    actions.issue_escalate(issue=issue, actor=manan_staff, reason="需要街道协调城管")
+    escalations.issue_escalate(issue=issue, actor=manan_staff, reason="需要街道协调城管")
     issue.refresh_from_db()
     assert issue.tier == Issue.Tier.STREET
 
@@ -110,7 +111,7 @@ def test_council_to_community_to_street(issue, manan_staff, nanen_admin, nanen):
 
 def test_escalating_needs_a_reason(issue, manan_staff):
     message = refusal(
-        IssueActionError, actions.issue_escalate, issue=issue, actor=manan_staff, reason="  "
+        IssueActionError, escalations.issue_escalate, issue=issue, actor=manan_staff, reason="  "
     )
     assert message == "Please give a reason for escalating."
     issue.refresh_from_db()
@@ -139,7 +140,7 @@ def test_escalating_past_the_street_office_is_refused(issue, manan_staff, nanen_
 
     message = refusal(
         IssueActionError,
-        actions.issue_escalate,
+        escalations.issue_escalate,
         issue=issue,
         actor=manan_staff,
         reason="再往上报",
@@ -151,16 +152,16 @@ def test_escalating_past_the_street_office_is_refused(issue, manan_staff, nanen_
 
     accept(escalation, nanen_admin)  # now with a department: still nowhere higher to go
     message = refusal(
-        IssueActionError, actions.issue_escalate, issue=issue, actor=manan_staff, reason="再报"
+        IssueActionError, escalations.issue_escalate, issue=issue, actor=manan_staff, reason="再报"
     )
     assert message == "This issue is already with the street office."
 
 
 def test_a_closed_issue_cannot_be_escalated(issue, manan_staff):
-    actions.issue_transition(issue=issue, actor=manan_staff, name="start")
-    actions.issue_transition(issue=issue, actor=manan_staff, name="resolve")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="start")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="resolve")
     message = refusal(
-        IssueActionError, actions.issue_escalate, issue=issue, actor=manan_staff, reason="x"
+        IssueActionError, escalations.issue_escalate, issue=issue, actor=manan_staff, reason="x"
     )
     assert message == "Only open issues can be escalated."
     issue.refresh_from_db()
@@ -175,7 +176,7 @@ def test_accept_with_a_department_of_another_street_is_refused(
 
     message = refusal(
         IssueActionError,
-        actions.escalation_accept,
+        escalations.escalation_accept,
         escalation=escalation,
         actor=nanen_admin,
         department=factories.department(chengbei, "城北城管"),
@@ -192,7 +193,7 @@ def test_accept_with_a_deadline_in_the_past_is_refused(issue, manan_staff, nanen
 
     message = refusal(
         IssueActionError,
-        actions.escalation_accept,
+        escalations.escalation_accept,
         escalation=escalation,
         actor=nanen_admin,
         department=factories.department(escalation.street),
@@ -260,14 +261,14 @@ def test_return_sends_it_back_to_the_community_with_the_reason(
 
     message = refusal(
         IssueActionError,
-        actions.escalation_return,
+        escalations.escalation_return,
         escalation=escalation,
         actor=nanen_admin,
         reason=" ",
     )
     assert message == "Please say why the matter goes back to the community."
 
-    actions.escalation_return(
+    escalations.escalation_return(
         escalation=escalation, actor=nanen_admin, reason="属于小区物业职责，请社区督促"
     )
 
@@ -291,7 +292,7 @@ def test_return_sends_it_back_to_the_community_with_the_reason(
     assert not queries.issues_visible_to(city_handler).filter(pk=issue.pk).exists()
 
     # The community may send it up again; that is a new escalation.
-    actions.issue_escalate(issue=issue, actor=manan_staff, reason="物业不配合")
+    escalations.issue_escalate(issue=issue, actor=manan_staff, reason="物业不配合")
     assert Escalation.objects.filter(issue=issue).count() == 2
     assert Escalation.objects.get(issue=issue, state="pending").reason == "物业不配合"
 
@@ -303,14 +304,14 @@ def test_department_reply_then_street_confirms_and_the_issue_is_resolved(
 
     message = refusal(
         IssueActionError,
-        actions.escalation_reply,
+        escalations.escalation_reply,
         escalation=escalation,
         actor=city_handler,
         reply="",
     )
     assert message == "Please describe what was done."
 
-    actions.escalation_reply(
+    escalations.escalation_reply(
         escalation=escalation,
         actor=city_handler,
         reply="已清理占道摊位并告知",
@@ -330,7 +331,7 @@ def test_department_reply_then_street_confirms_and_the_issue_is_resolved(
     assert handled.is_public and handled.note == "已清理占道摊位并告知"
     assert list(queries.escalations_for_department(city_handler)) == [escalation]
 
-    actions.escalation_confirm(escalation=escalation, actor=nanen_admin)
+    escalations.escalation_confirm(escalation=escalation, actor=nanen_admin)
 
     issue.refresh_from_db()
     escalation.refresh_from_db()
@@ -370,18 +371,18 @@ def test_must_deliberate_issue_cannot_be_confirmed_before_deliberation(
 ):
     issue = factories.issue(manan, actor=manan_staff, code="facilities", title="健身器材损坏")
     escalation = accept(to_street(issue, manan_staff), nanen_admin)
-    actions.escalation_reply(escalation=escalation, actor=city_handler, reply="已更换器材")
+    escalations.escalation_reply(escalation=escalation, actor=city_handler, reply="已更换器材")
     before = frozen(issue, escalation)
 
     with translation.override("en"), pytest.raises(TransitionRefused) as caught:
-        actions.escalation_confirm(escalation=escalation, actor=nanen_admin)
+        escalations.escalation_confirm(escalation=escalation, actor=nanen_admin)
 
     assert "“Public facilities” is a must-deliberate category" in str(caught.value)
     assert frozen(issue, escalation) == before
     assert escalation.state == Escalation.State.HANDLED
 
-    actions.issue_record_deliberation(issue=issue, actor=manan_staff, at=timezone.now())
-    actions.escalation_confirm(escalation=escalation, actor=nanen_admin)
+    handling.issue_record_deliberation(issue=issue, actor=manan_staff, at=timezone.now())
+    escalations.escalation_confirm(escalation=escalation, actor=nanen_admin)
 
     issue.refresh_from_db()
     escalation.refresh_from_db()
@@ -403,37 +404,45 @@ def test_a_second_decision_on_the_same_escalation_is_refused(
     before = frozen(issue, escalation)
 
     dealt_with(
-        actions.escalation_accept,
+        escalations.escalation_accept,
         escalation=escalation,
         actor=nanen_admin,
         department=factories.department(escalation.street, "住建局"),
         deadline=timezone.localdate() + dt.timedelta(days=9),
     )
-    dealt_with(actions.escalation_return, escalation=escalation, actor=nanen_admin, reason="退回")
-    dealt_with(actions.escalation_confirm, escalation=escalation, actor=nanen_admin)
+    dealt_with(
+        escalations.escalation_return, escalation=escalation, actor=nanen_admin, reason="退回"
+    )
+    dealt_with(escalations.escalation_confirm, escalation=escalation, actor=nanen_admin)
     assert frozen(issue, escalation) == before
 
-    actions.escalation_reply(escalation=escalation, actor=city_handler, reply="已处理")
-    dealt_with(actions.escalation_reply, escalation=escalation, actor=city_handler, reply="再次")
-    actions.escalation_confirm(escalation=escalation, actor=nanen_admin)
+    escalations.escalation_reply(escalation=escalation, actor=city_handler, reply="已处理")
+    dealt_with(
+        escalations.escalation_reply, escalation=escalation, actor=city_handler, reply="再次"
+    )
+    escalations.escalation_confirm(escalation=escalation, actor=nanen_admin)
     before = frozen(issue, escalation)
 
-    dealt_with(actions.escalation_confirm, escalation=escalation, actor=nanen_admin)
-    dealt_with(actions.escalation_return, escalation=escalation, actor=nanen_admin, reason="退回")
+    dealt_with(escalations.escalation_confirm, escalation=escalation, actor=nanen_admin)
+    dealt_with(
+        escalations.escalation_return, escalation=escalation, actor=nanen_admin, reason="退回"
+    )
     assert frozen(issue, escalation) == before
     assert issue.events.filter(kind=E.CONFIRMED).count() == 1
 
 
 def test_a_returned_escalation_cannot_be_accepted(issue, manan_staff, nanen_admin):
     escalation = to_street(issue, manan_staff)
-    actions.escalation_return(escalation=escalation, actor=nanen_admin, reason="社区自行处理")
+    escalations.escalation_return(escalation=escalation, actor=nanen_admin, reason="社区自行处理")
     before = frozen(issue, escalation)
     dealt_with(
-        actions.escalation_accept,
+        escalations.escalation_accept,
         escalation=escalation,
         actor=nanen_admin,
         department=factories.department(escalation.street),
         deadline=timezone.localdate(),
     )
-    dealt_with(actions.escalation_return, escalation=escalation, actor=nanen_admin, reason="再退")
+    dealt_with(
+        escalations.escalation_return, escalation=escalation, actor=nanen_admin, reason="再退"
+    )
     assert frozen(issue, escalation) == before

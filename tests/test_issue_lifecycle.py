@@ -15,7 +15,8 @@ import re
 import pytest
 from django.utils import timezone, translation
 
-from issues import actions, lifecycle
+from issues import lifecycle
+from issues.actions import handling
 from issues.lifecycle import TransitionRefused
 from issues.models import Event, Issue
 from tests import factories
@@ -171,7 +172,7 @@ def snapshot(issue: Issue) -> tuple:
 def refused(issue: Issue, actor, name: str, *, language: str, note: str = NOTE) -> str:
     with translation.override(language):
         with pytest.raises(TransitionRefused) as caught:
-            actions.issue_transition(issue=issue, actor=actor, name=name, note=note)
+            handling.issue_transition(issue=issue, actor=actor, name=name, note=note)
         return str(caught.value)  # a lazy message is read in the language it is shown in
 
 
@@ -216,7 +217,7 @@ def test_allowed_transition_changes_status_and_writes_one_status_event(
     issue = in_status(manan, manan_staff, status)
     version, events_before = issue.version, set(issue.events.values_list("pk", flat=True))
 
-    actions.issue_transition(
+    handling.issue_transition(
         issue=issue, actor=manan_staff, name=name, note=NOTE, expected_version=version
     )
 
@@ -329,10 +330,10 @@ def test_must_deliberate_category_needs_a_deliberation_first(
     )
     assert snapshot(issue) == before
 
-    actions.issue_record_deliberation(issue=issue, actor=manan_staff, at=timezone.now())
+    handling.issue_record_deliberation(issue=issue, actor=manan_staff, at=timezone.now())
     issue.refresh_from_db()
     assert issue.deliberated_at is not None
-    actions.issue_transition(
+    handling.issue_transition(
         issue=issue, actor=manan_staff, name=name, note=NOTE, expected_version=issue.version
     )
     issue.refresh_from_db()
@@ -344,7 +345,7 @@ def test_transitions_without_the_rule_need_no_deliberation_in_a_must_deliberate_
 ):
     issue = in_status(manan, manan_staff, S.SUBMITTED, code="facilities")
     for name, target in [("accept", S.AWAITING), ("decide", S.DECIDED), ("start", S.IN_PROGRESS)]:
-        actions.issue_transition(issue=issue, actor=manan_staff, name=name)
+        handling.issue_transition(issue=issue, actor=manan_staff, name=name)
         issue.refresh_from_db()
         assert issue.status == target
     assert issue.deliberated_at is None
@@ -353,8 +354,8 @@ def test_transitions_without_the_rule_need_no_deliberation_in_a_must_deliberate_
 def test_other_category_is_resolved_and_closed_without_deliberation(manan, manan_staff):
     issue = in_status(manan, manan_staff, S.IN_PROGRESS, code="other")
     assert not issue.category.must_deliberate
-    actions.issue_transition(issue=issue, actor=manan_staff, name="resolve")
-    actions.issue_transition(issue=issue, actor=manan_staff, name="close")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="resolve")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="close")
     issue.refresh_from_db()
     assert issue.status == S.CLOSED
     assert issue.deliberated_at is None
@@ -364,7 +365,7 @@ def test_not_actionable_keeps_the_explanation_for_the_reporter(manan, manan_staf
     issue = in_status(manan, manan_staff, S.SUBMITTED)
     explanation = "  该路段属于市政道路，已转交12345热线  "
 
-    actions.issue_transition(
+    handling.issue_transition(
         issue=issue, actor=manan_staff, name="not_actionable", note=explanation
     )
 
@@ -379,7 +380,7 @@ def test_not_actionable_keeps_the_explanation_for_the_reporter(manan, manan_staf
 
 def test_a_plain_status_note_stays_internal(manan, manan_staff):
     issue = in_status(manan, manan_staff, S.SUBMITTED)
-    actions.issue_transition(issue=issue, actor=manan_staff, name="defer", note="等下次会议")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="defer", note="等下次会议")
     event = issue.events.get(kind=Event.Kind.STATUS)
     assert event.is_public  # the status change itself is public
     assert not event.data.get("note_public")  # but the internal note is not

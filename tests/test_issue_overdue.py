@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 
-from issues import actions
+from issues.actions import escalations, handling
 from issues.models import Event, Issue
 from issues.tasks import notify_overdue_issues
 from members import notifications
@@ -58,7 +58,7 @@ def issues(manan, manan_staff, manan_member, manan_leader_term, nanen_admin, cit
     def new(title, **assign):
         issue = factories.issue(manan, actor=manan_staff, title=title)
         if assign:
-            actions.issue_assign(issue=issue, actor=manan_staff, **assign)
+            handling.issue_assign(issue=issue, actor=manan_staff, **assign)
         return issue
 
     today = timezone.localdate()
@@ -84,9 +84,9 @@ def issues(manan, manan_staff, manan_member, manan_leader_term, nanen_admin, cit
 
     # With a department since the street office accepted it: its handler is reminded.
     street_issue = new("占道经营")
-    actions.issue_escalate(issue=street_issue, actor=manan_staff, reason="需要社区")
-    actions.issue_escalate(issue=street_issue, actor=manan_staff, reason="需要街道")
-    actions.escalation_accept(
+    escalations.issue_escalate(issue=street_issue, actor=manan_staff, reason="需要社区")
+    escalations.issue_escalate(issue=street_issue, actor=manan_staff, reason="需要街道")
+    escalations.escalation_accept(
         escalation=street_issue.escalations.get(),
         actor=nanen_admin,
         department=factories.department(manan.street),
@@ -158,7 +158,7 @@ def test_the_next_day_it_reminds_again(issues, monkeypatch):
 def test_resolving_stops_the_reminders(issues, manan_staff, monkeypatch):
     assert run() == 4
     issue = issues["unassigned"]
-    actions.issue_transition(issue=issue, actor=manan_staff, name="resolve")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="resolve")
 
     tomorrow = timezone.localdate() + dt.timedelta(days=1)
     monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: tomorrow)
@@ -197,7 +197,7 @@ def test_a_real_worker_reminds_each_person_once_even_when_the_task_runs_twice(
     manan_staff.save()
     with transaction.atomic():
         issue = factories.issue(manan, actor=manan_staff, title="电梯困人隐患")
-        actions.issue_assign(
+        handling.issue_assign(
             issue=issue,
             actor=manan_staff,
             members=[manan_leader_term],

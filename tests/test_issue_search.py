@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from django.db import connection, transaction
 
-from issues import actions, search
+from issues import search
+from issues.actions import handling, intake
 from issues.models import Issue
 from issues.queries import InboxFilters, inbox, status_counts
 from members.queries import scope_of
@@ -122,7 +123,7 @@ def test_search_stays_within_what_the_user_may_see(manan, xingfu, manan_staff, x
 
 def test_search_follows_an_edit(lift_issues, manan_staff):
     issue = lift_issues["stairs"]
-    actions.issue_edit(
+    intake.issue_edit(
         issue=issue, actor=manan_staff, expected_version=issue.version, title="电梯扶手松了"
     )
     assert lift_issues["stairs"].pk in found(manan_staff, "电梯")
@@ -131,7 +132,7 @@ def test_search_follows_an_edit(lift_issues, manan_staff):
 
 def test_search_combines_with_the_other_filters(lift_issues, manan_staff):
     issue = lift_issues["place"]
-    actions.issue_transition(issue=issue, actor=manan_staff, name="start")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="start")
     assert found(manan_staff, "电梯", status="in_progress") == {issue.pk}
     assert found(manan_staff, "电梯", status="submitted") == pks(
         lift_issues, "title", "description"
@@ -145,8 +146,8 @@ def test_status_counts_are_one_query_for_the_same_filters(
     lift_issues, manan_staff, django_assert_num_queries
 ):
     for name in ("title", "description"):
-        actions.issue_transition(issue=lift_issues[name], actor=manan_staff, name="start")
-    actions.issue_transition(issue=lift_issues["title"], actor=manan_staff, name="resolve")
+        handling.issue_transition(issue=lift_issues[name], actor=manan_staff, name="start")
+    handling.issue_transition(issue=lift_issues["title"], actor=manan_staff, name="resolve")
     scope_of(manan_staff)  # read once per request, before the page's queries
 
     with django_assert_num_queries(1):
@@ -168,7 +169,7 @@ def test_status_counts_count_each_issue_once_for_mine(
     second = factories.council_member(manan)
     issue = factories.issue(manan, actor=manan_staff, title="电梯坏了")
     # Entered by manan_staff and assigned to two members: several join rows, one issue.
-    actions.issue_assign(issue=issue, actor=manan_staff, members=[manan_leader_term, second])
+    handling.issue_assign(issue=issue, actor=manan_staff, members=[manan_leader_term, second])
     factories.issue(manan, actor=None, title="电梯又坏了")
 
     filters = InboxFilters(mine=True)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from issues import actions
+from issues.actions import escalations, handling, intake
 from issues.models import Category, Escalation, Event, Issue, Photo
 from members.models import Notice, Resident
 from tests import factories
@@ -37,7 +37,7 @@ def manan_issue(manan, manan_staff, media):
     issue = factories.issue(
         manan, actor=manan_staff, title="三栋电梯停运", uploads=[jpeg()], place="3栋"
     )
-    actions.issue_comment(issue=issue, actor=manan_staff, text="内部备注")
+    intake.issue_comment(issue=issue, actor=manan_staff, text="内部备注")
     return issue
 
 
@@ -124,13 +124,13 @@ def test_council_member_and_street_admin_may_read_but_not_run_the_issue(
 def test_department_handler_sees_the_issue_once_assigned(
     manan_issue, manan_staff, nanen_admin, nanen, city_handler, as_user
 ):
-    actions.issue_escalate(issue=manan_issue, actor=manan_staff, reason="社区")
-    actions.issue_escalate(issue=manan_issue, actor=manan_staff, reason="街道")
+    escalations.issue_escalate(issue=manan_issue, actor=manan_staff, reason="社区")
+    escalations.issue_escalate(issue=manan_issue, actor=manan_staff, reason="街道")
     escalation = Escalation.objects.get()
     client = as_user(city_handler)
     assert client.get(reverse("issues:detail", args=[manan_issue.pk])).status_code == 404
     assert client.get(reverse("issues:reply", args=[escalation.pk])).status_code == 404
-    actions.escalation_accept(
+    escalations.escalation_accept(
         escalation=escalation, actor=nanen_admin, department=factories.department(nanen),
         deadline=timezone.localdate() + dt.timedelta(days=5),
     )  # fmt: skip
@@ -156,8 +156,8 @@ def escalation_snapshot() -> tuple:
 def test_outsiders_cannot_reach_a_streets_queue_escalations_or_categories(
     request, outsider, htmx, manan_issue, manan_staff, nanen, as_user
 ):
-    actions.issue_escalate(issue=manan_issue, actor=manan_staff, reason="社区")
-    actions.issue_escalate(issue=manan_issue, actor=manan_staff, reason="街道")
+    escalations.issue_escalate(issue=manan_issue, actor=manan_staff, reason="社区")
+    escalations.issue_escalate(issue=manan_issue, actor=manan_staff, reason="街道")
     escalation = Escalation.objects.get()
     category = factories.category(nanen, "other")
     client = as_user(request.getfixturevalue(outsider))
@@ -369,7 +369,7 @@ def test_inbox_filters_counts_and_search(manan, xingfu, nanen, manan_staff, nane
     noise = factories.issue(
         manan, actor=manan_staff, title="夜间噪音", code="neighbours", is_urgent=True
     )
-    actions.issue_transition(issue=noise, actor=manan_staff, name="accept")
+    handling.issue_transition(issue=noise, actor=manan_staff, name="accept")
     other = factories.issue(xingfu, title="停车难", code="management")
     staff, admin = as_user(manan_staff), as_user(nanen_admin)
     url = reverse("issues:inbox")
@@ -438,7 +438,7 @@ def queries_for(client, url, **params) -> int:
 def grow(manan, staff, count):
     for i in range(count):
         issue = factories.issue(manan, actor=staff, title=f"批量{count}-{i}")
-        actions.issue_comment(issue=issue, actor=staff, text="备注")
+        intake.issue_comment(issue=issue, actor=staff, text="备注")
 
 
 @pytest.mark.parametrize(
@@ -465,8 +465,8 @@ def test_list_pages_query_count_does_not_grow(
 
     def escalate_all():
         for issue in Issue.objects.filter(tier="council"):
-            actions.issue_escalate(issue=issue, actor=manan_staff, reason="a")
-            actions.issue_escalate(issue=issue, actor=manan_staff, reason="b")
+            escalations.issue_escalate(issue=issue, actor=manan_staff, reason="a")
+            escalations.issue_escalate(issue=issue, actor=manan_staff, reason="b")
 
     grow(manan, user if person == "manan_member" else manan_staff, 3)
     escalate_all()
@@ -483,8 +483,8 @@ def test_issue_page_query_count_does_not_grow_with_its_timeline(manan, manan_sta
     url = reverse("issues:detail", args=[issue.pk])
     few = queries_for(client, url)
     for i in range(30):
-        actions.issue_comment(issue=issue, actor=manan_staff, text=f"第{i}条")
-    actions.issue_add_photos(
+        intake.issue_comment(issue=issue, actor=manan_staff, text=f"第{i}条")
+    intake.issue_add_photos(
         issue=issue, actor=manan_staff, uploads=[jpeg(f"{i}.jpg", (40, 30)) for i in range(5)]
     )
     many = queries_for(client, url)

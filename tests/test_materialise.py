@@ -14,7 +14,7 @@ from deliberation import queries
 from deliberation.actions import materialise, notices
 from deliberation.models import AgendaItem, Meeting
 from deliberation.tasks import materialise_meetings
-from issues import actions as issue_actions
+from issues.actions import handling
 from members import notifications
 from members.models import CouncilMember, Notice, Role
 from tests import factories
@@ -33,7 +33,7 @@ def starts(council) -> list[dt.datetime]:
 
 def awaiting(community, *, actor, **fields):
     issue = factories.issue(community, actor=actor, **fields)
-    return issue_actions.issue_transition(issue=issue, actor=actor, name="accept")
+    return handling.issue_transition(issue=issue, actor=actor, name="accept")
 
 
 def agenda(meeting: Meeting) -> list[str]:

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from deliberation import exports
 from deliberation.actions import running
 from deliberation.models import AgendaItem, Meeting
-from issues import actions as issue_actions
+from issues.actions import handling
 from members import exports as roster_exports
 from members.models import CouncilMember, ExportRecord
 from tests import factories
@@ -79,7 +79,7 @@ def record(manan, manan_staff):
     for term in terms[:2]:
         running.attendance_sign_in(meeting=first, member=term, actor=manan_staff, how="staff")
     issue = factories.issue(manan, actor=manan_staff, title="楼道堆物")
-    issue_actions.issue_transition(issue=issue, actor=manan_staff, name="accept")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="accept")
     on_issue = AgendaItem.objects.create(meeting=first, issue=issue, position=0)
     topic = AgendaItem.objects.create(
         meeting=first, kind=AgendaItem.Kind.TOPIC, topic="=晾衣场地", position=1

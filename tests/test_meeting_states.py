@@ -18,7 +18,7 @@ from deliberation.actions import agenda, closing, materialise, running, schedule
 from deliberation.actions import urgent as urgent_actions
 from deliberation.actions.base import ActionError
 from deliberation.models import AgendaItem, Attendance, Decision, Meeting
-from issues import actions as issue_actions
+from issues.actions import handling
 from issues.models import Issue
 from members.models import CouncilMember, Notice, Role
 from tests import factories
@@ -47,7 +47,7 @@ def make_meeting(community, starts_at: dt.datetime, **fields) -> Meeting:
 
 def awaiting(community, actor, **fields) -> Issue:
     issue = factories.issue(community, actor=actor, **fields)
-    return issue_actions.issue_transition(issue=issue, actor=actor, name="accept")
+    return handling.issue_transition(issue=issue, actor=actor, name="accept")
 
 
 def account_for(term: CouncilMember, username: str):

@@ -24,7 +24,7 @@ from deliberation.actions import materialise
 from deliberation.actions import notices as notices_actions
 from deliberation.models import AgendaItem, Meeting
 from deliberation.tasks import materialise_meetings
-from issues import actions as issue_actions
+from issues.actions import handling
 from members import notifications
 from members.models import Notice, Role
 from members.tasks import deliver_notice
@@ -75,7 +75,7 @@ def reachable_member(community, username: str, number: int, *, sms=True, email=T
 
 def awaiting(community, *, actor, **fields):
     issue = factories.issue(community, actor=actor, **fields)
-    return issue_actions.issue_transition(issue=issue, actor=actor, name="accept")
+    return handling.issue_transition(issue=issue, actor=actor, name="accept")
 
 
 def weekly_from(community, day: dt.date, **fields):

@@ -15,7 +15,7 @@ from deliberation import queries
 from deliberation.actions import running
 from deliberation.actions.base import ActionError
 from deliberation.models import AgendaItem, Attendance, Decision, Meeting, Vote
-from issues import actions as issue_actions
+from issues.actions import escalations, handling
 from issues.models import Escalation, Event, Issue
 from members.models import CouncilMember
 from tests import factories
@@ -36,7 +36,7 @@ def make_meeting(community, starts_at=STARTS, **fields) -> Meeting:
 
 def awaiting(community, actor, **fields) -> Issue:
     issue = factories.issue(community, actor=actor, **fields)
-    return issue_actions.issue_transition(issue=issue, actor=actor, name="accept")
+    return handling.issue_transition(issue=issue, actor=actor, name="accept")
 
 
 def on_agenda(meeting, issue, position=0) -> AgendaItem:
@@ -246,7 +246,7 @@ def test_each_outcome_moves_the_issue_after_recording_the_deliberation(
 
 
 def test_escalating_from_the_community_tier_goes_up_once(item, manan_staff):
-    issue_actions.issue_escalate(issue=item.issue, actor=manan_staff, reason="社区先看")
+    escalations.issue_escalate(issue=item.issue, actor=manan_staff, reason="社区先看")
     running.decision_record(
         item=item, actor=manan_staff, outcome="escalate_to_street", notes="需要街道协调"
     )
@@ -270,7 +270,7 @@ def test_deferring_puts_the_matter_on_the_next_scheduled_meeting(item, meeting, 
 
 
 def test_a_refused_issue_step_leaves_no_decision(item, manan_staff):
-    issue_actions.issue_transition(issue=item.issue, actor=manan_staff, name="start")
+    handling.issue_transition(issue=item.issue, actor=manan_staff, name="start")
     before = snapshot()
     with pytest.raises(ActionError, match="not possible"):
         running.decision_record(
@@ -399,7 +399,7 @@ def test_staff_tick_members_and_record_a_decision_with_htmx(
 
 
 def test_a_refused_decision_comes_back_with_the_message(item, meeting, manan_staff, as_user):
-    issue_actions.issue_transition(issue=item.issue, actor=manan_staff, name="start")
+    handling.issue_transition(issue=item.issue, actor=manan_staff, name="start")
     client = in_english(as_user(manan_staff))
     prefix = f"item-{item.pk}-"
     url = reverse("meetings:decide", args=[meeting.pk, item.pk])

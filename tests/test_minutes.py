@@ -19,7 +19,7 @@ from deliberation.actions import closing, running
 from deliberation.actions import minutes as minutes_actions
 from deliberation.actions.base import ActionError
 from deliberation.models import AgendaItem, Meeting, Minutes
-from issues import actions as issue_actions
+from issues.actions import handling
 from members import notifications
 from members.models import CouncilMember, Notice, Role
 from tests import factories
@@ -41,7 +41,7 @@ def make_meeting(community, starts_at=STARTS, **fields) -> Meeting:
 
 def awaiting(community, actor, **fields):
     issue = factories.issue(community, actor=actor, **fields)
-    return issue_actions.issue_transition(issue=issue, actor=actor, name="accept")
+    return handling.issue_transition(issue=issue, actor=actor, name="accept")
 
 
 def member_account(term: CouncilMember, username: str):

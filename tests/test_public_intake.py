@@ -20,7 +20,7 @@ from django.utils import translation
 from PIL import Image
 
 from common import throttle
-from issues import actions
+from issues.actions import escalations, handling, intake
 from issues.models import Category, Event, Issue, Photo
 from public import forms as public_forms
 from public import views as public_views
@@ -341,10 +341,10 @@ def tracked(client, manan, manan_staff, manan_member, manan_leader_term, form_ur
     """A matter reported on the public form, then handled, with internal notes on the way."""
     send(client, form_url, manan, contact_phone="13812345678", files=[jpeg()])
     issue = Issue.objects.get()
-    actions.issue_comment(issue=issue, actor=manan_staff, text="内部意见：先别告诉居民")
-    issue = actions.issue_transition(issue=issue, actor=manan_staff, name="accept")
-    actions.issue_assign(issue=issue, actor=manan_staff, members=[manan_leader_term])
-    actions.issue_escalate(issue=issue, actor=manan_staff, reason="内部理由：物业不配合")
+    intake.issue_comment(issue=issue, actor=manan_staff, text="内部意见：先别告诉居民")
+    issue = handling.issue_transition(issue=issue, actor=manan_staff, name="accept")
+    handling.issue_assign(issue=issue, actor=manan_staff, members=[manan_leader_term])
+    escalations.issue_escalate(issue=issue, actor=manan_staff, reason="内部理由：物业不配合")
     return Issue.objects.get()
 
 
@@ -381,8 +381,8 @@ def test_the_tracking_page_explains_a_matter_that_is_not_actionable(
     send(client, form_url, manan, category=factories.category(manan.street, "other").pk)
     issue = Issue.objects.get()
     explanation = "这属于供电公司的职责，请拨打95598。"
-    actions.issue_transition(issue=issue, actor=manan_staff, name="defer", note="内部：等预算")
-    actions.issue_transition(
+    handling.issue_transition(issue=issue, actor=manan_staff, name="defer", note="内部：等预算")
+    handling.issue_transition(
         issue=Issue.objects.get(), actor=manan_staff, name="not_actionable", note=explanation
     )
     body = client.get(reverse("public:track_issue", args=[issue.tracking_code])).content.decode()
@@ -517,7 +517,7 @@ def test_the_tracking_page_runs_three_queries_whatever_the_timeline(
 ):
     issue = factories.issue(manan, channel="public_form")
     for _ in range(events - 1):
-        actions.issue_record_deliberation(
+        handling.issue_record_deliberation(
             issue=issue, actor=manan_staff, at=issue.created, note="内部纪要"
         )
     assert issue.events.filter(is_public=True).count() == events

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from deliberation.actions import agenda, running
 from deliberation.models import AgendaItem, Meeting
-from issues import actions as issue_actions
+from issues.actions import handling
 from members.models import Community, Council, CouncilMember, Notice, Resident
 from tests import factories
 
@@ -97,7 +97,7 @@ def grow_agenda(meeting, actor, count: int) -> None:
     """Items up to ``count``: every third decided, every fourth taken off, a few to add."""
     for i in range(meeting.agenda_items.count(), count):
         issue = factories.issue(meeting.council.community, actor=actor, title=f"事项{i}")
-        issue = issue_actions.issue_transition(issue=issue, actor=actor, name="accept")
+        issue = handling.issue_transition(issue=issue, actor=actor, name="accept")
         item = AgendaItem.objects.create(meeting=meeting, issue=issue, position=i)
         if i % 3 == 0:
             running.decision_record(item=item, actor=actor, outcome="solve_by_council", notes="")

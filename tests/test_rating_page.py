@@ -148,9 +148,9 @@ def test_an_expired_link_gets_a_clear_page_and_changes_nothing(client, link, und
 
 
 def test_a_link_to_a_review_called_off_says_so(client, link, under_review, manan_staff):
-    from issues import actions
+    from issues.actions import handling
 
-    actions.issue_transition(issue=under_review, actor=manan_staff, name="reopen", note="又坏了")
+    handling.issue_transition(issue=under_review, actor=manan_staff, name="reopen", note="又坏了")
 
     response = client.get(link, HTTP_ACCEPT_LANGUAGE="en")
 

@@ -7,16 +7,16 @@ import datetime as dt
 from django.utils import timezone
 
 from deliberation.actions import review_items
-from issues import actions
+from issues.actions import handling, upkeep
 from issues.models import Event, Issue
 from tests import factories
 
 
 def closed_issue(manan, staff, *, days_ago: int, phone: str = "13812345678") -> Issue:
     issue = factories.issue(manan, actor=staff, contact_name="李女士", contact_phone=phone)
-    issue = actions.issue_transition(issue=issue, actor=staff, name="start")
-    issue = actions.issue_transition(issue=issue, actor=staff, name="resolve")
-    issue = actions.issue_transition(issue=issue, actor=staff, name="close")
+    issue = handling.issue_transition(issue=issue, actor=staff, name="start")
+    issue = handling.issue_transition(issue=issue, actor=staff, name="resolve")
+    issue = handling.issue_transition(issue=issue, actor=staff, name="close")
     Issue.objects.filter(pk=issue.pk).update(closed_at=timezone.now() - dt.timedelta(days=days_ago))
     return issue
 
@@ -25,7 +25,7 @@ def test_contact_details_are_erased_six_months_after_closing(manan, manan_staff)
     old = closed_issue(manan, manan_staff, days_ago=200)
     recent = closed_issue(manan, manan_staff, days_ago=30)
     still_open = factories.issue(manan, actor=manan_staff, contact_phone="13900001111")
-    assert actions.contact_details_erase(now=timezone.now()) == 1
+    assert upkeep.contact_details_erase(now=timezone.now()) == 1
     old.refresh_from_db()
     recent.refresh_from_db()
     still_open.refresh_from_db()
@@ -34,15 +34,15 @@ def test_contact_details_are_erased_six_months_after_closing(manan, manan_staff)
     assert still_open.contact_phone == "13900001111"
     assert Event.objects.filter(issue=old, kind="contact_erased").count() == 1
     # Running again erases nothing more and records nothing more.
-    assert actions.contact_details_erase(now=timezone.now()) == 0
+    assert upkeep.contact_details_erase(now=timezone.now()) == 0
     assert Event.objects.filter(kind="contact_erased").count() == 1
 
 
 def test_reopening_clears_the_closing_date(manan, manan_staff):
     issue = closed_issue(manan, manan_staff, days_ago=1)
-    issue = actions.issue_transition(issue=issue, actor=manan_staff, name="reopen", note="没修好")
+    issue = handling.issue_transition(issue=issue, actor=manan_staff, name="reopen", note="没修好")
     assert issue.closed_at is None
-    assert actions.contact_details_erase(now=timezone.now() + dt.timedelta(days=400)) == 0
+    assert upkeep.contact_details_erase(now=timezone.now() + dt.timedelta(days=400)) == 0
 
 
 def test_the_nightly_task_is_scheduled_and_erases(manan, manan_staff, settings):
@@ -61,17 +61,17 @@ def test_erasing_contact_details_blanks_the_number_on_rating_messages_too(manan,
 
     factories.meeting(manan, timezone.now() + dt.timedelta(days=10))
     issue = factories.issue(manan, actor=manan_staff, contact_phone="13812345678")
-    issue = actions.issue_transition(issue=issue, actor=manan_staff, name="start")
-    issue = actions.issue_transition(issue=issue, actor=manan_staff, name="resolve")
+    issue = handling.issue_transition(issue=issue, actor=manan_staff, name="start")
+    issue = handling.issue_transition(issue=issue, actor=manan_staff, name="resolve")
     review_items.reviews_sweep(now=timezone.now() + dt.timedelta(days=8))
     other = factories.issue(manan, actor=manan_staff, contact_phone="13900001111")
-    other = actions.issue_transition(issue=other, actor=manan_staff, name="start")
-    actions.issue_transition(issue=other, actor=manan_staff, name="resolve")
+    other = handling.issue_transition(issue=other, actor=manan_staff, name="start")
+    handling.issue_transition(issue=other, actor=manan_staff, name="resolve")
     review_items.reviews_sweep(now=timezone.now() + dt.timedelta(days=8))
-    actions.issue_transition(issue=issue, actor=manan_staff, name="close")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="close")
     Issue.objects.filter(pk=issue.pk).update(closed_at=timezone.now() - dt.timedelta(days=200))
 
-    assert actions.contact_details_erase(now=timezone.now()) == 1
+    assert upkeep.contact_details_erase(now=timezone.now()) == 1
 
     erased = Notice.objects.get(context__issue_id=issue.pk)
     assert (erased.phone, erased.status) == ("", Notice.Status.FAILED)

@@ -9,7 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from issues import actions, figures
+from issues import figures
+from issues.actions import handling
 from issues.figures import Percentile, ReviewFigures, Share, percentile_cont
 from issues.models import FollowUpReview, Issue
 from members.models import Community
@@ -66,8 +67,8 @@ def test_a_cancelled_review_is_not_counted(manan, manan_staff):
 def test_a_matter_resolved_again_after_a_reopening_review_counts_twice(manan, manan_staff):
     review = done(manan, manan_staff, after_days=3, rating=1)
     issue = Issue.objects.get(pk=review.issue_id)
-    actions.issue_transition(issue=issue, actor=manan_staff, name="start")
-    actions.issue_transition(issue=issue, actor=manan_staff, name="resolve")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="start")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="resolve")
 
     found = figures.review_figures(manan_staff, [manan.pk])[manan.pk]
 

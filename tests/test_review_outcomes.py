@@ -179,10 +179,10 @@ def test_a_link_before_the_review_was_sent_takes_no_rating(manan, manan_staff):
 
 
 def test_a_called_off_review_takes_no_rating(under_review, manan_staff):
-    from issues import actions
+    from issues.actions import handling
 
     review = review_of(under_review)
-    actions.issue_transition(issue=under_review, actor=manan_staff, name="reopen", note="又坏了")
+    handling.issue_transition(issue=under_review, actor=manan_staff, name="reopen", note="又坏了")
 
     with pytest.raises(reviews.ReviewRefused, match="called off"):
         reviews.review_rate(review=review, actor=None, fixed="yes", satisfaction=5)
@@ -256,10 +256,10 @@ def test_a_review_item_takes_only_a_review_outcome(under_review, manan_staff):
 
 
 def test_an_issue_item_takes_no_review_outcome(manan, manan_staff, meeting):
-    from issues import actions
+    from issues.actions import handling
 
     issue = factories.issue(manan, actor=manan_staff)
-    actions.issue_transition(issue=issue, actor=manan_staff, name="accept")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="accept")
     item = AgendaItem.objects.create(meeting=meeting, issue=issue, position=0)
 
     with pytest.raises(ActionError, match="Only a follow-up review item"):
@@ -314,9 +314,9 @@ def test_a_review_closed_away_from_its_item_takes_the_item_off_the_agenda(
 
 
 def test_staff_closing_by_hand_ends_the_review_with_the_matter(under_review, manan_staff, meeting):
-    from issues import actions
+    from issues.actions import handling
 
-    actions.issue_transition(issue=under_review, actor=manan_staff, name="close", note="已核实")
+    handling.issue_transition(issue=under_review, actor=manan_staff, name="close", note="已核实")
 
     review = review_of(under_review)
     assert (review.state, review.result) == (R.DONE, "closed")
@@ -347,10 +347,10 @@ def test_a_review_item_cannot_come_back_once_the_review_is_over(under_review, ma
 
 
 def test_closing_by_hand_before_the_review_is_due_calls_it_off(manan, manan_staff):
-    from issues import actions
+    from issues.actions import handling
 
     issue = factories.resolved_issue(manan, actor=manan_staff)
 
-    actions.issue_transition(issue=issue, actor=manan_staff, name="close")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="close")
 
     assert issue.reviews.get().state == R.CANCELLED

@@ -183,13 +183,13 @@ def test_a_rating_taken_in_person_before_the_review_is_due_spares_the_text(
 
 
 def test_resolving_again_after_a_reopen_sends_only_the_new_review(manan, manan_staff, later):
-    from issues import actions
+    from issues.actions import handling
 
     factories.meeting(manan, later + dt.timedelta(days=2))
     issue = factories.resolved_issue(manan, actor=manan_staff, contact_phone=PHONE)
-    actions.issue_transition(issue=issue, actor=manan_staff, name="reopen", note="灯又坏了")
-    actions.issue_transition(issue=issue, actor=manan_staff, name="start")
-    actions.issue_transition(issue=issue, actor=manan_staff, name="resolve")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="reopen", note="灯又坏了")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="start")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="resolve")
 
     assert sweep(later + dt.timedelta(days=1))["sent"] == 1
 
@@ -199,28 +199,28 @@ def test_resolving_again_after_a_reopen_sends_only_the_new_review(manan, manan_s
 
 
 def test_reopening_turns_the_waiting_review_item_into_an_issue_item(manan, manan_staff, later):
-    from issues import actions
+    from issues.actions import handling
 
     factories.meeting(manan, later + dt.timedelta(days=2))
     issue = factories.resolved_issue(manan, actor=manan_staff)
     sweep(later)
 
-    actions.issue_transition(issue=issue, actor=manan_staff, name="reopen", note="灯又坏了")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="reopen", note="灯又坏了")
 
     assert issue.reviews.get().state == R.CANCELLED
     assert AgendaItem.objects.get(issue=issue).kind == AgendaItem.Kind.ISSUE
 
 
 def test_resolved_again_before_the_meeting_the_matter_is_reviewed_there(manan, manan_staff, later):
-    from issues import actions
+    from issues.actions import handling
 
     upcoming = factories.meeting(manan, later + dt.timedelta(days=10))
     issue = factories.resolved_issue(manan, actor=manan_staff, contact_phone=PHONE)
     sweep(later)
-    actions.issue_transition(issue=issue, actor=manan_staff, name="reopen", note="又坏了")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="reopen", note="又坏了")
     assert AgendaItem.objects.get(issue=issue).kind == AgendaItem.Kind.ISSUE
-    actions.issue_transition(issue=issue, actor=manan_staff, name="start")
-    actions.issue_transition(issue=issue, actor=manan_staff, name="resolve")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="start")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="resolve")
 
     assert sweep(later + dt.timedelta(days=8))["sent"] == 1
 

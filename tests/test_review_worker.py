@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from deliberation.celery import app as celery_app
 from deliberation.models import AgendaItem
-from issues import actions as issue_actions
+from issues.actions import escalations, handling
 from issues.models import Escalation, Event, FollowUpReview, Issue
 from members.models import Notice, Role
 from tests import deliveries, factories
@@ -310,20 +310,20 @@ def test_resolving_while_the_broker_is_down_loses_nothing_and_the_review_goes_ou
     lamp = factories.issue(
         manan, actor=manan_staff, title="楼道灯坏了", contact_phone="13900000001"
     )
-    issue_actions.issue_transition(issue=lamp, actor=manan_staff, name="start")
+    handling.issue_transition(issue=lamp, actor=manan_staff, name="start")
     stalls = factories.issue(
         manan, actor=manan_staff, title="小区门口占道经营", contact_phone="13900000002"
     )
-    issue_actions.issue_escalate(issue=stalls, actor=manan_staff, reason="议事会协调不了")
-    issue_actions.issue_escalate(issue=stalls, actor=manan_staff, reason="需要街道协调城管")
+    escalations.issue_escalate(issue=stalls, actor=manan_staff, reason="议事会协调不了")
+    escalations.issue_escalate(issue=stalls, actor=manan_staff, reason="需要街道协调城管")
     escalation = Escalation.objects.get(issue=stalls)
-    issue_actions.escalation_accept(
+    escalations.escalation_accept(
         escalation=escalation,
         actor=nanen_admin,
         department=factories.department(nanen),
         deadline=timezone.localdate() + dt.timedelta(days=5),
     )
-    issue_actions.escalation_reply(escalation=escalation, actor=city_handler, reply="已清理")
+    escalations.escalation_reply(escalation=escalation, actor=city_handler, reply="已清理")
     celery_processes.wait_for(
         lambda: not Notice.objects.exclude(status=Notice.Status.SENT).exists(),
         seconds=60,
@@ -533,7 +533,7 @@ def test_a_review_called_off_by_a_reopen_is_never_sent_and_the_next_one_is_sent_
     issue = factories.resolved_issue(
         manan, actor=manan_staff, title="垃圾桶满了", contact_phone="13900000003"
     )
-    issue_actions.issue_transition(
+    handling.issue_transition(
         issue=issue, actor=manan_staff, name="reopen", note="居民说垃圾又满了"
     )
     stale = issue.reviews.get()
@@ -545,8 +545,8 @@ def test_a_review_called_off_by_a_reopen_is_never_sent_and_the_next_one_is_sent_
     assert not Event.objects.filter(kind=Event.Kind.REVIEW_SENT).exists()
     assert not AgendaItem.objects.filter(issue=issue).exists()
 
-    issue_actions.issue_transition(issue=issue, actor=manan_staff, name="start")
-    issue_actions.issue_transition(issue=issue, actor=manan_staff, name="resolve")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="start")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="resolve")
     fresh = issue.reviews.get(state=R.PENDING)
     a_week_passes([fresh])
     celery_processes.wait_for(

@@ -15,7 +15,8 @@ from django.db import connection
 from django.utils import timezone
 
 from common.periods import Period, named_period
-from issues import actions, rollup, tasks
+from issues import rollup, tasks
+from issues.actions import escalations, handling, intake
 from issues.figures import percentile_cont
 from issues.models import Category, DepartmentMonth, Escalation, Issue, IssueMonth
 from reports import dashboard
@@ -76,7 +77,7 @@ def test_a_reopen_takes_the_resolution_out_of_the_month_it_was_in(manan, manan_s
     issue = factories.moved(issue, created=local(2025, 1, 20), resolved_at=local(2025, 2, 3))
     assert kept(manan, dt.date(2025, 2, 1)).resolved == 1
 
-    actions.issue_transition(issue=issue, actor=manan_staff, name="reopen", note="又坏了")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="reopen", note="又坏了")
 
     assert kept(manan, dt.date(2025, 2, 1)).resolved == 0
     assert kept(manan, dt.date(2025, 1, 1)).collected == 1
@@ -86,9 +87,9 @@ def test_a_reopen_takes_the_resolution_out_of_the_month_it_was_in(manan, manan_s
 def test_an_escalation_and_a_new_category_move_the_issue_between_breakdowns(manan, manan_staff):
     issue = factories.issue(manan, actor=manan_staff, code="other")
     issue = factories.moved(issue, created=local(2025, 3, 5))
-    actions.issue_escalate(issue=issue, actor=manan_staff, reason="需要社区协调")
+    escalations.issue_escalate(issue=issue, actor=manan_staff, reason="需要社区协调")
     security = Category.objects.get(street=manan.street, code="security")
-    actions.issue_edit(
+    intake.issue_edit(
         issue=Issue.objects.get(pk=issue.pk), actor=manan_staff, expected_version=None,
         category=security,
     )  # fmt: skip
@@ -128,16 +129,16 @@ def test_the_kept_months_equal_the_issues_after_any_sequence_of_actions(
             )
             factories.moved(issue, created=created, resolved_at=resolved)
         elif choice < 0.55 and issue.status in (Issue.Status.SUBMITTED, Issue.Status.REOPENED):
-            actions.issue_transition(issue=issue, actor=actor, name="start")
+            handling.issue_transition(issue=issue, actor=actor, name="start")
         elif choice < 0.7 and issue.status == Issue.Status.IN_PROGRESS:
-            actions.issue_transition(issue=issue, actor=actor, name="resolve")
+            handling.issue_transition(issue=issue, actor=actor, name="resolve")
         elif choice < 0.8 and issue.status == Issue.Status.RESOLVED:
-            actions.issue_transition(issue=issue, actor=actor, name="reopen", note=f"第{step}次")
+            handling.issue_transition(issue=issue, actor=actor, name="reopen", note=f"第{step}次")
         elif choice < 0.9 and issue.is_open and issue.tier in ("council", "community"):
-            actions.issue_escalate(issue=issue, actor=actor, reason="上报")
+            escalations.issue_escalate(issue=issue, actor=actor, reason="上报")
         else:
             category = Category.objects.get(street=manan.street, code=rng.choice(codes))
-            actions.issue_edit(issue=issue, actor=actor, expected_version=None, category=category)
+            intake.issue_edit(issue=issue, actor=actor, expected_version=None, category=category)
 
     assert IssueMonth.objects.filter(collected__gt=0).count() >= 4
     assert any(kept(c, m).resolved for c in (manan, xingfu) for m in months_of(c))
@@ -219,7 +220,7 @@ def test_two_writers_of_one_month_at_once_both_count(manan, manan_staff, monkeyp
     before the other's resolution committed, and the second write would drop the first."""
     first, second = (factories.issue(manan, actor=manan_staff) for _ in range(2))
     for issue in (first, second):
-        actions.issue_transition(issue=issue, actor=manan_staff, name="start")
+        handling.issue_transition(issue=issue, actor=manan_staff, name="start")
     barrier = threading.Barrier(2, timeout=3)
     counting = rollup.month_figures
 
@@ -234,7 +235,7 @@ def test_two_writers_of_one_month_at_once_both_count(manan, manan_staff, monkeyp
 
     def resolve(issue: Issue) -> None:
         try:
-            actions.issue_transition(issue=issue, actor=manan_staff, name="resolve")
+            handling.issue_transition(issue=issue, actor=manan_staff, name="resolve")
         except Exception as error:
             errors.append(error)
         finally:
@@ -297,15 +298,15 @@ def test_an_assignment_and_its_handling_count_in_the_month_assigned(
     manan, manan_staff, nanen_admin, city_handler
 ):
     issues = [factories.issue(manan, actor=manan_staff) for _ in range(3)]
-    escalations = [accept(to_street(issue, manan_staff), nanen_admin) for issue in issues]
-    department = escalations[0].department
+    accepted = [accept(to_street(issue, manan_staff), nanen_admin) for issue in issues]
+    department = accepted[0].department
     assert kept_department(department, this_month()).assigned == 3
     assert kept_department(department, this_month()).handled == 0
 
-    actions.escalation_reply(escalation=escalations[0], actor=city_handler, reply="已处理")
-    actions.escalation_reply(escalation=escalations[1], actor=city_handler, reply="已处理")
+    escalations.escalation_reply(escalation=accepted[0], actor=city_handler, reply="已处理")
+    escalations.escalation_reply(escalation=accepted[1], actor=city_handler, reply="已处理")
     # Handling does not change the month: it is the month the street office assigned it.
-    handled = Escalation.objects.get(pk=escalations[0].pk)
+    handled = Escalation.objects.get(pk=accepted[0].pk)
     seconds = round((handled.handled_at - handled.decided_at).total_seconds())
 
     month = kept_department(department, this_month())

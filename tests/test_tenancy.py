@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deliberation.models import AgendaItem, Attendance, Meeting
-from issues import actions as issue_actions
+from issues.actions import handling
 from members.models import CouncilMember, PhoneReveal, Resident
 from tests import factories
 
@@ -198,7 +198,7 @@ def manan_meeting(manan, manan_staff):
         notice_due_at=starts,
     )
     issue = factories.issue(manan, actor=manan_staff, title="楼道堆物")
-    issue = issue_actions.issue_transition(issue=issue, actor=manan_staff, name="accept")
+    issue = handling.issue_transition(issue=issue, actor=manan_staff, name="accept")
     item = AgendaItem.objects.create(meeting=meeting, issue=issue, position=0)
     spare = factories.issue(manan, actor=manan_staff, title="备用")
     return {"meeting": meeting, "item": item, "spare": spare}

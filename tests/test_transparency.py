@@ -18,8 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deliberation.actions import agenda, closing, review_items, running
-from issues import actions as issue_actions
 from issues import reviews
+from issues.actions import handling
 from members import actions as members_actions
 from members.models import Community
 from public import transparency_views
@@ -60,7 +60,7 @@ def this_month() -> tuple[dt.datetime, dt.datetime]:
 
 def awaiting(community: Community, actor, **fields):
     issue = factories.issue(community, actor=actor, **fields)
-    return issue_actions.issue_transition(issue=issue, actor=actor, name="accept")
+    return handling.issue_transition(issue=issue, actor=actor, name="accept")
 
 
 def held_meeting(community: Community, actor, starts_at: dt.datetime, issues, topic: str = ""):

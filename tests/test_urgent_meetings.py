@@ -14,7 +14,7 @@ from deliberation import queries
 from deliberation.actions import urgent as urgent_actions
 from deliberation.actions.base import ActionError
 from deliberation.models import AgendaItem, Meeting
-from issues import actions as issue_actions
+from issues.actions import handling
 from members.models import CouncilMember, Notice, Role
 from tests import factories
 
@@ -113,7 +113,7 @@ def test_a_time_in_the_past_is_refused(manan_staff, urgent):
 
 
 def test_a_closed_issue_is_refused(manan_staff, urgent):
-    issue_actions.issue_transition(issue=urgent, actor=manan_staff, name="accept")
+    handling.issue_transition(issue=urgent, actor=manan_staff, name="accept")
     urgent.status = "closed"
     urgent.save(update_fields=["status"])
     with pytest.raises(ActionError, match="open issue"):

@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 from deliberation import queries
 from deliberation.actions.base import ActionError, put_on_agenda
 from deliberation.models import AgendaItem, Attendance, Decision, Meeting, Vote
-from issues import actions as issue_actions
 from issues import lifecycle
+from issues.actions import escalations, handling
+from issues.events import IssueActionError
 from issues.models import Issue
 from members.models import CouncilMember, User
 
@@ -133,12 +134,12 @@ def decision_record(
     if kind == AgendaItem.Kind.REVIEW:
         try:
             _carry_out_review(decision, meeting, item, actor)
-        except (issue_actions.IssueActionError, lifecycle.TransitionRefused) as error:
+        except (IssueActionError, lifecycle.TransitionRefused) as error:
             raise ActionError(str(error)) from error
     elif item.issue_id is not None:
         try:
             _carry_out(decision, meeting, item, actor, list(members), due_on)
-        except (issue_actions.IssueActionError, lifecycle.TransitionRefused) as error:
+        except (IssueActionError, lifecycle.TransitionRefused) as error:
             raise ActionError(str(error)) from error
     elif outcome == Decision.Outcome.DEFER:
         _carry_over(item, meeting)
@@ -169,7 +170,7 @@ def _carry_out(
 ) -> None:
     day = formats.date_format(timezone.localtime(meeting.starts_at).date(), "Y-m-d")
     held = _("decided at the meeting of %(date)s") % {"date": day}
-    issue = issue_actions.issue_record_deliberation(
+    issue = handling.issue_record_deliberation(
         issue=item.issue, actor=actor, at=meeting.starts_at, note=held
     )
     outcome = decision.outcome
@@ -180,18 +181,18 @@ def _carry_out(
         if "decide" in {t.name for t in lifecycle.available(issue)}:
             issue = _transition(issue, actor, "decide", note=decision.notes)
     if outcome == Decision.Outcome.SOLVE_BY_COUNCIL:
-        issue_actions.issue_assign(
+        handling.issue_assign(
             issue=issue, actor=actor, members=members, staff=issue.assigned_staff, due_on=due_on
         )
     elif outcome == Decision.Outcome.REFER_TO_COMMUNITY:
         if issue.tier != Issue.Tier.COUNCIL:
             raise ActionError(_("This matter is already with the community or above."))
-        issue_actions.issue_escalate(issue=issue, actor=actor, reason=reason)
+        escalations.issue_escalate(issue=issue, actor=actor, reason=reason)
     elif outcome == Decision.Outcome.ESCALATE_TO_STREET:
         if issue.tier not in (Issue.Tier.COUNCIL, Issue.Tier.COMMUNITY):
             raise ActionError(_("This issue is already with the street office."))
         while issue.tier != Issue.Tier.STREET:
-            issue = issue_actions.issue_escalate(issue=issue, actor=actor, reason=reason)
+            issue = escalations.issue_escalate(issue=issue, actor=actor, reason=reason)
     elif outcome == Decision.Outcome.NOT_ACTIONABLE:
         _transition(issue, actor, "not_actionable", note=decision.explanation)
     elif outcome == Decision.Outcome.DEFER:
@@ -200,7 +201,7 @@ def _carry_out(
 
 
 def _transition(issue: Issue, actor: User, name: str, note: str = "") -> Issue:
-    return issue_actions.issue_transition(issue=issue, actor=actor, name=name, note=note)
+    return handling.issue_transition(issue=issue, actor=actor, name=name, note=note)
 
 
 def _carry_over(item: AgendaItem, meeting: Meeting) -> AgendaItem | None:

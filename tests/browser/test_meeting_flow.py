@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from deliberation.models import Decision, Meeting, Minutes, Vote
-from issues import actions as issue_actions
+from issues.actions import handling
 from issues.models import Event, Issue
 from members.models import Role
 from tests import factories
@@ -65,7 +65,7 @@ def test_a_meeting_decides_escalates_and_approves_its_minutes(
     issue = factories.issue(
         manan, actor=manan_staff, code="other", title="小区东门路灯坏了", place="东门"
     )
-    issue = issue_actions.issue_transition(issue=issue, actor=manan_staff, name="accept")
+    issue = handling.issue_transition(issue=issue, actor=manan_staff, name="accept")
     item = meeting.agenda_items.create(issue=issue, position=0)
     meeting_path = reverse("meetings:detail", args=[meeting.pk])
     screenshots = artefacts / "screenshots"

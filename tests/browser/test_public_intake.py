@@ -8,7 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from issues import actions
+from issues.actions import handling
 from issues.models import Issue
 from public import forms as public_forms
 from public import views as public_views
@@ -98,7 +98,7 @@ def test_a_resident_reports_from_the_poster_and_follows_the_matter(
     expect(page.locator(".public-timeline li")).to_have_count(1)
 
     # The office takes the matter up; the resident sees it on reloading, and no internal note.
-    actions.issue_transition(issue=issue, actor=manan_staff, name="accept", note="内部：下周议")
+    handling.issue_transition(issue=issue, actor=manan_staff, name="accept", note="内部：下周议")
     page.reload()
     expect(page.locator(".public-status")).to_have_text("待议")
     expect(page.locator(".public-timeline li")).to_have_count(2)

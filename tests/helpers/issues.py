@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from issues import actions
+from issues.actions import escalations
 from issues.models import Escalation, Issue
 from members.models import Community
 from tests import factories
@@ -38,13 +38,13 @@ def reported(
 
 
 def to_street(issue: Issue, actor) -> Escalation:
-    actions.issue_escalate(issue=issue, actor=actor, reason="议事会协调不了")
-    actions.issue_escalate(issue=issue, actor=actor, reason="需要街道协调城管")
+    escalations.issue_escalate(issue=issue, actor=actor, reason="议事会协调不了")
+    escalations.issue_escalate(issue=issue, actor=actor, reason="需要街道协调城管")
     return Escalation.objects.get(issue=issue, state=Escalation.State.PENDING)
 
 
 def accept(escalation, actor, *, days=5) -> Escalation:
-    return actions.escalation_accept(
+    return escalations.escalation_accept(
         escalation=escalation,
         actor=actor,
         department=factories.department(escalation.street),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from deliberation.actions import review_items
-from issues import actions, reviews
+from issues import reviews
+from issues.actions import handling
 from issues.models import FollowUpReview
 from members.models import Community
 from tests import factories
@@ -61,7 +62,7 @@ def done(community: Community, actor, *, after_days: float, rating: int | None =
 
 def cancelled(community: Community, actor) -> FollowUpReview:
     issue = factories.resolved_issue(community, actor=actor)
-    actions.issue_transition(issue=issue, actor=actor, name="reopen", note="灯又坏了")
+    handling.issue_transition(issue=issue, actor=actor, name="reopen", note="灯又坏了")
     review = issue.reviews.get()
     assert review.state == FollowUpReview.State.CANCELLED
     return review

@@ -250,7 +250,7 @@ class Command(BaseCommand):
 
     def _issues(self, street: Street, communities: dict[str, Community]) -> None:
         """A realistic inbox: typical matters in every state, one escalated to the street."""
-        from issues import actions as issue_actions
+        from issues.actions import intake
         from issues.models import Category, Issue
 
         staff = {
@@ -269,7 +269,7 @@ class Command(BaseCommand):
             count = 14 if name == "马南社区" else 4 + position % 5
             for index in range(count):
                 title, code, place = DEMO_ISSUES[(index + position) % len(DEMO_ISSUES)]
-                issue = issue_actions.issue_report(
+                issue = intake.issue_report(
                     actor=actor,
                     community=community,
                     title=title,
@@ -280,38 +280,40 @@ class Command(BaseCommand):
                     is_urgent=index % 7 == 3,
                     reporter=rng.choice(residents) if residents and index % 3 else None,
                 )
-                self._advance(issue_actions, issue, actor, admin, handler, street, index)
+                self._advance(issue, actor, admin, handler, street, index)
 
     @staticmethod
-    def _advance(issue_actions, issue, actor, admin, handler, street, index) -> None:
+    def _advance(issue, actor, admin, handler, street, index) -> None:
+        from issues.actions import escalations, handling
+
         steps = index % 6
         if steps >= 1:
-            issue = issue_actions.issue_transition(issue=issue, actor=actor, name="accept")
+            issue = handling.issue_transition(issue=issue, actor=actor, name="accept")
         if steps == 2:
-            issue_actions.issue_assign(
+            handling.issue_assign(
                 issue=issue,
                 actor=actor,
                 members=list(issue.community.council.members.filter(left_on__isnull=True)[:2]),
                 due_on=dt.date.today() + dt.timedelta(days=10),
             )
         if steps in (3, 4):
-            issue_actions.issue_escalate(
+            escalations.issue_escalate(
                 issue=issue, actor=actor, reason="议事会无法解决，需社区协调"
             )
-            issue = issue_actions.issue_escalate(
+            issue = escalations.issue_escalate(
                 issue=issue, actor=actor, reason="涉及市政设施，超出社区职权，请街道协调职能部门"
             )
         if steps == 4:
             escalation = issue.escalations.get()
-            issue_actions.escalation_accept(
+            escalations.escalation_accept(
                 escalation=escalation,
                 actor=admin,
                 department=Department.objects.get(street=street, name="城市管理和综合执法局"),
                 deadline=dt.date.today() + dt.timedelta(days=7),
             )
         if steps == 5 and not issue.category.must_deliberate:
-            issue = issue_actions.issue_transition(issue=issue, actor=actor, name="start")
-            issue_actions.issue_transition(issue=issue, actor=actor, name="resolve")
+            issue = handling.issue_transition(issue=issue, actor=actor, name="start")
+            handling.issue_transition(issue=issue, actor=actor, name="resolve")
 
     @staticmethod
     def _meetings(communities: dict[str, Community]) -> None:
@@ -379,8 +381,8 @@ class Command(BaseCommand):
         """
         from django.utils import timezone
 
-        from issues import actions as issue_actions
         from issues import reviews
+        from issues.actions import handling, intake
         from issues.models import Category, FollowUpReview, Issue
 
         now = timezone.now()
@@ -395,7 +397,7 @@ class Command(BaseCommand):
             for index in range(8 if name == "马南社区" else 3 + position % 4):
                 title, code, place = DEMO_ISSUES[(index * 3 + position) % len(DEMO_ISSUES)]
                 at = now - dt.timedelta(days=12 + 4 * index)
-                issue = issue_actions.issue_report(
+                issue = intake.issue_report(
                     actor=actor,
                     community=community,
                     title=title,
@@ -405,11 +407,11 @@ class Command(BaseCommand):
                     contact_name="居民",
                     contact_phone=f"139{position:02d}{index:06d}",
                 )
-                issue = issue_actions.issue_record_deliberation(
+                issue = handling.issue_record_deliberation(
                     issue=issue, actor=actor, at=at - dt.timedelta(days=3)
                 )
-                issue = issue_actions.issue_transition(issue=issue, actor=actor, name="start")
-                issue = issue_actions.issue_transition(issue=issue, actor=actor, name="resolve")
+                issue = handling.issue_transition(issue=issue, actor=actor, name="start")
+                issue = handling.issue_transition(issue=issue, actor=actor, name="resolve")
                 # As if reported some days before and resolved ``at``: the review came due a
                 # week later.
                 Issue.objects.filter(pk=issue.pk).update(
@@ -444,8 +446,8 @@ class Command(BaseCommand):
         Each goes through the actions (report, deliberate, resolve, the council's review),
         then its dates are moved back to when it happened.
         """
-        from issues import actions as issue_actions
         from issues import reviews
+        from issues.actions import handling, intake
         from issues.models import Category, Event, FollowUpReview, Issue
 
         now = timezone.now()
@@ -462,15 +464,15 @@ class Command(BaseCommand):
                 for index in range(rng.randint(0, 2) if position else rng.randint(2, 4)):
                     title, code, place = DEMO_ISSUES[rng.randrange(len(DEMO_ISSUES))]
                     created = now - dt.timedelta(days=30 * months_back + rng.randint(0, 27))
-                    issue = issue_actions.issue_report(
+                    issue = intake.issue_report(
                         actor=actor, community=community, title=title,
                         category=categories[code], channel=rng.choice(DEMO_CHANNELS), place=place,
                     )  # fmt: skip
-                    issue = issue_actions.issue_record_deliberation(
+                    issue = handling.issue_record_deliberation(
                         issue=issue, actor=actor, at=created + dt.timedelta(days=1)
                     )
-                    issue = issue_actions.issue_transition(issue=issue, actor=actor, name="start")
-                    issue = issue_actions.issue_transition(issue=issue, actor=actor, name="resolve")
+                    issue = handling.issue_transition(issue=issue, actor=actor, name="start")
+                    issue = handling.issue_transition(issue=issue, actor=actor, name="resolve")
                     resolved = created + dt.timedelta(days=rng.choice([2, 3, 5, 6, 9, 12, 20]))
                     Issue.objects.filter(pk=issue.pk).update(created=created, resolved_at=resolved)
                     Event.objects.filter(issue=issue).update(created=resolved)
