@@ -438,14 +438,14 @@ def _visible(user, query: str) -> int:
     from django.http import QueryDict
     from django.test import RequestFactory
 
-    from issues import queries, views
+    from issues import inbox_views, queries
 
     request = RequestFactory().get("/", QueryDict(query))
     request.user = user
-    form = views._inbox_filter_form(request, request.GET)
+    form = inbox_views.inbox_filter_form(request, request.GET)
     if not form.is_valid():
         raise RuntimeError(f"export: invalid filters {query!r}: {form.errors}")
-    return queries.inbox(user, views._inbox_filters(form)).count()
+    return queries.inbox(user, inbox_views.inbox_filters(form)).count()
 
 
 def run_export(

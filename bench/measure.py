@@ -27,8 +27,8 @@ from django.urls import reverse
 from bench.generate import STREET, USER_PREFIX
 from common.paging import encode_cursor
 from issues import queries
+from issues.inbox_views import PAGE_SIZE
 from issues.models import Category, Event, Issue, Photo
-from issues.views import PAGE_SIZE
 from members.models import Community, Street, User
 
 DEEP_PAGES = 200

@@ -1,14 +1,14 @@
 from django.urls import path
 
-from issues import escalation_views, views
+from issues import escalation_views, inbox_views, views
 
 app_name = "issues"
 
 urlpatterns = [
-    path("issues/", views.inbox, name="inbox"),
-    path("issues/mine/", views.mine, name="mine"),
-    path("issues/export.csv", views.export_csv, name="export_csv"),
-    path("issues/export.xlsx", views.export_xlsx, name="export_xlsx"),
+    path("issues/", inbox_views.inbox, name="inbox"),
+    path("issues/mine/", inbox_views.mine, name="mine"),
+    path("issues/export.csv", inbox_views.export_csv, name="export_csv"),
+    path("issues/export.xlsx", inbox_views.export_xlsx, name="export_xlsx"),
     path("communities/<int:community_id>/issues/new/", views.report, name="report"),
     path("issues/<int:pk>/", views.detail, name="detail"),
     path("issues/<int:pk>/edit/", views.edit, name="edit"),

@@ -1,16 +1,16 @@
+"""An issue's pages: reporting one, its page with the forms that act on it, editing, its
+photos, and a street's categories.
+
+The lists of issues are in ``issues.inbox_views``; the street office's and the
+departments' pages in ``issues.escalation_views``.
+"""
+
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import (
-    FileResponse,
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    HttpResponseBase,
-    QueryDict,
-)
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,8 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from common.paging import keyset_page
-from issues import exports, extensions, lifecycle, permissions, queries, reviews
+from issues import extensions, lifecycle, permissions, queries, reviews
 from issues.actions import escalations, handling, intake, upkeep
 from issues.events import IssueActionError
 from issues.forms import (
@@ -28,7 +27,6 @@ from issues.forms import (
     CommentForm,
     EditForm,
     EscalateForm,
-    InboxFilterForm,
     IntakeForm,
     PhotoForm,
     ReportForm,
@@ -36,11 +34,9 @@ from issues.forms import (
 )
 from issues.models import Category, Escalation, Issue
 from issues.review_forms import StaffRatingForm
-from members import downloads
 from members import queries as member_queries
 from members.models import Community, CouncilMember, User
 
-PAGE_SIZE = 30
 REFUSALS = (IssueActionError, lifecycle.TransitionRefused, ValidationError)
 
 
@@ -49,101 +45,6 @@ def refusal_message(error: Exception) -> str:
     if isinstance(error, ValidationError):
         return " ".join(error.messages)
     return str(error)
-
-
-# --- Inbox and lists -----------------------------------------------------------------
-
-
-@login_required
-@require_GET
-def inbox(request: HttpRequest) -> HttpResponse:
-    form = _inbox_filter_form(request, request.GET or None)
-    filters = queries.InboxFilters()
-    if form.is_bound and form.is_valid():
-        filters = _inbox_filters(form)
-    page = keyset_page(
-        queries.inbox(request.user, filters),
-        keys=("-created", "-id"),
-        cursor=request.GET.get("after", ""),
-        size=PAGE_SIZE,
-    )
-    # "Show more" renders only the rows: it needs no counts.
-    more = bool(request.htmx and request.htmx.target == "more-issues")
-    counts = {} if more else queries.status_counts(request.user, filters)
-    query = request.GET.copy()
-    query.pop("after", None)
-    context = {
-        "form": form,
-        "page": page,
-        "counts": [(value, label, counts.get(value, 0)) for value, label in Issue.Status.choices],
-        "total": sum(counts.values()),
-        "query": query.urlencode(),
-        "status_query": _without(query, "status"),
-        "today": timezone.localdate(),
-    }
-    template = "issues/inbox.html"
-    if more:
-        template += "#rows"
-    elif request.htmx:
-        template += "#results"
-    return render(request, template, context)
-
-
-def _inbox_filter_form(request: HttpRequest, data: QueryDict | None) -> InboxFilterForm:
-    """The inbox's filters over the communities the user sees; 403 for those with no inbox."""
-    permissions.require_use_inbox(request.user)
-    communities = member_queries.communities_visible_to(request.user).order_by("name")
-    street_ids = set(member_queries.scope_of(request.user).admin_street_ids) | set(
-        communities.values_list("street_id", flat=True).distinct()
-    )
-    return InboxFilterForm(data, communities=communities, street_ids=street_ids)
-
-
-def _inbox_filters(form: InboxFilterForm) -> queries.InboxFilters:
-    data = form.cleaned_data
-    return queries.InboxFilters(
-        status=data["status"],
-        category=data["category"].pk if data["category"] else None,
-        tier=data["tier"],
-        channel=data["channel"],
-        community=data["community"].pk if data["community"] else None,
-        street=int(data["street"]) if data["street"] else None,
-        state=data["state"],
-        overdue=data["overdue"],
-        mine=data["mine"],
-        since=data["since"],
-        until=data["until"],
-        resolved_since=data["resolved_since"],
-        resolved_until=data["resolved_until"],
-        review=data["review"],
-        q=data["q"],
-    )
-
-
-def _without(query: QueryDict, key: str) -> str:
-    copy = query.copy()
-    copy.pop(key, None)
-    return copy.urlencode()
-
-
-@login_required
-@require_GET
-def mine(request: HttpRequest) -> HttpResponse:
-    page = keyset_page(
-        queries.reported_or_assigned(request.user),
-        keys=("-created", "-id"),
-        cursor=request.GET.get("after", ""),
-        size=PAGE_SIZE,
-    )
-    memberships = list(member_queries.current_memberships_of(request.user))
-    return render(
-        request,
-        "issues/mine.html",
-        {"page": page, "memberships": memberships, "today": timezone.localdate()},
-    )
-
-
-# --- Reporting ----------------------------------------------------------------------------
 
 
 @login_required
@@ -474,67 +375,3 @@ def categories(request: HttpRequest, street_id: int) -> HttpResponse:
         {"street": street, "categories": rows, "form": form, "editing": editing},
         status=422 if request.method == "POST" else 200,
     )
-
-
-# --- Exports ---------------------------------------------------------------------------------
-
-
-def _export_filters(request: HttpRequest) -> queries.InboxFilters | HttpResponse:
-    """The inbox's filters from the same query string, or the response refusing them.
-
-    A community that is not one of the user's is 404 (not existing and not yours look
-    the same); any other invalid filter gets the inbox page with its messages and 422,
-    never a file of something other than what was asked for.
-    """
-    form = _inbox_filter_form(request, request.GET)
-    if not form.is_valid():
-        if "community" in form.errors:
-            raise Http404
-        response = inbox(request)
-        response.status_code = 422
-        return response
-    return _inbox_filters(form)
-
-
-def _inbox_export(request: HttpRequest, format: str) -> HttpResponseBase:
-    """The inbox with its filters as a file: exactly the rows the inbox lists.
-
-    Full numbers only if asked for (``phones=full``) and allowed; anyone else asking
-    gets them masked, as everyone does by default.
-    """
-    filters = _export_filters(request)
-    if isinstance(filters, HttpResponse):
-        return filters
-    full_phones = request.GET.get("phones") == "full" and permissions.may_export_full_phones(
-        request.user, filters.community
-    )
-    return downloads.export_download(
-        actor=request.user,
-        kind="inbox",
-        format=format,
-        filters=exports.filters_record(filters),
-        full_phones=full_phones,
-        name=("issues", _("Issues")),
-        sheets=[
-            downloads.Sheet(
-                _("Issues"),
-                exports.headers,
-                exports.inbox_rows(request.user, filters, full_phones=full_phones),
-            )
-        ],
-    )
-
-
-@login_required
-@require_GET
-def export_csv(request: HttpRequest) -> HttpResponseBase:
-    """The inbox with its filters as CSV, streamed: memory stays flat however many rows."""
-    return _inbox_export(request, "csv")
-
-
-@login_required
-@require_GET
-def export_xlsx(request: HttpRequest) -> HttpResponseBase:
-    """The inbox with its filters as XLSX: a workbook is a zip file, so it is written whole
-    to a temporary file first and then sent from there."""
-    return _inbox_export(request, "xlsx")
