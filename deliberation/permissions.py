@@ -16,9 +16,9 @@ they act? A view that is told no answers 403 (``PermissionDenied``).
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
+from common.permissions import requirement
 from deliberation.models import Meeting
 from issues.models import Issue
 from members import permissions as member_permissions
@@ -55,9 +55,7 @@ def can_run(user: User, meeting: Meeting) -> bool:
     return meeting.council.community_id in scope_of(user).staff_community_ids
 
 
-def require_runner(user: User, meeting: Meeting) -> None:
-    if not can_run(user, meeting):
-        raise PermissionDenied
+require_runner = requirement(can_run)
 
 
 # --- Convening an urgent meeting -----------------------------------------------------------
@@ -105,9 +103,7 @@ def can_manage_schedules(user: User, community: Community) -> bool:
     return community.pk in scope_of(user).staff_community_ids
 
 
-def require_schedule_manager(user: User, community: Community) -> None:
-    if not can_manage_schedules(user, community):
-        raise PermissionDenied
+require_schedule_manager = requirement(can_manage_schedules)
 
 
 # --- Calendar feeds ------------------------------------------------------------------------

@@ -7,8 +7,7 @@ issue first (``queries.issue_for``: 404 for anyone who may not see it), then ask
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
-
+from common.permissions import requirement
 from issues.models import Issue
 from members import permissions as members_permissions
 from members.models import Community, Street, User
@@ -23,10 +22,7 @@ def may_use_inbox(user: User) -> bool:
     return staff or members_permissions.may_act_as_street_admin(user)
 
 
-def require_use_inbox(user: User) -> None:
-    """PermissionDenied (403) unless ``may_use_inbox``."""
-    if not may_use_inbox(user):
-        raise PermissionDenied
+require_use_inbox = requirement(may_use_inbox)
 
 
 def may_export_full_phones(user: User, community_id: int | None) -> bool:
@@ -65,10 +61,7 @@ def may_report_issue(user: User, community: Community) -> bool:
     )
 
 
-def require_report_issue(user: User, community: Community) -> None:
-    """PermissionDenied (403) unless ``may_report_issue``."""
-    if not may_report_issue(user, community):
-        raise PermissionDenied
+require_report_issue = requirement(may_report_issue)
 
 
 # --- One issue ------------------------------------------------------------------------------
@@ -79,10 +72,7 @@ def may_handle_issue(user: User, issue: Issue) -> bool:
     return issue.community_id in scope_of(user).staff_community_ids
 
 
-def require_handle_issue(user: User, issue: Issue) -> None:
-    """PermissionDenied (403) unless ``may_handle_issue``."""
-    if not may_handle_issue(user, issue):
-        raise PermissionDenied
+require_handle_issue = requirement(may_handle_issue)
 
 
 def may_assign_issue(user: User, issue: Issue) -> bool:
@@ -90,10 +80,7 @@ def may_assign_issue(user: User, issue: Issue) -> bool:
     return may_handle_issue(user, issue)
 
 
-def require_assign_issue(user: User, issue: Issue) -> None:
-    """PermissionDenied (403) unless ``may_assign_issue``."""
-    if not may_assign_issue(user, issue):
-        raise PermissionDenied
+require_assign_issue = requirement(may_assign_issue)
 
 
 def may_escalate_issue(user: User, issue: Issue) -> bool:
@@ -101,10 +88,7 @@ def may_escalate_issue(user: User, issue: Issue) -> bool:
     return may_handle_issue(user, issue)
 
 
-def require_escalate_issue(user: User, issue: Issue) -> None:
-    """PermissionDenied (403) unless ``may_escalate_issue``."""
-    if not may_escalate_issue(user, issue):
-        raise PermissionDenied
+require_escalate_issue = requirement(may_escalate_issue)
 
 
 def may_rate_issue(user: User, issue: Issue) -> bool:
@@ -112,10 +96,7 @@ def may_rate_issue(user: User, issue: Issue) -> bool:
     return may_handle_issue(user, issue)
 
 
-def require_rate_issue(user: User, issue: Issue) -> None:
-    """PermissionDenied (403) unless ``may_rate_issue``."""
-    if not may_rate_issue(user, issue):
-        raise PermissionDenied
+require_rate_issue = requirement(may_rate_issue)
 
 
 def may_comment_on_issue(user: User, issue: Issue) -> bool:
@@ -128,10 +109,7 @@ def may_comment_on_issue(user: User, issue: Issue) -> bool:
     )
 
 
-def require_comment_on_issue(user: User, issue: Issue) -> None:
-    """PermissionDenied (403) unless ``may_comment_on_issue``."""
-    if not may_comment_on_issue(user, issue):
-        raise PermissionDenied
+require_comment_on_issue = requirement(may_comment_on_issue)
 
 
 def may_be_assigned_issue(user: User, issue: Issue) -> bool:
@@ -147,10 +125,7 @@ def may_see_street_queue(user: User, street: Street) -> bool:
     return members_permissions.may_oversee_street(user, street)
 
 
-def require_see_street_queue(user: User, street: Street) -> None:
-    """PermissionDenied (403) unless ``may_see_street_queue``."""
-    if not may_see_street_queue(user, street):
-        raise PermissionDenied
+require_see_street_queue = requirement(may_see_street_queue)
 
 
 def may_manage_categories(user: User, street: Street) -> bool:
@@ -158,7 +133,4 @@ def may_manage_categories(user: User, street: Street) -> bool:
     return members_permissions.may_oversee_street(user, street)
 
 
-def require_manage_categories(user: User, street: Street) -> None:
-    """PermissionDenied (403) unless ``may_manage_categories``."""
-    if not may_manage_categories(user, street):
-        raise PermissionDenied
+require_manage_categories = requirement(may_manage_categories)

@@ -7,8 +7,7 @@ community first (``queries.community_for``: 404 for anyone outside it), then ask
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
-
+from common.permissions import requirement
 from members.models import Community, CouncilMember, Street, User
 from members.queries import scope_of
 
@@ -46,10 +45,7 @@ def may_manage_residents(user: User, community: Community) -> bool:
     return community.pk in scope_of(user).staff_community_ids
 
 
-def require_manage_residents(user: User, community: Community) -> None:
-    """PermissionDenied (403) unless ``may_manage_residents``."""
-    if not may_manage_residents(user, community):
-        raise PermissionDenied
+require_manage_residents = requirement(may_manage_residents)
 
 
 def may_see_residents(user: User, community: Community) -> bool:
@@ -60,10 +56,7 @@ def may_see_residents(user: User, community: Community) -> bool:
     )
 
 
-def require_see_residents(user: User, community: Community) -> None:
-    """PermissionDenied (403) unless ``may_see_residents``."""
-    if not may_see_residents(user, community):
-        raise PermissionDenied
+require_see_residents = requirement(may_see_residents)
 
 
 def may_see_full_phones(user: User, community: Community) -> bool:
@@ -71,10 +64,7 @@ def may_see_full_phones(user: User, community: Community) -> bool:
     return community.pk in scope_of(user).staff_community_ids
 
 
-def require_see_full_phones(user: User, community: Community) -> None:
-    """PermissionDenied (403) unless ``may_see_full_phones``."""
-    if not may_see_full_phones(user, community):
-        raise PermissionDenied
+require_see_full_phones = requirement(may_see_full_phones)
 
 
 def may_export_roster(user: User, community: Community) -> bool:
@@ -82,10 +72,7 @@ def may_export_roster(user: User, community: Community) -> bool:
     return may_see_residents(user, community)
 
 
-def require_export_roster(user: User, community: Community) -> None:
-    """PermissionDenied (403) unless ``may_export_roster``."""
-    if not may_export_roster(user, community):
-        raise PermissionDenied
+require_export_roster = requirement(may_export_roster)
 
 
 def may_manage_council(user: User, community: Community) -> bool:
@@ -93,10 +80,7 @@ def may_manage_council(user: User, community: Community) -> bool:
     return community.pk in scope_of(user).staff_community_ids
 
 
-def require_manage_council(user: User, community: Community) -> None:
-    """PermissionDenied (403) unless ``may_manage_council``."""
-    if not may_manage_council(user, community):
-        raise PermissionDenied
+require_manage_council = requirement(may_manage_council)
 
 
 def may_print_poster(user: User, community: Community) -> bool:
@@ -107,10 +91,7 @@ def may_print_poster(user: User, community: Community) -> bool:
     )
 
 
-def require_print_poster(user: User, community: Community) -> None:
-    """PermissionDenied (403) unless ``may_print_poster``."""
-    if not may_print_poster(user, community):
-        raise PermissionDenied
+require_print_poster = requirement(may_print_poster)
 
 
 def may_publish_transparency(user: User, community: Community) -> bool:

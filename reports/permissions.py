@@ -7,8 +7,7 @@ who sees the community but not its figures).
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
-
+from common.permissions import requirement
 from members import permissions as members_permissions
 from members.models import Community, Street, User
 from members.queries import scope_of
@@ -23,10 +22,7 @@ def may_see_community_dashboard(user: User, community: Community) -> bool:
     return members_permissions.may_lead_council(user, community.pk)
 
 
-def require_see_community_dashboard(user: User, community: Community) -> None:
-    """PermissionDenied (403) unless ``may_see_community_dashboard``."""
-    if not may_see_community_dashboard(user, community):
-        raise PermissionDenied
+require_see_community_dashboard = requirement(may_see_community_dashboard)
 
 
 def may_see_street_dashboard(user: User, street: Street) -> bool:
@@ -39,10 +35,7 @@ def may_request_community_report(user: User, community: Community) -> bool:
     return may_see_community_dashboard(user, community)
 
 
-def require_request_community_report(user: User, community: Community) -> None:
-    """PermissionDenied (403) unless ``may_request_community_report``."""
-    if not may_request_community_report(user, community):
-        raise PermissionDenied
+require_request_community_report = requirement(may_request_community_report)
 
 
 def may_download_report(user: User, report: PeriodReport) -> bool:
