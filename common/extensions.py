@@ -10,7 +10,7 @@ answers, and the point's docstring says what it is asked and must return.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -33,4 +33,31 @@ class ExtensionPoint:
         function = self._provider or self._default
         if function is None:
             raise ImproperlyConfigured(f"Nothing provides {self.name}: is its app installed?")
+        return function(*args, **kwargs)
+
+
+class KeyedExtensionPoint:
+    """One named question asked about many keys (a notice's kind, …); each key is answered
+    by the app that owns it, so several apps provide for one point, one key each."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._providers: dict[str, Callable[..., Any]] = {}
+
+    def provide(self, keys: Iterable[str], provider: Callable[..., Any]) -> Callable[..., Any]:
+        """Answer this point for each of ``keys`` with ``provider`` (the latest wins)."""
+        for key in keys:
+            self._providers[key] = provider
+        return provider
+
+    def provider_for(self, key: str) -> Callable[..., Any] | None:
+        return self._providers.get(key)
+
+    def keys(self) -> frozenset[str]:
+        return frozenset(self._providers)
+
+    def __call__(self, key: str, *args: Any, **kwargs: Any) -> Any:
+        function = self._providers.get(key)
+        if function is None:
+            raise ImproperlyConfigured(f"Nothing provides {self.name} for {key!r}.")
         return function(*args, **kwargs)

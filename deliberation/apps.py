@@ -7,10 +7,17 @@ class DeliberationConfig(AppConfig):
     verbose_name = _("Deliberation")
 
     def ready(self) -> None:
-        from deliberation import issue_page
+        from deliberation import issue_page, notice_targets
         from deliberation.actions import review_items
         from issues import extensions
+        from members import extensions as members_extensions
 
         extensions.convene_form.provide(issue_page.convene_form)
         extensions.review_items_reopen.provide(review_items.agenda_review_items_reopen)
         extensions.review_items_done.provide(review_items.agenda_review_items_done)
+        members_extensions.notice_target.provide(
+            notice_targets.MEETING_KINDS, notice_targets.meeting_page
+        )
+        members_extensions.notice_target.provide(
+            notice_targets.MINUTES_KINDS, notice_targets.minutes_page
+        )

@@ -40,7 +40,9 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-# The address text messages link to (a resident's rating link): no request to build it from.
+# The site's public address, which text messages and emails link to (a resident's rating
+# link, a notice's page): they have no request to build it from. `manage.py demo` sets it
+# from the address it serves on.
 BASE_URL = os.environ.get(
     "YISHI_BASE_URL",
     "http://127.0.0.1:8000" if DEBUG or not ALLOWED_HOSTS else f"https://{ALLOWED_HOSTS[0]}",
@@ -234,6 +236,12 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "yishi@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "common.sms.LoggingSmsBackend")
+# The sender's signature that begins every text message, in 【】: carriers in China deliver
+# a text only with a signature registered with them (the name of the street office,
+# community or service that sends). Given with or without the brackets.
+SMS_SIGNATURE = os.environ.get("YISHI_SMS_SIGNATURE", "议事通").strip().strip("【】").strip()
+if not SMS_SIGNATURE:
+    raise ImproperlyConfigured("YISHI_SMS_SIGNATURE must not be empty.")
 # A notice left "sending" longer than this by a worker that died is claimable again.
 NOTICE_CLAIM_TIMEOUT_SECONDS = int(os.environ.get("NOTICE_CLAIM_TIMEOUT_SECONDS", "600"))
 

@@ -7,8 +7,9 @@ class IssuesConfig(AppConfig):
     verbose_name = _("Issues")
 
     def ready(self) -> None:
-        from issues import figures
+        from issues import figures, notice_targets
         from members import extensions
 
         extensions.review_figures.provide(figures.review_figures)
         extensions.review_figures_with_total.provide(figures.review_figures_with_total)
+        extensions.notice_target.provide(notice_targets.ISSUE_KINDS, notice_targets.issue_page)

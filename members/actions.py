@@ -199,7 +199,7 @@ def _notify_leaders(council: Council, *, exclude: CouncilMember, kind: str, name
         notifications.notify(
             leader,
             kind,
-            {"name": name, "council": council.name},
+            {"name": name, "council": council.name, "community_id": council.community_id},
             key=f"{kind}:{exclude.pk}:{leader.pk}",
         )
 

@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class MembersConfig(AppConfig):
     name = "members"
     verbose_name = _("Members")
+
+    def ready(self) -> None:
+        from members import extensions, notice_targets
+
+        for kind, target in notice_targets.TARGETS.items():
+            extensions.notice_target.provide([kind], target)

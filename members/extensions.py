@@ -1,6 +1,6 @@
 """What members' pages show that only apps above members know (see common.extensions)."""
 
-from common.extensions import ExtensionPoint
+from common.extensions import ExtensionPoint, KeyedExtensionPoint
 
 # (user, community ids) -> {community id: figures of its follow-up reviews}, for the pages
 # of residents and of a council member's councils. The issues app provides it.
@@ -9,3 +9,10 @@ review_figures = ExtensionPoint("members.review_figures")
 # (user, community ids) -> ({community id: figures}, the figures of all of them together),
 # for a street's page. The issues app provides it.
 review_figures_with_total = ExtensionPoint("members.review_figures_with_total")
+
+# A notice's kind -> (user, context) -> the path of the page the notice is about (a
+# meeting, minutes to approve, a matter, …), raising Http404 when the user may no longer
+# see it. The app that sends a kind provides it (members' own in its ready(), the issues
+# and meetings apps theirs); the notices page and text messages link to it through
+# members:notice_open. A context value the target needs and lacks raises KeyError.
+notice_target = KeyedExtensionPoint("members.notice_target")

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.functional import Promise
@@ -25,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common import sms
 from common.queue import task_named
+from members import extensions
 from members.models import Notice, User
 
 MAX_ATTEMPTS = 6
@@ -33,11 +35,18 @@ MAX_ATTEMPTS = 6
 @dataclass(frozen=True)
 class NoticeKind:
     subject: Promise
+    # The whole message on its own: a text message carries the body alone (no subject).
     body: Promise
+    # Sent by text message to residents without an account, never to an inbox: the body
+    # carries its own link. Every other kind links to the page it is about
+    # (``members.extensions.notice_target``).
+    to_residents: bool = False
 
 
 # Each kind's text is formatted with the notice's context at the moment it is
-# shown or sent, in the language of whoever reads it.
+# shown or sent, in the language of whoever reads it. The context holds the ids of what
+# the notice is about, by one convention: ``issue_id``, ``meeting_id``, ``minutes_id``,
+# ``community_id``.
 KINDS: dict[str, NoticeKind] = {
     "welcome": NoticeKind(
         subject=_("Welcome to Yishi"),
@@ -53,11 +62,11 @@ KINDS: dict[str, NoticeKind] = {
     ),
     "issue_assigned": NoticeKind(
         subject=_("An issue was assigned to you"),
-        body=_("%(community)s: “%(title)s”."),
+        body=_("%(community)s: “%(title)s” is assigned to you."),
     ),
     "issue_escalated": NoticeKind(
         subject=_("An issue was escalated"),
-        body=_("%(community)s: “%(title)s” needs your attention."),
+        body=_("%(community)s: “%(title)s” was escalated and needs your attention."),
     ),
     "escalation_assigned": NoticeKind(
         subject=_("The street office assigned an issue"),
@@ -65,15 +74,15 @@ KINDS: dict[str, NoticeKind] = {
     ),
     "escalation_returned": NoticeKind(
         subject=_("The street office returned an issue"),
-        body=_("%(community)s: “%(title)s” is back with the community."),
+        body=_("%(community)s: the street office returned “%(title)s” to the community."),
     ),
     "escalation_handled": NoticeKind(
         subject=_("A department handled an issue"),
-        body=_("%(community)s: “%(title)s” waits for your confirmation."),
+        body=_("%(community)s: a department handled “%(title)s”; please confirm."),
     ),
     "issue_resolved": NoticeKind(
         subject=_("An issue was resolved"),
-        body=_("%(community)s: “%(title)s”."),
+        body=_("%(community)s: “%(title)s” was resolved."),
     ),
     "issue_overdue": NoticeKind(
         subject=_("An issue is overdue"),
@@ -91,20 +100,20 @@ KINDS: dict[str, NoticeKind] = {
         subject=_("An issue was reopened"),
         body=_("%(community)s: “%(title)s” was reopened after its follow-up review."),
     ),
-    # To residents, by text message: the rating link is the point of the message.
+    # To residents, by text message: the rating link is the point of the message, and
+    # the message asks its question once.
     "review_invite": NoticeKind(
         subject=_("Was your problem fixed?"),
         body=_(
-            "%(community)s: “%(title)s” was marked resolved. Tell us if it was fixed and "
-            "how satisfied you are (link valid for 30 days): %(link)s"
+            "%(community)s: “%(title)s”, which you reported, has been handled. Was it fixed? "
+            "Rate it within 30 days: %(link)s"
         ),
+        to_residents=True,
     ),
     "review_reminder": NoticeKind(
         subject=_("Reminder: was your problem fixed?"),
-        body=_(
-            "%(community)s: we have not heard from you about “%(title)s”. Rate the "
-            "outcome here: %(link)s"
-        ),
+        body=_("%(community)s: please rate how “%(title)s” was handled: %(link)s"),
+        to_residents=True,
     ),
     "test": NoticeKind(subject=_("Test notice"), body=_("Message: %(text)s")),
     "meeting_cancelled": NoticeKind(
@@ -235,11 +244,56 @@ def reachable(user: User, channel: str) -> bool:
 def render(notice: Notice) -> tuple[str, str]:
     """Subject and body in the active language."""
     kind = KINDS[notice.kind]
+    return str(kind.subject), _format(kind.body, notice.context)
+
+
+def _format(text: Promise, context: Mapping) -> str:
     try:
-        body = str(kind.body) % notice.context
+        return str(text) % context
     except (KeyError, TypeError, ValueError):
-        body = str(kind.body)
-    return str(kind.subject), body
+        return str(text)
+
+
+# A text message of up to 70 Chinese characters goes as one; a matter's title is cut to
+# this many characters in a text, where the link leads to the whole of it.
+SMS_TITLE_CHARS = 16
+
+
+def sms_text(notice: Notice) -> str:
+    """What a text message says: the sender's 【signature】 first (carriers require it
+    there), then the body alone, asking its question once, and, for a person with an
+    account, the short link to what the notice is about."""
+    context = dict(notice.context)
+    title = str(context.get("title", ""))
+    if len(title) > SMS_TITLE_CHARS:
+        context["title"] = title[: SMS_TITLE_CHARS - 1] + "…"
+    text = f"【{settings.SMS_SIGNATURE}】{_format(KINDS[notice.kind].body, context)}"
+    link = notice_link(notice)
+    return f"{text} {link}" if link else text
+
+
+def notice_link(notice: Notice) -> str:
+    """The absolute address that opens the notice (``members:notice_open``), on the site's
+    public address; empty for a resident's text, whose body carries its own link."""
+    if notice.recipient_id is None or KINDS[notice.kind].to_residents:
+        return ""
+    return settings.BASE_URL + reverse("members:notice_open", args=[notice.pk])
+
+
+def target_of(user: User, notice: Notice) -> str:
+    """The path of the page the notice is about; Http404 when ``user`` may no longer see it.
+
+    The app that sends the kind answers (``members.extensions.notice_target``). A notice
+    whose context does not name its target (written before its kind linked anywhere)
+    leads back to the notices.
+    """
+    provider = extensions.notice_target.provider_for(notice.kind)
+    if provider is None:
+        return reverse("members:notices")
+    try:
+        return provider(user, notice.context)
+    except (KeyError, TypeError, ValueError):
+        return reverse("members:notices")
 
 
 def claim(notice_id: int) -> Notice | None:
@@ -295,6 +349,18 @@ def stalled_notice_ids(*, older_than: dt.timedelta = dt.timedelta(minutes=2)) ->
     )
 
 
+def notice_mark_opened(*, actor: User, notice: Notice) -> int:
+    """The person opened the notice, from the inbox or from the link in its text or email:
+    the inbox entry about the same thing (same key, in-app channel) is read now."""
+    base = notice.key.rpartition(":")[0]
+    return Notice.objects.filter(
+        recipient=actor,
+        channel=Notice.Channel.INAPP,
+        read_at__isnull=True,
+        key__in=[notice.key, f"{base}:{Notice.Channel.INAPP}"],
+    ).update(read_at=timezone.now())
+
+
 @transaction.atomic
 def mark_read(*, actor: User, notice_ids: Iterable[int] | None = None) -> int:
     unread = Notice.objects.filter(
@@ -310,14 +376,17 @@ def _send(notice: Notice) -> None:
         return  # the row itself is the inbox entry
     with translation.override(settings.LANGUAGE_CODE):
         subject, body = render(notice)
+        text = sms_text(notice)
     recipient = notice.recipient
     if recipient is None:
         if notice.channel != Notice.Channel.SMS or not notice.phone:
             raise ValueError("a notice without an account needs a phone number")
-        text = _("%(subject)s: %(body)s") % {"subject": subject, "body": body}
-        sms.get_backend().send(phone=notice.phone, text=str(text), key=notice.key)
+        sms.get_backend().send(phone=notice.phone, text=text, key=notice.key)
         return
     if notice.channel == Notice.Channel.EMAIL:
+        link = notice_link(notice)
+        if link:
+            body = f"{body}\n\n{link}"
         # One Message-ID for every attempt at a notice: when a worker dies after the
         # mail server took the message, the retry is the same message to mail clients,
         # which show it once (the SMS provider gets the notice's key for the same reason).
@@ -326,8 +395,7 @@ def _send(notice: Notice) -> None:
             subject, body, settings.DEFAULT_FROM_EMAIL, [recipient.email], headers=headers
         ).send()
     elif notice.channel == Notice.Channel.SMS:
-        text = _("%(subject)s: %(body)s") % {"subject": subject, "body": body}
-        sms.get_backend().send(phone=recipient.phone, text=str(text), key=notice.key)
+        sms.get_backend().send(phone=recipient.phone, text=text, key=notice.key)
     else:
         raise ValueError(f"unknown channel: {notice.channel}")
 

@@ -195,6 +195,11 @@ def inbox_of(user: User) -> QuerySet[Notice]:
     )
 
 
+def notice_for(user: User, pk: int) -> Notice:
+    """One of the user's own notices, on any channel; 404 for anyone else's."""
+    return get_object_or_404(Notice.objects.filter(recipient=user), pk=pk)
+
+
 def unread_count(user: User) -> int:
     if not user.is_authenticated:
         return 0

@@ -10,6 +10,8 @@ urlpatterns = [
     path("me/", views.me, name="me"),
     path("notices/", views.notices, name="notices"),
     path("notices/read/", views.notices_read, name="notices_read"),
+    # Short: text messages carry it.
+    path("n/<int:pk>/", views.notice_open, name="notice_open"),
     path("communities/<int:community_id>/residents/", views.residents, name="residents"),
     path(
         "communities/<int:community_id>/residents/new/",

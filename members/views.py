@@ -325,6 +325,20 @@ def notices(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
+@never_cache
+def notice_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """A notice's link, from the inbox or a text message: the notice is read, and the
+    reader goes on to what it is about (404 when that is no longer theirs to see).
+
+    Reading is what this GET means, so it marks the reader's own notice read: nothing else
+    changes, and opening it again changes nothing."""
+    notice = queries.notice_for(request.user, pk)
+    notifications.notice_mark_opened(actor=request.user, notice=notice)
+    return redirect(notifications.target_of(request.user, notice))
+
+
+@login_required
 @require_POST
 def notices_read(request: HttpRequest) -> HttpResponse:
     notifications.mark_read(actor=request.user)

@@ -8,13 +8,16 @@ set it runs against PostgreSQL and Redis instead.
 from __future__ import annotations
 
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.core.management.commands.runserver import naiveip_re
 
 
 class Command(BaseCommand):
@@ -33,8 +36,13 @@ class Command(BaseCommand):
             call_command("runserver", addrport, use_reloader=not noreload)
             return
 
+        # Texts link to the address served here, unless one was given: web, worker and beat
+        # (started below, and runserver's reloader) read it from the environment.
+        os.environ.setdefault("YISHI_BASE_URL", site_url(addrport))
+        settings.BASE_URL = os.environ["YISHI_BASE_URL"].rstrip("/")
         call_command("migrate", interactive=False, verbosity=1)
         call_command("seed_demo")
+        self.stdout.write(f"Text messages link to {settings.BASE_URL}")
         # A plain SIGTERM (e.g. from `timeout` or a process manager) would end this
         # process without the `finally` below and orphan the worker and beat.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -69,6 +77,30 @@ class Command(BaseCommand):
         broker = "Redis" if settings.REDIS_URL else "filesystem broker in var/broker"
         self.stdout.write(self.style.SUCCESS(f"Celery worker and beat started ({broker})."))
         return started
+
+
+def site_url(addrport: str) -> str:
+    """The address a browser reaches runserver at when it serves on ``addrport``
+    (as runserver reads it: "8000", "0:8000", "192.168.1.20:8000", "[::1]:8000")."""
+    match = re.match(naiveip_re, addrport)
+    if match is None:
+        return "http://127.0.0.1:8000"
+    host, *_, port = match.groups()
+    if not host:
+        host = "127.0.0.1"
+    elif host in {"0", "0.0.0.0", "[::]"}:
+        host = lan_address()  # every interface: the one other machines reach
+    return f"http://{host}:{port}"
+
+
+def lan_address() -> str:
+    """This machine's address on its network (a UDP "connection" sends no packet)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+            return probe.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
 
 
 def _die_with_parent() -> None:
