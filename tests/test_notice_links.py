@@ -20,6 +20,7 @@ from deliberation.management.commands import demo
 from members import actions, extensions, notifications
 from members.models import CouncilMember, Notice
 from tests import factories
+from tests.helpers import issues as issue_helpers
 
 SITE = "https://yishi.example.org"
 
@@ -183,6 +184,27 @@ def test_a_meeting_notice_from_the_announcement_opens_the_meeting(manan, manan_m
     notice = Notice.objects.get(kind="meeting_notice", recipient=manan_member)
     opened = as_user(manan_member).get(f"/n/{notice.pk}/")
     assert opened["Location"] == f"/meetings/{meeting.pk}/"
+
+
+def test_the_street_office_and_the_department_open_the_escalation_where_they_act(
+    manan, manan_staff, nanen_admin, city_handler, other_admin, as_user
+):
+    issue = factories.issue(manan, actor=manan_staff, title="消防通道被占")
+    escalation = issue_helpers.to_street(issue, manan_staff)
+    told = Notice.objects.get(kind="issue_escalated", recipient=nanen_admin, channel="inapp")
+    admin = as_user(nanen_admin)
+    assert admin.get(f"/n/{told.pk}/")["Location"] == f"/escalations/{escalation.pk}/"
+
+    issue_helpers.accept(escalation, nanen_admin)
+    told = Notice.objects.get(kind="escalation_assigned", recipient=city_handler, channel="inapp")
+    handler = as_user(city_handler)
+    opened = handler.get(f"/n/{told.pk}/")
+    assert opened["Location"] == f"/work/{escalation.pk}/"
+    assert handler.get(opened["Location"]).status_code == 200
+
+    # Another street's admin told about it (the street changed hands): not theirs to open.
+    (stale,) = tell(other_admin, "issue_escalated", {"issue_id": issue.pk})
+    assert as_user(other_admin).get(f"/n/{stale.pk}/").status_code == 404
 
 
 @pytest.mark.outsider("members:notice_open")
