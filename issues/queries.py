@@ -22,6 +22,7 @@ from issues.models import (
     TaskReport,
 )
 from members.models import Community, CouncilMember, Role, Street, User
+from members.permissions import LEADING_ROLES
 from members.queries import communities_visible_to, scope_of
 
 
@@ -252,7 +253,7 @@ def tasks_to_confirm(user: User) -> QuerySet[Issue]:
     led = CouncilMember.objects.filter(
         pk__in=scope.council_member_ids,
         left_on__isnull=True,
-        role__in=[CouncilMember.Role.LEADER, CouncilMember.Role.DEPUTY],
+        role__in=LEADING_ROLES,
     ).values("council__community_id")
     if not scope.staff_community_ids and not scope.council_member_ids:
         return Issue.objects.none()
@@ -268,11 +269,11 @@ def tasks_to_confirm(user: User) -> QuerySet[Issue]:
 
 
 def task_for(user: User, pk: int) -> Issue:
-    """A task the user may see (its matter is one they see, handled by the council, with
-    members assigned); 404 otherwise."""
+    """A task the user may see (a matter they see, with council members assigned); 404
+    otherwise. A matter since resolved or sent up a tier still shows its task, closed."""
     return get_object_or_404(
         issues_visible_to(user)
-        .filter(_has_assignees(), tier=Issue.Tier.COUNCIL)
+        .filter(_has_assignees())
         .select_related("community__street", "category"),
         pk=pk,
     )

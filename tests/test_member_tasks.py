@@ -436,3 +436,40 @@ def test_the_task_page_runs_the_same_queries_however_long_its_story(
     few = queries_for(client, url)
     grow(5)
     assert few == queries_for(client, url) == pinned
+
+
+def test_a_must_deliberate_matter_not_yet_deliberated_is_not_confirmed(
+    as_user, manan, manan_staff, li, media
+):
+    # 公共设施 is one of the ten must-deliberate categories: resolving waits for a meeting.
+    issue = factories.issue(manan, actor=manan_staff, title="健身器材损坏", code="facilities")
+    issue = handling.issue_transition(issue=issue, actor=manan_staff, name="start")
+    issue = handling.issue_assign(issue=issue, actor=manan_staff, members=[li[0]])
+    reported(issue, li[1])
+    before = snapshot(issue)
+
+    response = as_user(manan_staff).post(
+        reverse("issues:task_confirm", args=[issue.pk]), follow=True, **EN
+    )
+
+    assert "must-deliberate category" in response.content.decode()
+    assert snapshot(issue) == before
+    assert TaskReport.objects.get(issue=issue).state == "pending"
+    assert not FollowUpReview.objects.filter(issue=issue).exists()
+
+
+def test_a_task_sent_up_a_tier_shows_closed_and_takes_no_report(as_user, task, li, manan_staff):
+    from issues.actions import escalations
+
+    escalations.issue_escalate(issue=task, actor=manan_staff, reason="需要社区协调")
+    client = as_user(li[1])
+    page = client.get(reverse("issues:task", args=[task.pk]), **EN)
+    assert page.status_code == 200
+    assert "This task is closed." in page.content.decode()
+    assert reverse("issues:task_done", args=[task.pk]) not in page.content.decode()
+    assert queries.member_tasks_open_count(li[1]) == 0
+    before = snapshot(task)
+    response = client.post(reverse("issues:task_done", args=[task.pk]), {"note": "完成"}, **EN)
+    assert response.status_code == 422
+    assert "This task is no longer open" in response.content.decode()
+    assert snapshot(task) == before

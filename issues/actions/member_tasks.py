@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +22,8 @@ from issues.events import IssueActionError
 from issues.models import Event, Issue, Photo, TaskReport
 from issues.queries import community_staff_of
 from members import notifications
-from members.models import CouncilMember, Role, User
+from members.models import Role, User
+from members.permissions import LEADING_ROLES
 
 # A task gathers photos over weeks: more room than a report has, but still a limit.
 MAX_TASK_PHOTOS = photos.MAX_PHOTOS * 4
@@ -54,7 +55,7 @@ def confirmer_users(issue: Issue) -> list[User]:
         roles__kind=Role.Kind.COUNCIL_MEMBER,
         roles__council_member__council__community_id=issue.community_id,
         roles__council_member__left_on__isnull=True,
-        roles__council_member__role__in=[CouncilMember.Role.LEADER, CouncilMember.Role.DEPUTY],
+        roles__council_member__role__in=LEADING_ROLES,
     ).distinct()
     return [*community_staff_of(issue), *leaders]
 
@@ -128,7 +129,13 @@ def task_report_done(
         raise IssueActionError(_("This task was already reported done and waits for confirmation."))
     stored = _store_photos(issue, actor, uploads, Photo.Kind.COMPLETION)
     issue = _under_way(issue, actor)
-    report = TaskReport.objects.create(issue=issue, reported_by=actor, note=note)
+    try:
+        with transaction.atomic():
+            report = TaskReport.objects.create(issue=issue, reported_by=actor, note=note)
+    except IntegrityError as error:  # another member's report got in first (SQLite: no lock)
+        raise IssueActionError(
+            _("This task was already reported done and waits for confirmation.")
+        ) from error
     events.record(issue, actor, Event.Kind.TASK_DONE, note=note, public=False,
             data={"photos": stored, "report": report.pk})  # fmt: skip
     events.notify(confirmer_users(issue), "task_done_reported", issue,
