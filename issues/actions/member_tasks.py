@@ -24,6 +24,7 @@ from issues.queries import community_staff_of
 from members import notifications
 from members.models import Role, User
 from members.permissions import LEADING_ROLES
+from members.queries import scope_of
 
 # A task gathers photos over weeks: more room than a report has, but still a limit.
 MAX_TASK_PHOTOS = photos.MAX_PHOTOS * 4
@@ -68,8 +69,6 @@ def _check_open_task(issue: Issue) -> None:
 
 
 def _check_assignee(issue: Issue, actor: User) -> None:
-    from members.queries import scope_of
-
     if not scope_of(actor).council_member_ids & assignee_ids(issue):
         raise NotYourTask(_("Only the council members assigned to this task can report on it."))
 
