@@ -13,6 +13,7 @@ class IssuesConfig(AppConfig):
         extensions.review_figures.provide(figures.review_figures)
         extensions.review_figures_with_total.provide(figures.review_figures_with_total)
         extensions.notice_target.provide(notice_targets.ISSUE_KINDS, notice_targets.issue_page)
+        extensions.notice_target.provide(notice_targets.TASK_KINDS, notice_targets.task_page)
         extensions.notice_target.provide(
             notice_targets.ESCALATION_KINDS, notice_targets.escalation_page
         )

@@ -383,3 +383,27 @@ class InboxFilterForm(forms.Form):
             if since and until and until < since:
                 self.add_error(last, _("The end date is before the start date."))
         return data
+
+
+class TaskWorkForm(forms.Form):
+    """What a council member says of their task: progress, or that it is done, with photos."""
+
+    note = forms.CharField(
+        label=_("What was done"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For example: “Cleared the stairwell of building 3 with two neighbours.”"),
+    )
+    photos = PhotosField(label=_("Photos of the work"))
+
+
+class TaskReturnForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why the work goes back"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": _("Say why the work goes back, so the members know what to do.")
+        },
+    )

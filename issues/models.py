@@ -215,6 +215,7 @@ class Photo(models.Model):
     class Kind(models.TextChoices):
         REPORT = "report", _("reported")
         COMPLETION = "completion", _("completion")
+        PROGRESS = "progress", _("progress")
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="photos")
     image = models.ImageField(upload_to="issues/%Y/%m/", width_field="width", height_field="height")
@@ -258,6 +259,10 @@ class Event(models.Model):
         REVIEW_REMINDED = "review_reminded", _("reminded the reporter to rate")
         RATED = "rated", _("the reporter rated the outcome")
         REVIEWED = "reviewed", _("follow-up review recorded by the council")
+        TASK_PROGRESS = "task_progress", _("progress on the council's task")
+        TASK_DONE = "task_done", _("the council's task reported done")
+        TASK_CONFIRMED = "task_confirmed", _("the council's task confirmed done")
+        TASK_RETURNED = "task_returned", _("the council's task returned")
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -277,6 +282,55 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.issue_id} {self.kind}"
+
+
+class TaskReport(models.Model):
+    """A council member's word that the council's own task on a matter is done, and what
+    the community's staff or the council's leader made of it: confirmed (the matter is
+    resolved) or returned with a reason (the task is open again).
+
+    At most one report per matter waits for an answer at a time.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("waiting for confirmation")
+        CONFIRMED = "confirmed", _("confirmed")
+        RETURNED = "returned", _("returned")
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="task_reports")
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(_("what was done"), max_length=2000)
+    state = models.CharField(max_length=12, choices=State, default=State.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    return_reason = models.TextField(_("reason for returning"), max_length=2000, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("task report")
+        verbose_name_plural = _("task reports")
+        ordering = ["created", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issue"], condition=Q(state="pending"), name="taskreport_one_pending"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "confirmed", "returned"]),
+                name="taskreport_state_known",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="returned") | ~Q(return_reason=""),
+                name="taskreport_returned_with_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["issue", "state"], name="taskreport_issue_state")]
+
+    def __str__(self) -> str:
+        return f"{self.issue_id} {self.state}"
 
 
 class Escalation(models.Model):

@@ -24,6 +24,14 @@ def issue_page(user: User, context: dict) -> str:
     return reverse("issues:detail", args=[issue_id])
 
 
+def task_page(user: User, context: dict) -> str:
+    """A member's own task on a matter the council solves itself: its task page, where the
+    assignees report and the staff or the leader confirm."""
+    issue_id = int(context["issue_id"])
+    queries.task_for(user, issue_id)
+    return reverse("issues:task", args=[issue_id])
+
+
 def escalation_page(user: User, context: dict) -> str:
     """The matter's latest escalation, where the reader acts on it: its reply page for a
     handler of its department, its page at the street office for an admin of its street;
@@ -56,9 +64,12 @@ ISSUE_KINDS = (
     "issue_assigned",
     "issue_resolved",
     "issue_reopened",
-    # A member's own task on a matter the council solves itself.
+)
+
+TASK_KINDS = (
     "task_assigned",
     "task_overdue",
     "task_returned",
     "task_done_reported",
+    "task_confirmed",
 )

@@ -134,3 +134,25 @@ def may_manage_categories(user: User, street: Street) -> bool:
 
 
 require_manage_categories = requirement(may_manage_categories)
+
+
+# --- A council member's own task (a matter the council solves itself) --------------------
+
+
+def may_work_on_task(user: User, issue: Issue, assignee_ids) -> bool:
+    """The members assigned to the task (``assignee_ids``: the task's council member ids)
+    post its progress and report it done."""
+    return bool(scope_of(user).council_member_ids & set(assignee_ids))
+
+
+require_work_on_task = requirement(may_work_on_task)
+
+
+def may_confirm_task(user: User, issue: Issue) -> bool:
+    """The community's staff, or its council's leader or deputy, confirm or return the work."""
+    return may_handle_issue(user, issue) or members_permissions.may_lead_council(
+        user, issue.community_id
+    )
+
+
+require_confirm_task = requirement(may_confirm_task)

@@ -5,14 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from common.periods import local_midnight
 from issues import permissions, search
-from issues.models import Category, Escalation, Event, FollowUpReview, Issue, Photo, Rating
-from members.models import Community, Role, Street, User
+from issues.models import (
+    Category,
+    Escalation,
+    Event,
+    FollowUpReview,
+    Issue,
+    Photo,
+    Rating,
+    TaskReport,
+)
+from members.models import Community, CouncilMember, Role, Street, User
+from members.permissions import LEADING_ROLES
 from members.queries import communities_visible_to, scope_of
 
 
@@ -174,6 +184,135 @@ def reported_or_assigned(user: User) -> QuerySet[Issue]:
         .distinct()
         .select_related("category")
         .order_by("-created", "-id")
+    )
+
+
+# --- Council members' own tasks --------------------------------------------------------
+#
+# A task is a matter the council solves itself (handled at the council tier) with council
+# members assigned to it; it is open while the matter is, and waits for confirmation while
+# a member's report that it is done has no answer yet (issues.actions.tasks).
+
+TASK_EVENT_KINDS = (
+    Event.Kind.TASK_PROGRESS,
+    Event.Kind.TASK_DONE,
+    Event.Kind.TASK_CONFIRMED,
+    Event.Kind.TASK_RETURNED,
+)
+
+Assignment = Issue.assigned_members.through
+
+
+def _has_assignees() -> Exists:
+    return Exists(Assignment.objects.filter(issue_id=OuterRef("pk")))
+
+
+def _waiting() -> Exists:
+    return Exists(
+        TaskReport.objects.filter(issue_id=OuterRef("pk"), state=TaskReport.State.PENDING)
+    )
+
+
+def _open_tasks() -> QuerySet[Issue]:
+    return Issue.objects.filter(tier=Issue.Tier.COUNCIL, status__in=Issue.OPEN_STATUSES)
+
+
+def member_tasks(user: User) -> QuerySet[Issue]:
+    """The open tasks of the council member ``user``: soonest due first, each with whether it
+    waits for confirmation and, when the last report was returned, why (one query)."""
+    member_ids = scope_of(user).council_member_ids
+    if not member_ids:
+        return Issue.objects.none()
+    last_report = TaskReport.objects.filter(issue_id=OuterRef("pk")).order_by("-created", "-id")
+    mine = Assignment.objects.filter(issue_id=OuterRef("pk"), councilmember_id__in=member_ids)
+    return (
+        _open_tasks()
+        .filter(Exists(mine), community__in=communities_visible_to(user))
+        .annotate(
+            waiting=_waiting(),
+            last_report_state=Subquery(last_report.values("state")[:1]),
+            returned_reason=Subquery(last_report.values("return_reason")[:1]),
+        )
+        .select_related("community", "category")
+        .order_by(F("due_on").asc(nulls_last=True), "created", "id")
+    )
+
+
+def member_tasks_open_count(user: User) -> int:
+    """How many of the member's tasks wait for them (not reported done): one query, none for
+    someone who is on no council."""
+    if not scope_of(user).council_member_ids:
+        return 0
+    return member_tasks(user).filter(~_waiting()).count()
+
+
+def tasks_to_confirm(user: User) -> QuerySet[Issue]:
+    """Tasks reported done that ``user`` may confirm or return: those of the communities they
+    are staff of or whose council they lead, oldest report first (one query)."""
+    scope = scope_of(user)
+    led = CouncilMember.objects.filter(
+        pk__in=scope.council_member_ids,
+        left_on__isnull=True,
+        role__in=LEADING_ROLES,
+    ).values("council__community_id")
+    if not scope.staff_community_ids and not scope.council_member_ids:
+        return Issue.objects.none()
+    pending = TaskReport.objects.filter(issue_id=OuterRef("pk"), state=TaskReport.State.PENDING)
+    return (
+        _open_tasks()
+        .filter(Q(community_id__in=scope.staff_community_ids) | Q(community_id__in=led))
+        .filter(_waiting())
+        .annotate(reported_at=Subquery(pending.values("created")[:1]))
+        .select_related("community", "category")
+        .order_by("reported_at", "id")
+    )
+
+
+def task_for(user: User, pk: int) -> Issue:
+    """A task the user may see (a matter they see, with council members assigned); 404
+    otherwise. A matter since resolved or sent up a tier still shows its task, closed."""
+    return get_object_or_404(
+        issues_visible_to(user)
+        .filter(_has_assignees())
+        .select_related("community__street", "category"),
+        pk=pk,
+    )
+
+
+def task_assignees(issue: Issue) -> list[CouncilMember]:
+    return list(issue.assigned_members.select_related("resident").order_by("resident__name", "id"))
+
+
+def task_timeline(issue: Issue) -> list[Event]:
+    """The task's own events (progress, done, confirmed, returned), newest first, each with
+    the photos it was posted with as ``task_photos``: two queries."""
+    events = list(
+        issue.events.filter(kind__in=TASK_EVENT_KINDS)
+        .select_related("actor")
+        .order_by("-created", "-id")
+    )
+    wanted = {pk for event in events for pk in event.data.get("photos", [])}
+    photos = {p.pk: p for p in Photo.objects.filter(issue=issue, pk__in=wanted)} if wanted else {}
+    for event in events:
+        event.task_photos = [photos[pk] for pk in event.data.get("photos", []) if pk in photos]
+    return events
+
+
+def task_last_report(issue: Issue) -> TaskReport | None:
+    return (
+        issue.task_reports.select_related("reported_by", "decided_by")
+        .order_by("-created", "-id")
+        .first()
+    )
+
+
+def overdue_task_ids(today: dt.date) -> list[int]:
+    """Open tasks past their due date that nobody has reported done yet."""
+    return list(
+        _open_tasks()
+        .filter(_has_assignees(), ~_waiting(), due_on__lt=today)
+        .order_by("due_on", "id")
+        .values_list("pk", flat=True)
     )
 
 

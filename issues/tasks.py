@@ -18,6 +18,9 @@ from issues.models import Issue
 def notify_overdue_issues() -> int:
     """Remind the people responsible for each overdue open issue; returns notices created.
 
+    The members of a council's own task are reminded of their task ("task_overdue", which
+    leads to 我的任务); everyone else responsible gets "issue_overdue".
+
     Safe to run any number of times: each reminder's key holds the date, so a
     second run on the same day sends nothing and the next day sends again. The
     database, not this task, is the record of what is due.

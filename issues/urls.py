@@ -1,6 +1,6 @@
 from django.urls import path
 
-from issues import escalation_views, inbox_views, views
+from issues import escalation_views, inbox_views, task_views, views
 
 app_name = "issues"
 
@@ -19,6 +19,12 @@ urlpatterns = [
     path("issues/<int:pk>/comment/", views.comment, name="comment"),
     path("issues/<int:pk>/photos/", views.add_photos, name="add_photos"),
     path("issues/<int:pk>/photos/<int:photo_pk>/", views.photo, name="photo"),
+    path("tasks/", task_views.my_tasks, name="my_tasks"),
+    path("tasks/<int:pk>/", task_views.task, name="task"),
+    path("tasks/<int:pk>/progress/", task_views.task_progress, name="task_progress"),
+    path("tasks/<int:pk>/done/", task_views.task_done, name="task_done"),
+    path("tasks/<int:pk>/confirm/", task_views.task_confirm, name="task_confirm"),
+    path("tasks/<int:pk>/return/", task_views.task_return, name="task_return"),
     path("street/<int:street_id>/escalations/", escalation_views.street_queue, name="street_queue"),
     path("street/<int:street_id>/categories/", views.categories, name="categories"),
     path("escalations/<int:pk>/", escalation_views.escalation_decide, name="escalation"),

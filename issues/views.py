@@ -32,7 +32,7 @@ from issues.forms import (
     ReportForm,
     TransitionForm,
 )
-from issues.models import Category, Escalation, Issue
+from issues.models import Category, Escalation, Issue, TaskReport
 from issues.review_forms import StaffRatingForm
 from members import queries as member_queries
 from members.models import Community, CouncilMember, User
@@ -125,11 +125,18 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
         forms["comment_form"] = CommentForm()
         forms["photo_form"] = PhotoForm()
     forms.update(bound)
+    assigned_members = list(issue.assigned_members.select_related("resident"))
+    is_task = bool(assigned_members) and issue.tier == Issue.Tier.COUNCIL
     context = {
         "issue": issue,
         "events": list(queries.timeline(issue)),
         "photos": list(queries.photos_of(issue)),
-        "assigned_members": list(issue.assigned_members.select_related("resident")),
+        "assigned_members": assigned_members,
+        # A matter the council solves itself: its members' task, and their report of it.
+        "is_task": is_task,
+        "task_pending": is_task
+        and issue.is_open
+        and issue.task_reports.filter(state=TaskReport.State.PENDING).exists(),
         "escalation": issue.escalations.filter(state__in=Escalation.OPEN_STATES).first(),
         "review": review,
         "transitions": lifecycle.available(issue) if can_handle else [],

@@ -115,6 +115,27 @@ KINDS: dict[str, NoticeKind] = {
         body=_("%(community)s: please rate how “%(title)s” was handled: %(link)s"),
         to_residents=True,
     ),
+    # A council member's own tasks on matters the council solves itself (issues.actions.tasks).
+    "task_assigned": NoticeKind(
+        subject=_("A task for you"),
+        body=_("%(community)s: the council gave you “%(title)s” to solve."),
+    ),
+    "task_overdue": NoticeKind(
+        subject=_("Your task is overdue"),
+        body=_("%(community)s: “%(title)s” is past its due date."),
+    ),
+    "task_done_reported": NoticeKind(
+        subject=_("A task was reported done"),
+        body=_("%(community)s: “%(title)s” waits for your confirmation."),
+    ),
+    "task_confirmed": NoticeKind(
+        subject=_("Your task was confirmed"),
+        body=_("%(community)s: “%(title)s” is resolved. Thank you."),
+    ),
+    "task_returned": NoticeKind(
+        subject=_("Your task was returned"),
+        body=_("%(community)s: “%(title)s” is not done yet: %(reason)s"),
+    ),
     "test": NoticeKind(subject=_("Test notice"), body=_("Message: %(text)s")),
     "meeting_cancelled": NoticeKind(
         subject=_("A council meeting was cancelled"),

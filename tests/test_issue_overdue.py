@@ -102,18 +102,25 @@ def test_one_reminder_per_responsible_person_per_overdue_issue(
     with django_capture_on_commit_callbacks(execute=True):
         assert run() == 4
 
+    # The council member assigned is reminded of their task (it links to 我的任务).
+    assert list(
+        Notice.objects.filter(kind="task_overdue").values_list(
+            "recipient__username", "context__issue_id"
+        )
+    ) == [("manan_member", issues["assigned"].pk)]
     assert overdue_notices() == sorted(
         [
-            ("manan_member", issues["assigned"].pk),
             ("manan_staff", issues["assigned"].pk),
             ("manan_staff", issues["unassigned"].pk),
             ("city_handler", issues["department"].pk),
         ]
     )
     # Delivered: the in-app notices are in each person's inbox.
-    assert set(Notice.objects.filter(kind="issue_overdue").values_list("status", flat=True)) == {
-        "sent"
-    }
+    assert set(
+        Notice.objects.filter(kind__in=["issue_overdue", "task_overdue"]).values_list(
+            "status", flat=True
+        )
+    ) == {"sent"}
     today = timezone.localdate().isoformat()
     for name, issue in issues.items():
         expected = [today] if name in {"assigned", "unassigned", "department"} else []
@@ -151,7 +158,7 @@ def test_the_next_day_it_reminds_again(issues, monkeypatch):
     assert overdue_events(issues["due_today"]) == [tomorrow.isoformat()]
     assert overdue_events(issues["due_later"]) == []
     assert (
-        Notice.objects.filter(kind="issue_overdue", recipient__username="manan_member").count() == 2
+        Notice.objects.filter(kind="task_overdue", recipient__username="manan_member").count() == 2
     )
 
 
@@ -217,7 +224,11 @@ def test_a_real_worker_reminds_each_person_once_even_when_the_task_runs_twice(
     celery_processes.wait_for(finished, seconds=90, what="both runs")
     celery_processes.wait_for(
         lambda: (
-            set(Notice.objects.filter(kind="issue_overdue").values_list("status", flat=True))
+            set(
+                Notice.objects.filter(kind__in=["issue_overdue", "task_overdue"]).values_list(
+                    "status", flat=True
+                )
+            )
             == {"sent"}
         ),
         seconds=60,
@@ -228,11 +239,11 @@ def test_a_real_worker_reminds_each_person_once_even_when_the_task_runs_twice(
     log = worker.text()
     results = re.findall(r"notify_overdue_issues\[[^\]]+\] succeeded in [\d.]+s: (\d+)", log)
     assert results == ["3", "0"]  # in-app for both, email for the staff member; then nothing
-    notices = Notice.objects.filter(kind="issue_overdue")
-    assert sorted(notices.values_list("recipient__username", "channel")) == [
-        ("manan_member", "inapp"),
-        ("manan_staff", "email"),
-        ("manan_staff", "inapp"),
+    notices = Notice.objects.filter(kind__in=["issue_overdue", "task_overdue"])
+    assert sorted(notices.values_list("recipient__username", "channel", "kind")) == [
+        ("manan_member", "inapp", "task_overdue"),
+        ("manan_staff", "email", "issue_overdue"),
+        ("manan_staff", "inapp", "issue_overdue"),
     ]
     assert set(notices.values_list("attempts", flat=True)) == {1}
     assert overdue_events(issue) == [timezone.localdate().isoformat()]

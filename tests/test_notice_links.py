@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from deliberation.actions import minutes as minutes_actions
 from deliberation.actions import notices as meeting_notices
 from deliberation.management.commands import demo
+from issues.actions import handling
 from members import actions, extensions, notifications
 from members.models import CouncilMember, Notice
 from tests import factories
@@ -48,12 +49,28 @@ def site(settings):
 
 
 @pytest.fixture
-def things(manan, manan_staff, manan_member):
-    """A matter, a meeting and its minutes' draft in 马南社区, made through the actions."""
+def things(manan, manan_staff, manan_member, manan_leader_term):
+    """A matter, a task of the council's, a meeting and its minutes' draft in 马南社区, made
+    through the actions."""
     issue = factories.issue(manan, actor=manan_staff, title="楼道堆放杂物")
+    task = factories.issue(manan, actor=manan_staff, title="楼道堆物清理")
+    for name in ("accept", "decide"):
+        task = handling.issue_transition(issue=task, actor=manan_staff, name=name)
+    task = handling.issue_assign(
+        issue=task,
+        actor=manan_staff,
+        members=[manan_leader_term],
+        due_on=timezone.localdate() + dt.timedelta(days=7),
+    )
     meeting = factories.meeting(manan, timezone.now() - dt.timedelta(hours=2))
     minutes = minutes_actions.minutes_draft(meeting=meeting, actor=manan_staff)
-    return {"issue": issue, "meeting": meeting, "minutes": minutes, "community": manan}
+    return {
+        "issue": issue,
+        "task": task,
+        "meeting": meeting,
+        "minutes": minutes,
+        "community": manan,
+    }
 
 
 def tell(user, kind: str, context: dict, channels=("inapp",)) -> list[Notice]:
@@ -82,10 +99,11 @@ KIND_TARGETS = {
     "issue_resolved": "issue",
     "issue_overdue": "issue",
     "issue_reopened": "issue",
-    "task_assigned": "issue",
-    "task_overdue": "issue",
-    "task_returned": "issue",
-    "task_done_reported": "issue",
+    "task_assigned": "task",
+    "task_overdue": "task",
+    "task_returned": "task",
+    "task_done_reported": "task",
+    "task_confirmed": "task",
     "meeting_notice": "meeting",
     "meeting_reminder": "meeting",
     "meeting_cancelled": "meeting",
@@ -101,6 +119,8 @@ def context_for(target: str, things: dict) -> dict:
         "council": {"name": "李阿姨", "council": "马南社区居民议事会",
                     "community_id": things["community"].pk},
         "issue": {"title": issue.title, "community": "马南社区", "issue_id": issue.pk},
+        "task": {"title": things["task"].title, "community": "马南社区",
+                 "issue_id": things["task"].pk},
         "meeting": {"council": "马南社区居民议事会", "when": "2026-11-18 08:00", "place": "议事点",
                     "title": issue.title, "meeting_id": meeting.pk, "issue_id": issue.pk},
         "minutes": {"council": "马南社区居民议事会", "date": "2026-11-18", "title": minutes.title,
@@ -113,6 +133,7 @@ def expected_path(target: str, things: dict) -> str:
         "home": "/",
         "council": f"/communities/{things['community'].pk}/council/",
         "issue": f"/issues/{things['issue'].pk}/",
+        "task": f"/tasks/{things['task'].pk}/",
         "meeting": f"/meetings/{things['meeting'].pk}/",
         "minutes": f"/minutes/{things['minutes'].pk}/",
     }[target]
@@ -132,8 +153,6 @@ def test_every_kind_told_to_a_person_with_an_account_has_a_page_to_open():
 def test_each_notice_in_the_list_opens_its_page_and_is_read(
     kind, target, things, manan_member, as_user, monkeypatch
 ):
-    if kind not in notifications.KINDS:  # the member tasks' kinds, sent by the tasks' code
-        monkeypatch.setitem(notifications.KINDS, kind, notifications.NoticeKind(kind, kind))
     (notice,) = tell(manan_member, kind, context_for(target, things))
     client = as_user(manan_member)
 
@@ -339,7 +358,7 @@ TEXT_CONTEXT = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("kind", sorted(k for k in notifications.KINDS if k[:5] != "task_"))
+@pytest.mark.parametrize("kind", sorted(notifications.KINDS))
 def test_every_text_signs_first_asks_once_and_is_short(site, kind):
     notice = Notice(pk=1, kind=kind, channel="sms", phone="13900001111", context=TEXT_CONTEXT)
     with translation.override("zh-hans"):

@@ -14,6 +14,8 @@ One module per topic; import the module and call through it
   a resolve, reopen or close books, calls off or closes;
 - ``escalations``: sending a matter up a tier, and the street office's and
   departments' answers to an escalation;
+- ``member_tasks``: a council member's own task on a matter the council solves itself:
+  progress with photos, reporting it done, and its confirmation or return;
 - ``upkeep``: a street's categories, erasing old contact details, overdue reminders;
 - ``base``: helpers the topics share (storing a photo, booking a follow-up review).
 """

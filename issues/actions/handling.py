@@ -171,8 +171,14 @@ def issue_assign(
         changed = True
     if changed:
         events.save(issue, ["assigned_staff", "due_on"])
+        member_users = [m.user for m in _member_accounts(members)]
+        if issue.tier == Issue.Tier.COUNCIL:
+            # The council solves it itself: the members find it among their tasks.
+            events.notify(member_users, "task_assigned", issue,
+                    key=f"task_assigned:{issue.pk}:v{issue.version}", actor=actor)  # fmt: skip
+            member_users = []
         events.notify(
-            [m.user for m in _member_accounts(members)] + ([staff] if staff else []),
+            member_users + ([staff] if staff else []),
             "issue_assigned",
             issue,
             key=f"issue_assigned:{issue.pk}:v{issue.version}",

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from issues import events
+from issues.actions import member_tasks
 from issues.events import IssueActionError
 from issues.models import Category, Event, Issue
 from issues.queries import responsible_users
@@ -66,8 +67,11 @@ def overdue_notify(*, issue_id: int, today: dt.date) -> int:
         if not issue.is_overdue(today):
             return 0
         key = f"overdue:{issue.pk}:{today.isoformat()}"
-        sent = 0
+        # The members of a council's own task are reminded of their task instead.
+        sent, told = member_tasks.task_overdue_notify(issue=issue, today=today)
         for user in responsible_users(issue):
+            if user.pk in told:
+                continue
             sent += len(notifications.notify(
                 user, "issue_overdue", events.notice_context(issue), key=f"{key}:{user.pk}"
             ))  # fmt: skip
