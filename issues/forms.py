@@ -11,6 +11,7 @@ from common.forms import day_field
 from common.phones import normalise_phone
 from issues import lifecycle, photos
 from issues.models import Category, Issue
+from members.forms import review_days_field
 from members.models import Community, CouncilMember, Department, Resident, Role, Street, User
 
 TITLE_HELP = _("A short line, e.g. “Lift in building 3 stopped”.")
@@ -309,9 +310,24 @@ class ReplyForm(forms.Form):
 
 
 class CategoryForm(forms.ModelForm):
+    review_after_days = review_days_field(
+        required=False,
+        help_text=_(
+            "Days from a matter's resolution to its follow-up review for this category. "
+            "Leave empty to use each council's own setting."
+        ),
+    )
+
     class Meta:
         model = Category
-        fields = ["name", "name_en", "must_deliberate", "position", "is_active"]
+        fields = [
+            "name",
+            "name_en",
+            "must_deliberate",
+            "position",
+            "is_active",
+            "review_after_days",
+        ]
 
 
 # Which follow-up reviews an issue has (the dashboards' figures link to these).
