@@ -85,10 +85,17 @@ def notice_context(issue: Issue) -> dict:
 
 
 def notify(
-    users: Iterable[User], kind: str, issue: Issue, *, key: str, actor: User | None = None
+    users: Iterable[User],
+    kind: str,
+    issue: Issue,
+    *,
+    key: str,
+    actor: User | None = None,
+    **extra: str,
 ) -> None:
-    """Tell the people concerned, except whoever just did it."""
-    context = notice_context(issue)
+    """Tell the people concerned, except whoever just did it (``extra``: more of what the
+    notice's text says, such as a reason)."""
+    context = {**notice_context(issue), **extra}
     skip = actor.pk if actor is not None else None
     for user in {u.pk: u for u in users if u is not None and u.pk != skip}.values():
         notifications.notify(user, kind, context, key=f"{key}:{user.pk}")

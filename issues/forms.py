@@ -302,6 +302,16 @@ class ReturnEscalationForm(forms.Form):
     )
 
 
+class ReworkEscalationForm(forms.Form):
+    reason = forms.CharField(
+        label=_("What is still not done"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The department sees this, and so does the issue's timeline."),
+        error_messages={"required": _("Please say what is still not done.")},
+    )
+
+
 class ReplyForm(forms.Form):
     reply = forms.CharField(
         label=_("What was done"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
