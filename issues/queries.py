@@ -204,6 +204,17 @@ def queue_row_from(user: User, escalation: Escalation, *, state: str = "") -> in
     return rows.filter(later).order_by("created", "id").values_list("pk", flat=True).first()
 
 
+def last_intake_channel(user: User) -> str | None:
+    """The channel of the last matter this person typed in for a resident, if any."""
+    return (
+        Issue.objects.filter(entered_by=user)
+        .exclude(channel=Issue.Channel.PUBLIC_FORM)
+        .order_by("-created", "-id")
+        .values_list("channel", flat=True)
+        .first()
+    )
+
+
 def escalation_for_street_admin(user: User, pk: int) -> Escalation:
     return get_object_or_404(
         Escalation.objects.filter(street_id__in=scope_of(user).admin_street_ids).select_related(
