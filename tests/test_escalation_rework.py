@@ -71,11 +71,11 @@ def test_the_admin_sends_it_back_from_the_page_and_the_department_sees_why(
     escalation = handled(manan, nanen_admin, manan_staff, city_handler)
     admin = as_user(nanen_admin)
     url = reverse("issues:escalation", args=[escalation.pk])
-    assert "Send back as not done" in admin.get(url).text
+    assert "退回重办" in admin.get(url).text  # "Send back as not done"
 
     empty = admin.post(url, {"decision": "rework", "reason": ""})
     assert empty.status_code == 422
-    assert "Please say what is still not done." in empty.text
+    assert "请说明还有哪些没有办好。" in empty.text
     assert Escalation.objects.get(pk=escalation.pk).state == Escalation.State.HANDLED
 
     admin.post(url, {"decision": "rework", "reason": REASON})

@@ -54,11 +54,11 @@ def test_the_street_admin_may_set_it_too(as_user, manan, nanen_admin):
 @pytest.mark.parametrize(
     ("typed", "message"),
     [
-        ("-3", "At least 1 day"),
-        ("0", "At least 1 day"),
-        ("100000", "At most 90 days"),
-        ("two weeks", "Enter a whole number of days"),
-        ("", "Enter the number of days"),
+        ("-3", "至少 1 天"),
+        ("0", "至少 1 天"),
+        ("100000", "最多 90 天"),
+        ("two weeks", "1 到 90 之间的整数"),
+        ("", "请填写天数"),
     ],
 )
 def test_bad_delays_get_a_clear_message_and_keep_what_was_typed(
@@ -144,9 +144,7 @@ def test_a_category_sets_its_own_delay_which_wins_over_the_council(
     assert other.reviews.get().due_at == other.resolved_at + dt.timedelta(days=7)
 
 
-@pytest.mark.parametrize(
-    ("typed", "message"), [("-1", "At least 1 day"), ("999999", "At most 90 days")]
-)
+@pytest.mark.parametrize(("typed", "message"), [("-1", "至少 1 天"), ("999999", "最多 90 天")])
 def test_a_bad_category_delay_is_refused_with_a_clear_message(
     as_user, nanen, nanen_admin, typed, message
 ):
@@ -172,6 +170,6 @@ def test_the_issue_page_labels_the_review_date_apart_from_the_deadline(as_user, 
 
     review_card = page[page.index('id="review"') :]
     review_card = review_card[: review_card.index("</section>")]
-    assert "Follow-up review on" in review_card
-    assert "Due on" not in review_card
+    assert "回访日期" in review_card  # "Follow-up review on"
+    assert "办理期限" not in review_card  # "Due on", the deadline's label
     assert timezone.localtime(review.due_at).strftime("%Y-%m-%d") in review_card
