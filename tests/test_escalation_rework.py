@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -17,6 +19,7 @@ from tests import factories
 from tests.helpers.issues import accept, to_street
 
 REASON = "摊位还在，门口依旧堵着"
+PINNED_DECIDE, PINNED_REPLY = 7, 6
 
 
 def handled(community, admin, staff, handler, title="小区门口占道经营") -> Escalation:
@@ -162,3 +165,28 @@ def test_queue_query_count_does_not_grow(
         handled(manan, nanen_admin, manan_staff, city_handler, f"事项{i}")
     with django_assert_num_queries(len(few.captured_queries)):
         admin.get(url)
+
+
+def queries_of(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_escalation_and_reply_pages_query_counts(
+    as_user, manan, manan_staff, nanen_admin, city_handler
+):
+    escalation = handled(manan, nanen_admin, manan_staff, city_handler)
+    escalations.escalation_rework(escalation=escalation, actor=nanen_admin, reason=REASON)
+    admin, department = as_user(nanen_admin), as_user(city_handler)
+    decide = reverse("issues:escalation", args=[escalation.pk]) + "?back=state%3Daccepted"
+    reply = reverse("issues:reply", args=[escalation.pk])
+    few = (queries_of(admin, decide), queries_of(department, reply))
+    for i in range(5):
+        handled(manan, nanen_admin, manan_staff, city_handler, f"事项{i}")
+        factories.issue(manan, actor=manan_staff)
+    escalation.issue.events.create(kind=Event.Kind.COMMENT, actor=manan_staff, note="再看看")
+    many = (queries_of(admin, decide), queries_of(department, reply))
+    # session, user, roles, unread count; the escalation with its issue; its photos; and for
+    # the street office the issue's timeline
+    assert few == many == (PINNED_DECIDE, PINNED_REPLY)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,6 +15,9 @@ from issues.actions import handling
 from issues.models import Category
 from members.models import Council
 from tests import factories
+
+# session, user, roles, unread count, then each page's own (see the test at the end).
+PINNED_CATEGORIES, PINNED_DETAIL = 6, 11
 
 
 def resolved(community, actor, *, code: str = "other"):
@@ -173,3 +178,23 @@ def test_the_issue_page_labels_the_review_date_apart_from_the_deadline(as_user, 
     assert "回访日期" in review_card  # "Follow-up review on"
     assert "办理期限" not in review_card  # "Due on", the deadline's label
     assert timezone.localtime(review.due_at).strftime("%Y-%m-%d") in review_card
+
+
+def test_categories_and_issue_pages_query_counts(as_user, manan, nanen, nanen_admin, manan_staff):
+    def counted(client, url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    factories.category(nanen, "other")
+    issue = resolved(manan, manan_staff)
+    categories = reverse("issues:categories", args=[nanen.pk])
+    detail = reverse("issues:detail", args=[issue.pk])
+    admin, staff = as_user(nanen_admin), as_user(manan_staff)
+    few = (counted(admin, categories), counted(staff, detail))
+    for code in ("facilities", "environment", "security", "neighbours"):
+        factories.category(nanen, code)
+    for _ in range(5):
+        resolved(manan, manan_staff)
+    many = (counted(admin, categories), counted(staff, detail))
+    assert few == many == (PINNED_CATEGORIES, PINNED_DETAIL)
