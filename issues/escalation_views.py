@@ -112,9 +112,7 @@ def escalation_decide(request: HttpRequest, pk: int) -> HttpResponse:
                 rework_form = ReworkEscalationForm(request.POST)
                 if rework_form.is_valid():
                     escalations.escalation_rework(
-                        escalation=escalation,
-                        actor=request.user,
-                        reason=rework_form.cleaned_data["reason"],
+                        escalation=escalation, actor=request.user, **rework_form.cleaned_data
                     )
                     messages.success(request, _("Sent back to the department as not done."))
                     return _back_to_queue(request, escalation)

@@ -368,6 +368,17 @@ class ReworkEscalationForm(forms.Form):
         help_text=_("The department sees this, and so does the issue's timeline."),
         error_messages={"required": _("Please say what is still not done.")},
     )
+    deadline = day_field(_("New deadline"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["deadline"].help_text = _("Optional. Leave empty to keep the deadline.")
+
+    def clean_deadline(self) -> dt.date | None:
+        deadline = self.cleaned_data.get("deadline")
+        if deadline is not None and deadline < timezone.localdate():
+            raise ValidationError(_("The deadline cannot be in the past."))
+        return deadline
 
 
 class ReplyForm(forms.Form):

@@ -190,3 +190,26 @@ def test_escalation_and_reply_pages_query_counts(
     # session, user, roles, unread count; the escalation with its issue; its photos; and for
     # the street office the issue's timeline
     assert few == many == (PINNED_DECIDE, PINNED_REPLY)
+
+
+def test_sending_back_may_set_a_new_deadline_but_not_a_past_one(
+    as_user, manan, manan_staff, nanen_admin, city_handler
+):
+    escalation = handled(manan, nanen_admin, manan_staff, city_handler)
+    url = reverse("issues:escalation", args=[escalation.pk])
+    admin = as_user(nanen_admin)
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+
+    refused = admin.post(url, {"decision": "rework", "reason": REASON, "deadline": yesterday})
+
+    assert refused.status_code == 422
+    assert "办理期限不能早于今天。" in refused.text  # "The deadline cannot be in the past."
+    assert REASON in refused.text  # what was typed is kept
+    assert Escalation.objects.get(pk=escalation.pk).state == Escalation.State.HANDLED
+
+    later = timezone.localdate() + dt.timedelta(days=10)
+    admin.post(url, {"decision": "rework", "reason": REASON, "deadline": later.isoformat()})
+
+    escalation.refresh_from_db()
+    assert (escalation.state, escalation.deadline) == (Escalation.State.ACCEPTED, later)
+    assert Issue.objects.get(pk=escalation.issue_id).due_on == later
