@@ -8,18 +8,48 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from issues import queries
 from issues.actions import escalations
-from issues.forms import AcceptEscalationForm, ReplyForm, ReturnEscalationForm
+from issues.forms import (
+    AcceptEscalationForm,
+    ReplyForm,
+    ReturnEscalationForm,
+    ReworkEscalationForm,
+)
 from issues.models import Escalation
 from issues.views import REFUSALS, refusal_message
 from members import queries as member_queries
+
+# What of the queue's address is kept when the admin comes back to it after an action.
+QUEUE_PLACE_KEYS = ("state", "page", "cursor")
+
+
+def queue_place(query_string: str) -> str:
+    """The queue's own part of the query string the admin came from, re-encoded."""
+    came_from = QueryDict(query_string[:500])
+    kept = QueryDict(mutable=True)
+    for key in QUEUE_PLACE_KEYS:
+        if came_from.get(key):
+            kept[key] = came_from[key][:40]
+    return kept.urlencode()
+
+
+def _back_to_queue(request: HttpRequest, escalation: Escalation) -> HttpResponse:
+    """To the queue as the admin left it: same filters, scrolled to the row they acted on
+    (or the next one, when it has left this view of the queue)."""
+    place = queue_place(request.POST.get("back", ""))
+    row = queries.queue_row_from(request.user, escalation, state=QueryDict(place).get("state", ""))
+    url = reverse("issues:street_queue", args=[escalation.street_id])
+    url += f"?{place}" if place else ""
+    url += f"#escalation-{row}" if row else ""
+    return redirect(url)
 
 
 @login_required
@@ -41,6 +71,7 @@ def street_queue(request: HttpRequest, street_id: int) -> HttpResponse:
             "accept_form": AcceptEscalationForm(street_id=street.pk),
             "return_form": ReturnEscalationForm(),
             "today": timezone.localdate(),
+            "place": queue_place(request.GET.urlencode()),
         },
     )
 
@@ -48,11 +79,14 @@ def street_queue(request: HttpRequest, street_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def escalation_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    """Accept (department and deadline) or return (reason) one escalation."""
+    """Accept (department and deadline) or return (reason) one escalation; confirm the
+    department's report, or send it back as not done (reason). Each action brings the
+    admin back to the queue where they were."""
     escalation = queries.escalation_for_street_admin(request.user, pk)
     street_id = escalation.street_id
     accept_form = AcceptEscalationForm(street_id=street_id)
     return_form = ReturnEscalationForm()
+    rework_form = ReworkEscalationForm()
     decision = request.POST.get("decision")
     if request.method == "POST":
         try:
@@ -63,7 +97,7 @@ def escalation_decide(request: HttpRequest, pk: int) -> HttpResponse:
                         escalation=escalation, actor=request.user, **accept_form.cleaned_data
                     )
                     messages.success(request, _("Assigned to the department."))
-                    return redirect("issues:street_queue", street_id=street_id)
+                    return _back_to_queue(request, escalation)
             elif decision == "return":
                 return_form = ReturnEscalationForm(request.POST)
                 if return_form.is_valid():
@@ -73,14 +107,24 @@ def escalation_decide(request: HttpRequest, pk: int) -> HttpResponse:
                         reason=return_form.cleaned_data["reason"],
                     )
                     messages.success(request, _("Returned to the community."))
-                    return redirect("issues:street_queue", street_id=street_id)
+                    return _back_to_queue(request, escalation)
+            elif decision == "rework":
+                rework_form = ReworkEscalationForm(request.POST)
+                if rework_form.is_valid():
+                    escalations.escalation_rework(
+                        escalation=escalation, actor=request.user, **rework_form.cleaned_data
+                    )
+                    messages.success(request, _("Sent back to the department as not done."))
+                    return _back_to_queue(request, escalation)
             elif decision == "confirm":
                 escalations.escalation_confirm(escalation=escalation, actor=request.user)
                 messages.success(request, _("Confirmed: the issue is resolved."))
-                return redirect("issues:street_queue", street_id=street_id)
+                return _back_to_queue(request, escalation)
         except REFUSALS as error:
             messages.error(request, refusal_message(error))
     issue = escalation.issue
+    # The queue's place comes as ``back``: in the link from the queue, then in each form.
+    place = queue_place((request.POST if request.method == "POST" else request.GET).get("back", ""))
     return render(
         request,
         "issues/escalation.html",
@@ -91,6 +135,8 @@ def escalation_decide(request: HttpRequest, pk: int) -> HttpResponse:
             "photos": list(queries.photos_of(issue)),
             "accept_form": accept_form,
             "return_form": return_form,
+            "rework_form": rework_form,
+            "place": place,
             "today": timezone.localdate(),
         },
         status=422 if request.method == "POST" else 200,

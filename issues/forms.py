@@ -11,6 +11,7 @@ from common.forms import day_field
 from common.phones import normalise_phone
 from issues import lifecycle, photos
 from issues.models import Category, Issue
+from members.forms import review_days_field
 from members.models import Community, CouncilMember, Department, Resident, Role, Street, User
 
 TITLE_HELP = _("A short line, e.g. “Lift in building 3 stopped”.")
@@ -123,8 +124,20 @@ class IntakeForm(ReportForm):
     reporter_mode = forms.ChoiceField(
         label=_("Raised by"), choices=REPORTER_CHOICES, widget=forms.RadioSelect, initial="existing"
     )
-    reporter = forms.ModelChoiceField(
-        label=_("Resident"), queryset=Resident.objects.none(), required=False
+    # Never drawn as a list of every resident: the page shows the search results (and the
+    # one chosen) as radio buttons; the field only checks the choice is of this community.
+    # Never drawn as a list of every resident: the page shows the search results (and the
+    # one chosen) as radio buttons; ``clean`` checks the choice is of this community, and
+    # only when "a resident on the register" is the answer.
+    reporter = forms.CharField(label=_("Resident"), required=False, max_length=12)
+    reporter_q = forms.CharField(
+        label=_("Find the resident"),
+        required=False,
+        max_length=50,
+        help_text=_("Part of the name, the building, or the last digits of the phone."),
+        widget=forms.TextInput(
+            attrs={"type": "search", "autocomplete": "off", "data-draft-skip": True}
+        ),
     )
     new_name = forms.CharField(label=_("New resident's name"), max_length=50, required=False)
     new_building = forms.CharField(
@@ -145,6 +158,7 @@ class IntakeForm(ReportForm):
     field_order = [
         "channel",
         "reporter_mode",
+        "reporter_q",
         "reporter",
         "new_name",
         "new_building",
@@ -157,20 +171,65 @@ class IntakeForm(ReportForm):
         "photos",
     ]
 
-    def __init__(self, *args, community: Community, **kwargs) -> None:
+    # Which fields each answer to "Raised by" needs; the page shows only those.
+    REPORTER_FIELDS = {
+        "existing": ("reporter_q", "reporter"),
+        "new": ("new_name", "new_building", "contact_phone"),
+        "anonymous": ("contact_phone",),
+    }
+
+    def __init__(
+        self, *args, community: Community, last_channel: str | None = None, **kwargs
+    ) -> None:
         super().__init__(*args, community=community, **kwargs)
-        self.fields["reporter"].queryset = Resident.objects.filter(
-            community=community, is_active=True
-        ).order_by("name", "id")
+        self.residents = Resident.objects.filter(community=community, is_active=True)
+        if last_channel in dict(self.fields["channel"].choices):
+            self.fields["channel"].initial = last_channel
+
+    def reporter_groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """The fields of "Raised by", grouped by the answers that show them (a field two
+        answers share, the contact phone, goes with the group of the answers it serves)."""
+        groups: dict[tuple[str, ...], list[forms.BoundField]] = {}
+        for name in self.reporter_field_names:
+            modes = tuple(m for m, names in self.REPORTER_FIELDS.items() if name in names)
+            groups.setdefault(modes, []).append(self[name])
+        return [(" ".join(modes), fields) for modes, fields in groups.items()]
+
+    def reporter_mode_value(self) -> str:
+        value = self["reporter_mode"].value()
+        return value if value in self.REPORTER_FIELDS else "existing"
+
+    @property
+    def reporter_field_names(self) -> tuple[str, ...]:
+        return ("reporter_q", "reporter", "new_name", "new_building", "contact_phone")
+
+    def chosen_reporter(self, value: object = None) -> Resident | None:
+        """The resident already picked (``value``, else the form's), kept when the page is
+        drawn again if of this community; one query, only when something was picked."""
+        value = self["reporter"].value() if value is None else value
+        if not value or not str(value).isdigit():
+            return None
+        return self.residents.filter(pk=value).first()
 
     def clean_contact_phone(self) -> str:
+        if self.data.get("reporter_mode") == "existing":
+            return ""  # not shown for a resident on the register: never judged
         return normalise_phone(self.cleaned_data.get("contact_phone", ""))
 
     def clean(self) -> dict:
         data = super().clean()
         mode = data.get("reporter_mode")
-        if mode == "existing" and not data.get("reporter"):
-            self.add_error("reporter", _("Choose the resident, or pick another option above."))
+        if mode == "existing":
+            chosen = data.get("reporter") or ""
+            data["reporter"] = resident = self.chosen_reporter(chosen) if chosen else None
+            if not chosen:
+                self.add_error("reporter", _("Choose the resident, or pick another option above."))
+            elif resident is None:
+                self.add_error(
+                    "reporter", _("Choose a resident of this community from the search results.")
+                )
+        else:
+            data["reporter"] = None
         if mode == "new" and not (data.get("new_name") or "").strip():
             self.add_error("new_name", _("Enter the new resident's name."))
         return data
@@ -301,6 +360,27 @@ class ReturnEscalationForm(forms.Form):
     )
 
 
+class ReworkEscalationForm(forms.Form):
+    reason = forms.CharField(
+        label=_("What is still not done"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The department sees this, and so does the issue's timeline."),
+        error_messages={"required": _("Please say what is still not done.")},
+    )
+    deadline = day_field(_("New deadline"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["deadline"].help_text = _("Optional. Leave empty to keep the deadline.")
+
+    def clean_deadline(self) -> dt.date | None:
+        deadline = self.cleaned_data.get("deadline")
+        if deadline is not None and deadline < timezone.localdate():
+            raise ValidationError(_("The deadline cannot be in the past."))
+        return deadline
+
+
 class ReplyForm(forms.Form):
     reply = forms.CharField(
         label=_("What was done"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
@@ -309,9 +389,24 @@ class ReplyForm(forms.Form):
 
 
 class CategoryForm(forms.ModelForm):
+    review_after_days = review_days_field(
+        required=False,
+        help_text=_(
+            "Days from a matter's resolution to its follow-up review for this category. "
+            "Leave empty to use each council's own setting."
+        ),
+    )
+
     class Meta:
         model = Category
-        fields = ["name", "name_en", "must_deliberate", "position", "is_active"]
+        fields = [
+            "name",
+            "name_en",
+            "must_deliberate",
+            "position",
+            "is_active",
+            "review_after_days",
+        ]
 
 
 # Which follow-up reviews an issue has (the dashboards' figures link to these).

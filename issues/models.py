@@ -251,6 +251,7 @@ class Event(models.Model):
         RETURNED = "returned", _("escalation returned")
         HANDLED = "handled", _("handled by the department")
         CONFIRMED = "confirmed", _("handling confirmed")
+        REWORK = "rework", _("returned to the department as not done")
         EDITED = "edited", _("details edited")
         OVERDUE = "overdue", _("overdue reminder sent")
         CONTACT_ERASED = "contact_erased", _("contact details erased")
@@ -369,6 +370,9 @@ class Escalation(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     return_reason = models.TextField(_("reason for returning"), max_length=2000, blank=True)
     reply = models.TextField(_("reply"), max_length=2000, blank=True)
+    # Why the street office sent the department's report back as not done (the latest time).
+    rework_reason = models.TextField(_("why it is not done"), max_length=2000, blank=True)
+    reworked_at = models.DateTimeField(null=True, blank=True)
     handled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

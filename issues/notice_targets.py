@@ -55,6 +55,7 @@ ESCALATION_KINDS = (
     "issue_escalated",
     "escalation_assigned",
     "escalation_returned",
+    "escalation_reworked",
     "escalation_handled",
     "issue_overdue",
 )

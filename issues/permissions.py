@@ -54,6 +54,9 @@ def may_take_in_issue(user: User, community: Community) -> bool:
     return community.pk in scope_of(user).staff_community_ids
 
 
+require_take_in_issue = requirement(may_take_in_issue)
+
+
 def may_report_issue(user: User, community: Community) -> bool:
     """Its staff, and the current members of its council (from a phone, on patrol)."""
     return may_take_in_issue(user, community) or members_permissions.may_serve_on_council(

@@ -331,6 +331,29 @@ def escalations_for_street(user: User, street: Street, *, state: str = "") -> Qu
     ).order_by("created", "id")
 
 
+def queue_row_from(user: User, escalation: Escalation, *, state: str = "") -> int | None:
+    """The row of the street queue (filtered by ``state`` as the queue is) to come back to
+    after acting on ``escalation``: itself if it is still listed, else the one after it."""
+    rows = Escalation.objects.filter(
+        street_id=escalation.street_id, street_id__in=scope_of(user).admin_street_ids
+    )
+    states = [state] if state else Escalation.OPEN_STATES
+    rows = rows.filter(state__in=states)
+    later = Q(created__gt=escalation.created) | Q(created=escalation.created, pk__gte=escalation.pk)
+    return rows.filter(later).order_by("created", "id").values_list("pk", flat=True).first()
+
+
+def last_intake_channel(user: User) -> str | None:
+    """The channel of the last matter this person typed in for a resident, if any."""
+    return (
+        Issue.objects.filter(entered_by=user)
+        .exclude(channel=Issue.Channel.PUBLIC_FORM)
+        .order_by("-created", "-id")
+        .values_list("channel", flat=True)
+        .first()
+    )
+
+
 def escalation_for_street_admin(user: User, pk: int) -> Escalation:
     return get_object_or_404(
         Escalation.objects.filter(street_id__in=scope_of(user).admin_street_ids).select_related(

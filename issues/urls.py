@@ -10,6 +10,11 @@ urlpatterns = [
     path("issues/export.csv", inbox_views.export_csv, name="export_csv"),
     path("issues/export.xlsx", inbox_views.export_xlsx, name="export_xlsx"),
     path("communities/<int:community_id>/issues/new/", views.report, name="report"),
+    path(
+        "communities/<int:community_id>/issues/new/residents/",
+        views.resident_picker,
+        name="resident_picker",
+    ),
     path("issues/<int:pk>/", views.detail, name="detail"),
     path("issues/<int:pk>/edit/", views.edit, name="edit"),
     path("issues/<int:pk>/transition/", views.transition, name="transition"),

@@ -47,6 +47,10 @@ def refusal_message(error: Exception) -> str:
     return str(error)
 
 
+# At most this many residents are listed for one search; more asks for a longer search.
+RESIDENT_MATCHES = 20
+
+
 @login_required
 @sensitive_post_parameters("contact_phone")
 @require_http_methods(["GET", "POST"])
@@ -55,8 +59,17 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
     community = member_queries.community_for(request.user, community_id)
     permissions.require_report_issue(request.user, community)
     is_staff = permissions.may_take_in_issue(request.user, community)
-    form_class = IntakeForm if is_staff else ReportForm
-    form = form_class(request.POST or None, request.FILES or None, community=community)
+    data = (request.POST or None, request.FILES or None)
+    if not is_staff:
+        form = ReportForm(*data, community=community)
+    elif request.POST.get("find_resident"):
+        # The search button without JavaScript: the page again, with what was typed (as
+        # initial values, so nothing is judged yet) and the residents that match.
+        form = IntakeForm(initial=request.POST.dict(), community=community)
+        return _report_page(request, community, form, is_staff, search=form["reporter_q"].value())
+    else:
+        last_channel = None if request.POST else queries.last_intake_channel(request.user)
+        form = IntakeForm(*data, community=community, last_channel=last_channel)
     if request.method == "POST" and form.is_valid():
         try:
             if is_staff:
@@ -77,12 +90,60 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
             messages.success(request, _("The issue was recorded. Thank you."))
             # The page after a report tells the browser to forget its saved draft.
             return redirect(reverse("issues:detail", args=[issue.pk]) + "?reported=1")
-    return render(
-        request,
-        "issues/report.html",
-        {"community": community, "form": form, "is_staff": is_staff},
-        status=422 if form.is_bound else 200,
+    search = form["reporter_q"].value() if is_staff and form.is_bound else ""
+    return _report_page(
+        request, community, form, is_staff, search=search, status=422 if form.is_bound else 200
     )
+
+
+def _report_page(
+    request: HttpRequest,
+    community: Community,
+    form: ReportForm,
+    is_staff: bool,
+    *,
+    search: str | None = "",
+    status: int = 200,
+) -> HttpResponse:
+    context = {"community": community, "form": form, "is_staff": is_staff}
+    if is_staff:
+        context |= _resident_matches(
+            request.user, community, search or "", chosen=form.chosen_reporter()
+        )
+    return render(request, "issues/report.html", context, status=status)
+
+
+def _resident_matches(user: User, community: Community, search: str, *, chosen) -> dict:
+    """The residents a search finds for the picker, the one already chosen first."""
+    search = search.strip()[:50]
+    matches = []
+    if search:
+        found = member_queries.residents_of(user, community, search=search)
+        matches = list(found[: RESIDENT_MATCHES + 1])
+    more = len(matches) > RESIDENT_MATCHES
+    matches = [r for r in matches[:RESIDENT_MATCHES] if chosen is None or r.pk != chosen.pk]
+    return {
+        "chosen": chosen,
+        "matches": matches,
+        "more_matches": more,
+        "searched": search,
+    }
+
+
+@login_required
+@require_GET
+def resident_picker(request: HttpRequest, community_id: int) -> HttpResponse:
+    """The intake form's resident search: the matching residents of this community, for
+    htmx to put under the search box."""
+    community = member_queries.community_for(request.user, community_id)
+    permissions.require_take_in_issue(request.user, community)
+    form = IntakeForm(community=community)
+    chosen = form.chosen_reporter(request.GET.get("reporter", ""))
+    context = {"community": community, "form": form}
+    context |= _resident_matches(
+        request.user, community, request.GET.get("reporter_q", ""), chosen=chosen
+    )
+    return render(request, "issues/report.html#resident_results", context)
 
 
 def _term_on_council(user: User, community: Community) -> CouncilMember:

@@ -205,6 +205,17 @@ def _notify_leaders(council: Council, *, exclude: CouncilMember, kind: str, name
 
 
 @transaction.atomic
+def council_settings_save(*, actor: User, council: Council, review_after_days: int) -> Council:
+    """Change how a council works; its community's staff and street admins set it."""
+    permissions.require_change_council_settings(actor, council.community)
+    council = Council.objects.select_for_update().get(pk=council.pk)
+    council.review_after_days = review_after_days
+    council.full_clean()
+    council.save(update_fields=["review_after_days"])
+    return council
+
+
+@transaction.atomic
 def community_transparency_set(*, actor: User, community: Community, public: bool) -> Community:
     """Publish or withdraw the community's transparency page (the poster's second code).
 

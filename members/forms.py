@@ -3,7 +3,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.phones import mask_phone, normalise_phone
-from members.models import Community, CouncilMember, Resident
+from members.models import Community, Council, CouncilMember, Resident
 
 
 class ResidentForm(forms.ModelForm):
@@ -131,3 +131,42 @@ class CouncilMemberLeaveForm(forms.Form):
                 % {"date": self.member.joined_on.isoformat()}
             )
         return left_on
+
+
+REVIEW_DAYS_MIN, REVIEW_DAYS_MAX = 1, 90
+
+
+def review_days_field(*, required: bool, help_text: str) -> forms.IntegerField:
+    """Days from a matter's resolution to its follow-up review, with messages that say why."""
+    return forms.IntegerField(
+        label=_("Follow-up review after (days)"),
+        required=required,
+        min_value=REVIEW_DAYS_MIN,
+        max_value=REVIEW_DAYS_MAX,
+        help_text=help_text,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        error_messages={
+            "required": _("Enter the number of days, from 1 to 90."),
+            "invalid": _("Enter a whole number of days, from 1 to 90."),
+            "min_value": _(
+                "At least 1 day: the review asks the resident after the matter is resolved."
+            ),
+            "max_value": _(
+                "At most 90 days: later than that, residents no longer remember the matter."
+            ),
+        },
+    )
+
+
+class CouncilSettingsForm(forms.ModelForm):
+    review_after_days = review_days_field(
+        required=True,
+        help_text=_(
+            "How many days after a matter is resolved the resident who raised it is asked "
+            "whether it was fixed. A category may set its own number."
+        ),
+    )
+
+    class Meta:
+        model = Council
+        fields = ["review_after_days"]

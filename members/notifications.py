@@ -80,6 +80,10 @@ KINDS: dict[str, NoticeKind] = {
         subject=_("A department handled an issue"),
         body=_("%(community)s: a department handled “%(title)s”; please confirm."),
     ),
+    "escalation_reworked": NoticeKind(
+        subject=_("The street office says an issue is not done"),
+        body=_("%(community)s: “%(title)s” is back with your department: %(reason)s"),
+    ),
     "issue_resolved": NoticeKind(
         subject=_("An issue was resolved"),
         body=_("%(community)s: “%(title)s” was resolved."),

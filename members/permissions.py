@@ -83,6 +83,17 @@ def may_manage_council(user: User, community: Community) -> bool:
 require_manage_council = requirement(may_manage_council)
 
 
+def may_change_council_settings(user: User, community: Community) -> bool:
+    """The community's staff and its street's admins set how the council works."""
+    scope = scope_of(user)
+    return (
+        community.pk in scope.staff_community_ids or community.street_id in scope.admin_street_ids
+    )
+
+
+require_change_council_settings = requirement(may_change_council_settings)
+
+
 def may_print_poster(user: User, community: Community) -> bool:
     """Staff of the community and admins of its street print its QR poster."""
     scope = scope_of(user)

@@ -40,6 +40,11 @@ urlpatterns = [
     ),
     path("communities/<int:community_id>/council/", views.council, name="council"),
     path(
+        "communities/<int:community_id>/council/settings/",
+        views.council_settings,
+        name="council_settings",
+    ),
+    path(
         "communities/<int:community_id>/council/export.csv",
         views.council_export_csv,
         name="council_export_csv",

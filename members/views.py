@@ -16,6 +16,7 @@ from members.forms import (
     CouncilMemberForm,
     CouncilMemberJoinForm,
     CouncilMemberLeaveForm,
+    CouncilSettingsForm,
     DeactivateResidentForm,
     ResidentForm,
 )
@@ -238,9 +239,28 @@ def council(request: HttpRequest, community_id: int) -> HttpResponse:
             "members": members,
             "show_former": show_former,
             "can_manage": permissions.may_manage_council(request.user, community),
+            "can_change_settings": permissions.may_change_council_settings(request.user, community),
             "can_export": permissions.may_export_roster(request.user, community),
             "review_figures": _community_review_figures(request, community),
         },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def council_settings(request: HttpRequest, community_id: int) -> HttpResponse:
+    """How the council works: for now, when a resolved matter's follow-up review is due."""
+    community = queries.community_for(request.user, community_id)
+    permissions.require_change_council_settings(request.user, community)
+    council = queries.council_of(community)
+    return flows.form_response(
+        request,
+        CouncilSettingsForm(request.POST or None, instance=council),
+        lambda data: actions.council_settings_save(actor=request.user, council=council, **data),
+        done=_("The council's settings were saved."),
+        to=reverse("members:council", args=[community.pk]),
+        template="members/council_settings.html",
+        context={"community": community, "council": council},
     )
 
 

@@ -95,6 +95,7 @@ KIND_TARGETS = {
     "issue_escalated": "issue",
     "escalation_assigned": "issue",
     "escalation_returned": "issue",
+    "escalation_reworked": "issue",
     "escalation_handled": "issue",
     "issue_resolved": "issue",
     "issue_overdue": "issue",

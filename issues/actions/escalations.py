@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
 from issues import events, lifecycle, photos, rollup
@@ -138,6 +139,41 @@ def escalation_reply(
     events.record(issue, actor, Event.Kind.HANDLED, note=reply, public=True)
     events.notify(street_admins_of(issue), "escalation_handled", issue,
             key=f"escalation_handled:{escalation.pk}", actor=actor)  # fmt: skip
+    return escalation
+
+
+@transaction.atomic
+def escalation_rework(
+    *, escalation: Escalation, actor: User, reason: str, deadline: dt.date | None = None
+) -> Escalation:
+    """The street office finds the department's reported work not done and sends it back:
+    the department's task is open again (by ``deadline``, when given), with the reason on
+    the timeline and in a notice to the department."""
+    reason = reason.strip()
+    if not reason:
+        raise IssueActionError(_("Please say what is still not done."))
+    if deadline is not None and deadline < timezone.localdate():
+        raise IssueActionError(_("The deadline cannot be in the past."))
+    escalation = _lock_escalation(escalation, Escalation.State.HANDLED)
+    issue = events.lock(escalation.issue, None)
+    escalation.state = Escalation.State.ACCEPTED
+    escalation.rework_reason = reason
+    escalation.reworked_at = timezone.now()
+    escalation.handled_at = None
+    changed = []
+    if deadline is not None and deadline != escalation.deadline:
+        before = escalation.deadline
+        escalation.deadline = issue.due_on = deadline
+        changed = ["due_on"]
+        events.record(issue, actor, Event.Kind.DUE, from_value=before.isoformat() if before
+                else "", to_value=deadline.isoformat(), public=False)  # fmt: skip
+    escalation.save()
+    rollup.escalation_changed(escalation)
+    events.save(issue, changed)
+    events.record(issue, actor, Event.Kind.REWORK, note=reason, public=False)
+    events.notify(responsible_users(issue), "escalation_reworked", issue,
+            key=f"escalation_reworked:{escalation.pk}:v{issue.version}", actor=actor,
+            extra={"reason": Truncator(reason).chars(140)})  # fmt: skip
     return escalation
 
 

@@ -642,6 +642,19 @@
     );
   }
 
+  // --- Staff intake: "Raised by" shows only the fields its answer needs ---------------------
+  // The stylesheet does it with :has(); this also covers browsers without it. Hidden fields
+  // stay in the form, so what was typed in them is kept, and the server reads only the
+  // fields of the answer chosen.
+
+  function showReporterFields(form) {
+    const chosen = form.querySelector("[data-reporter-mode] input:checked");
+    if (!chosen) return;
+    for (const group of form.querySelectorAll("[data-reporter-for]")) {
+      group.hidden = !group.getAttribute("data-reporter-for").split(" ").includes(chosen.value);
+    }
+  }
+
   // --- Wiring -------------------------------------------------------------------------------
 
   function within(root, selector) {
@@ -658,6 +671,9 @@
       for (const button of within(root, "button[data-locate]")) button.hidden = false;
     }
     for (const form of within(root, "form[data-draft-key]")) restoreDraft(form);
+    for (const mode of within(root, "[data-reporter-mode]")) {
+      if (mode.closest("form")) showReporterFields(mode.closest("form"));
+    }
   }
 
   document.addEventListener("change", (event) => {
@@ -670,6 +686,9 @@
       target.form.hasAttribute("data-issue-form")
     ) {
       photosChosen(target);
+    }
+    if (target instanceof HTMLInputElement && target.closest("[data-reporter-mode]") && target.form) {
+      showReporterFields(target.form);
     }
   });
 

@@ -109,7 +109,8 @@ def test_escalated_issue_is_handled_by_a_department_and_resolved(
     accept.locator("input[name=deadline]").fill(deadline.isoformat())
     with admin.page.expect_navigation():
         accept.locator("button[type=submit]").click()
-    expect(admin.page).to_have_url(queue_url)
+    # Back in the queue at the row just acted on (still open, now with its department).
+    expect(admin.page).to_have_url(f"{queue_url}#escalation-{escalation.pk}")
     escalation.refresh_from_db()
     assert (escalation.state, escalation.department, escalation.deadline) == (
         Escalation.State.ACCEPTED,
