@@ -126,6 +126,13 @@ def compose(meeting: Meeting) -> tuple[str, str]:
 
 
 def _item_label(item: AgendaItem) -> str:
+    label = _bare_label(item)
+    if item.late:
+        return _("%(item)s [added late]") % {"item": label}
+    return label
+
+
+def _bare_label(item: AgendaItem) -> str:
     if item.issue_id is None:
         return item.topic
     label = _("%(title)s (tracking code %(code)s)") % {
