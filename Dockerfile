@@ -24,9 +24,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # WeasyPrint renders the minutes' PDFs: it lays text out with Pango, sets the
 # Chinese in Noto CJK, and embeds only the glyphs used through HarfBuzz's
 # subsetter (its fallback, fontTools, took 12.7 s instead of 0.3 s for one page).
+# Emoji and the rare characters of names the CJK fonts lack fall back to Noto Color
+# Emoji and Hanazono rather than print as empty boxes.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk \
+        fonts-noto-color-emoji fonts-hanazono \
  && rm -rf /var/lib/apt/lists/*
 
 # The uv that uv.lock is kept with.

@@ -3,9 +3,10 @@ so text typed into a page cannot make the server load anything."""
 
 from __future__ import annotations
 
+from typing import Any
 
-def pdf_from_html(html: str) -> bytes:
-    """A PDF of a page rendered here; nothing is fetched (no network, no files)."""
+
+def _html(html: str) -> Any:
     from PIL import ImageFile
 
     truncated = ImageFile.LOAD_TRUNCATED_IMAGES
@@ -18,4 +19,14 @@ def pdf_from_html(html: str) -> bytes:
 
     # An empty list of allowed protocols refuses every fetch.
     fetcher = URLFetcher(allowed_protocols=())
-    return HTML(string=html, url_fetcher=fetcher).write_pdf()
+    return HTML(string=html, url_fetcher=fetcher)
+
+
+def pdf_from_html(html: str) -> bytes:
+    """A PDF of a page rendered here; nothing is fetched (no network, no files)."""
+    return _html(html).write_pdf()
+
+
+def document_from_html(html: str) -> Any:
+    """WeasyPrint's laid-out document of ``html`` (its ``pages``), as ``pdf_from_html`` sets it."""
+    return _html(html).render()

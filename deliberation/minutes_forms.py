@@ -6,10 +6,37 @@ from django import forms
 from django.utils.translation import gettext_lazy
 
 
+def people_choices(members: list[str], staff: list[str], current: tuple[str, ...] = ()) -> list:
+    """The names offered for a chair or a recorder, grouped; a name already on the minutes
+    stays choosable when its person has left since."""
+    offered = set(members) | set(staff)
+    earlier = [name for name in dict.fromkeys(current) if name and name not in offered]
+    groups: list = [("", gettext_lazy("— choose —"))]
+    for label, names in (
+        (gettext_lazy("Council members"), members),
+        (gettext_lazy("Community staff"), staff),
+        (gettext_lazy("Named earlier"), earlier),
+    ):
+        if names:
+            groups.append((label, [(name, name) for name in names]))
+    return groups
+
+
 class MinutesForm(forms.Form):
-    """A draft's title and text, with the stamp of the version the editor started from."""
+    """A draft's title, chair, recorder and text, with the stamp of the version the editor
+    started from. ``people``: the choices of ``people_choices``."""
 
     title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
+    chair = forms.ChoiceField(
+        label=gettext_lazy("Chair"),
+        required=False,
+        help_text=gettext_lazy("Who chaired the meeting."),
+    )
+    recorder = forms.ChoiceField(
+        label=gettext_lazy("Recorder"),
+        required=False,
+        help_text=gettext_lazy("Who kept the record of the meeting."),
+    )
     text = forms.CharField(
         label=gettext_lazy("Minutes"),
         widget=forms.Textarea(attrs={"rows": 24}),
@@ -18,8 +45,13 @@ class MinutesForm(forms.Form):
     )
     stamp = forms.CharField(widget=forms.HiddenInput, required=False)
 
+    def __init__(self, *args, people: list | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["chair"].choices = people or []
+        self.fields["recorder"].choices = people or []
+
     def visible(self) -> list:
-        return [self["title"], self["text"]]
+        return [self["title"], self["chair"], self["recorder"], self["text"]]
 
 
 class CorrectionForm(forms.Form):

@@ -12,6 +12,8 @@ from urllib.parse import quote
 
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from common.pdf import pdf_from_html
 from deliberation.models import Minutes
@@ -30,7 +32,22 @@ def render_html(minutes: Minutes) -> str:
             "is_draft": not minutes.is_locked,
             "lang": "zh-Hans" if translation.get_language() == "zh-hans" else "en",
             "printed_at": timezone.localtime(),
+            "printed_note": css_string(
+                _("Printed from Yishi on %(when)s.")
+                % {"when": timezone.localtime().strftime("%Y-%m-%d %H:%M")}
+            ),
         },
+    )
+
+
+def css_string(text: str) -> str:
+    """``text`` as the inside of a CSS string: ASCII punctuation as hex escapes, so neither
+    CSS nor the template's HTML escaping can change it."""
+    return mark_safe(
+        "".join(
+            char if char.isalnum() or char in " .:-" or ord(char) > 127 else f"\\{ord(char):x} "
+            for char in text
+        )
     )
 
 

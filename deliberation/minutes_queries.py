@@ -11,8 +11,8 @@ from django.utils import timezone
 from common.paging import Page, keyset_page
 from deliberation import queries
 from deliberation.models import Meeting, Minutes
-from members.models import Council, User
-from members.queries import communities_visible_to
+from members.models import Council, CouncilMember, Role, User
+from members.queries import communities_visible_to, council_members_of
 
 ARCHIVE_PAGE_SIZE = 20
 
@@ -84,3 +84,28 @@ def archive(council: Council, *, cursor: str = "", size: int = ARCHIVE_PAGE_SIZE
         )
     )
     return keyset_page(meetings, keys=("-starts_at", "-id"), cursor=cursor, size=size)
+
+
+def people_for(meeting: Meeting) -> tuple[list[str], list[str]]:
+    """(the council's current members, the community's staff): the names a chair or a recorder
+    of the minutes is chosen from, each list in its usual order, in two queries."""
+    members = [term.resident.name for term in council_members_of(meeting.council)]
+    staff = User.objects.filter(
+        is_active=True,
+        roles__kind=Role.Kind.COMMUNITY_STAFF,
+        roles__community_id=meeting.council.community_id,
+    ).distinct()
+    return members, sorted({str(user) for user in staff})
+
+
+def leader_name(meeting: Meeting) -> str:
+    """The name of the council's current leader, who chairs by default; "" without one."""
+    term = (
+        CouncilMember.objects.filter(
+            council_id=meeting.council_id, role=CouncilMember.Role.LEADER, left_on__isnull=True
+        )
+        .select_related("resident")
+        .order_by("joined_on", "pk")
+        .first()
+    )
+    return term.resident.name if term else ""

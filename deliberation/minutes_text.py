@@ -65,7 +65,7 @@ def vote_tallies(meeting: Meeting) -> dict[int, Counter]:
     return tallies
 
 
-def compose(meeting: Meeting) -> tuple[str, str]:
+def compose(meeting: Meeting, *, chair: str = "", recorder: str = "") -> tuple[str, str]:
     """The title and text of a first draft, in the active language, from the meeting's record."""
     council = meeting.council
     separator = pgettext("list separator", ", ")
@@ -83,6 +83,7 @@ def compose(meeting: Meeting) -> tuple[str, str]:
     if meeting.state == Meeting.State.HELD and meeting.ended_at:
         closed = timezone.localtime(meeting.ended_at).strftime("%Y-%m-%d %H:%M")
         lines.append(_("Closed at: %(when)s") % {"when": closed})
+    lines += people_lines(chair, recorder)
     lines += ["", _("Attendance")]
     lines.append(
         _(
@@ -126,6 +127,13 @@ def compose(meeting: Meeting) -> tuple[str, str]:
 
 
 def _item_label(item: AgendaItem) -> str:
+    label = _bare_label(item)
+    if item.late:
+        return _("%(item)s [added late]") % {"item": label}
+    return label
+
+
+def _bare_label(item: AgendaItem) -> str:
     if item.issue_id is None:
         return item.topic
     label = _("%(title)s (tracking code %(code)s)") % {
@@ -173,6 +181,33 @@ def _decision_lines(
 def _indented(text: str) -> str:
     """Later lines of a multi-line note line up under the item."""
     return ("\n" + INDENT * 2).join(text.strip().splitlines())
+
+
+# --- Chair and recorder ------------------------------------------------------------------
+
+
+def people_lines(chair: str, recorder: str) -> list[str]:
+    """The draft's lines naming who chaired the meeting and who kept the record."""
+    lines = []
+    if chair:
+        lines.append(_("Chair: %(name)s") % {"name": chair})
+    if recorder:
+        lines.append(_("Recorder: %(name)s") % {"name": recorder})
+    return lines
+
+
+def with_people(text: str, *, before: tuple[str, str], after: tuple[str, str]) -> str:
+    """``text`` with the chair and recorder lines the draft wrote for ``before`` (chair,
+    recorder) naming ``after`` instead; a line rewritten by hand is left as it is."""
+    lines = text.split("\n")
+    for index in (0, 1):
+        old, new = (
+            people_lines(*[name if i == index else "" for i in (0, 1)])
+            for name in (before[index], after[index])
+        )
+        if old and new and old != new and old[0] in lines:
+            lines[lines.index(old[0])] = new[0]
+    return "\n".join(lines)
 
 
 # --- The optimistic stamp ----------------------------------------------------------------

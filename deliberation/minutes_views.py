@@ -19,7 +19,7 @@ from common.flows import action_response
 from deliberation import minutes_pdf, minutes_queries, minutes_text, permissions, queries
 from deliberation.actions import minutes as minutes_actions
 from deliberation.actions.base import ActionError
-from deliberation.minutes_forms import CorrectionForm, MinutesForm
+from deliberation.minutes_forms import CorrectionForm, MinutesForm, people_choices
 from deliberation.models import Meeting, Minutes
 
 # --- Pages -------------------------------------------------------------------------------
@@ -107,12 +107,15 @@ def minutes_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = MinutesForm(
             initial={
                 "title": minutes.title,
+                "chair": minutes.chair,
+                "recorder": minutes.recorder,
                 "text": minutes.text,
                 "stamp": minutes_text.stamp_of(minutes),
-            }
+            },
+            people=_people(minutes),
         )
         return _edit_page(request, minutes, form)
-    form = MinutesForm(request.POST)
+    form = MinutesForm(request.POST, people=_people(minutes))
     current = None
     if form.is_valid():
         data = form.cleaned_data
@@ -123,6 +126,8 @@ def minutes_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 title=data["title"],
                 text=data["text"],
                 stamp=data["stamp"],
+                chair=data["chair"],
+                recorder=data["recorder"],
             )
         except minutes_actions.StaleMinutes as refusal:
             current = refusal.current
@@ -136,6 +141,11 @@ def minutes_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("The minutes were saved."))
             return redirect("minutes:detail", pk=minutes.pk)
     return _edit_page(request, minutes, form, current=current, status=422)
+
+
+def _people(minutes: Minutes) -> list:
+    members, staff = minutes_queries.people_for(minutes.meeting)
+    return people_choices(members, staff, (minutes.chair, minutes.recorder))
 
 
 def _edit_page(
@@ -161,11 +171,27 @@ def _edit_page(
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def minutes_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approving asks first: a page says the version locks, and only its confirm button
+    (``confirmed``) approves; a post without it shows that page again, approving nothing."""
     minutes = minutes_queries.minutes_for(request.user, pk)
     if not permissions.can_approve_minutes(request.user, minutes.meeting):
         raise PermissionDenied
+    if minutes.is_locked:
+        messages.error(request, _("This version of the minutes is already approved."))
+        return redirect("minutes:detail", pk=minutes.pk)
+    if request.method == "GET" or request.POST.get("confirmed") != "yes":
+        return render(
+            request,
+            "meetings/minutes_approve.html",
+            {
+                "minutes": minutes,
+                "meeting": minutes.meeting,
+                "council": minutes.meeting.council,
+                "stamp": request.POST.get("stamp") or minutes_text.stamp_of(minutes),
+            },
+        )
     return action_response(
         request,
         lambda: minutes_actions.minutes_approve(

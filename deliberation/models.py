@@ -212,6 +212,11 @@ class AgendaItem(models.Model):
         related_name="+",
         verbose_name=_("deferred to"),
     )
+    # Joined after the meeting's notice went out and before it began (临时增加): shown as
+    # such, and the members are told of it once, by the periodic sweep that sets
+    # late_notified_at (``actions.notices.late_items_announce``).
+    late = models.BooleanField(_("added late"), default=False)
+    late_notified_at = models.DateTimeField(_("members told at"), null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -228,6 +233,13 @@ class AgendaItem(models.Model):
                 condition=Q(kind__in=["issue", "review"], issue__isnull=False)
                 | (Q(kind="topic", issue__isnull=True) & ~Q(topic="")),
                 name="agendaitem_kind_matches",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["meeting"],
+                condition=Q(late=True, late_notified_at__isnull=True, removed_at__isnull=True),
+                name="agendaitem_late_untold",
             ),
         ]
 
@@ -383,6 +395,11 @@ class Minutes(models.Model):
     title = models.CharField(_("title"), max_length=200)
     text = models.TextField(_("minutes"))
     correction_reason = models.TextField(_("reason for the correction"), blank=True)
+    # Who chaired the meeting (主持人) and who kept the record (记录人), chosen among the
+    # council's members and the community's staff. The names as they were then: an
+    # approved version never changes, whatever happens to the people since.
+    chair = models.CharField(_("chair"), max_length=50, blank=True)
+    recorder = models.CharField(_("recorder"), max_length=50, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

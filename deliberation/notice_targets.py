@@ -28,5 +28,11 @@ def minutes_page(user: User, context: dict) -> str:
     return reverse("minutes:detail", args=[minutes_id])
 
 
-MEETING_KINDS = ("meeting_notice", "meeting_reminder", "meeting_cancelled", "meeting_urgent")
+MEETING_KINDS = (
+    "meeting_notice",
+    "meeting_reminder",
+    "meeting_cancelled",
+    "meeting_urgent",
+    "meeting_late_items",
+)
 MINUTES_KINDS = ("minutes_ready",)

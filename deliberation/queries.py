@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import NamedTuple
 
 from django.db.models import (
     Case,
@@ -344,22 +345,43 @@ def meetings_of_member(user: User, terms: list[CouncilMember]) -> QuerySet[Meeti
     )
 
 
-def my_meetings(
-    user: User, *, now: dt.datetime | None = None
-) -> tuple[list[CouncilMember], list[Meeting], list[Meeting]]:
-    """(terms, upcoming, past) of a council member: every coming meeting, the latest past ones."""
+class MyMeetings(NamedTuple):
+    """A council member's meetings, each under its own heading."""
+
+    terms: list[CouncilMember]
+    # Scheduled from today on, soonest first; today's stays here until it is closed.
+    upcoming: list[Meeting]
+    # Closed, or of a day gone by (started and past), latest first.
+    held: list[Meeting]
+    # Called off, latest first.
+    cancelled: list[Meeting]
+
+
+def my_meetings(user: User, *, now: dt.datetime | None = None) -> MyMeetings:
+    """A council member's meetings: every coming one, and the latest past ones, by state.
+
+    Two queries of meetings whatever their number: those from today on, and the latest
+    ``PAST_MEETINGS_SHOWN`` before today; each is sorted under its heading here.
+    """
     terms = current_terms_of(user)
     if not terms:
-        return [], [], []
+        return MyMeetings([], [], [], [])
     meetings = meetings_of_member(user, terms)
     start_of_today = _start_of_day(now or timezone.now())
-    upcoming = list(meetings.filter(starts_at__gte=start_of_today).order_by("starts_at", "id"))
+    coming = list(meetings.filter(starts_at__gte=start_of_today).order_by("starts_at", "id"))
     past = list(
         meetings.filter(starts_at__lt=start_of_today).order_by("-starts_at", "-id")[
             :PAST_MEETINGS_SHOWN
         ]
     )
-    return terms, upcoming, past
+    held_today = [m for m in reversed(coming) if m.state == Meeting.State.HELD]
+    return MyMeetings(
+        terms=terms,
+        upcoming=[m for m in coming if m.state == Meeting.State.SCHEDULED],
+        held=held_today + [m for m in past if m.state != Meeting.State.CANCELLED],
+        cancelled=[m for m in reversed(coming) if m.state == Meeting.State.CANCELLED]
+        + [m for m in past if m.state == Meeting.State.CANCELLED],
+    )
 
 
 def my_meeting(user: User, pk: int) -> Meeting:

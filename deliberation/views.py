@@ -259,14 +259,15 @@ def meeting_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def my_meetings(request: HttpRequest) -> HttpResponse:
     """A council member's meetings on their phone: what is coming, and where they were."""
-    terms, upcoming, past = queries.my_meetings(request.user)
+    terms, upcoming, held, cancelled = queries.my_meetings(request.user)
     return render(
         request,
         "meetings/my_meetings.html",
         {
             "terms": terms,
             "upcoming": upcoming,
-            "past": past,
+            "held": held,
+            "cancelled": cancelled,
             "today": timezone.localdate(),
             "several_councils": len({term.council_id for term in terms}) > 1,
         },

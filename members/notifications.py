@@ -96,6 +96,10 @@ KINDS: dict[str, NoticeKind] = {
         subject=_("Notice of a council meeting"),
         body=_("%(council)s meets on %(when)s at %(place)s."),
     ),
+    "meeting_late_items": NoticeKind(
+        subject=_("Items added to a council meeting"),
+        body=_("%(council)s, meeting of %(when)s: added after the notice (%(count)s): %(items)s"),
+    ),
     "meeting_reminder": NoticeKind(
         subject=_("Council meeting today"),
         body=_("Reminder: %(council)s meets today, %(when)s, at %(place)s."),

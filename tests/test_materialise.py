@@ -186,14 +186,20 @@ def test_an_issue_is_never_on_two_upcoming_agendas(manan, manan_staff, manan_mem
     assert agenda(first) == ["第一件", "第二件"]
     assert [i.position for i in first.agenda_items.all()] == [0, 1]
 
-    # Announced: its agenda is closed; new issues wait for the following meeting.
+    # Announced: new issues join it as late items until it begins ...
     notices.meeting_notices_send(now=at(5, 15))
     awaiting(manan, actor=manan_staff, title="第三件")
-    materialise.meetings_materialise(today=TODAY)
-    materialise.meetings_materialise(today=dt.date(2027, 3, 6))
-    assert agenda(first) == ["第一件", "第二件"]
-    assert agenda(second) == ["第三件"]
-    assert AgendaItem.objects.count() == 3
+    materialise.meetings_materialise(today=TODAY, now=at(5, 16))
+    materialise.meetings_materialise(today=dt.date(2027, 3, 6), now=at(6, 9))
+    assert agenda(first) == ["第一件", "第二件", "第三件"]
+    assert [i.late for i in first.agenda_items.all()] == [False, False, True]
+    # ... and once it has begun, they wait for the following meeting.
+    awaiting(manan, actor=manan_staff, title="第四件")
+    materialise.meetings_materialise(today=dt.date(2027, 3, 8), now=at(8, 15, 1))
+    assert agenda(first) == ["第一件", "第二件", "第三件"]
+    assert agenda(second) == ["第四件"]
+    assert not second.agenda_items.get().late
+    assert AgendaItem.objects.count() == 4
 
 
 @pytest.mark.django_db

@@ -452,10 +452,22 @@ def test_approval_through_the_page_is_for_the_leader_only(
 
     client = in_english(as_user(manan_member))
     page = client.get(reverse("minutes:detail", args=[draft.pk]))
-    assert url in page.content.decode()
-    response = client.post(url, {"stamp": stamp}, follow=True)
+    assert f'href="{url}"' in page.content.decode()  # a link to the confirmation, not a post
+    # One tap is not an approval: the page asks first, and says the minutes lock.
+    asked = client.post(url, {"stamp": stamp})
+    assert asked.status_code == 200
+    assert "Once approved, the minutes are locked and can no longer be changed." in (
+        asked.content.decode()
+    )
+    assert Minutes.objects.get().state == "draft"
+    confirm = client.get(url).content.decode()
+    assert "Once approved, the minutes are locked" in confirm
+    assert 'name="confirmed" value="yes"' in confirm and "Yes, approve and lock" in confirm
+    response = client.post(url, {"stamp": stamp, "confirmed": "yes"}, follow=True)
     assert "The minutes are approved." in response.content.decode()
     assert Minutes.objects.get().state == "approved"
+    again = client.get(url, follow=True)
+    assert "already approved" in again.content.decode()
 
 
 def test_editing_approved_minutes_through_the_page_says_so_and_changes_nothing(
@@ -516,6 +528,7 @@ def test_street_admins_and_members_read_but_do_not_act(draft, manan, nanen_admin
         assert client.post(reverse("minutes:edit", args=[draft.pk]), {}).status_code == 403
         assert client.post(reverse("minutes:correct", args=[draft.pk]), {}).status_code == 403
         assert client.post(reverse("minutes:approve", args=[draft.pk])).status_code == 403
+        assert client.get(reverse("minutes:approve", args=[draft.pk])).status_code == 403
     assert snapshot() == before
 
 
@@ -747,7 +760,8 @@ def minutes_urls(meeting, minutes) -> list[tuple[str, str, dict]]:
             reverse("minutes:edit", args=[minutes.pk]),
             {"title": "入侵", "text": "入侵", "stamp": minutes_text.stamp_of(minutes)},
         ),
-        ("post", reverse("minutes:approve", args=[minutes.pk]), {}),
+        ("get", reverse("minutes:approve", args=[minutes.pk]), {}),
+        ("post", reverse("minutes:approve", args=[minutes.pk]), {"confirmed": "yes"}),
         ("get", reverse("minutes:correct", args=[minutes.pk]), {}),
         ("post", reverse("minutes:correct", args=[minutes.pk]), {"reason": "入侵"}),
         ("get", reverse("minutes:pdf", args=[minutes.pk]), {}),

@@ -76,14 +76,16 @@ def test_a_member_sees_their_coming_and_past_meetings(
     )
     response = in_english(as_user(manan_member)).get(MINE)
     assert response.status_code == 200
-    assert response.context["upcoming"] == [coming, called_off]
-    assert response.context["past"] == [past_held, past_missed]
-    assert before_joining not in response.context["past"]
+    assert response.context["upcoming"] == [coming]
+    assert response.context["held"] == [past_held, past_missed]
+    assert response.context["cancelled"] == [called_off]
+    assert before_joining not in response.context["held"]
     assert foreign not in response.context["upcoming"]
     html = " ".join(response.content.decode().split())
     assert "活动室" in html
     assert "1 item on the agenda" in html  # the removed one does not count
-    assert "Cancelled" in html
+    assert "Cancelled — this meeting will not take place" in html
+    assert "Reason: 台风" in html
     assert "You attended." in html and "You were not signed in." in html
     assert "Not signed in. You can sign in here on the day of the meeting." in html
     assert reverse("meetings:mine_sign_in", args=[coming.pk]) not in html
@@ -129,6 +131,44 @@ def test_a_closed_meeting_takes_no_sign_in(manan, manan_member, manan_staff, as_
     response = client.post(url, HTTP_HX_REQUEST="true")
     assert "signing in is over" in response.content.decode()
     assert not Attendance.objects.exists()
+
+
+def test_a_meeting_held_today_is_listed_as_held_not_as_coming_up(
+    manan, manan_member, manan_staff, as_user
+):
+    held_today = make_meeting(
+        manan, timezone.now().replace(microsecond=0) - dt.timedelta(minutes=5)
+    )
+    closing.meeting_close(meeting=held_today, actor=manan_staff)
+    running_late = make_meeting(manan, local(-1, 15))  # started yesterday, never closed
+    coming = make_meeting(manan, local(3, 15))
+    called_off = make_meeting(manan, local(-3, 15))
+    closing.meeting_cancel(meeting=called_off, actor=manan_staff, reason="停电")
+    response = in_english(as_user(manan_member)).get(MINE)
+    assert response.context["upcoming"] == [coming]
+    assert response.context["held"] == [held_today, running_late]
+    assert response.context["cancelled"] == [called_off]
+    html = response.content.decode()
+    coming_up = html.index('id="my-upcoming-heading"')
+    held = html.index('id="my-held-heading"')
+    cancelled = html.index('id="my-cancelled-heading"')
+    assert coming_up < html.index(f'id="my-meeting-{coming.pk}"') < held
+    assert held < html.index(f'id="my-meeting-{held_today.pk}"') < cancelled
+    assert held < html.index(f'id="my-meeting-{running_late.pk}"') < cancelled
+    assert cancelled < html.index(f'id="my-meeting-{called_off.pk}"')
+    assert ">Held<" in html
+
+
+def test_the_headings_read_in_chinese(manan, manan_member, manan_staff, as_user):
+    held_today = make_meeting(
+        manan, timezone.now().replace(microsecond=0) - dt.timedelta(minutes=5)
+    )
+    closing.meeting_close(meeting=held_today, actor=manan_staff)
+    client = as_user(manan_member)
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    with translation.override("zh-hans"):
+        html = client.get(MINE).content.decode()
+    assert "即将召开" in html and "已召开" in html
 
 
 @pytest.mark.outsider("meetings:mine_sign_in")
@@ -177,8 +217,11 @@ def test_query_count_is_the_same_for_1_and_20_meetings(manan, manan_member, mana
     ]
 
     def add(count: int) -> None:
-        for when in starts[Meeting.objects.count() : count]:
-            meeting = make_meeting(manan, when)
+        for index, when in enumerate(starts[Meeting.objects.count() : count]):
+            state = ["scheduled", "held", "cancelled"][index % 3] if when < timezone.now() else (
+                ["scheduled", "cancelled"][index % 2]
+            )  # fmt: skip
+            meeting = make_meeting(manan, when, state=state)
             AgendaItem.objects.create(meeting=meeting, topic="卫生", kind="topic")
 
     def measure() -> int:
@@ -190,7 +233,7 @@ def test_query_count_is_the_same_for_1_and_20_meetings(manan, manan_member, mana
     few = measure()
     add(20)
     many = measure()
-    # session, user, roles; terms; upcoming; past; unread notices
+    # session, user, roles; terms; from today on; before today; unread notices
     assert few == many == 7
 
 

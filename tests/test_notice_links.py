@@ -109,6 +109,7 @@ KIND_TARGETS = {
     "meeting_reminder": "meeting",
     "meeting_cancelled": "meeting",
     "meeting_urgent": "meeting",
+    "meeting_late_items": "meeting",
     "minutes_ready": "minutes",
 }
 
@@ -356,6 +357,7 @@ TEXT_CONTEXT = {
     "name": "王建国", "place": "马南社区居民议事点", "council": "马南社区居民议事会",
     "community": "马南社区", "title": "楼道堆放杂物影响消防通道安全隐", "when": "2026-11-28 15:00",
     "version": 2, "date": "2026-11-28", "text": "明天下午三点开会", "link": "",
+    "count": 2, "items": "“楼道堆物”、“东门路灯”",
 }  # fmt: skip
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -67,7 +68,9 @@ def held_meeting(community: Community, actor, starts_at: dt.datetime, issues, to
     """A meeting that decided each of ``issues`` (and a topic) and was then closed."""
     meeting = factories.meeting(community, starts_at)
     for issue, (outcome, notes, explanation) in issues:
-        item, _taken = agenda.agenda_issue_add(meeting=meeting, actor=actor, issue=issue)
+        # Matters join an agenda before the meeting begins.
+        with time_machine.travel(starts_at - dt.timedelta(hours=1)):
+            item, _taken = agenda.agenda_issue_add(meeting=meeting, actor=actor, issue=issue)
         running.decision_record(
             item=item, actor=actor, outcome=outcome, notes=notes, explanation=explanation
         )

@@ -16,7 +16,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from deliberation import queries
-from deliberation.actions.base import ActionError, put_on_agenda, start_of
+from deliberation.actions.base import ActionError, has_begun, joins_late, put_on_agenda, start_of
 from deliberation.models import AgendaItem, Meeting
 from issues.models import FollowUpReview, Issue
 from members.models import User
@@ -123,10 +123,18 @@ def agenda_issue_add(
     """Put an open issue of the council's community at the end of the agenda.
 
     An issue waiting, undecided, on another upcoming meeting's agenda is moved here: that
-    item is taken off and points to this meeting. Returns the item and the meetings the
-    issue was taken from.
+    item is taken off and points to this meeting. After the notice went out the issue is a
+    late item (临时增加) the members are told of; once the meeting has begun, none joins.
+    Returns the item and the meetings the issue was taken from.
     """
     meeting = _lock_for_editing(meeting.pk)
+    if has_begun(meeting):
+        raise ActionError(
+            _(
+                "The meeting has begun, so no matter can be added to its agenda any more; "
+                "put it on the next meeting instead."
+            )
+        )
     issue = Issue.objects.get(pk=issue.pk)
     if issue.community_id != meeting.council.community_id:
         raise ActionError(_("Only issues of the council's own community can go on its agenda."))
@@ -135,7 +143,13 @@ def agenda_issue_add(
     if AgendaItem.objects.filter(meeting=meeting, issue=issue, removed_at__isnull=True).exists():
         raise ActionError(_("This issue is already on the agenda."))
     taken_from = _take_off_other_agendas(issue, meeting, actor)
-    item = put_on_agenda(meeting, issue_id=issue.pk, topic="", kind=AgendaItem.Kind.ISSUE)
+    item = put_on_agenda(
+        meeting,
+        issue_id=issue.pk,
+        topic="",
+        kind=AgendaItem.Kind.ISSUE,
+        late=joins_late(meeting),
+    )
     return item, taken_from
 
 
@@ -144,14 +158,20 @@ TOPIC_MAX_LENGTH = AgendaItem._meta.get_field("topic").max_length
 
 @transaction.atomic
 def agenda_topic_add(*, meeting: Meeting, actor: User, topic: str) -> AgendaItem:
-    """Put a free topic (not an issue) at the end of the agenda."""
+    """Put a free topic (not an issue) at the end of the agenda.
+
+    After the notice went out and before the meeting begins it is a late item; during the
+    meeting it is what was raised at the table.
+    """
     topic = " ".join(topic.split())
     if not topic:
         raise ActionError(_("Write the topic to put on the agenda."))
     if len(topic) > TOPIC_MAX_LENGTH:
         raise ActionError(_("A topic has at most %(max)d characters.") % {"max": TOPIC_MAX_LENGTH})
     meeting = _lock_for_editing(meeting.pk)
-    return put_on_agenda(meeting, issue_id=None, topic=topic, kind=AgendaItem.Kind.TOPIC)
+    return put_on_agenda(
+        meeting, issue_id=None, topic=topic, kind=AgendaItem.Kind.TOPIC, late=joins_late(meeting)
+    )
 
 
 @transaction.atomic
@@ -198,7 +218,13 @@ def agenda_item_restore(*, item: AgendaItem, actor: User) -> AgendaItem:
         if not current.issue.is_open:
             raise ActionError(_("Only an open issue can go on the agenda."))
         _take_off_other_agendas(current.issue, meeting, actor)
-    return put_on_agenda(meeting, issue_id=current.issue_id, topic=current.topic, kind=current.kind)
+    return put_on_agenda(
+        meeting,
+        issue_id=current.issue_id,
+        topic=current.topic,
+        kind=current.kind,
+        late=current.late,
+    )
 
 
 @transaction.atomic
@@ -221,7 +247,11 @@ def agenda_item_defer(*, item: AgendaItem, actor: User) -> AgendaItem:
         )
     following = Meeting.objects.select_for_update(of=("self",)).get(pk=following.pk)
     moved = put_on_agenda(
-        following, issue_id=current.issue_id, topic=current.topic, kind=current.kind
+        following,
+        issue_id=current.issue_id,
+        topic=current.topic,
+        kind=current.kind,
+        late=joins_late(following),
     )
     current.removed_at, current.removed_by, current.moved_to = timezone.now(), actor, following
     current.save(update_fields=["removed_at", "removed_by", "moved_to"])

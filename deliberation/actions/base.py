@@ -25,11 +25,24 @@ def _next_position(meeting: Meeting) -> int:
     return 0 if last["last"] is None else last["last"] + 1
 
 
-def put_on_agenda(meeting: Meeting, *, issue_id: int | None, topic: str, kind: str) -> AgendaItem:
+def has_begun(meeting: Meeting, now: dt.datetime | None = None) -> bool:
+    return meeting.starts_at <= (now or timezone.now())
+
+
+def joins_late(meeting: Meeting, now: dt.datetime | None = None) -> bool:
+    """Whether a matter put on ``meeting``'s agenda now is a late item (临时增加): the
+    members were sent the notice, and the meeting has not begun."""
+    return meeting.notice_sent_at is not None and not has_begun(meeting, now)
+
+
+def put_on_agenda(
+    meeting: Meeting, *, issue_id: int | None, topic: str, kind: str, late: bool = False
+) -> AgendaItem:
     """Append a matter to ``meeting``'s agenda, reusing the issue's row there if it has one.
 
     An issue has one row per meeting (a constraint): one taken off earlier is put back at
-    the end, one still on the agenda stays where it is.
+    the end, one still on the agenda stays where it is. ``late`` marks a matter that joins
+    after the notice (see ``joins_late``); the members are told of it by the next sweep.
     """
     if issue_id is not None:
         existing = AgendaItem.objects.filter(meeting=meeting, issue_id=issue_id).first()
@@ -37,7 +50,11 @@ def put_on_agenda(meeting: Meeting, *, issue_id: int | None, topic: str, kind: s
             if existing.removed_at is not None:
                 existing.position = _next_position(meeting)
                 existing.removed_at = existing.removed_by = existing.moved_to = None
-                existing.save(update_fields=["position", "removed_at", "removed_by", "moved_to"])
+                fields = ["position", "removed_at", "removed_by", "moved_to"]
+                if late and not existing.late:
+                    existing.late, existing.late_notified_at = True, None
+                    fields += ["late", "late_notified_at"]
+                existing.save(update_fields=fields)
             return existing
     return AgendaItem.objects.create(
         meeting=meeting,
@@ -45,4 +62,5 @@ def put_on_agenda(meeting: Meeting, *, issue_id: int | None, topic: str, kind: s
         topic=topic if issue_id is None else "",
         kind=kind,
         position=_next_position(meeting),
+        late=late,
     )

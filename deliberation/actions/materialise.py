@@ -18,25 +18,33 @@ import datetime as dt
 from collections.abc import Collection
 
 from django.db import transaction
+from django.utils import timezone
 
 from deliberation.actions import materialise_sql
 from deliberation.models import Meeting
 
 
 def meetings_materialise(
-    *, today: dt.date, horizon_days: int = 42, council_id: int | None = None
+    *,
+    today: dt.date,
+    horizon_days: int = 42,
+    council_id: int | None = None,
+    now: dt.datetime | None = None,
 ) -> int:
     """Create the meetings of every active schedule from ``today`` to ``horizon_days`` ahead.
 
-    Safe to run any number of times, concurrently too. Then tops up the agenda
-    of each council's next meeting that has not been announced yet. With
-    ``council_id``, only that council's (a schedule edit need not visit the
+    Safe to run any number of times, concurrently too. Then tops up the agendas: issues
+    that became ready after the notice of the council's next meeting join it as late items
+    until it begins (``agenda_late_top_up``), the others the next meeting not announced yet.
+    With ``council_id``, only that council's (a schedule edit need not visit the
     others: 1.6 s at 100,000 councils). Returns the number of meetings inserted.
     """
     created = materialise_sql.meetings_insert(
         today, today + dt.timedelta(days=horizon_days), council_id
     )
     materialise_sql.analyze_after_bulk(Meeting, created)
+    # Late first: otherwise the issue would wait on the following meeting's agenda.
+    materialise_sql.agenda_late_top_up(now or timezone.now(), council_id)
     materialise_sql.agenda_top_up(today, council_id)
     return created
 
@@ -54,13 +62,15 @@ def councils_with_agenda_work(council_ids: Collection[int] | None, *, today: dt.
 
 
 @transaction.atomic
-def agenda_build(*, council_id: int, today: dt.date) -> int:
+def agenda_build(*, council_id: int, today: dt.date, now: dt.datetime | None = None) -> int:
     """Put the council's issues awaiting deliberation on its next unannounced meeting.
 
     Urgent issues first, then the must-deliberate categories, then the oldest.
     An issue already on any upcoming meeting's agenda is not added again. The
     agenda stays open until the notice goes out, so issues that arrive until
-    then join it; afterwards they wait for the following meeting. Returns the
-    number of items added. The same statement as ``meetings_materialise``'s top-up.
+    then join it; afterwards they join it as late items until it begins. Returns the
+    number of items added, late ones included. The same statements as
+    ``meetings_materialise``'s top-up.
     """
-    return materialise_sql.agenda_top_up(today, council_id=council_id)
+    late = materialise_sql.agenda_late_top_up(now or timezone.now(), council_id=council_id)
+    return late + materialise_sql.agenda_top_up(today, council_id=council_id)

@@ -123,6 +123,53 @@ def _open_meetings(today: dt.date):
     )
 
 
+def _announced_meetings(now: dt.datetime):
+    """Regular meetings announced and not begun: their agendas still take late items."""
+    return Meeting.objects.filter(
+        state=Meeting.State.SCHEDULED,
+        kind=Meeting.Kind.REGULAR,
+        notice_sent_at__isnull=False,
+        starts_at__gt=now,
+    )
+
+
+def _waiting_for_announced_meeting(now: dt.datetime) -> tuple[str, list]:
+    """``FROM … WHERE …`` pairing each council's next meeting ``m``, announced already, with
+    the issues ``i`` that became ready since: they join it as late items (临时增加).
+
+    ``m``: the council's first regular scheduled meeting that has not begun, when its notice
+    went out. ``i``: the council's awaiting issues with no item at all (live or taken off by
+    hand) on any scheduled meeting from today on: an issue staff took off an agenda by hand
+    is not brought back early, and one waiting on a later agenda stays there. Urgent meetings
+    are about their own matter and take no late items.
+    """
+    quote = connection.ops.quote_name
+    item, meeting, council, issue, category = (
+        quote(model._meta.db_table) for model in (AgendaItem, Meeting, Council, Issue, Category)
+    )
+    moment = connection.ops.adapt_datetimefield_value(now)
+    start = connection.ops.adapt_datetimefield_value(start_of(timezone.localtime(now).date()))
+    scheduled, regular = Meeting.State.SCHEDULED, Meeting.Kind.REGULAR
+    sql = f"""
+        FROM {meeting} m
+        JOIN {council} c ON c.id = m.council_id
+        JOIN {issue} i ON i.community_id = c.community_id
+        JOIN {category} k ON k.id = i.category_id
+        WHERE m.state = %s AND m.kind = %s AND m.notice_sent_at IS NOT NULL AND m.starts_at > %s
+          AND NOT EXISTS (
+              SELECT 1 FROM {meeting} e
+              WHERE e.council_id = m.council_id AND e.state = %s AND e.kind = %s
+                AND e.starts_at > %s
+                AND (e.starts_at < m.starts_at OR (e.starts_at = m.starts_at AND e.id < m.id)))
+          AND i.status = %s
+          AND NOT EXISTS (
+              SELECT 1 FROM {item} u JOIN {meeting} um ON um.id = u.meeting_id
+              WHERE u.issue_id = i.id AND um.state = %s AND um.starts_at >= %s)
+    """
+    params = [scheduled, regular, moment, scheduled, regular, moment]
+    return sql, [*params, Issue.Status.AWAITING, scheduled, start]
+
+
 def _waiting_for_next_meeting(today: dt.date) -> tuple[str, list]:
     """``FROM … WHERE …`` pairing each council's next open meeting ``m`` with its issues ``i``.
 
@@ -172,6 +219,42 @@ def agenda_targets(today: dt.date, council_id: int | None = None) -> list[tuple[
         return [(meeting_id, council) for meeting_id, council in cursor.fetchall()]
 
 
+def late_targets(now: dt.datetime, council_id: int | None = None) -> list[int]:
+    """The announced meetings, not begun, with issues that became ready since, by id."""
+    source, params = _waiting_for_announced_meeting(now)
+    if council_id is not None:
+        source, params = f"{source} AND c.id = %s", [*params, council_id]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT m.id {source} ORDER BY m.id", params)
+        return [meeting_id for (meeting_id,) in cursor.fetchall()]
+
+
+def agenda_late_top_up(now: dt.datetime, council_id: int | None = None) -> int:
+    """Append the issues that became ready after a notice to that meeting, marked late.
+
+    The same locking as ``agenda_top_up``: the batch's meetings are locked in id order and
+    the INSERT re-reads which of them are still announced, not begun and next, so an item
+    never joins a meeting that began meanwhile. Returns the items added.
+    """
+    targets = late_targets(now, council_id)
+    limit = connection.features.max_query_params
+    size = AGENDA_BATCH if limit is None else min(AGENDA_BATCH, limit - 16)
+    added = 0
+    for start in range(0, len(targets), size):
+        with transaction.atomic():
+            locked = list(
+                _announced_meetings(now)
+                .filter(pk__in=targets[start : start + size])
+                .order_by("pk")
+                .select_for_update(no_key=True)
+                .values_list("pk", flat=True)
+            )
+            if locked:
+                source, params = _waiting_for_announced_meeting(now)
+                added += _append(locked, source, params, late=True)
+    return added
+
+
 def agenda_top_up(today: dt.date, council_id: int | None = None) -> int:
     """Append the waiting issues to each council's next open meeting; the items added.
 
@@ -215,8 +298,13 @@ def _agenda_append(meeting_ids: list[int], today: dt.date) -> int:
     first, then the must-deliberate categories, then the oldest, numbered on from its last
     live item as staff's own additions are (``base.put_on_agenda``).
     """
-    item = connection.ops.quote_name(AgendaItem._meta.db_table)
     source, params = _waiting_for_next_meeting(today)
+    return _append(meeting_ids, source, params, late=False)
+
+
+def _append(meeting_ids: list[int], source: str, params: list, *, late: bool) -> int:
+    """INSERT … SELECT the items ``source`` pairs with ``meeting_ids``, numbered on."""
+    item = connection.ops.quote_name(AgendaItem._meta.db_table)
     marks = ", ".join(["%s"] * len(meeting_ids))
     position = f"""
         COALESCE((SELECT MAX(p.position) FROM {item} p
@@ -229,7 +317,7 @@ def _agenda_append(meeting_ids: list[int], today: dt.date) -> int:
         {"meeting_id": "m.id", "issue_id": "i.id", "position": position},
         f"{source} AND m.id IN ({marks})",
         [*params, *meeting_ids],
-        constants={"kind": AgendaItem.Kind.ISSUE},
+        constants={"kind": AgendaItem.Kind.ISSUE, "late": late},
     )
 
 

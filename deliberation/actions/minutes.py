@@ -81,17 +81,36 @@ def minutes_draft(*, meeting: Meeting, actor: User, now: dt.datetime | None = No
         raise ActionError(
             _("The minutes of this meeting are approved; to change them, start a correction.")
         )
-    title, text = minutes_text.compose(meeting)
+    # The leader chairs and the staff member drafting keeps the record, unless edited.
+    chair, recorder = minutes_queries.leader_name(meeting), str(actor)
+    title, text = minutes_text.compose(meeting, chair=chair, recorder=recorder)
     minutes = _create_version(
-        meeting=meeting, actor=actor, version=1, title=title, text=text, reason=""
+        meeting=meeting,
+        actor=actor,
+        version=1,
+        title=title,
+        text=text,
+        reason="",
+        people=(chair, recorder),
     )
     _tell_leaders(minutes, meeting, actor)
     return minutes
 
 
 @transaction.atomic
-def minutes_edit(*, minutes: Minutes, actor: User, title: str, text: str, stamp: str) -> Minutes:
-    """Change a draft's title and text; refused when it is approved or changed since ``stamp``."""
+def minutes_edit(
+    *,
+    minutes: Minutes,
+    actor: User,
+    title: str,
+    text: str,
+    stamp: str,
+    chair: str | None = None,
+    recorder: str | None = None,
+) -> Minutes:
+    """Change a draft's title, text, chair and recorder (None: as they are); refused when it
+    is approved or changed since ``stamp``. A new chair or recorder is named in the draft's
+    own line too, where the text still has it."""
     current = _locked_minutes(minutes)
     if not permissions.can_edit_minutes(actor, current.meeting):
         raise ActionError(
@@ -114,10 +133,16 @@ def minutes_edit(*, minutes: Minutes, actor: User, title: str, text: str, stamp:
         )
     if not text:
         raise ActionError(_("The minutes cannot be empty."))
+    chair = current.chair if chair is None else chair.strip()
+    recorder = current.recorder if recorder is None else recorder.strip()
+    _check_people(current, chair, recorder)
+    text = minutes_text.with_people(
+        text, before=(current.chair, current.recorder), after=(chair, recorder)
+    )
     now = timezone.now()
     changed = _is_current(current, stamp) and Minutes.objects.filter(
         pk=current.pk, state=Minutes.State.DRAFT, updated=current.updated
-    ).update(title=title, text=text, edited_by=actor, updated=now)
+    ).update(title=title, text=text, chair=chair, recorder=recorder, edited_by=actor, updated=now)
     if not changed:
         raise StaleMinutes(
             _(
@@ -127,7 +152,19 @@ def minutes_edit(*, minutes: Minutes, actor: User, title: str, text: str, stamp:
             current,
         )
     current.title, current.text, current.edited_by, current.updated = title, text, actor, now
+    current.chair, current.recorder = chair, recorder
     return current
+
+
+def _check_people(current: Minutes, chair: str, recorder: str) -> None:
+    """A chair and a recorder are among the council's members and the community's staff
+    (or named on this version already); either may stay blank."""
+    members, staff = minutes_queries.people_for(current.meeting)
+    allowed = {*members, *staff, current.chair, current.recorder}
+    if chair and chair not in allowed:
+        raise ActionError(_("Choose the chair among the council's members and the staff."))
+    if recorder and recorder not in allowed:
+        raise ActionError(_("Choose the recorder among the council's members and the staff."))
 
 
 @transaction.atomic
@@ -190,13 +227,21 @@ def minutes_correct(*, minutes: Minutes, actor: User, reason: str) -> Minutes:
         title=approved.title,
         text=approved.text,
         reason=reason,
+        people=(approved.chair, approved.recorder),
     )
     _tell_leaders(corrected, meeting, actor)
     return corrected
 
 
 def _create_version(
-    *, meeting: Meeting, actor: User, version: int, title: str, text: str, reason: str
+    *,
+    meeting: Meeting,
+    actor: User,
+    version: int,
+    title: str,
+    text: str,
+    reason: str,
+    people: tuple[str, str],
 ) -> Minutes:
     try:
         with transaction.atomic():  # the constraints hold where the lock does not
@@ -206,6 +251,8 @@ def _create_version(
                 title=title,
                 text=text,
                 correction_reason=reason,
+                chair=people[0][: Minutes._meta.get_field("chair").max_length],
+                recorder=people[1][: Minutes._meta.get_field("recorder").max_length],
                 created_by=actor,
                 edited_by=actor,
             )

@@ -1,4 +1,5 @@
-"""Telling council members about their meetings: the notice, the morning reminder, a cancellation.
+"""Telling council members about their meetings: the notice, the morning reminder, the items
+added late, a cancellation.
 
 The periodic task may run twice at once: a meeting's notice is claimed by a
 conditional UPDATE that succeeds once, and each person's notice carries an
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from deliberation import queries
 from deliberation.actions.base import start_of
-from deliberation.models import Meeting
+from deliberation.models import AgendaItem, Meeting
 from members import notifications
 from members.models import User
 
@@ -52,7 +53,7 @@ def meeting_notices_send(*, now: dt.datetime) -> int:
         ).order_by("starts_at", "id")
         for meeting_id in list(today_meetings.values_list("pk", flat=True)):
             sent += meeting_announce(meeting_id=meeting_id, now=now, kind="meeting_reminder")
-    return sent
+    return sent + late_items_announce(now=now)
 
 
 ANNOUNCEMENTS = {"meeting_notice": "notice_sent_at", "meeting_reminder": "reminder_sent_at"}
@@ -94,4 +95,82 @@ def cancellation_notices_send(*, meetings: Iterable[Meeting], accounts: list[Use
                     key=f"meeting_cancelled:{meeting.pk}:{user.pk}",
                 )
             )
+    return count
+
+
+# A late-items notice names at most this many items, then says how many more (text messages).
+LATE_ITEMS_NAMED = 5
+
+
+def late_items_announce(*, now: dt.datetime) -> int:
+    """Tell the members of each meeting not begun about the items added late since the last run.
+
+    The periodic task tops up the agendas and then calls this, so the matters that joined
+    one meeting in one run (or by hand between two runs) go out together: one notice per
+    member listing them, not one per item. Each item is told once: it is claimed by a
+    conditional UPDATE of ``late_notified_at`` in the same transaction as the notices, whose
+    key names the meeting and the first item claimed. Items taken off before the run are
+    not told. Returns the number of notices created.
+    """
+    untold = (
+        AgendaItem.objects.filter(
+            late=True,
+            late_notified_at__isnull=True,
+            removed_at__isnull=True,
+            meeting__state=Meeting.State.SCHEDULED,
+            meeting__starts_at__gt=now,
+        )
+        .order_by("meeting_id")
+        .values_list("meeting_id", flat=True)
+        .distinct()
+    )
+    return sum(late_items_tell(meeting_id=pk, now=now) for pk in list(untold))
+
+
+@transaction.atomic
+def late_items_tell(*, meeting_id: int, now: dt.datetime) -> int:
+    """Claim the meeting's late items nobody was told of yet and tell its members; 0 if none."""
+    meeting = (
+        Meeting.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("council")
+        .filter(pk=meeting_id, state=Meeting.State.SCHEDULED, starts_at__gt=now)
+        .first()
+    )
+    if meeting is None:
+        return 0
+    items = list(
+        AgendaItem.objects.filter(
+            meeting=meeting, late=True, late_notified_at__isnull=True, removed_at__isnull=True
+        )
+        .select_related("issue")
+        .order_by("position", "id")
+    )
+    claimed = AgendaItem.objects.filter(
+        pk__in=[item.pk for item in items], late_notified_at__isnull=True
+    ).update(late_notified_at=now)
+    if not items or claimed != len(items):
+        # Another run holds them (SQLite has no row lock, only this conditional UPDATE).
+        transaction.set_rollback(True)
+        return 0
+    labels = [item.issue.title if item.issue_id else item.topic for item in items]
+    named = "、".join(f"“{label}”" for label in labels[:LATE_ITEMS_NAMED])
+    if len(labels) > LATE_ITEMS_NAMED:
+        named += " …"
+    context = {
+        **queries.notice_context(meeting),
+        "count": len(items),
+        "items": named,
+        "item_ids": [item.pk for item in items],
+    }
+    first = min(item.pk for item in items)
+    count = 0
+    for user in queries.council_member_accounts(meeting.council_id):
+        count += len(
+            notifications.notify(
+                user,
+                "meeting_late_items",
+                context,
+                key=f"meeting_late_items:{meeting.pk}:{first}:{user.pk}",
+            )
+        )
     return count

@@ -88,7 +88,9 @@ def agenda_reviews_add(*, issues: Mapping[int, int], now: dt.datetime) -> set[in
     meetings = Meeting.objects.filter(pk__in=wanted, state=Meeting.State.SCHEDULED).order_by("pk")
     if connection.features.has_select_for_update_skip_locked:
         meetings = meetings.select_for_update(no_key=True, skip_locked=True)
-    locked = set(meetings.values_list("pk", flat=True))
+    # A review placed after the meeting's notice went out is a late item the members are told of.
+    announced = dict(meetings.values_list("pk", "notice_sent_at"))
+    locked = set(announced)
     last = dict(
         AgendaItem.objects.filter(meeting_id__in=locked, removed_at__isnull=True)
         .values("meeting_id")
@@ -101,7 +103,7 @@ def agenda_reviews_add(*, issues: Mapping[int, int], now: dt.datetime) -> set[in
         (item.meeting_id, item.issue_id): item
         for item in AgendaItem.objects.filter(meeting_id__in=locked, issue_id__in=list(issues))
         .annotate(decided=models.Exists(Decision.objects.filter(item=models.OuterRef("pk"))))
-        .only("pk", "meeting_id", "issue_id", "kind", "removed_at")
+        .only("pk", "meeting_id", "issue_id", "kind", "removed_at", "late", "late_notified_at")
     }
     placed, items, changed = set(), [], []
     for issue_id, community_id in sorted(issues.items()):
@@ -122,11 +124,14 @@ def agenda_reviews_add(*, issues: Mapping[int, int], now: dt.datetime) -> set[in
         if item.removed_at is not None or item.pk is None:
             last[meeting_id] = last.get(meeting_id, -1) + 1
             item.position = last[meeting_id]
+            if announced[meeting_id] is not None and not item.late:
+                item.late, item.late_notified_at = True, None
         item.kind = AgendaItem.Kind.REVIEW
         item.removed_at = item.removed_by = item.moved_to = None
     AgendaItem.objects.bulk_create(items)
     AgendaItem.objects.bulk_update(
-        changed, ["kind", "position", "removed_at", "removed_by", "moved_to"]
+        changed,
+        ["kind", "position", "removed_at", "removed_by", "moved_to", "late", "late_notified_at"],
     )
     return placed
 

@@ -157,7 +157,16 @@ def test_a_meeting_decides_escalates_and_approves_its_minutes(
     with leader.page.expect_navigation():
         leader.page.locator("#minutes a.button.primary").click()
     with leader.page.expect_navigation():
-        leader.page.locator("form.approve button[type=submit]").click()
+        leader.page.locator(".approve a.button.primary").click()
+    # A page of its own says the version locks; nothing is approved until it is confirmed,
+    # which works from the keyboard too.
+    expect(leader.page.locator(".warning")).to_contain_text("审定后纪要将锁定，不能再修改")
+    assert Minutes.objects.get(pk=draft.pk).state == Minutes.State.DRAFT
+    shot(leader, "6-minutes-confirm")
+    confirm = reverse("minutes:approve", args=[draft.pk])
+    leader.page.locator(f"form[action='{confirm}'] button.primary").focus()
+    with leader.page.expect_navigation():
+        leader.page.keyboard.press("Enter")
     draft.refresh_from_db()
     assert draft.state == Minutes.State.APPROVED
     assert draft.approved_by == manan_member
