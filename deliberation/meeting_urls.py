@@ -30,6 +30,7 @@ urlpatterns = [
     path(
         "meetings/<int:pk>/agenda/topics/", agenda_views.agenda_add_topic, name="agenda_add_topic"
     ),
+    path("meetings/<int:pk>/items/<int:item_pk>/", views.meeting_item, name="item"),
     path(
         "meetings/<int:pk>/items/<int:item_pk>/decide/",
         views.meeting_decide,

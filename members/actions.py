@@ -219,3 +219,18 @@ def community_transparency_set(*, actor: User, community: Community, public: boo
         locked.save(update_fields=["transparency_public"])
     community.transparency_public = public
     return locked
+
+
+COUNCIL_SETTINGS = ("quorum_ratio", "sign_in_opens_hours", "named_votes")
+
+
+@transaction.atomic
+def council_settings_save(*, actor: User, council: Council, **fields: object) -> Council:
+    """Change how the council's meetings run (only the settings named in COUNCIL_SETTINGS)."""
+    council = Council.objects.select_for_update().get(pk=council.pk)
+    changes = _only(fields, COUNCIL_SETTINGS)
+    for name, value in changes.items():
+        setattr(council, name, value)
+    council.full_clean(exclude=["community"])
+    council.save(update_fields=list(changes))
+    return council

@@ -3,7 +3,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.phones import mask_phone, normalise_phone
-from members.models import Community, CouncilMember, Resident
+from members.models import Community, Council, CouncilMember, Resident
 
 
 class ResidentForm(forms.ModelForm):
@@ -131,3 +131,21 @@ class CouncilMemberLeaveForm(forms.Form):
                 % {"date": self.member.joined_on.isoformat()}
             )
         return left_on
+
+
+class CouncilSettingsForm(forms.ModelForm):
+    """How the council's meetings run: the quorum, when sign-in opens, how votes are kept."""
+
+    class Meta:
+        model = Council
+        fields = ["quorum_ratio", "sign_in_opens_hours", "named_votes"]
+        widgets = {
+            "sign_in_opens_hours": forms.NumberInput(attrs={"inputmode": "numeric", "min": "0"}),
+        }
+        error_messages = {
+            "sign_in_opens_hours": {
+                "max_value": _("Sign-in can open at most 24 hours before the start."),
+                "min_value": _("Write a number of hours from 0 to 24."),
+                "invalid": _("Write a number of hours from 0 to 24."),
+            },
+        }

@@ -48,6 +48,11 @@ urlpatterns = [
         name="council_export_xlsx",
     ),
     path(
+        "communities/<int:community_id>/council/settings/",
+        views.council_settings,
+        name="council_settings",
+    ),
+    path(
         "communities/<int:community_id>/council/join/",
         views.council_member_join,
         name="council_member_join",

@@ -16,6 +16,7 @@ from members.forms import (
     CouncilMemberForm,
     CouncilMemberJoinForm,
     CouncilMemberLeaveForm,
+    CouncilSettingsForm,
     DeactivateResidentForm,
     ResidentForm,
 )
@@ -241,6 +242,24 @@ def council(request: HttpRequest, community_id: int) -> HttpResponse:
             "can_export": permissions.may_export_roster(request.user, community),
             "review_figures": _community_review_figures(request, community),
         },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def council_settings(request: HttpRequest, community_id: int) -> HttpResponse:
+    """The council's settings: its quorum, when sign-in opens, and whether votes are by name."""
+    community = queries.community_for(request.user, community_id)
+    permissions.require_manage_council(request.user, community)
+    council = queries.council_of(community)
+    return flows.form_response(
+        request,
+        CouncilSettingsForm(request.POST or None, instance=council),
+        lambda data: actions.council_settings_save(actor=request.user, council=council, **data),
+        done=_("The council's settings were saved."),
+        to=reverse("members:council", args=[community.pk]),
+        template="members/council_settings.html",
+        context={"community": community, "council": council},
     )
 
 

@@ -25,6 +25,7 @@ from members.models import Community
 from public import transparency_views
 from public import views as public_views
 from tests import factories
+from tests.helpers.meetings import quorum_present
 
 pytestmark = pytest.mark.usefixtures("clear_cache")  # a fresh throttle per test
 
@@ -66,6 +67,7 @@ def awaiting(community: Community, actor, **fields):
 def held_meeting(community: Community, actor, starts_at: dt.datetime, issues, topic: str = ""):
     """A meeting that decided each of ``issues`` (and a topic) and was then closed."""
     meeting = factories.meeting(community, starts_at)
+    quorum_present(meeting, actor)
     for issue, (outcome, notes, explanation) in issues:
         item, _taken = agenda.agenda_issue_add(meeting=meeting, actor=actor, issue=issue)
         running.decision_record(
