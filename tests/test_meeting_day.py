@@ -517,3 +517,14 @@ def test_outsiders_cannot_open_an_item(meeting, item, xingfu_staff, as_user, htm
 def test_members_and_viewers_see_no_open_link(meeting, item, manan_member, as_user):
     html = as_user(manan_member).get(reverse("meetings:detail", args=[meeting.pk])).content
     assert b"open-item" not in html
+
+
+def test_the_council_settings_page_runs_a_fixed_number_of_queries(
+    manan, manan_staff, as_user, django_assert_num_queries
+):
+    client = as_user(manan_staff)
+    for _ in range(5):
+        factories.council_member(manan)
+    # session, user, roles; community; council; unread notices.
+    with django_assert_num_queries(6):
+        assert client.get(reverse("members:council_settings", args=[manan.pk])).status_code == 200
