@@ -74,7 +74,12 @@ def meeting_context(
     }
     if not with_forms:
         return context
-    items = list(queries.agenda_of(meeting))
+    # The page shows each issue's title and status: its long texts stay in the database.
+    items = list(
+        queries.agenda_of(meeting).defer(
+            "issue__description", "issue__search_bigrams", "issue__outcome_note"
+        )
+    )
     rows = []
     named = meeting.council.named_votes
     for index, item in enumerate(items):
@@ -105,11 +110,17 @@ def meeting_context(
         context["minutes_draftable"] = minutes_queries.is_draftable(meeting)
     if editable:
         context["following"] = queries.next_meeting_after(meeting)
-        context["issue_form"] = issue_form or AgendaIssueForm(
-            candidates=queries.agenda_candidates(meeting)
-        )
+        # The list of issues to add loads when asked for (``?add=issue`` or its own view).
+        if issue_form is None and request.GET.get("add") == "issue":
+            issue_form = issue_form_for(meeting)
+        context["issue_form"] = issue_form
         context["topic_form"] = topic_form or AgendaTopicForm()
     return context
+
+
+def issue_form_for(meeting: Meeting) -> AgendaIssueForm:
+    """The form that adds one of the community's open issues to the agenda."""
+    return AgendaIssueForm(candidates=queries.agenda_candidates(meeting))
 
 
 def opened_in(request: HttpRequest) -> set[int]:

@@ -400,7 +400,8 @@ def test_adding_offers_awaiting_issues_first_and_says_when_one_moves(
     closed = awaiting(manan, manan_staff, title="已结案")
     Issue.objects.filter(pk=closed.pk).update(status="closed")
     client = in_english(as_user(manan_staff))
-    form = client.get(detail(meeting)).context["issue_form"]
+    assert client.get(detail(meeting)).context["issue_form"] is None  # loads when asked for
+    form = client.get(detail(meeting), {"add": "issue"}).context["issue_form"]
     groups = form.fields["issue"].choices[1:]
     assert [str(group) for group, _ in groups] == ["Awaiting deliberation", "Other open issues"]
     day = f"{timezone.localtime(later.starts_at):%Y-%m-%d}"

@@ -460,6 +460,13 @@ def test_the_page_with_46_items_stays_under_600_elements_and_60_kb(
     # Every undecided item opens on a tap; no item's forms are on the page yet.
     assert html.count('class="button secondary open-item"') == 46
     assert "decide-" not in html
+    # Nor the list of the community's other open issues: it loads when staff ask for it.
+    assert "可以加入议程的事项" not in html
+    choices = client.get(
+        reverse("meetings:agenda_issue_choices", args=[meeting.pk]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert choices.lstrip().startswith('<div id="add-issue">')
+    assert choices.count("可以加入议程的事项") == 10
     assert reverse("meetings:item", args=[meeting.pk, items[7].pk]) in html
     opened = client.get(
         reverse("meetings:item", args=[meeting.pk, items[7].pk]), HTTP_HX_REQUEST="true"
@@ -498,8 +505,8 @@ def test_an_opened_item_runs_the_same_queries_for_few_and_many_items(
         )
     many = measure()
     # session, user, roles; meeting; the item; members; attendances; agenda; items taken off;
-    # the next meeting; the issues that can be added; unread notices.
-    assert few == many == 12
+    # the next meeting; unread notices.
+    assert few == many == 11
 
 
 @pytest.mark.outsider("meetings:item")
@@ -528,3 +535,25 @@ def test_the_council_settings_page_runs_a_fixed_number_of_queries(
     # session, user, roles; community; council; unread notices.
     with django_assert_num_queries(6):
         assert client.get(reverse("members:council_settings", args=[manan.pk])).status_code == 200
+
+
+@pytest.mark.outsider("meetings:agenda_issue_choices")
+@pytest.mark.parametrize("htmx", [False, True])
+def test_outsiders_and_members_get_no_list_of_issues_to_add(
+    meeting, xingfu_staff, manan_member, as_user, htmx
+):
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    url = reverse("meetings:agenda_issue_choices", args=[meeting.pk])
+    assert as_user(xingfu_staff).get(url, **headers).status_code == 404
+    assert as_user(manan_member).get(url, **headers).status_code == 403
+
+
+def test_without_javascript_the_list_of_issues_opens_on_the_page(
+    meeting, manan, manan_staff, as_user
+):
+    awaiting(manan, manan_staff, title="排队中")
+    client = as_user(manan_staff)
+    url = reverse("meetings:agenda_issue_choices", args=[meeting.pk])
+    detail = reverse("meetings:detail", args=[meeting.pk])
+    assert client.get(url)["Location"] == f"{detail}?add=issue#add-issue"
+    assert "排队中" in client.get(detail, {"add": "issue"}).content.decode()
