@@ -339,6 +339,7 @@ class PageTiming:
     p50: float
     p95: float
     max: float
+    cpu_p95: float  # the process's own CPU time: what a loaded machine does not add
     bytes: int
     elements: int
     queries: int
@@ -416,8 +417,10 @@ def page_data(*, items: int = PAGE_ITEMS, out: Out = print) -> tuple[int, int]:
     return meeting.pk, staff.pk
 
 
-def _page_client(job: tuple[int, int, int, int]) -> list[float]:
-    """One client (a process of its own): log in, warm up, then time ``repeat`` requests."""
+def _page_client(job: tuple[int, int, int, int]) -> list[tuple[float, float]]:
+    """One client (a process of its own): log in, warm up, then time ``repeat`` requests.
+
+    Each timing is (wall ms, CPU ms of this process)."""
     from django.db import connections
     from django.test import Client
     from django.urls import reverse
@@ -430,13 +433,14 @@ def _page_client(job: tuple[int, int, int, int]) -> list[float]:
     url = reverse("meetings:detail", args=[meeting_id])
     timings = []
     for number in range(warmup + repeat):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         response = client.get(url, secure=True)
         took = (time.perf_counter() - started) * 1000
+        used = (time.process_time() - cpu) * 1000
         if response.status_code != 200:
             raise RuntimeError(f"meeting page: HTTP {response.status_code}")
         if number >= warmup:
-            timings.append(took)
+            timings.append((took, used))
     connections.close_all()
     return timings
 
@@ -489,7 +493,8 @@ def time_page(
     out(f"Asking for the meeting page with {clients} clients at once, {repeat} times each …")
     with multiprocessing.get_context("fork").Pool(clients) as pool:
         runs = pool.map(_page_client, [(meeting_id, staff_id, repeat, warmup)] * clients)
-    timings = [took for run in runs for took in run]
+    timings = [took for run in runs for took, _cpu in run]
+    cpu = [used for run in runs for _took, used in run]
     return PageTiming(
         items=items,
         clients=clients,
@@ -497,20 +502,22 @@ def time_page(
         p50=percentile(timings, 0.5),
         p95=percentile(timings, 0.95),
         max=max(timings),
+        cpu_p95=percentile(cpu, 0.95),
         bytes=len(page.content),
         elements=count_elements(page.content.decode()),
         queries=len(captured),
     )
 
 
-PAGE_HEADER = ("items", "clients", "requests", "p50_ms", "p95_ms", "max_ms", "KB", "elements",
-               "queries")  # fmt: skip
+PAGE_HEADER = ("items", "clients", "requests", "p50_ms", "p95_ms", "max_ms", "cpu_p95_ms", "KB",
+               "elements", "queries")  # fmt: skip
 
 
 def page_report(timing: PageTiming) -> str:
     cells = [
         str(timing.items), str(timing.clients), str(timing.requests), f"{timing.p50:.1f}",
-        f"{timing.p95:.1f}", f"{timing.max:.1f}", f"{timing.bytes / 1024:.1f}",
+        f"{timing.p95:.1f}", f"{timing.max:.1f}", f"{timing.cpu_p95:.1f}",
+        f"{timing.bytes / 1024:.1f}",
         str(timing.elements), str(timing.queries),
     ]  # fmt: skip
     widths = [max(len(head), len(cell)) for head, cell in zip(PAGE_HEADER, cells, strict=True)]
@@ -520,7 +527,9 @@ def page_report(timing: PageTiming) -> str:
             "  ".join(head.rjust(width) for head, width in zip(PAGE_HEADER, widths, strict=True)),
             "  ".join(cell.rjust(width) for cell, width in zip(cells, widths, strict=True)),
             f"meeting page server time p95 {timing.p95:.1f} ms "
-            f"(target <= {PAGE_TARGET_P95_MS} ms: {verdict})",
+            f"(target <= {PAGE_TARGET_P95_MS} ms: {verdict}; its CPU time p95 "
+            f"{timing.cpu_p95:.1f} ms, roughly the wall time on a machine with a core free "
+            "for each client)",
         ]
     )
 

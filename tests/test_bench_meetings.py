@@ -78,6 +78,7 @@ def test_bench_meetings_times_the_meeting_page_under_concurrent_clients():
     values = dict(zip(meetings.PAGE_HEADER, lines[start + 1].split(), strict=True))
     assert (values["items"], values["clients"], values["requests"]) == ("7", "2", "4")
     assert float(values["p95_ms"]) >= float(values["p50_ms"]) > 0
+    assert float(values["cpu_p95_ms"]) > 0
     assert int(values["elements"]) > 0 and int(values["queries"]) > 0
     assert "meeting page server time p95" in text
     meeting = Meeting.objects.get(council__community__name=meetings.PAGE_COMMUNITY)
