@@ -10,6 +10,13 @@ from no meetings and a second one (which must create nothing), counting SQL
 statements with ``CaptureQueriesContext``, meetings and agenda items created, and
 the process's peak memory.
 
+With ``--page``: times the meeting page instead. One community of its own street
+(基准街道-会议页) holds a meeting an hour from now with ``--items`` agenda items
+(46 unless told otherwise; a third decided with a tally), 11 council members of whom
+6 signed in; ``--clients`` processes each log in as the community's staff and ask
+for the page ``--repeat`` times at once. Prints the server time p50/p95/max over
+all requests, the page's size, DOM elements and SQL statements.
+
 See bench/README.md.
 """
 
@@ -30,6 +37,15 @@ from bench import say, setup_django
 Out = Callable[[str], None]
 
 STREET = "基准街道-会议"
+PAGE_STREET = "基准街道-会议页"
+PAGE_COMMUNITY = "基准会议页社区"
+PAGE_STAFF = "bench_meeting_page_staff"
+PAGE_ITEMS = 46
+PAGE_MEMBERS = 11
+PAGE_PRESENT = 6
+PAGE_CLIENTS = 2
+PAGE_REPEAT = 30
+PAGE_TARGET_P95_MS = 100
 BATCH = 5_000
 MEMBERS = 3
 SEED = 20261125
@@ -69,7 +85,7 @@ def check_database(*, force: bool = False, street: str = STREET) -> None:
     from bench.generate import BenchRefused
     from members.models import Street
 
-    others = Street.objects.exclude(name=street).count()
+    others = Street.objects.exclude(name__in=[street, PAGE_STREET]).count()
     if others and not force:
         raise BenchRefused(
             f"The database holds {others} street(s) other than {street}. Point DATABASE_URL "
@@ -312,6 +328,240 @@ def report(calls: list[Call]) -> str:
     return "\n".join(lines)
 
 
+# --- The meeting page under concurrent clients ----------------------------------------------
+
+
+@dataclass
+class PageTiming:
+    items: int
+    clients: int
+    requests: int
+    p50: float
+    p95: float
+    max: float
+    cpu_p95: float  # the process's own CPU time: what a loaded machine does not add
+    bytes: int
+    elements: int
+    queries: int
+
+
+def page_data(*, items: int = PAGE_ITEMS, out: Out = print) -> tuple[int, int]:
+    """The page's meeting (made once, grown to ``items``): (meeting id, staff user id).
+
+    Written through the domain actions, as staff would: issues reported and accepted,
+    put on the agenda, members signed in, every third item decided with a tally.
+    """
+    from django.utils import timezone
+
+    from deliberation.actions import running
+    from deliberation.models import AgendaItem, Meeting
+    from issues.actions import handling, intake
+    from issues.categories import seed_categories
+    from issues.models import Category
+    from members.models import Community, Council, CouncilMember, Resident, Role, Street, User
+
+    street, _ = Street.objects.get_or_create(name=PAGE_STREET)
+    seed_categories(street)
+    community, _ = Community.objects.get_or_create(street=street, name=PAGE_COMMUNITY)
+    council, _ = Council.objects.get_or_create(
+        community=community, defaults={"name": f"{PAGE_COMMUNITY}居民议事会"}
+    )
+    staff = User.objects.filter(username=PAGE_STAFF).first()
+    if staff is None:
+        staff = User.objects.create_user(username=PAGE_STAFF, display_name="会议页 工作人员")
+        Role.objects.create(user=staff, kind=Role.Kind.COMMUNITY_STAFF, community=community)
+    terms = list(CouncilMember.objects.filter(council=council, left_on__isnull=True))
+    for number in range(len(terms), PAGE_MEMBERS):
+        resident = Resident.objects.create(community=community, name=f"议事员{number + 1}")
+        terms.append(
+            CouncilMember.objects.create(
+                council=council,
+                resident=resident,
+                category=CouncilMember.Category.RESIDENT_REPRESENTATIVE,
+                joined_on=dt.date(2024, 1, 8),
+            )
+        )
+    now = timezone.now()
+    meeting = (
+        Meeting.objects.filter(council=council, state=Meeting.State.SCHEDULED, starts_at__gt=now)
+        .select_related("council")
+        .first()
+    )
+    if meeting is None:
+        starts = (now + dt.timedelta(hours=1)).replace(second=0, microsecond=0)
+        meeting = Meeting.objects.create(
+            council=council, starts_at=starts, notice_due_at=starts - dt.timedelta(days=3),
+            place="社区居民议事点",
+        )  # fmt: skip
+    # The meeting starts within the hour (a later run makes a new one): signing in is open.
+    present = set(meeting.attendances.values_list("member_id", flat=True))
+    for term in terms[:PAGE_PRESENT]:
+        if term.pk not in present:
+            running.attendance_sign_in(meeting=meeting, member=term, actor=staff, how="staff")
+    category = Category.objects.get(street=street, code="other")
+    have = meeting.agenda_items.count()
+    if have < items:
+        out(f"Putting {items - have} items on the meeting's agenda …")
+    for number in range(have, items):
+        issue = intake.issue_report(
+            actor=staff, community=community, category=category, channel="patrol",
+            title=f"{number + 1}号楼楼道堆放杂物影响通行", place=f"{number + 1}号楼",
+        )  # fmt: skip
+        issue = handling.issue_transition(issue=issue, actor=staff, name="accept")
+        item = AgendaItem.objects.create(meeting=meeting, issue=issue, position=number)
+        if number % 3 == 0:
+            running.decision_record(
+                item=item, actor=staff, outcome="solve_by_council", notes="",
+                tally=running.Tally(PAGE_PRESENT - 1, 0, 1),
+            )  # fmt: skip
+    return meeting.pk, staff.pk
+
+
+def _page_client(job: tuple[int, int, int, int]) -> list[tuple[float, float]]:
+    """One client (a process of its own): log in, warm up, then time ``repeat`` requests.
+
+    Each timing is (wall ms, CPU ms of this process)."""
+    from django.db import connections
+    from django.test import Client
+    from django.urls import reverse
+
+    from members.models import User
+
+    meeting_id, staff_id, repeat, warmup = job
+    client = Client()
+    client.force_login(User.objects.get(pk=staff_id))
+    url = reverse("meetings:detail", args=[meeting_id])
+    timings = []
+    for number in range(warmup + repeat):
+        started, cpu = time.perf_counter(), time.process_time()
+        response = client.get(url, secure=True)
+        took = (time.perf_counter() - started) * 1000
+        used = (time.process_time() - cpu) * 1000
+        if response.status_code != 200:
+            raise RuntimeError(f"meeting page: HTTP {response.status_code}")
+        if number >= warmup:
+            timings.append((took, used))
+    connections.close_all()
+    return timings
+
+
+def count_elements(html: str) -> int:
+    """The DOM elements of a page: its start tags."""
+    from html.parser import HTMLParser
+
+    class Counter(HTMLParser):
+        elements = 0
+
+        def handle_starttag(self, tag, attrs) -> None:
+            self.elements += 1
+
+        def handle_startendtag(self, tag, attrs) -> None:
+            self.elements += 1
+
+    counter = Counter()
+    counter.feed(html)
+    return counter.elements
+
+
+def time_page(
+    *,
+    items: int = PAGE_ITEMS,
+    clients: int = PAGE_CLIENTS,
+    repeat: int = PAGE_REPEAT,
+    warmup: int = 3,
+    out: Out = print,
+) -> PageTiming:
+    """The meeting page's server time with ``clients`` asking at once, ``repeat`` times each."""
+    import multiprocessing
+
+    from django.db import connection, connections
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from bench.measure import percentile
+    from members.models import User
+
+    meeting_id, staff_id = page_data(items=items, out=out)
+    client = Client()
+    client.force_login(User.objects.get(pk=staff_id))
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(reverse("meetings:detail", args=[meeting_id]), secure=True)
+    if page.status_code != 200:
+        raise RuntimeError(f"meeting page: HTTP {page.status_code}")
+    connections.close_all()  # each client process opens its own
+    out(f"Asking for the meeting page with {clients} clients at once, {repeat} times each …")
+    with multiprocessing.get_context("fork").Pool(clients) as pool:
+        runs = pool.map(_page_client, [(meeting_id, staff_id, repeat, warmup)] * clients)
+    timings = [took for run in runs for took, _cpu in run]
+    cpu = [used for run in runs for _took, used in run]
+    return PageTiming(
+        items=items,
+        clients=clients,
+        requests=len(timings),
+        p50=percentile(timings, 0.5),
+        p95=percentile(timings, 0.95),
+        max=max(timings),
+        cpu_p95=percentile(cpu, 0.95),
+        bytes=len(page.content),
+        elements=count_elements(page.content.decode()),
+        queries=len(captured),
+    )
+
+
+PAGE_HEADER = ("items", "clients", "requests", "p50_ms", "p95_ms", "max_ms", "cpu_p95_ms", "KB",
+               "elements", "queries")  # fmt: skip
+
+
+def page_report(timing: PageTiming) -> str:
+    cells = [
+        str(timing.items), str(timing.clients), str(timing.requests), f"{timing.p50:.1f}",
+        f"{timing.p95:.1f}", f"{timing.max:.1f}", f"{timing.cpu_p95:.1f}",
+        f"{timing.bytes / 1024:.1f}",
+        str(timing.elements), str(timing.queries),
+    ]  # fmt: skip
+    widths = [max(len(head), len(cell)) for head, cell in zip(PAGE_HEADER, cells, strict=True)]
+    verdict = "met" if timing.p95 <= PAGE_TARGET_P95_MS else "MISSED"
+    return "\n".join(
+        [
+            "  ".join(head.rjust(width) for head, width in zip(PAGE_HEADER, widths, strict=True)),
+            "  ".join(cell.rjust(width) for cell, width in zip(cells, widths, strict=True)),
+            f"meeting page server time p95 {timing.p95:.1f} ms "
+            f"(target <= {PAGE_TARGET_P95_MS} ms: {verdict}; its CPU time p95 "
+            f"{timing.cpu_p95:.1f} ms, roughly the wall time on a machine with a core free "
+            "for each client)",
+        ]
+    )
+
+
+def run_page(
+    *,
+    items: int = PAGE_ITEMS,
+    clients: int = PAGE_CLIENTS,
+    repeat: int = PAGE_REPEAT,
+    force: bool = False,
+    out: Out = print,
+) -> str:
+    """Make (or reuse) the page's meeting, time the page; return the printed report."""
+    from bench import measure
+
+    check_database(force=force, street=PAGE_STREET)
+    timing = time_page(items=items, clients=clients, repeat=repeat, out=out)
+    return "\n".join(
+        [
+            "",
+            f"Yishi meeting page benchmark, {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
+            *measure.machine(),
+            *measure.database(),
+            f"data set  one meeting with {items} items (a third decided), {PAGE_MEMBERS} "
+            f"members, {PAGE_PRESENT} signed in; the page as the community's staff see it",
+            "",
+            page_report(timing),
+            "",
+        ]
+    )
+
+
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.meetings",
@@ -325,6 +575,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"the date passed to meetings_materialise ({TODAY})")  # fmt: skip
     parser.add_argument("--force", action="store_true", help="write next to other data")
     parser.add_argument("--no-migrate", action="store_true", help="do not run migrate first")
+    parser.add_argument("--page", action="store_true",
+                        help="time the meeting page under concurrent clients instead")  # fmt: skip
+    parser.add_argument("--items", type=int, default=PAGE_ITEMS,
+                        help=f"--page: agenda items of the meeting ({PAGE_ITEMS})")  # fmt: skip
+    parser.add_argument("--clients", type=int, default=PAGE_CLIENTS,
+                        help=f"--page: clients asking at once ({PAGE_CLIENTS})")  # fmt: skip
+    parser.add_argument("--repeat", type=int, default=PAGE_REPEAT,
+                        help=f"--page: timed requests per client ({PAGE_REPEAT})")  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -372,7 +630,18 @@ def main(argv: list[str] | None = None) -> int:
     from bench.generate import BenchRefused
 
     try:
-        say(run(councils=args.councils, today=args.today, force=args.force, out=say))
+        if args.page:
+            say(
+                run_page(
+                    items=args.items,
+                    clients=args.clients,
+                    repeat=args.repeat,
+                    force=args.force,
+                    out=say,
+                )
+            )
+        else:
+            say(run(councils=args.councils, today=args.today, force=args.force, out=say))
     except BenchRefused as refusal:
         print(f"bench.meetings: {refusal}", file=sys.stderr)
         return 2

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from common.flows import action_response
 from deliberation import meeting_page, permissions, queries
@@ -141,6 +141,20 @@ def agenda_defer(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
             % {"item": _item_label(item), "date": _day(moved.meeting.starts_at)}
         ),
     )
+
+
+@login_required
+@require_GET
+def agenda_issue_choices(request: HttpRequest, pk: int) -> HttpResponse:
+    """The list of open issues to add to the agenda, loaded when staff ask for it."""
+    meeting, _item = _editing(request, pk)
+    if not request.htmx:
+        url = reverse("meetings:detail", args=[meeting.pk])
+        return redirect(f"{url}?add=issue#add-issue")
+    context = {"meeting": meeting, "editable": meeting.state == Meeting.State.SCHEDULED}
+    if context["editable"]:
+        context["issue_form"] = meeting_page.issue_form_for(meeting)
+    return render(request, "meetings/meeting.html#add_issue", context)
 
 
 @login_required

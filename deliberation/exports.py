@@ -20,14 +20,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from common.periods import years_later
 from deliberation import queries
-from deliberation.models import AgendaItem, Attendance, Meeting, Vote
+from deliberation.models import AgendaItem, Attendance, Meeting
 from issues.exports import local_time
 from members.models import Council, CouncilMember
 
@@ -117,11 +117,6 @@ def meetings_in(council: Council, span: DateRange) -> list[Meeting]:
     items = (
         AgendaItem.objects.filter(removed_at__isnull=True)
         .select_related("issue", "decision")
-        .annotate(
-            votes_for=_votes(Vote.Choice.FOR),
-            votes_against=_votes(Vote.Choice.AGAINST),
-            votes_abstain=_votes(Vote.Choice.ABSTAIN),
-        )
         .order_by("position", "id")
     )
     attendances = Attendance.objects.select_related("member__resident").order_by(
@@ -135,10 +130,6 @@ def meetings_in(council: Council, span: DateRange) -> list[Meeting]:
         )
         .order_by("starts_at", "id")
     )
-
-
-def _votes(choice: str) -> Count:
-    return Count("decision__votes", filter=Q(decision__votes__choice=choice))
 
 
 def terms_of(council: Council) -> list[CouncilMember]:
@@ -186,9 +177,9 @@ def item_cells(item: AgendaItem) -> list[Any]:
         item.get_kind_display(),
         decision.get_outcome_display() if decision else "",
         decision.notes if decision else "",
-        item.votes_for if decision else "",
-        item.votes_against if decision else "",
-        item.votes_abstain if decision else "",
+        (decision.votes_for or 0) if decision else "",
+        (decision.votes_against or 0) if decision else "",
+        (decision.votes_abstain or 0) if decision else "",
     ]
 
 

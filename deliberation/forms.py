@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from deliberation.models import AgendaItem, Decision, Vote
 from deliberation.queries import outcomes_for
@@ -12,11 +13,27 @@ from issues.models import Issue
 from members.models import CouncilMember
 
 
+def _count_field(label) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
+        required=False,
+        min_value=0,
+        max_value=999,
+        error_messages={
+            "min_value": _("A number of votes cannot be negative."),
+            "max_value": _("That is more votes than there are members."),
+            "invalid": _("Write the number of votes as digits."),
+        },
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": "0", "class": "count"}),
+    )
+
+
 class DecisionForm(forms.Form):
     """The decision on one agenda item, with an optional vote of the members present.
 
-    Choices come from the lists the view already holds, so a page of many forms
-    runs no query per form.
+    A vote is counted (赞成 / 反对 / 弃权, or "all in favour" in one tap) or, where the
+    council votes by name, one choice per member present. Choices come from the lists
+    the view already holds, so a form runs no query of its own.
     """
 
     outcome = forms.ChoiceField(
@@ -46,10 +63,14 @@ class DecisionForm(forms.Form):
         members: list[CouncilMember],
         present: list[CouncilMember],
         kind: str = AgendaItem.Kind.ISSUE,
+        named: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.is_review = kind == AgendaItem.Kind.REVIEW
+        self.named = named
+        self.present_count = len(present)
+        self.all_for = bool(self.is_bound and self.data.get(self.add_prefix("all_for")))
         self.fields["outcome"].choices = [("", "---------"), *outcomes_for(kind)]
         if self.is_review:
             self.fields["outcome"].label = _("Did the fix work?")
@@ -59,6 +80,18 @@ class DecisionForm(forms.Form):
         self.members_by_id = {str(m.pk): m for m in members}
         self.fields["members"].choices = [(str(m.pk), m.resident.name) for m in members]
         self.vote_names = []
+        self.count_names = []
+        if self.is_review:
+            return  # a follow-up review is not put to a vote
+        if not named:
+            for name, label in (
+                ("votes_for", _("For")),
+                ("votes_against", _("Against")),
+                ("votes_abstain", _("Abstain")),
+            ):
+                self.fields[name] = _count_field(label)
+                self.count_names.append(name)
+            return
         for member in present:
             name = f"vote_{member.pk}"
             self.fields[name] = forms.ChoiceField(
@@ -70,7 +103,7 @@ class DecisionForm(forms.Form):
 
     @property
     def vote_fields(self):
-        return [self[name] for name in self.vote_names]
+        return [self[name] for name in self.vote_names or self.count_names]
 
     @property
     def plain_fields(self):
@@ -88,9 +121,37 @@ class DecisionForm(forms.Form):
                 "explanation",
                 _("Explain why the matter is not actionable; the reporter will see it."),
             )
+        counts = self.tally()
+        if counts is not None and not self.all_for and sum(counts) > self.present_count:
+            self.add_error(
+                None,
+                ngettext(
+                    "%(total)s votes were counted, but only %(present)s member is present.",
+                    "%(total)s votes were counted, but only %(present)s members are present.",
+                    self.present_count,
+                )
+                % {"total": sum(counts), "present": self.present_count},
+            )
         return data
 
+    def tally(self) -> tuple[int, int, int] | None:
+        """The numbers for, against and abstaining; None when the item is not put to a vote.
+
+        "All in favour" counts every member present for.
+        """
+        if not self.count_names:
+            return None
+        if self.all_for:
+            return (self.present_count, 0, 0)
+        data = getattr(self, "cleaned_data", {})
+        counts = [data.get(name) for name in self.count_names]
+        if all(count is None for count in counts):
+            return None
+        return tuple(count or 0 for count in counts)  # type: ignore[return-value]
+
     def votes(self) -> dict[int, str]:
+        if self.all_for:
+            return {int(name.removeprefix("vote_")): Vote.Choice.FOR for name in self.vote_names}
         return {
             int(name.removeprefix("vote_")): self.cleaned_data[name]
             for name in self.vote_names

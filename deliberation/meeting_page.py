@@ -1,4 +1,10 @@
-"""What a meeting's page shows, shared by the views that render it or a part of it."""
+"""What a meeting's page shows, shared by the views that render it or a part of it.
+
+The page stays light with a long agenda: an undecided item shows its title and one
+"Open" link; its tools and decision form come when it is opened (the ``item`` view,
+or ``?open=<id>`` without JavaScript). Items already open travel with agenda changes
+and sign-ins as ``open`` ids, so they stay open.
+"""
 
 from __future__ import annotations
 
@@ -19,9 +25,17 @@ def meeting_context(
     issue_form: AgendaIssueForm | None = None,
     topic_form: AgendaTopicForm | None = None,
     cancel_form: MeetingCancelForm | None = None,
+    open_items: set[int] | None = None,
 ) -> dict:
-    """Everything the meeting page shows, in a fixed number of queries."""
+    """Everything the meeting page shows, in a fixed number of queries.
+
+    Only the items in ``open_items`` (by default those the request names as ``open``)
+    and those with a ``bound`` form carry their tools and decision form.
+    """
     user = request.user
+    if open_items is None:
+        open_items = opened_in(request)
+    open_items = open_items | set(bound or {})
     members = queries.active_members_of(meeting)
     attendances = list(queries.attendances_of(meeting))
     present_ids = {a.member_id for a in attendances}
@@ -52,70 +66,97 @@ def meeting_context(
         "own_term": own_term,
         "own_present": own_term is not None and own_term.pk in present_ids,
         "can_sign_in": scheduled,
+        "sign_in_open": queries.sign_in_open(meeting),
+        "sign_in_opens_at": queries.sign_in_opens_at(meeting),
         "present_signature": ",".join(str(member.pk) for member in present_members),
         "can_close": editable and timezone.now() >= meeting.starts_at,
         "cancel_form": (cancel_form or MeetingCancelForm()) if editable else None,
     }
     if not with_forms:
         return context
-    items = list(queries.agenda_of(meeting))
+    # The page shows each issue's title and status: its long texts stay in the database.
+    items = list(
+        queries.agenda_of(meeting).defer(
+            "issue__description", "issue__search_bigrams", "issue__outcome_note"
+        )
+    )
     rows = []
+    named = meeting.council.named_votes
     for index, item in enumerate(items):
         form = None
         decided = hasattr(item, "decision")
-        if editable and not decided:
+        movable = editable and not decided
+        item.openable = movable
+        item.opened = movable and item.pk in open_items
+        if item.opened:
             form = (bound or {}).get(item.pk) or DecisionForm(
-                prefix=f"item-{item.pk}", members=members, present=present_members, kind=item.kind
+                prefix=f"item-{item.pk}",
+                members=members,
+                present=present_members,
+                kind=item.kind,
+                named=named,
             )
         # Decided items keep their place, so nothing moves past one.
         above = items[index - 1] if index > 0 else None
         below = items[index + 1] if index + 1 < len(items) else None
-        movable = editable and not decided
-        item.tools = movable
+        item.tools = item.opened
         item.can_move_up = movable and above is not None and not hasattr(above, "decision")
         item.can_move_down = movable and below is not None and not hasattr(below, "decision")
         rows.append((item, form))
     context["rows"] = rows
-    # Only where there are vote lists to carry: htmx reports an include that finds nothing.
-    context["carry_votes"] = any(form is not None and not form.is_review for _, form in rows)
     context["removed_items"] = list(queries.removed_items_of(meeting))
     if not request.htmx:
         context["minutes"] = minutes_queries.latest_for(meeting)
         context["minutes_draftable"] = minutes_queries.is_draftable(meeting)
     if editable:
         context["following"] = queries.next_meeting_after(meeting)
-        context["issue_form"] = issue_form or AgendaIssueForm(
-            candidates=queries.agenda_candidates(meeting)
-        )
+        # The list of issues to add loads when asked for (``?add=issue`` or its own view).
+        if issue_form is None and request.GET.get("add") == "issue":
+            issue_form = issue_form_for(meeting)
+        context["issue_form"] = issue_form
         context["topic_form"] = topic_form or AgendaTopicForm()
     return context
 
 
+def issue_form_for(meeting: Meeting) -> AgendaIssueForm:
+    """The form that adds one of the community's open issues to the agenda."""
+    return AgendaIssueForm(candidates=queries.agenda_candidates(meeting))
+
+
+def opened_in(request: HttpRequest) -> set[int]:
+    """The items the request names as open (``open`` ids in the query or the post)."""
+    answers = request.POST if request.method == "POST" else request.GET
+    return {int(value) for value in answers.getlist("open") if value.isdigit()}
+
+
 def vote_slots(request: HttpRequest, meeting: Meeting, context: dict) -> list:
-    """The vote fields of every undecided item, for the members now present.
+    """The vote fields of every open, undecided item, for the members now present.
 
     Sent with a sign-in as out-of-band swaps, so the decision forms list who is
     present without reloading the notes staff are typing. The votes already
-    chosen come along with the sign-in and are kept.
+    chosen (or counted) come along with the sign-in and are kept.
     """
     if not context["open_for_decisions"]:
+        return []
+    opened = opened_in(request)
+    if not opened:
         return []
     present = context["present_members"]
     answers = request.POST if request.method == "POST" else request.GET
     slots = []
-    for item in queries.agenda_of(meeting):
+    for item in queries.agenda_of(meeting).filter(pk__in=opened):
         if hasattr(item, "decision") or item.kind == AgendaItem.Kind.REVIEW:
             continue  # a review is not put to a vote
         prefix = f"item-{item.pk}"
-        chosen = {
-            f"vote_{member.pk}": answers.get(f"{prefix}-vote_{member.pk}", "") for member in present
-        }
         form = DecisionForm(
             prefix=prefix,
             members=context["members"],
             present=present,
             kind=item.kind,
-            initial={name: value for name, value in chosen.items() if value},
+            named=meeting.council.named_votes,
         )
+        names = form.vote_names or form.count_names
+        chosen = {name: answers.get(f"{prefix}-{name}", "") for name in names}
+        form.initial = {name: value for name, value in chosen.items() if value}
         slots.append((item, form))
     return slots

@@ -28,8 +28,14 @@ urlpatterns = [
         "meetings/<int:pk>/agenda/issues/", agenda_views.agenda_add_issue, name="agenda_add_issue"
     ),
     path(
+        "meetings/<int:pk>/agenda/issues/choices/",
+        agenda_views.agenda_issue_choices,
+        name="agenda_issue_choices",
+    ),
+    path(
         "meetings/<int:pk>/agenda/topics/", agenda_views.agenda_add_topic, name="agenda_add_topic"
     ),
+    path("meetings/<int:pk>/items/<int:item_pk>/", views.meeting_item, name="item"),
     path(
         "meetings/<int:pk>/items/<int:item_pk>/decide/",
         views.meeting_decide,

@@ -164,17 +164,8 @@ def _decision_lines(
             lines.append(
                 _("Due on: %(date)s") % {"date": formats.date_format(issue.due_on, "Y-m-d")}
             )
-    counted = tallies.get(decision.pk)
-    if decision.needs_vote or counted:
-        counted = counted or Counter()
-        lines.append(
-            _("Vote: %(for)s for, %(against)s against, %(abstain)s abstaining")
-            % {
-                "for": counted[Vote.Choice.FOR],
-                "against": counted[Vote.Choice.AGAINST],
-                "abstain": counted[Vote.Choice.ABSTAIN],
-            }
-        )
+    if decision.tally:
+        lines.append(_("Vote: %(tally)s") % {"tally": decision.tally})
     return lines
 
 

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -306,6 +307,10 @@ class Decision(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     explanation = models.TextField(_("explanation for the reporter"), blank=True)
     needs_vote = models.BooleanField(_("put to a vote"), default=False)
+    # The tally of a vote (赞成 / 反对 / 弃权); all three empty when it was not put to a vote.
+    votes_for = models.PositiveSmallIntegerField(_("votes for"), null=True, blank=True)
+    votes_against = models.PositiveSmallIntegerField(_("votes against"), null=True, blank=True)
+    votes_abstain = models.PositiveSmallIntegerField(_("abstentions"), null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -337,10 +342,32 @@ class Decision(models.Model):
                 condition=~Q(outcome="not_actionable") | ~Q(explanation=""),
                 name="decision_not_actionable_explained",
             ),
+            models.CheckConstraint(
+                condition=Q(votes_for__isnull=True, votes_against__isnull=True)
+                & Q(votes_abstain__isnull=True)
+                | Q(votes_for__isnull=False, votes_against__isnull=False)
+                & Q(votes_abstain__isnull=False),
+                name="decision_tally_whole",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.item} · {self.get_outcome_display()}"
+
+    @property
+    def tally(self) -> str:
+        """The vote as people say it ("9 赞成 · 0 反对 · 1 弃权"), or "" without a vote."""
+        if self.votes_for is None:
+            return ""
+        return tally_text(self.votes_for, self.votes_against or 0, self.votes_abstain or 0)
+
+
+def tally_text(votes_for: int, against: int, abstain: int) -> str:
+    return gettext("%(for)s for · %(against)s against · %(abstain)s abstaining") % {
+        "for": votes_for,
+        "against": against,
+        "abstain": abstain,
+    }
 
 
 class Vote(models.Model):

@@ -181,7 +181,19 @@ def member_at(meeting: Meeting, pk: int) -> CouncilMember:
     )
 
 
-# --- Quorum and what an item can decide -------------------------------------------------
+# --- Sign-in, quorum and what an item can decide ----------------------------------------
+
+
+def sign_in_opens_at(meeting: Meeting) -> dt.datetime:
+    """From when members can sign in: the council's hours before the start (default 2)."""
+    return meeting.starts_at - dt.timedelta(hours=meeting.council.sign_in_opens_hours)
+
+
+def sign_in_open(meeting: Meeting, *, now: dt.datetime | None = None) -> bool:
+    """Whether signing in is open now: from its opening until the meeting is closed."""
+    return meeting.state == Meeting.State.SCHEDULED and (now or timezone.now()) >= sign_in_opens_at(
+        meeting
+    )
 
 
 def quorum(meeting: Meeting) -> tuple[int, int, bool]:

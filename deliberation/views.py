@@ -72,6 +72,29 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "meetings/meeting.html", meeting_page.meeting_context(request, meeting))
 
 
+def _item_response(request: HttpRequest, context: dict, item_pk: int) -> HttpResponse:
+    """One agenda item as the page shows it, from the rows ``meeting_context`` built."""
+    for item, form in context["rows"]:
+        if item.pk == item_pk:
+            return render(
+                request, "meetings/meeting.html#item", {**context, "item": item, "form": form}
+            )
+    raise Http404
+
+
+@login_required
+@require_GET
+def meeting_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    """An agenda item opened: its tools and decision form (htmx), or the page with it open."""
+    meeting = queries.meeting_for(request.user, pk)
+    item = queries.agenda_item_for(meeting, item_pk)
+    if not request.htmx:
+        url = reverse("meetings:detail", args=[meeting.pk])
+        return redirect(f"{url}?open={item.pk}#item-{item.pk}")
+    context = meeting_page.meeting_context(request, meeting, open_items={item.pk})
+    return _item_response(request, context, item.pk)
+
+
 @login_required
 @require_GET
 def meeting_sign_in_sheet(request: HttpRequest, pk: int) -> HttpResponse:
@@ -102,7 +125,6 @@ def meeting_attendance(request: HttpRequest, pk: int) -> HttpResponse:
     if shown == context["present_signature"] and meeting.state == Meeting.State.SCHEDULED:
         return HttpResponse(status=204)
     context["vote_slots"] = meeting_page.vote_slots(request, meeting, context)
-    context["carry_votes"] = bool(context["vote_slots"])
     return render(request, "meetings/meeting.html#attendance", context)
 
 
@@ -132,7 +154,6 @@ def meeting_sign_in(request: HttpRequest, pk: int) -> HttpResponse:
         context = meeting_page.meeting_context(request, meeting, with_forms=False)
         context["sign_in_error"] = error
         context["vote_slots"] = meeting_page.vote_slots(request, meeting, context)
-        context["carry_votes"] = bool(context["vote_slots"])
         return render(request, "meetings/meeting.html#attendance", context)
     if error:
         messages.error(request, error)
@@ -154,8 +175,10 @@ def meeting_decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         members=context["members"],
         present=context["present_members"],
         kind=item.kind,
+        named=meeting.council.named_votes,
     )
     if form.is_valid():
+        counted = form.tally()
         try:
             running.decision_record(
                 item=item,
@@ -164,6 +187,7 @@ def meeting_decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
                 notes=form.cleaned_data["notes"],
                 explanation=form.cleaned_data["explanation"],
                 votes=form.votes(),
+                tally=running.Tally(*counted) if counted else None,
                 members=form.chosen_members(),
                 due_on=form.cleaned_data["due_on"],
             )
@@ -179,12 +203,10 @@ def meeting_decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
                 )
             messages.success(request, _("The decision was recorded."))
             return redirect("meetings:detail", pk=meeting.pk)
+    context = meeting_page.meeting_context(request, meeting, bound={item.pk: form})
     if request.htmx:
         # 200 so htmx swaps the form back in with its errors and what was typed.
-        return render(
-            request, "meetings/meeting.html#item", {**context, "item": item, "form": form}
-        )
-    context = meeting_page.meeting_context(request, meeting, bound={item.pk: form})
+        return _item_response(request, context, item.pk)
     return render(request, "meetings/meeting.html", context, status=422)
 
 
@@ -260,6 +282,7 @@ def meeting_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def my_meetings(request: HttpRequest) -> HttpResponse:
     """A council member's meetings on their phone: what is coming, and where they were."""
     terms, upcoming, held, cancelled = queries.my_meetings(request.user)
+    _mark_sign_in(upcoming)
     return render(
         request,
         "meetings/my_meetings.html",
@@ -272,6 +295,14 @@ def my_meetings(request: HttpRequest) -> HttpResponse:
             "several_councils": len({term.council_id for term in terms}) > 1,
         },
     )
+
+
+def _mark_sign_in(meetings: list[Meeting]) -> list[Meeting]:
+    """Each meeting says whether its sign-in is open now, and from when it opens."""
+    for meeting in meetings:
+        meeting.sign_in_open = queries.sign_in_open(meeting)
+        meeting.sign_in_opens_at = queries.sign_in_opens_at(meeting)
+    return meetings
 
 
 @login_required
@@ -291,7 +322,7 @@ def my_meeting_sign_in(request: HttpRequest, pk: int) -> HttpResponse:
         error = str(refusal)
     if request.htmx:
         context = {
-            "meeting": queries.my_meeting(request.user, meeting.pk),
+            "meeting": _mark_sign_in([queries.my_meeting(request.user, meeting.pk)])[0],
             "today": timezone.localdate(),
             "row_error": error,
         }

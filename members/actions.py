@@ -205,17 +205,6 @@ def _notify_leaders(council: Council, *, exclude: CouncilMember, kind: str, name
 
 
 @transaction.atomic
-def council_settings_save(*, actor: User, council: Council, review_after_days: int) -> Council:
-    """Change how a council works; its community's staff and street admins set it."""
-    permissions.require_change_council_settings(actor, council.community)
-    council = Council.objects.select_for_update().get(pk=council.pk)
-    council.review_after_days = review_after_days
-    council.full_clean()
-    council.save(update_fields=["review_after_days"])
-    return council
-
-
-@transaction.atomic
 def community_transparency_set(*, actor: User, community: Community, public: bool) -> Community:
     """Publish or withdraw the community's transparency page (the poster's second code).
 
@@ -230,3 +219,20 @@ def community_transparency_set(*, actor: User, community: Community, public: boo
         locked.save(update_fields=["transparency_public"])
     community.transparency_public = public
     return locked
+
+
+COUNCIL_SETTINGS = ("quorum_ratio", "sign_in_opens_hours", "named_votes", "review_after_days")
+
+
+@transaction.atomic
+def council_settings_save(*, actor: User, council: Council, **fields: object) -> Council:
+    """Change how the council works (only the settings named in COUNCIL_SETTINGS); its
+    community's staff and street admins set it."""
+    permissions.require_change_council_settings(actor, council.community)
+    council = Council.objects.select_for_update().get(pk=council.pk)
+    changes = _only(fields, COUNCIL_SETTINGS)
+    for name, value in changes.items():
+        setattr(council, name, value)
+    council.full_clean(exclude=["community"])
+    council.save(update_fields=list(changes))
+    return council

@@ -159,6 +159,9 @@ def review_days_field(*, required: bool, help_text: str) -> forms.IntegerField:
 
 
 class CouncilSettingsForm(forms.ModelForm):
+    """How the council's meetings run (the quorum, when sign-in opens, how votes are kept)
+    and when a resolved matter's follow-up review is due."""
+
     review_after_days = review_days_field(
         required=True,
         help_text=_(
@@ -169,4 +172,14 @@ class CouncilSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Council
-        fields = ["review_after_days"]
+        fields = ["quorum_ratio", "sign_in_opens_hours", "named_votes", "review_after_days"]
+        widgets = {
+            "sign_in_opens_hours": forms.NumberInput(attrs={"inputmode": "numeric", "min": "0"}),
+        }
+        error_messages = {
+            "sign_in_opens_hours": {
+                "max_value": _("Sign-in can open at most 24 hours before the start."),
+                "min_value": _("Write a number of hours from 0 to 24."),
+                "invalid": _("Write a number of hours from 0 to 24."),
+            },
+        }

@@ -146,6 +146,23 @@ class Council(models.Model):
             "present (0.5: more than half; 1: all of them)."
         ),
     )
+    sign_in_opens_hours = models.PositiveSmallIntegerField(
+        _("sign-in opens (hours before the start)"),
+        default=2,
+        validators=[MaxValueValidator(24)],
+        help_text=_(
+            "Members can sign in at a meeting from this many hours before it starts until "
+            "it is closed."
+        ),
+    )
+    named_votes = models.BooleanField(
+        _("votes by name"),
+        default=False,
+        help_text=_(
+            "Record how each member present voted, instead of only the numbers for, against "
+            "and abstaining."
+        ),
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

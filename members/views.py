@@ -249,7 +249,8 @@ def council(request: HttpRequest, community_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def council_settings(request: HttpRequest, community_id: int) -> HttpResponse:
-    """How the council works: for now, when a resolved matter's follow-up review is due."""
+    """The council's settings: its quorum, when sign-in opens, whether votes are by name,
+    and when a resolved matter's follow-up review is due."""
     community = queries.community_for(request.user, community_id)
     permissions.require_change_council_settings(request.user, community)
     council = queries.council_of(community)

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from common.qr import qr_code
-from deliberation.models import Decision, Meeting
+from deliberation.models import Decision, Meeting, tally_text
 from issues import figures
 from issues.models import Issue
 from members import actions as members_actions
@@ -52,6 +52,7 @@ class PublicItem:
 
     subject: str
     decision: str
+    tally: str = ""  # the vote, when there was one: "9 赞成 · 0 反对 · 1 弃权"
 
 
 @dataclass
@@ -154,11 +155,23 @@ def _meetings(community: Community, start: dt.datetime, end: dt.datetime) -> lis
             item__removed_at__isnull=True,
         )
         .order_by("item__meeting_id", "item__position", "item_id")
-        .values_list("item__meeting_id", "item__issue__title", "item__topic", "outcome")
+        .values_list(
+            "item__meeting_id",
+            "item__issue__title",
+            "item__topic",
+            "outcome",
+            "votes_for",
+            "votes_against",
+            "votes_abstain",
+        )
     )
-    for meeting_id, title, topic, outcome in decided:
+    for meeting_id, title, topic, outcome, votes_for, against, abstain in decided:
         meetings[meeting_id].items.append(
-            PublicItem(subject=title or topic, decision=str(Decision.Outcome(outcome).label))
+            PublicItem(
+                subject=title or topic,
+                decision=str(Decision.Outcome(outcome).label),
+                tally="" if votes_for is None else tally_text(votes_for, against, abstain),
+            )
         )
     return list(meetings.values())
 

@@ -17,6 +17,7 @@ from deliberation.models import AgendaItem, Meeting
 from issues.actions import handling
 from issues.models import Issue
 from tests import factories
+from tests.helpers.meetings import quorum_present
 
 
 @pytest.fixture(autouse=True)
@@ -89,6 +90,7 @@ def items(meeting, manan, manan_staff) -> list[AgendaItem]:
 
 
 def decide(item, actor) -> None:
+    quorum_present(item.meeting, actor)
     running.decision_record(item=item, actor=actor, outcome="solve_by_council", notes="")
 
 
@@ -153,6 +155,7 @@ def test_an_item_decided_elsewhere_stays_as_that_meetings_record(manan, manan_st
     next_week = make_meeting(manan, days_ahead(7))
     issue = awaiting(manan, manan_staff, title="停车")
     decided = AgendaItem.objects.create(meeting=today, issue=issue, position=0)
+    quorum_present(today, manan_staff)
     running.decision_record(item=decided, actor=manan_staff, outcome="refer_to_community", notes="")
     agenda.agenda_issue_add(meeting=next_week, actor=manan_staff, issue=issue)
     decided.refresh_from_db()
@@ -274,6 +277,7 @@ def test_deferring_to_a_meeting_the_issue_was_taken_off_puts_it_back_there(
     assert titles(later) == ["楼道堆物"]
     # The council's "defer" decision carries over the same way.
     agenda.agenda_item_remove(item=moved, actor=manan_staff)
+    quorum_present(meeting, manan_staff)
     running.decision_record(item=items[1], actor=manan_staff, outcome="defer", notes="材料不全")
     assert titles(later) == ["晾衣场地"]
 
@@ -315,10 +319,14 @@ def test_staff_reorder_with_htmx_and_get_the_agenda_section_back(
 ):
     client = in_english(as_user(manan_staff))
     url = reverse("meetings:agenda_move", args=[meeting.pk, items[2].pk])
-    response = client.post(url, {"direction": "up"}, HTTP_HX_REQUEST="true")
+    # The first and the moved item are open on the page: they stay open.
+    response = client.post(
+        url, {"direction": "up", "open": [items[0].pk, items[2].pk]}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="agenda"')
+    assert f'id="decide-{items[1].pk}"' not in html  # closed: only its "Open" link
     assert html.index("饮水机") < html.index("晾衣场地")
     # The decision forms come back marked to keep what staff typed into them.
     assert f'id="decide-{items[0].pk}"' in html and 'hx-preserve="true"' in html
@@ -346,7 +354,7 @@ def test_a_refusal_comes_back_as_a_message(meeting, items, manan_staff, as_user)
 def test_the_page_offers_tools_only_where_they_apply(meeting, later, items, manan_staff, as_user):
     decide(items[0], manan_staff)
     client = in_english(as_user(manan_staff))
-    page = client.get(detail(meeting))
+    page = client.get(detail(meeting), {"open": [items[0].pk, items[1].pk]})
     rows = page.context["rows"]
     assert [(item.can_move_up, item.can_move_down) for item, _ in rows] == [
         (False, False),  # decided: stays
@@ -392,7 +400,8 @@ def test_adding_offers_awaiting_issues_first_and_says_when_one_moves(
     closed = awaiting(manan, manan_staff, title="已结案")
     Issue.objects.filter(pk=closed.pk).update(status="closed")
     client = in_english(as_user(manan_staff))
-    form = client.get(detail(meeting)).context["issue_form"]
+    assert client.get(detail(meeting)).context["issue_form"] is None  # loads when asked for
+    form = client.get(detail(meeting), {"add": "issue"}).context["issue_form"]
     groups = form.fields["issue"].choices[1:]
     assert [str(group) for group, _ in groups] == ["Awaiting deliberation", "Other open issues"]
     day = f"{timezone.localtime(later.starts_at):%Y-%m-%d}"

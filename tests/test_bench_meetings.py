@@ -67,3 +67,23 @@ def test_bench_meetings_grows_the_data_set_size_by_size():
     assert Issue.objects.filter(status=Issue.Status.AWAITING).count() == AgendaItem.objects.count()
     with pytest.raises(BenchRefused, match="more than 6"):
         meetings.run(councils=6, out=quiet)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_meetings_times_the_meeting_page_under_concurrent_clients():
+    text = meetings.run_page(items=7, clients=2, repeat=2, out=quiet)
+    lines = text.splitlines()
+    start = next(n for n, line in enumerate(lines) if line.split()[:2] == ["items", "clients"])
+    assert lines[start].split() == list(meetings.PAGE_HEADER)
+    values = dict(zip(meetings.PAGE_HEADER, lines[start + 1].split(), strict=True))
+    assert (values["items"], values["clients"], values["requests"]) == ("7", "2", "4")
+    assert float(values["p95_ms"]) >= float(values["p50_ms"]) > 0
+    assert float(values["cpu_p95_ms"]) > 0
+    assert int(values["elements"]) > 0 and int(values["queries"]) > 0
+    assert "meeting page server time p95" in text
+    meeting = Meeting.objects.get(council__community__name=meetings.PAGE_COMMUNITY)
+    assert meeting.agenda_items.count() == 7
+    assert meeting.attendances.count() == meetings.PAGE_PRESENT
+    # Running again reuses the meeting and grows its agenda.
+    meetings.run_page(items=9, clients=1, repeat=1, out=quiet)
+    assert Meeting.objects.get(pk=meeting.pk).agenda_items.count() == 9

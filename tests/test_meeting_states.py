@@ -22,6 +22,7 @@ from issues.actions import handling
 from issues.models import Issue
 from members.models import CouncilMember, Notice, Role
 from tests import factories
+from tests.helpers.meetings import quorum_present
 
 
 @pytest.fixture(autouse=True)
@@ -187,6 +188,7 @@ def test_cancelling_needs_a_reason_and_tells_each_member_once(
 
 def test_a_held_meeting_or_one_with_decisions_is_not_cancelled(started, manan, manan_staff):
     item = AgendaItem.objects.create(meeting=started, issue=awaiting(manan, manan_staff))
+    quorum_present(started, manan_staff)
     running.decision_record(item=item, actor=manan_staff, outcome="solve_by_council", notes="")
     with pytest.raises(ActionError, match="close it instead"):
         closing.meeting_cancel(meeting=started, actor=manan_staff, reason="没人来")
@@ -274,8 +276,13 @@ def oob_slots(html: str) -> dict[str, str]:
 
 
 def test_an_htmx_sign_in_refreshes_the_vote_lists_and_keeps_chosen_votes(
-    coming, manan, manan_staff, as_user
+    coming, manan, manan_staff, as_user, clock
 ):
+    clock.move_to(coming.starts_at - dt.timedelta(hours=1))
+    # Votes by name, and one member present makes a quorum here.
+    type(manan.council).objects.filter(pk=manan.council.pk).update(
+        named_votes=True, quorum_ratio="0.01"
+    )
     terms = [
         factories.council_member(manan, factories.resident(manan, name))
         for name in ("张三", "李四")
@@ -287,20 +294,26 @@ def test_an_htmx_sign_in_refreshes_the_vote_lists_and_keeps_chosen_votes(
     decided = AgendaItem.objects.create(
         meeting=coming, issue=awaiting(manan, manan_staff), position=2
     )
-    running.decision_record(item=decided, actor=manan_staff, outcome="solve_by_council", notes="")
     client = in_english(as_user(manan_staff))
-    page = client.get(reverse("meetings:detail", args=[coming.pk])).content.decode()
+    detail = reverse("meetings:detail", args=[coming.pk])
+    page = client.get(detail, {"open": items[0].pk}).content.decode()
     assert f'id="votes-{items[0].pk}"' in page
-    assert "Nobody is signed in yet, so nobody can vote." in page
+    assert "0 members present can vote." in page
     assert "-vote_" not in page  # nobody present: no vote lists yet
     assert 'hx-include="#agenda .vote-fields"' in page
 
     sign_in = reverse("meetings:sign_in", args=[coming.pk])
     client.post(sign_in, {"member": terms[0].pk}, HTTP_HX_REQUEST="true")
-    # Staff chose a vote for 张三 on the first item, then sign in 李四; the choice rides along.
+    running.decision_record(item=decided, actor=manan_staff, outcome="solve_by_council", notes="")
+    # Staff chose a vote for 张三 on the first item, then sign in 李四; the choice rides along
+    # with the items open on the page.
     response = client.post(
         sign_in,
-        {"member": terms[1].pk, f"item-{items[0].pk}-vote_{terms[0].pk}": "against"},
+        {
+            "member": terms[1].pk,
+            "open": [items[0].pk, items[1].pk, decided.pk],
+            f"item-{items[0].pk}-vote_{terms[0].pk}": "against",
+        },
         HTTP_HX_REQUEST="true",
     )
     html = response.content.decode()
@@ -317,8 +330,9 @@ def test_an_htmx_sign_in_refreshes_the_vote_lists_and_keeps_chosen_votes(
 
 
 def test_the_sign_in_response_runs_the_same_queries_for_few_and_many_items(
-    coming, manan, manan_staff, as_user
+    coming, manan, manan_staff, as_user, clock
 ):
+    clock.move_to(coming.starts_at - dt.timedelta(hours=1))
     terms = [factories.council_member(manan) for _ in range(4)]
     client = as_user(manan_staff)
     sign_in = reverse("meetings:sign_in", args=[coming.pk])

@@ -19,6 +19,7 @@ from issues.actions import escalations, handling
 from issues.models import Escalation, Event, Issue
 from members.models import CouncilMember
 from tests import factories
+from tests.helpers.meetings import quorum_present
 
 TZ = timezone.get_default_timezone()
 STARTS = dt.datetime(2027, 3, 8, 15, 0, tzinfo=TZ)
@@ -50,6 +51,12 @@ def members(community, count) -> list[CouncilMember]:
 def sign_in_all(meeting, terms, actor) -> None:
     for term in terms:
         running.attendance_sign_in(meeting=meeting, member=term, actor=actor, how="staff")
+
+
+@pytest.fixture(autouse=True)
+def on_the_day(clock):
+    """The meeting (STARTS) begins in an hour: signing in is open."""
+    clock.move_to(STARTS - dt.timedelta(hours=1))
 
 
 @pytest.fixture(autouse=True)
@@ -163,7 +170,7 @@ def test_a_vote_without_quorum_is_refused_and_nothing_is_written(item, meeting, 
     terms = members(manan, 4)
     sign_in_all(meeting, terms[:2], manan_staff)  # 2 of 4: not more than half
     before = snapshot()
-    with pytest.raises(ActionError, match="without a quorum"):
+    with pytest.raises(ActionError, match="1 more member must sign in to reach the quorum"):
         running.decision_record(
             item=item,
             actor=manan_staff,
@@ -210,6 +217,7 @@ def test_each_outcome_moves_the_issue_after_recording_the_deliberation(
     item, meeting, manan, manan_staff, outcome, status, tier, transitions
 ):
     terms = members(manan, 2)
+    sign_in_all(meeting, terms, manan_staff)
     issue = item.issue
     last_event = issue.events.order_by("-id").first().pk
     decision = running.decision_record(
@@ -245,7 +253,8 @@ def test_each_outcome_moves_the_issue_after_recording_the_deliberation(
         assert issue.outcome_note == "属于物业合同范围，不由议事会处理"
 
 
-def test_escalating_from_the_community_tier_goes_up_once(item, manan_staff):
+def test_escalating_from_the_community_tier_goes_up_once(item, meeting, manan_staff):
+    quorum_present(meeting, manan_staff)
     escalations.issue_escalate(issue=item.issue, actor=manan_staff, reason="社区先看")
     running.decision_record(
         item=item, actor=manan_staff, outcome="escalate_to_street", notes="需要街道协调"
@@ -259,17 +268,20 @@ def test_deferring_puts_the_matter_on_the_next_scheduled_meeting(item, meeting, 
     make_meeting(manan, STARTS + dt.timedelta(days=20))  # later; not the next
     cancelled = make_meeting(manan, STARTS + dt.timedelta(days=5), state="cancelled")
     following = make_meeting(manan, STARTS + dt.timedelta(days=10))
+    quorum_present(meeting, manan_staff)
     running.decision_record(item=item, actor=manan_staff, outcome="defer", notes="材料不全")
     assert AgendaItem.objects.get(pk=item.pk).meeting == meeting  # the record stays
     assert list(following.agenda_items.values_list("issue_id", flat=True)) == [item.issue_id]
     assert not cancelled.agenda_items.exists()
     # At the next meeting a deferred matter can be decided.
     later = following.agenda_items.get()
+    quorum_present(following, manan_staff)
     running.decision_record(item=later, actor=manan_staff, outcome="solve_by_council", notes="")
     assert Issue.objects.get(pk=item.issue_id).status == "decided"
 
 
-def test_a_refused_issue_step_leaves_no_decision(item, manan_staff):
+def test_a_refused_issue_step_leaves_no_decision(item, meeting, manan_staff):
+    quorum_present(meeting, manan_staff)
     handling.issue_transition(issue=item.issue, actor=manan_staff, name="start")
     before = snapshot()
     with pytest.raises(ActionError, match="not possible"):
@@ -281,7 +293,10 @@ def test_a_refused_issue_step_leaves_no_decision(item, manan_staff):
     assert not item.issue.events.filter(kind=Event.Kind.DELIBERATED).exists()
 
 
-def test_an_item_is_decided_once_and_not_actionable_needs_an_explanation(item, manan_staff):
+def test_an_item_is_decided_once_and_not_actionable_needs_an_explanation(
+    item, meeting, manan_staff
+):
+    quorum_present(meeting, manan_staff)
     with pytest.raises(ActionError, match="Explain"):
         running.decision_record(item=item, actor=manan_staff, outcome="not_actionable", notes="")
     running.decision_record(item=item, actor=manan_staff, outcome="solve_by_council", notes="")
@@ -358,6 +373,7 @@ def test_a_council_member_signs_themself_in_and_the_quorum_updates(
 def test_staff_tick_members_and_record_a_decision_with_htmx(
     item, meeting, manan, manan_staff, as_user
 ):
+    type(manan.council).objects.filter(pk=manan.council.pk).update(named_votes=True)
     terms = members(manan, 3)
     client = in_english(as_user(manan_staff))
     sign_in = reverse("meetings:sign_in", args=[meeting.pk])
@@ -370,8 +386,8 @@ def test_staff_tick_members_and_record_a_decision_with_htmx(
     foreign = members(factories.community("幸福村社区"), 1)[0]
     assert client.post(sign_in, {"member": foreign.pk}).status_code == 404
 
-    # Fresh page: vote fields for the three present members.
-    page = client.get(reverse("meetings:detail", args=[meeting.pk]))
+    # Fresh page, the item opened: vote fields for the three present members.
+    page = client.get(reverse("meetings:detail", args=[meeting.pk]), {"open": item.pk})
     form = page.context["rows"][0][1]
     assert len(form.vote_fields) == 3
     prefix = f"item-{item.pk}-"
@@ -399,6 +415,7 @@ def test_staff_tick_members_and_record_a_decision_with_htmx(
 
 
 def test_a_refused_decision_comes_back_with_the_message(item, meeting, manan_staff, as_user):
+    quorum_present(meeting, manan_staff)
     handling.issue_transition(issue=item.issue, actor=manan_staff, name="start")
     client = in_english(as_user(manan_staff))
     prefix = f"item-{item.pk}-"
@@ -465,9 +482,10 @@ def test_meeting_page_query_count_is_pinned_for_3_and_30_items(
     many = queries_for(client, url)
     # session, user, roles; meeting (with council and community); members; attendances;
     # agenda (items, issues, categories, decisions); items taken off; the next meeting
-    # (where an item can be deferred); the issues that can be added; the latest minutes;
-    # unread notices. Staff serve on no council, so looking up their own term runs no query.
-    assert few == many == 12
+    # (where an item can be deferred); the latest minutes; unread notices. Staff serve on
+    # no council, so looking up their own term runs no query. The issues that can be added
+    # load when staff ask for them.
+    assert few == many == 11
 
 
 def test_meeting_list_query_count_is_constant(manan, manan_member, as_user):
@@ -484,6 +502,7 @@ def test_meeting_list_query_count_is_constant(manan, manan_member, as_user):
 def test_the_attendance_card_polls_and_answers_only_when_someone_signed_in(
     item, meeting, manan, manan_staff, as_user
 ):
+    type(manan.council).objects.filter(pk=manan.council.pk).update(named_votes=True)
     terms = members(manan, 3)
     client = in_english(as_user(manan_staff))
     url = reverse("meetings:attendance", args=[meeting.pk])
@@ -499,7 +518,9 @@ def test_the_attendance_card_polls_and_answers_only_when_someone_signed_in(
     sign_in_all(meeting, terms[:2], manan_staff)
     prefix = f"item-{item.pk}-"
     response = client.get(
-        url, {"present": "", prefix + f"vote_{terms[0].pk}": "against"}, HTTP_HX_REQUEST="true"
+        url,
+        {"present": "", "open": item.pk, prefix + f"vote_{terms[0].pk}": "against"},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
     html = " ".join(response.content.decode().split())
@@ -507,7 +528,8 @@ def test_the_attendance_card_polls_and_answers_only_when_someone_signed_in(
     assert f'id="votes-{item.pk}" hx-swap-oob="true"' in html
     assert html.count(f'name="{prefix}vote_') == 2
     assert '<option value="against" selected>' in html
-    shown = f"{terms[0].pk},{terms[1].pk}"
+    shown = response.context["present_signature"]
+    assert sorted(shown.split(",")) == sorted([str(terms[0].pk), str(terms[1].pk)])
     assert f'value="{shown}"' in html
     assert client.get(url, {"present": shown}, HTTP_HX_REQUEST="true").status_code == 204
 

@@ -147,7 +147,7 @@ def test_the_draft_is_written_from_attendance_agenda_decisions_and_votes(
     assert "Notes: 由楼组长牵头清理\n      两周内完成" in decided
     assert "Assigned to: 李秀英" in decided
     assert "Due on: 2026-04-01" in decided
-    assert "Vote: 2 for, 1 against, 0 abstaining" in decided
+    assert "Vote: 2 for · 1 against · 0 abstaining" in decided
     topic = text.split("1. 社区环境整治")[1].split("2. ")[0]
     assert "No decision was recorded." in topic
 

@@ -87,7 +87,8 @@ def test_a_member_sees_their_coming_and_past_meetings(
     assert "Cancelled — this meeting will not take place" in html
     assert "Reason: 台风" in html
     assert "You attended." in html and "You were not signed in." in html
-    assert "Not signed in. You can sign in here on the day of the meeting." in html
+    opens = timezone.localtime(coming.starts_at - dt.timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
+    assert f"Not signed in. You can sign in here from {opens}." in html
     assert reverse("meetings:mine_sign_in", args=[coming.pk]) not in html
 
 

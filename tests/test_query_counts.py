@@ -15,6 +15,7 @@ from deliberation.models import AgendaItem, Meeting
 from issues.actions import handling
 from members.models import Community, Council, CouncilMember, Notice, Resident
 from tests import factories
+from tests.helpers.meetings import quorum_present
 
 
 def fill(manan, nanen, count: int) -> None:
@@ -95,6 +96,7 @@ def test_query_count_does_not_grow_with_rows(
 
 def grow_agenda(meeting, actor, count: int) -> None:
     """Items up to ``count``: every third decided, every fourth taken off, a few to add."""
+    quorum_present(meeting, actor)
     for i in range(meeting.agenda_items.count(), count):
         issue = factories.issue(meeting.council.community, actor=actor, title=f"事项{i}")
         issue = handling.issue_transition(issue=issue, actor=actor, name="accept")
@@ -107,8 +109,8 @@ def grow_agenda(meeting, actor, count: int) -> None:
 
 
 # + meeting; members; attendances; agenda; items taken off; latest minutes; and for staff the
-# next meeting and the issues they can add, for a member their own term.
-@pytest.mark.parametrize(("person", "pinned"), [("manan_staff", 12), ("manan_member", 11)])
+# next meeting, for a member their own term. The issues staff can add load when asked for.
+@pytest.mark.parametrize(("person", "pinned"), [("manan_staff", 11), ("manan_member", 11)])
 def test_meeting_page_query_count_does_not_grow_with_the_agenda(
     request, as_user, manan, manan_staff, person, pinned
 ):

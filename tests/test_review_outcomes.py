@@ -14,6 +14,7 @@ from issues import reviews
 from issues.models import Event, FollowUpReview, Issue, Rating
 from members.models import Notice
 from tests import factories
+from tests.helpers.meetings import quorum_present
 
 R = FollowUpReview.State
 S = Issue.Status
@@ -230,6 +231,7 @@ def review_item(issue: Issue) -> AgendaItem:
 
 
 def test_the_meetings_decision_on_a_review_item_closes_the_matter(under_review, manan_staff):
+    quorum_present(review_item(under_review).meeting, manan_staff)
     decision = running.decision_record(
         item=review_item(under_review),
         actor=manan_staff,
@@ -274,6 +276,7 @@ def test_a_review_deferred_at_the_meeting_goes_on_the_next_one_as_a_review(
     manan, under_review, manan_staff, meeting
 ):
     following = factories.meeting(manan, meeting.starts_at + dt.timedelta(days=10))
+    quorum_present(meeting, manan_staff)
 
     running.decision_record(
         item=review_item(under_review),

@@ -26,6 +26,7 @@ from members.models import Community
 from public import transparency_views
 from public import views as public_views
 from tests import factories
+from tests.helpers.meetings import quorum_present
 
 pytestmark = pytest.mark.usefixtures("clear_cache")  # a fresh throttle per test
 
@@ -67,6 +68,7 @@ def awaiting(community: Community, actor, **fields):
 def held_meeting(community: Community, actor, starts_at: dt.datetime, issues, topic: str = ""):
     """A meeting that decided each of ``issues`` (and a topic) and was then closed."""
     meeting = factories.meeting(community, starts_at)
+    quorum_present(meeting, actor)
     for issue, (outcome, notes, explanation) in issues:
         # Matters join an agenda before the meeting begins.
         with time_machine.travel(starts_at - dt.timedelta(hours=1)):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from deliberation import queries
 from deliberation.actions.base import ActionError, put_on_agenda
@@ -34,6 +36,16 @@ def attendance_sign_in(
         raise ActionError(_("This meeting has been closed; signing in is over."))
     if member.council_id != meeting.council_id:
         raise ActionError(_("Only members of this council can sign in at its meetings."))
+    opens_at = queries.sign_in_opens_at(meeting)
+    if timezone.now() < opens_at:
+        raise ActionError(
+            ngettext(
+                "Signing in opens at %(when)s, %(hours)s hour before the meeting starts.",
+                "Signing in opens at %(when)s, %(hours)s hours before the meeting starts.",
+                meeting.council.sign_in_opens_hours,
+            )
+            % {"when": queries.local_time(opens_at), "hours": meeting.council.sign_in_opens_hours}
+        )
     if not member.is_current:
         raise ActionError(
             _("%(name)s is no longer a member of the council.") % {"name": member.resident.name}
@@ -55,6 +67,41 @@ def attendance_sign_in(
         ) from error
 
 
+class Tally(NamedTuple):
+    """A vote as counted: how many for, against and abstaining."""
+
+    votes_for: int
+    against: int
+    abstain: int
+
+
+def quorum_missing(more: int) -> str:
+    """The refusal of a decision below quorum, saying how many more members must sign in."""
+    return ngettext(
+        "No decision can be recorded yet: %(count)s more member must sign in to reach the quorum.",
+        "No decision can be recorded yet: %(count)s more members must sign in to reach the quorum.",
+        more,
+    ) % {"count": more}
+
+
+def check_tally(tally: Tally, present: int) -> None:
+    """Refuse a count that cannot be: negative, none at all, or more votes than members present."""
+    if any(count < 0 for count in tally):
+        raise ActionError(_("A number of votes cannot be negative."))
+    total = sum(tally)
+    if total == 0:
+        raise ActionError(_("Count the votes, or record the decision without a vote."))
+    if total > present:
+        raise ActionError(
+            ngettext(
+                "%(total)s votes were counted, but only %(present)s member is present.",
+                "%(total)s votes were counted, but only %(present)s members are present.",
+                present,
+            )
+            % {"total": total, "present": present}
+        )
+
+
 OUTCOMES_THAT_DECIDE = {
     Decision.Outcome.SOLVE_BY_COUNCIL,
     Decision.Outcome.REFER_TO_COMMUNITY,
@@ -71,13 +118,17 @@ def decision_record(
     notes: str,
     explanation: str = "",
     votes: Mapping[int, str] | None = None,
+    tally: Tally | None = None,
     members: Iterable[CouncilMember] = (),
     due_on: dt.date | None = None,
 ) -> Decision:
     """Record the council's decision on one agenda item and carry it out on the issue.
 
-    The issue first records that the council deliberated it, then moves by the
-    outcome, all through ``issues.actions``. Whatever any step refuses, nothing
+    Nothing is decided without a quorum of members present. A vote comes as a
+    ``tally`` (the numbers for, against and abstaining) or, where the council votes
+    by name, as ``votes`` (member id → choice) of members present, which are counted
+    into the tally. The issue first records that the council deliberated it, then
+    moves by the outcome, all through ``issues.actions``. Whatever any step refuses, nothing
     of the decision is written: it is one transaction.
     """
     if outcome not in Decision.Outcome.values:
@@ -102,35 +153,49 @@ def decision_record(
         )
     if outcome == Decision.Outcome.NOT_ACTIONABLE and not explanation:
         raise ActionError(_("Explain why the matter is not actionable; the reporter will see it."))
+    present, needed, reached = queries.quorum(meeting)
+    if not reached:
+        raise ActionError(quorum_missing(max(needed - present, 1)))
     votes = {int(member_id): choice for member_id, choice in (votes or {}).items() if choice}
     if any(choice not in Vote.Choice.values for choice in votes.values()):
         raise ActionError(_("A vote is for, against or abstain."))
+    if votes and tally is not None:
+        raise ActionError(_("Give either the numbers of votes or each member's vote, not both."))
+    if tally is not None and meeting.council.named_votes:
+        raise ActionError(_("This council records each member's vote by name."))
     if votes:
-        _present, _needed, reached = queries.quorum(meeting)
-        if not reached:
-            raise ActionError(_("A decision put to a vote cannot be taken without a quorum."))
+        voters = set(
+            Attendance.objects.filter(
+                meeting=meeting, member_id__in=votes, member__left_on__isnull=True
+            ).values_list("member_id", flat=True)
+        )
+        votes = {member_id: choice for member_id, choice in votes.items() if member_id in voters}
+        chosen = list(votes.values())
+        tally = Tally(
+            chosen.count(Vote.Choice.FOR),
+            chosen.count(Vote.Choice.AGAINST),
+            chosen.count(Vote.Choice.ABSTAIN),
+        )
+    if tally is not None:
+        check_tally(tally, present)
     decision = Decision.objects.create(
         item_id=item.pk,  # not item=: a refusal below must not leave it on the caller's item
         outcome=outcome,
         notes=notes,
         explanation=explanation,
-        needs_vote=bool(votes),
+        needs_vote=tally is not None,
+        votes_for=tally.votes_for if tally else None,
+        votes_against=tally.against if tally else None,
+        votes_abstain=tally.abstain if tally else None,
         decided_by=actor,
         decided_at=timezone.now(),
     )
-    if votes:
-        present = set(
-            Attendance.objects.filter(
-                meeting=meeting, member_id__in=votes, member__left_on__isnull=True
-            ).values_list("member_id", flat=True)
-        )
-        Vote.objects.bulk_create(
-            [
-                Vote(decision=decision, member_id=member_id, choice=choice)
-                for member_id, choice in sorted(votes.items())
-                if member_id in present
-            ]
-        )
+    Vote.objects.bulk_create(
+        [
+            Vote(decision=decision, member_id=member_id, choice=choice)
+            for member_id, choice in sorted(votes.items())
+        ]
+    )
     if kind == AgendaItem.Kind.REVIEW:
         try:
             _carry_out_review(decision, meeting, item, actor)

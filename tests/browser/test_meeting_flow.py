@@ -52,6 +52,8 @@ def test_a_meeting_decides_escalates_and_approves_its_minutes(
     artefacts,
 ):
     url = live_server.url
+    # This council votes by name: one choice per member present.
+    type(manan.council).objects.filter(pk=manan.council.pk).update(named_votes=True)
     li = member_with_account(manan, "member_li", "李秀英")
     # Two active members (the leader and 李秀英): a quorum needs both.
     starts = timezone.now().replace(second=0, microsecond=0) - dt.timedelta(minutes=5)
@@ -98,6 +100,10 @@ def test_a_meeting_decides_escalates_and_approves_its_minutes(
     assert scanned == url + meeting_path
     shot(staff, "2-sign-in-sheet")
     staff.page.go_back()
+    # The item opens on a tap: its decision form loads then.
+    expect(staff.page.locator(f"#decide-{item.pk}")).to_have_count(0)
+    staff.page.locator(f"#item-{item.pk} a.open-item").click()
+    expect(staff.page.locator(f"#decide-{item.pk}")).to_be_visible()
 
     leader = open_tab(PHONE_WIDTH)
     log_in(leader.page, "manan_member")
@@ -112,15 +118,16 @@ def test_a_meeting_decides_escalates_and_approves_its_minutes(
     expect(votes).to_have_count(2)
 
     # A decision put to a vote: escalate to the street office.
-    staff.page.locator(f"#deciding-{item.pk} > summary").click()
     form = staff.page.locator(f"#decide-{item.pk}")
     form.locator("select[name$='-outcome']").select_option("escalate_to_street")
     form.locator("textarea[name$='-notes']").fill("涉及市政路灯，议事会无权维修，提交街道。")
-    form.locator("details.votes summary").click()
     for select in (votes.nth(0), votes.nth(1)):
         select.select_option("for")
-    form.locator("button[type=submit]").click()
+    form.locator(".form-actions button[type=submit]").click()
     expect(staff.page.locator(f"#item-{item.pk} .decision")).to_be_visible()
+    expect(staff.page.locator(f"#item-{item.pk} .tally")).to_contain_text(
+        "2 赞成 · 0 反对 · 0 弃权"
+    )
     shot(staff, "4-decided")
 
     issue.refresh_from_db()

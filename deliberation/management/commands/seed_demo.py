@@ -357,7 +357,8 @@ class Command(BaseCommand):
         staff = User.objects.get(username="manan_staff")
         leader = User.objects.get(username="manan_member")
         terms = list(CouncilMember.objects.filter(council=council, left_on__isnull=True))
-        for term in terms[: len(terms) * 3 // 4]:
+        present = terms[: len(terms) * 3 // 4]
+        for term in present:
             running.attendance_sign_in(meeting=meeting, member=term, actor=staff, how="staff")
         item = agenda.agenda_topic_add(
             meeting=meeting, actor=staff, topic="小区东侧空地改建停车位的方案"
@@ -367,6 +368,7 @@ class Command(BaseCommand):
             actor=staff,
             outcome="solve_by_council",
             notes="先征求3栋、5栋住户意见，下次会议前由楼栋长汇总。",
+            tally=running.Tally(len(present) - 1, 0, 1),
         )
         closing.meeting_close(meeting=meeting, actor=staff)
         draft = minutes.minutes_draft(meeting=meeting, actor=staff)
