@@ -236,3 +236,12 @@ def council_settings_save(*, actor: User, council: Council, **fields: object) ->
     council.full_clean(exclude=["community"])
     council.save(update_fields=list(changes))
     return council
+
+
+@transaction.atomic
+def user_set_elder_mode(*, actor: User, on: bool) -> User:
+    """Show this account's pages in elder mode (长辈版) or in the standard mode."""
+    if actor.elder_mode != on:
+        actor.elder_mode = on
+        actor.save(update_fields=["elder_mode"])
+    return actor

@@ -1,8 +1,11 @@
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -11,7 +14,16 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from common import flows
 from common.paging import keyset_page
-from members import actions, downloads, exports, extensions, notifications, permissions, queries
+from members import (
+    actions,
+    display,
+    downloads,
+    exports,
+    extensions,
+    notifications,
+    permissions,
+    queries,
+)
 from members.forms import (
     CouncilMemberForm,
     CouncilMemberJoinForm,
@@ -38,7 +50,8 @@ def home(request: HttpRequest) -> HttpResponse:
     if permissions.may_act_as_street_admin(user):
         return redirect("members:street", street_id=min(scope.admin_street_ids))
     if permissions.may_act_as_council_member(user):
-        return redirect("members:me")
+        # In elder mode a member starts from four large tiles (a page of the meetings app).
+        return redirect("meetings:member_home" if user.elder_mode else "members:me")
     if permissions.may_act_as_department_handler(user):
         return redirect("issues:work")
     return render(request, "members/no_role.html", status=403)
@@ -366,6 +379,38 @@ def notices_read(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         return HttpResponseClientRedirect(reverse("members:notices"))
     return redirect("members:notices")
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page; 长辈版 chosen on it before logging in is kept for the account."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        user = form.get_user()
+        if display.elder_mode_of_device(self.request) and not user.elder_mode:
+            actions.user_set_elder_mode(actor=user, on=True)
+        return response
+
+
+@require_POST
+def elder_mode(request: HttpRequest) -> HttpResponse:
+    """The header's 长辈版 switch: turn elder mode on or off and return to the same page.
+
+    Kept on the account when logged in, and on the device (a cookie) in any case, so the
+    public pages and the login page remember it too.
+    """
+    on = not display.elder_mode_of(request)
+    if request.user.is_authenticated:
+        actions.user_set_elder_mode(actor=request.user, on=on)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("home")
+    response = HttpResponseClientRedirect(back) if request.htmx else redirect(back)
+    return display.remember_on_device(response, on=on)
 
 
 # --- Roster exports --------------------------------------------------------------------------
