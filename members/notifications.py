@@ -276,6 +276,13 @@ def render(notice: Notice) -> tuple[str, str]:
     return str(kind.subject), _format(kind.body, notice.context)
 
 
+def email_text(notice: Notice) -> tuple[str, str]:
+    """An email's subject and body: the body ends with the link to what it is about."""
+    subject, body = render(notice)
+    link = notice_link(notice)
+    return subject, f"{body}\n\n{link}" if link else body
+
+
 def _format(text: Promise, context: Mapping) -> str:
     try:
         return str(text) % context
@@ -404,7 +411,7 @@ def _send(notice: Notice) -> None:
     if notice.channel == Notice.Channel.INAPP:
         return  # the row itself is the inbox entry
     with translation.override(settings.LANGUAGE_CODE):
-        subject, body = render(notice)
+        subject, body = email_text(notice)
         text = sms_text(notice)
     recipient = notice.recipient
     if recipient is None:
@@ -413,9 +420,6 @@ def _send(notice: Notice) -> None:
         sms.get_backend().send(phone=notice.phone, text=text, key=notice.key)
         return
     if notice.channel == Notice.Channel.EMAIL:
-        link = notice_link(notice)
-        if link:
-            body = f"{body}\n\n{link}"
         # One Message-ID for every attempt at a notice: when a worker dies after the
         # mail server took the message, the retry is the same message to mail clients,
         # which show it once (the SMS provider gets the notice's key for the same reason).

@@ -107,7 +107,7 @@ def expected_mail(notices) -> Counter:
     """(to, subject, text) of each email notice, rendered as the worker renders it."""
     with translation.override(settings.LANGUAGE_CODE):
         return Counter(
-            (n.recipient.email, *notifications.render(n))
+            (n.recipient.email, *notifications.email_text(n))
             for n in notices
             if n.channel == Notice.Channel.EMAIL
         )
