@@ -31,8 +31,9 @@ def _row_counts() -> dict[str, int]:
     with connection.cursor() as cursor:
         counts = {}
         for table in sorted(connection.introspection.table_names(cursor)):
-            if table == "django_migrations":
-                continue  # the one table the migrations write to
+            if table == "django_migrations" or table.startswith("sqlite_"):
+                # The one table the migrations write to, and SQLite's own planner statistics.
+                continue
             cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
             counts[table] = cursor.fetchone()[0]
     return counts
