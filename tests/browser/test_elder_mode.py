@@ -195,7 +195,7 @@ def test_after_a_failed_htmx_submit_the_focus_is_on_the_error_summary(
     log_in(page, "manan_staff")
     page.goto(live_server.url + reverse("meetings:detail", args=[meeting.pk]))
     page.evaluate("window.__samePage = 1")
-    page.locator(f"#deciding-{item.pk} > summary").click()
+    page.locator(f"#item-{item.pk} a.open-item").click()
     page.locator(f"#decide-{item.pk} button[type=submit]").click()
 
     summary = page.locator(f"#item-{item.pk} [data-error-summary]")
