@@ -25,9 +25,13 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as dt
+import os
 import random
 import resource
+import signal
+import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,6 +50,7 @@ PAGE_PRESENT = 6
 PAGE_CLIENTS = 2
 PAGE_REPEAT = 30
 PAGE_TARGET_P95_MS = 100
+PAGE_WORKERS = os.cpu_count() or 2
 BATCH = 5_000
 MEMBERS = 3
 SEED = 20261125
@@ -534,19 +539,296 @@ def page_report(timing: PageTiming) -> str:
     )
 
 
+# --- The meeting page served by gunicorn, beside the bare floor view -------------------------
+
+
+@dataclass
+class Served:
+    """One URL's requests over HTTP: wall times seen by the clients, and the body's size."""
+
+    name: str
+    requests: int
+    p50: float
+    p95: float
+    max: float
+    bytes: int
+
+
+@dataclass
+class ServedTiming:
+    items: int
+    clients: int
+    workers: int
+    page: Served
+    floor: Served
+    server_pid: int
+    bind: str
+
+
+def database_url() -> str:
+    """``DATABASE_URL`` for the database this process is connected to (a test's own too)."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    found = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{found['NAME']}"
+    if connection.vendor != "postgresql":
+        raise RuntimeError(f"--page over HTTP knows SQLite and PostgreSQL, not {connection.vendor}")
+    user = quote(found.get("USER") or "", safe="")
+    password = quote(found.get("PASSWORD") or "", safe="")
+    login = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    port = f":{found['PORT']}" if found.get("PORT") else ""
+    return f"postgres://{login}{found.get('HOST') or ''}{port}/{quote(found['NAME'], safe='')}"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _get(port: int, path: str, cookie: str = "") -> tuple[float, int, int]:
+    """One GET on a new connection, as a browser behind the TLS proxy sends it.
+
+    Returns (wall ms to the body's last byte, HTTP status, body bytes)."""
+    import http.client
+
+    headers = {"X-Forwarded-Proto": "https", "Accept": "text/html"}
+    if cookie:
+        headers["Cookie"] = cookie
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    return (time.perf_counter() - started) * 1000, response.status, len(body)
+
+
+class Gunicorn:
+    """``gunicorn deliberation.wsgi:application`` on a free local port, with this process's
+    settings, environment and database; stopped (workers and all) on leaving."""
+
+    def __init__(self, *, workers: int) -> None:
+        self.workers = workers
+        self.port = _free_port()
+        self.bind = f"127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def environment(self) -> dict[str, str]:
+        from django.conf import settings
+
+        env = dict(os.environ)
+        env["DJANGO_SETTINGS_MODULE"] = settings.SETTINGS_MODULE
+        env["DATABASE_URL"] = database_url()
+        # The session cookie's user is checked against a hash keyed by SECRET_KEY.
+        env["SECRET_KEY"] = settings.SECRET_KEY
+        hosts = [h for h in env.get("ALLOWED_HOSTS", "").split(",") if h.strip()]
+        env["ALLOWED_HOSTS"] = ",".join([*hosts, "127.0.0.1"])
+        env.pop("WEB_CONCURRENCY", None)
+        return env
+
+    def __enter__(self) -> Gunicorn:
+        from django.conf import settings
+
+        command = [
+            sys.executable, "-m", "gunicorn", "deliberation.wsgi:application",
+            "--bind", self.bind, "--workers", str(self.workers), "--worker-class", "sync",
+            "--log-level", "warning", "--error-logfile", "-",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, cwd=settings.BASE_DIR, env=self.environment(), start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                error = self.process.stderr.read() if self.process.stderr else ""
+                raise RuntimeError(f"gunicorn stopped at start:\n{error[-2000:]}")
+            try:
+                if _get(self.port, "/health/")[1] == 200:
+                    return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.__exit__(None, None, None)
+                raise RuntimeError(f"gunicorn did not answer on {self.bind} within 60 s")
+            time.sleep(0.2)
+
+    def __exit__(self, *_: object) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()  # the master stops its workers gracefully
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # its own session: master and workers
+            process.wait()
+        if process.stderr:
+            process.stderr.close()
+
+
+def _served_client(
+    port: int, cookie: str, page: str, repeat: int, warmup: int, start: threading.Barrier
+) -> tuple[list[tuple[float, int]], list[tuple[float, int]]]:
+    """One client: warm up, wait for the others, then ask for the page and the floor view
+    in turn, ``repeat`` times each. Returns ([(ms, bytes)] of the page, of the floor)."""
+    pages, floors = [], []
+    for number in range(-warmup, repeat):
+        for path, cookie_sent, into in ((page, cookie, pages), ("/health/", "", floors)):
+            if number == 0 and path == page:
+                start.wait()
+            took, status, size = _get(port, path, cookie_sent)
+            if status != 200:
+                raise RuntimeError(f"{path}: HTTP {status} from gunicorn")
+            if number >= 0:
+                into.append((took, size))
+    return pages, floors
+
+
+def _served(name: str, timings: list[tuple[float, int]]) -> Served:
+    from bench.measure import percentile
+
+    walls = [took for took, _size in timings]
+    return Served(
+        name=name, requests=len(walls), p50=percentile(walls, 0.5), p95=percentile(walls, 0.95),
+        max=max(walls), bytes=max(size for _took, size in timings),
+    )  # fmt: skip
+
+
+def time_served(
+    *,
+    items: int = PAGE_ITEMS,
+    clients: int = PAGE_CLIENTS,
+    repeat: int = PAGE_REPEAT,
+    workers: int = PAGE_WORKERS,
+    warmup: int = 3,
+    out: Out = print,
+) -> ServedTiming:
+    """The meeting page and ``/health/`` over HTTP from gunicorn, ``clients`` threads at once.
+
+    Each client asks for the page, then the floor view, ``repeat`` times (after
+    ``warmup`` untimed rounds), with the staff's session cookie on the page's requests."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.conf import settings
+    from django.db import connections
+    from django.test import Client
+    from django.urls import reverse
+
+    from members.models import User
+
+    meeting_id, staff_id = page_data(items=items, out=out)
+    login = Client()
+    login.force_login(User.objects.get(pk=staff_id))  # a real session row, as a login makes
+    cookie = f"{settings.SESSION_COOKIE_NAME}={login.cookies[settings.SESSION_COOKIE_NAME].value}"
+    page = reverse("meetings:detail", args=[meeting_id])
+    connections.close_all()
+    out(f"Starting gunicorn with {workers} sync workers …")
+    with Gunicorn(workers=workers) as server:
+        pid = server.process.pid if server.process else 0
+        out(
+            f"Asking gunicorn on {server.bind} for the meeting page and /health/ with "
+            f"{clients} clients at once, {repeat} times each …"
+        )
+        start = threading.Barrier(clients)
+        with ThreadPoolExecutor(clients) as pool:
+            runs = list(
+                pool.map(
+                    lambda _: _served_client(server.port, cookie, page, repeat, warmup, start),
+                    range(clients),
+                )
+            )
+    return ServedTiming(
+        items=items,
+        clients=clients,
+        workers=workers,
+        page=_served("meeting page", [t for pages, _floors in runs for t in pages]),
+        floor=_served("/health/", [t for _pages, floors in runs for t in floors]),
+        server_pid=pid,
+        bind=server.bind,
+    )
+
+
+SERVED_HEADER = ("url", "requests", "p50_ms", "p95_ms", "max_ms", "KB")
+
+
+def served_report(timing: ServedTiming) -> str:
+    """Both rows (the page, the floor view), then the verdict on the page's p95."""
+    rows = [SERVED_HEADER]
+    for served in (timing.page, timing.floor):
+        rows.append(
+            (
+                served.name.replace(" ", "_"), str(served.requests), f"{served.p50:.1f}",
+                f"{served.p95:.1f}", f"{served.max:.1f}", f"{served.bytes / 1024:.1f}",
+            )
+        )  # fmt: skip
+    widths = [max(len(row[n]) for row in rows) for n in range(len(SERVED_HEADER))]
+    lines = [
+        "  ".join(
+            cell.ljust(width) if n == 0 else cell.rjust(width)
+            for n, (cell, width) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    verdict = "met" if timing.page.p95 <= PAGE_TARGET_P95_MS else "MISSED"
+    lines.append(
+        f"meeting page over HTTP p95 {timing.page.p95:.1f} ms (target <= {PAGE_TARGET_P95_MS} "
+        f"ms: {verdict}); the floor view /health/ p95 {timing.floor.p95:.1f} ms beside it, in "
+        "the same run"
+    )
+    return "\n".join(lines)
+
+
+PAGE_HOW = ("both", "gunicorn", "in-process")
+
+
 def run_page(
     *,
     items: int = PAGE_ITEMS,
     clients: int = PAGE_CLIENTS,
     repeat: int = PAGE_REPEAT,
+    how: str = "both",
+    workers: int = PAGE_WORKERS,
     force: bool = False,
     out: Out = print,
 ) -> str:
-    """Make (or reuse) the page's meeting, time the page; return the printed report."""
+    """Make (or reuse) the page's meeting, time the page; return the printed report.
+
+    ``how``: ``gunicorn`` (over HTTP, beside ``/health/``), ``in-process`` (the test
+    client in forked processes) or ``both``, in that order."""
     from bench import measure
 
+    if how not in PAGE_HOW:
+        raise ValueError(f"how must be one of {', '.join(PAGE_HOW)}")
     check_database(force=force, street=PAGE_STREET)
-    timing = time_page(items=items, clients=clients, repeat=repeat, out=out)
+    parts = []
+    if how in ("both", "gunicorn"):
+        served = time_served(items=items, clients=clients, repeat=repeat, workers=workers, out=out)
+        parts += [
+            f"method    gunicorn, {workers} sync workers, on {served.bind}; {clients} client "
+            f"threads (http.client, a new connection per request) each asking {repeat} times "
+            "for the page, then /health/, after 3 untimed rounds; wall ms as the clients see it",
+            "",
+            served_report(served),
+            "",
+        ]
+    if how in ("both", "in-process"):
+        timing = time_page(items=items, clients=clients, repeat=repeat, out=out)
+        parts += [
+            f"method    in-process django.test.Client in {clients} forked processes, "
+            f"{repeat} times each after 3 untimed requests",
+            "",
+            page_report(timing),
+            "",
+        ]
     return "\n".join(
         [
             "",
@@ -555,9 +837,7 @@ def run_page(
             *measure.database(),
             f"data set  one meeting with {items} items (a third decided), {PAGE_MEMBERS} "
             f"members, {PAGE_PRESENT} signed in; the page as the community's staff see it",
-            "",
-            page_report(timing),
-            "",
+            *parts,
         ]
     )
 
@@ -583,6 +863,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"--page: clients asking at once ({PAGE_CLIENTS})")  # fmt: skip
     parser.add_argument("--repeat", type=int, default=PAGE_REPEAT,
                         help=f"--page: timed requests per client ({PAGE_REPEAT})")  # fmt: skip
+    parser.add_argument("--how", choices=PAGE_HOW, default="both",
+                        help="--page: over HTTP from gunicorn, in-process or both")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=PAGE_WORKERS,
+                        help=f"--page: gunicorn's sync workers ({PAGE_WORKERS})")  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -636,6 +920,8 @@ def main(argv: list[str] | None = None) -> int:
                     items=args.items,
                     clients=args.clients,
                     repeat=args.repeat,
+                    how=args.how,
+                    workers=args.workers,
                     force=args.force,
                     out=say,
                 )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import socket
+from pathlib import Path
+
 import pytest
 
 from bench import meetings
@@ -9,6 +13,12 @@ from bench.generate import BenchRefused
 from deliberation.models import AgendaItem, Meeting, Schedule
 from issues.models import Issue
 from members.models import Council
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    """The real clock: gunicorn's workers read it, and the staff's session expires by it."""
+    return None
 
 
 def quiet(_: str) -> None:
@@ -71,7 +81,7 @@ def test_bench_meetings_grows_the_data_set_size_by_size():
 
 @pytest.mark.django_db(transaction=True)
 def test_bench_meetings_times_the_meeting_page_under_concurrent_clients():
-    text = meetings.run_page(items=7, clients=2, repeat=2, out=quiet)
+    text = meetings.run_page(items=7, clients=2, repeat=2, how="in-process", out=quiet)
     lines = text.splitlines()
     start = next(n for n, line in enumerate(lines) if line.split()[:2] == ["items", "clients"])
     assert lines[start].split() == list(meetings.PAGE_HEADER)
@@ -85,5 +95,46 @@ def test_bench_meetings_times_the_meeting_page_under_concurrent_clients():
     assert meeting.agenda_items.count() == 7
     assert meeting.attendances.count() == meetings.PAGE_PRESENT
     # Running again reuses the meeting and grows its agenda.
-    meetings.run_page(items=9, clients=1, repeat=1, out=quiet)
+    meetings.run_page(items=9, clients=1, repeat=1, how="in-process", out=quiet)
     assert Meeting.objects.get(pk=meeting.pk).agenda_items.count() == 9
+
+
+def processes_with(text: str) -> list[int]:
+    """The ids of running processes whose command line holds ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in command:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_meetings_times_the_meeting_page_from_gunicorn_beside_the_floor_view():
+    text = meetings.run_page(items=4, clients=1, repeat=3, how="gunicorn", workers=1, out=quiet)
+    lines = text.splitlines()
+    start = lines.index(next(line for line in lines if line.split()[:2] == ["url", "requests"]))
+    assert lines[start].split() == list(meetings.SERVED_HEADER)
+    found = {}
+    for line in lines[start + 1 : start + 3]:
+        name, *numbers = line.split()
+        found[name] = dict(zip(meetings.SERVED_HEADER[1:], map(float, numbers), strict=True))
+    assert set(found) == {"meeting_page", "/health/"}
+    for row in found.values():
+        assert row["requests"] == 3
+        assert row["max_ms"] >= row["p95_ms"] >= row["p50_ms"] > 0
+    # The staff's session reached the page itself (not the login form) over HTTP.
+    assert found["meeting_page"]["KB"] > found["/health/"]["KB"]
+    assert "meeting page over HTTP p95" in text and "/health/ p95" in text
+
+    # gunicorn is stopped afterwards: nothing listens on its port, no process is left.
+    bind = re.search(r"on (127\.0\.0\.1:(\d+));", text)
+    assert bind
+    assert processes_with(f"--bind {bind[1]}") == []
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", int(bind[2])), timeout=2):
+        pass
