@@ -681,15 +681,19 @@ def _served_client(
     """One client: warm up, wait for the others, then ask for the page and the floor view
     in turn, ``repeat`` times each. Returns ([(ms, bytes)] of the page, of the floor)."""
     pages, floors = [], []
-    for number in range(-warmup, repeat):
-        for path, cookie_sent, into in ((page, cookie, pages), ("/health/", "", floors)):
-            if number == 0 and path == page:
-                start.wait()
-            took, status, size = _get(port, path, cookie_sent)
-            if status != 200:
-                raise RuntimeError(f"{path}: HTTP {status} from gunicorn")
-            if number >= 0:
-                into.append((took, size))
+    try:
+        for number in range(-warmup, repeat):
+            for path, cookie_sent, into in ((page, cookie, pages), ("/health/", "", floors)):
+                if number == 0 and path == page:
+                    start.wait(timeout=300)
+                took, status, size = _get(port, path, cookie_sent)
+                if status != 200:
+                    raise RuntimeError(f"{path}: HTTP {status} from gunicorn")
+                if number >= 0:
+                    into.append((took, size))
+    except BaseException:
+        start.abort()  # the other clients stop waiting for this one
+        raise
     return pages, floors
 
 
@@ -740,12 +744,16 @@ def time_served(
         )
         start = threading.Barrier(clients)
         with ThreadPoolExecutor(clients) as pool:
-            runs = list(
-                pool.map(
-                    lambda _: _served_client(server.port, cookie, page, repeat, warmup, start),
-                    range(clients),
-                )
-            )
+            futures = [
+                pool.submit(_served_client, server.port, cookie, page, repeat, warmup, start)
+                for _ in range(clients)
+            ]
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        # The client that failed first, not those it released from the barrier.
+        errors.sort(key=lambda error: isinstance(error, threading.BrokenBarrierError))
+        if errors:
+            raise errors[0]
+        runs = [future.result() for future in futures]
     return ServedTiming(
         items=items,
         clients=clients,
