@@ -1,0 +1,294 @@
+"""Every page each demo role can reach from its start page, on a 360 px phone, in both modes.
+
+The demo data (``seed_demo``) is served by the live server. Each demo account logs in
+through the login form and starts at its home page; a resident without an account starts
+at 马南社区's public report form, the tracking page and the transparency page. From there
+the crawl follows same-origin links (``a[href]``) by GET, breadth first, and opens each
+kind of page once per role: pages are told apart by their URL name
+(``django.urls.resolve(path).view_name``), at most ``PAGES_PER_ROLE`` of them. It never
+follows logout, the language switch, files (exports, PDF, calendar feeds, QR images,
+photos) or a link that changes something.
+
+Each page is checked at 360 px in the default mode and in 长辈版 (the header's
+``button[data-elder-switch]`` is pressed once on the start page; every page after it must
+carry ``<html class="elder">``):
+
+==========================  ==============  =========
+rule                        default         长辈版
+==========================  ==============  =========
+any visible text            ≥ 16 px         ≥ 22 px
+body text, labels, fields   ≥ 18 px         ≥ 22 px
+tap targets                 ≥ 44×44 px      ≥ 60×60 px
+==========================  ==============  =========
+
+- *Visible text* is every character painted on the page, the labels that phone tables draw
+  in ``::before`` included; text hidden on purpose (``display: none``, ``.visually-hidden``,
+  the skip link until it is focused, closed ``<details>``) is not.
+- *Body text* is the size ``<body>`` gives every paragraph, and the text of every visible
+  ``label``, ``legend``, ``input``, ``select`` and ``textarea``.
+- *Targets* are the visible, enabled ``a[href]``, ``button``, ``input`` (not hidden),
+  ``select``, ``textarea``, ``summary`` and ``[role=button]``, measured with
+  ``getBoundingClientRect``. A checkbox or radio that has a label is measured by its label
+  (tapping the label ticks it), and that label is a target. A link is exempt (WCAG 2.5.8's
+  inline exception) only when it is laid out ``display: inline`` inside a block that holds
+  at least two more letters or digits of text than the link: a link inside a sentence. A
+  link alone in a table cell or a list item is a target.
+- *200 % zoom*: at a viewport 180 CSS px wide (360 px at 200 %),
+  ``document.scrollingElement.scrollWidth`` may not exceed its width.
+- *axe-core* (vendored from npm under ``tests/browser/vendor``, injected into the page) with
+  the WCAG 2.1 A and AA rules finds no violation.
+- A link a role is shown opens: no page answers 4xx or 5xx.
+
+A failure names the role, the mode, the address and, for each broken rule, the elements
+(selector, text, size); a screenshot of each failing page is saved under
+``test-artefacts/crawl/`` with the whole report (``report-<mode>.txt``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.core.management import call_command
+from django.urls import Resolver404, resolve, reverse
+
+from deliberation.management.commands.seed_demo import DEMO_PASSWORD
+from members import actions as member_actions
+from members.models import Community, User
+from public.views import public_form_token
+from tests.browser.conftest import DEFAULT_LOCALE, PHONE_WIDTH
+
+pytestmark = pytest.mark.browser
+
+HERE = Path(__file__).resolve().parent
+AXE = HERE / "vendor" / "axe-core-4.14.1" / "axe.min.js"
+SIZE_RULES = (HERE / "page_rules.js").read_text()
+OVERFLOW = (HERE / "page_overflow.js").read_text()
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+RUN_AXE = """tags => axe
+  .run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]})
+  .then(result => result.violations.map(rule => ({
+    id: rule.id, impact: rule.impact, help: rule.help,
+    nodes: rule.nodes.map(node => ({target: node.target.join(" "), html: node.html})),
+  })))"""
+
+PHONE = {"width": PHONE_WIDTH, "height": 800}
+ZOOMED = {"width": PHONE_WIDTH // 2, "height": 400}  # 360 px at 200 %
+PAGES_PER_ROLE = 40
+LISTED = 8  # elements listed per broken rule; the rest are counted
+
+ACCOUNTS = [
+    "manan_staff",
+    "xingfu_staff",
+    "nanen_admin",
+    "chengbei_admin",
+    "manan_member",
+    "city_handler",
+]
+RESIDENT = "resident"  # no account: the public pages
+
+# Not pages, or not to be opened by a crawler: files, and links that change something.
+NOT_PAGES = {
+    "logout",
+    "set_language",
+    "health",
+    "minutes:pdf",
+    "reports:report_download",
+    "issues:photo",
+    "calendars:feed",
+    "public:poster_svg",
+    "public:transparency_qr",
+}
+FILE = re.compile(r"\.(csv|xlsx|pdf|ics|svg|png|jpe?g|webp|zip)$")
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    text: int  # px, any visible text
+    body: int  # px, body text, labels and fields
+    target: int  # px, both sides of a tap target
+
+    def __str__(self) -> str:
+        return self.name
+
+
+DEFAULT = Mode("default", text=16, body=18, target=44)
+ELDER = Mode("elder", text=22, body=22, target=60)
+
+
+@dataclass
+class Finding:
+    who: str
+    mode: Mode
+    url: str
+    name: str
+    problems: list[str] = field(default_factory=list)
+    screenshot: str = ""
+
+    def __str__(self) -> str:
+        head = f"[{self.who} · {self.mode}] {self.url} ({self.name})"
+        lines = [head, *(f"  {problem}" for problem in self.problems)]
+        if self.screenshot:
+            lines.append(f"  screenshot: {self.screenshot}")
+        return "\n".join(lines)
+
+
+def listed(title: str, elements: list[dict]) -> str:
+    shown = [f'{e["selector"]} "{e["text"]}" {e["size"]}' for e in elements[:LISTED]]
+    more = len(elements) - LISTED
+    if more > 0:
+        shown.append(f"… and {more} more")
+    return f"{title}:\n    " + "\n    ".join(shown)
+
+
+def view_name(url: str, origin: str) -> str | None:
+    """The URL name of a same-origin page the crawl may open, else None."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or f"{parts.scheme}://{parts.netloc}" != origin:
+        return None
+    if FILE.search(parts.path):
+        return None
+    try:
+        name = resolve(parts.path).view_name
+    except Resolver404:
+        return None  # static files, media
+    if name in NOT_PAGES or any(word in name for word in ("export", "download", "pdf")):
+        return None
+    return name
+
+
+def check(page, mode: Mode) -> list[str]:
+    """What is wrong with the page open in ``page`` (at 360 px), in the words of the rules."""
+    problems = []
+    if mode is ELDER and not page.evaluate("document.documentElement.classList.contains('elder')"):
+        problems.append("长辈版 is not on: <html> has no class elder")
+    sizes = page.evaluate(SIZE_RULES, {"text": mode.text, "body": mode.body, "target": mode.target})
+    if sizes["text"]:
+        problems.append(listed(f"text under {mode.text} px", sizes["text"]))
+    if sizes["body"]:
+        problems.append(listed(f"body text or form field under {mode.body} px", sizes["body"]))
+    if sizes["targets"]:
+        problems.append(listed(f"targets under {mode.target}×{mode.target} px", sizes["targets"]))
+    page.add_script_tag(path=str(AXE))
+    for rule in page.evaluate(RUN_AXE, AXE_TAGS):
+        nodes = [
+            {"selector": node["target"], "text": node["html"][:80], "size": ""}
+            for node in rule["nodes"]
+        ]
+        problems.append(listed(f"axe {rule['id']} ({rule['impact']}): {rule['help']}", nodes))
+    page.set_viewport_size(ZOOMED)
+    overflow = page.evaluate(OVERFLOW)
+    page.set_viewport_size(PHONE)
+    if overflow["scrollWidth"] > overflow["width"]:
+        problems.append(
+            listed(
+                f"scrolls sideways at 200 % zoom: {overflow['scrollWidth']} px wide "
+                f"in a {overflow['width']} px viewport; sticking out",
+                overflow["culprits"],
+            )
+        )
+    return problems
+
+
+def crawl(page, *, who: str, mode: Mode, starts: list[str], origin: str, shots: Path):
+    """Visit each kind of page ``who`` can reach from ``starts``; yield what is wrong."""
+    queue = deque(starts)
+    opened: set[str] = set()
+    while queue and len(opened) < PAGES_PER_ROLE:
+        url = queue.popleft()
+        name = view_name(url, origin)
+        if name is None or name in opened:
+            continue
+        opened.add(name)
+        response = page.goto(url)
+        landed = view_name(page.url, origin) or name
+        if landed != name:
+            if landed in opened:
+                continue
+            opened.add(landed)
+        finding = Finding(who, mode, page.url, landed)
+        status = response.status if response else 0
+        content_type = response.headers.get("content-type", "") if response else ""
+        if status >= 400:
+            finding.problems.append(f"answers HTTP {status}")
+        elif content_type.startswith("text/html"):
+            finding.problems.extend(check(page, mode))
+            links = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+            queue.extend(urlunsplit(urlsplit(link)._replace(fragment="")) for link in links)
+        if finding.problems:
+            path = shots / f"{mode}-{who}-{landed.replace(':', '-')}.png"
+            page.screenshot(path=path, full_page=True)
+            finding.screenshot = str(path.relative_to(shots.parent.parent))
+            yield finding
+
+
+@pytest.fixture
+def demo(transactional_db, live_server) -> dict[str, object]:
+    """The demo data; 马南社区's transparency page published, as its staff would."""
+    call_command("seed_demo", stdout=StringIO())
+    manan = Community.objects.get(name="马南社区")
+    member_actions.community_transparency_set(
+        actor=User.objects.get(username="manan_staff"), community=manan, public=True
+    )
+    token = public_form_token(manan)
+    url = live_server.url
+    return {
+        "origin": url,
+        "resident": [
+            url + reverse("public:report", args=[token]),
+            url + reverse("public:track"),
+            url + reverse("public:transparency", args=[token]),
+        ],
+    }
+
+
+@pytest.fixture
+def crawl_shots(artefacts) -> Path:
+    folder = artefacts / "crawl"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize("mode", [DEFAULT, ELDER], ids=str)
+def test_every_page_a_role_reaches_meets_the_phone_rules(mode, demo, browser, crawl_shots, log_in):
+    for old in crawl_shots.glob(f"{mode}-*.png"):
+        old.unlink()
+    findings: list[Finding] = []
+    for who in [*ACCOUNTS, RESIDENT]:
+        context = browser.new_context(viewport=PHONE, locale=DEFAULT_LOCALE, bypass_csp=True)
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        try:
+            if who == RESIDENT:
+                starts = demo["resident"]
+                page.goto(starts[0])
+            else:
+                log_in(page, who, DEMO_PASSWORD)
+                starts = [demo["origin"] + reverse("home")]
+            if mode is ELDER:
+                switch = page.locator("header [data-elder-switch]")
+                if not switch.count():
+                    pytest.fail(f"{who}: no 长辈版 switch in the header of {page.url}")
+                with page.expect_navigation():
+                    switch.click()
+            findings.extend(
+                crawl(
+                    page,
+                    who=who,
+                    mode=mode,
+                    starts=starts,
+                    origin=demo["origin"],
+                    shots=crawl_shots,
+                )
+            )
+        finally:
+            context.close()
+    report = "\n\n".join(str(finding) for finding in findings)
+    (crawl_shots / f"report-{mode}.txt").write_text(report or "no problem found\n")
+    assert not findings, f"{len(findings)} pages break the rules in {mode} mode:\n\n{report}"
