@@ -219,3 +219,12 @@ def community_transparency_set(*, actor: User, community: Community, public: boo
         locked.save(update_fields=["transparency_public"])
     community.transparency_public = public
     return locked
+
+
+@transaction.atomic
+def user_set_elder_mode(*, actor: User, on: bool) -> User:
+    """Show this account's pages in elder mode (长辈版) or in the standard mode."""
+    if actor.elder_mode != on:
+        actor.elder_mode = on
+        actor.save(update_fields=["elder_mode"])
+    return actor

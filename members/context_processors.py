@@ -1,6 +1,11 @@
 from django.http import HttpRequest
 
-from members import permissions, queries
+from members import display, permissions, queries
+
+
+def display_mode(request: HttpRequest) -> dict:
+    """``elder_mode``: whether the page is shown in elder mode (长辈版); no query."""
+    return {"elder_mode": display.elder_mode_of(request)}
 
 
 def navigation(request: HttpRequest) -> dict:

@@ -23,6 +23,8 @@ class User(AbstractUser):
     )
     notify_by_sms = models.BooleanField(_("send me text messages"), default=False)
     notify_by_email = models.BooleanField(_("send me email"), default=False)
+    # 长辈版: larger text, larger targets and, for council members, a home of four tiles.
+    elder_mode = models.BooleanField(_("elder mode"), default=False)
 
     def __str__(self) -> str:
         return self.display_name or self.username

@@ -8,6 +8,7 @@ urlpatterns = [
     path("communities/", views.my_communities, name="my_communities"),
     path("street/<int:street_id>/", views.street, name="street"),
     path("me/", views.me, name="me"),
+    path("display/elder-mode/", views.elder_mode, name="elder_mode"),
     path("notices/", views.notices, name="notices"),
     path("notices/read/", views.notices_read, name="notices_read"),
     path("communities/<int:community_id>/residents/", views.residents, name="residents"),

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -11,7 +12,16 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from common import flows
 from common.paging import keyset_page
-from members import actions, downloads, exports, extensions, notifications, permissions, queries
+from members import (
+    actions,
+    display,
+    downloads,
+    exports,
+    extensions,
+    notifications,
+    permissions,
+    queries,
+)
 from members.forms import (
     CouncilMemberForm,
     CouncilMemberJoinForm,
@@ -331,6 +341,25 @@ def notices_read(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         return HttpResponseClientRedirect(reverse("members:notices"))
     return redirect("members:notices")
+
+
+@require_POST
+def elder_mode(request: HttpRequest) -> HttpResponse:
+    """The header's 长辈版 switch: turn elder mode on or off and return to the same page.
+
+    Kept on the account when logged in, and on the device (a cookie) in any case, so the
+    public pages and the login page remember it too.
+    """
+    on = not display.elder_mode_of(request)
+    if request.user.is_authenticated:
+        actions.user_set_elder_mode(actor=request.user, on=on)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("home")
+    response = HttpResponseClientRedirect(back) if request.htmx else redirect(back)
+    return display.remember_on_device(response, on=on)
 
 
 # --- Roster exports --------------------------------------------------------------------------
