@@ -5,9 +5,10 @@ through the login form and starts at its home page; a resident without an accoun
 at 马南社区's public report form, the tracking page and the transparency page. From there
 the crawl follows same-origin links (``a[href]``) by GET, breadth first, and opens each
 kind of page once per role: pages are told apart by their URL name
-(``django.urls.resolve(path).view_name``), at most ``PAGES_PER_ROLE`` of them. It never
-follows logout, the language switch, files (exports, PDF, calendar feeds, QR images,
-photos) or a link that changes something.
+(``django.urls.resolve(path).view_name``), at most ``PAGES_PER_ROLE`` of them. The public
+pages and the login page, the same for everyone, are opened once per mode, by the resident.
+It never follows logout, the language switch, files (exports, PDF, calendar feeds, QR
+images, photos) or a link that changes something (no page changes anything on a GET).
 
 Each page is checked at 360 px in the default mode and in 长辈版 (the header's
 ``button[data-elder-switch]`` is pressed once on the start page; every page after it must
@@ -103,6 +104,7 @@ NOT_PAGES = {
     "calendars:feed",
     "public:poster_svg",
     "public:transparency_qr",
+    "members:notice_open",  # opening a notice marks it read
 }
 FILE = re.compile(r"\.(csv|xlsx|pdf|ics|svg|png|jpe?g|webp|zip)$")
 
@@ -196,22 +198,42 @@ def check(page, mode: Mode) -> list[str]:
     return problems
 
 
-def crawl(page, *, who: str, mode: Mode, starts: list[str], origin: str, shots: Path):
-    """Visit each kind of page ``who`` can reach from ``starts``; yield what is wrong."""
+def same_for_everyone(name: str) -> bool:
+    """The public pages and the login page: checked once per mode, as the resident sees them."""
+    return name.startswith("public:") or name == "login"
+
+
+def crawl(
+    page, *, who: str, mode: Mode, starts: list[str], origin: str, shots: Path, shared: set[str]
+):
+    """Visit each kind of page ``who`` can reach from ``starts``; yield what is wrong.
+
+    ``shared`` holds the pages that are the same for everyone already opened by a role
+    before; this role opens the others and adds its own.
+    """
     queue = deque(starts)
     opened: set[str] = set()
+
+    def seen(name: str) -> bool:
+        return name in opened or (same_for_everyone(name) and name in shared)
+
+    def open_(name: str) -> None:
+        opened.add(name)
+        if same_for_everyone(name):
+            shared.add(name)
+
     while queue and len(opened) < PAGES_PER_ROLE:
         url = queue.popleft()
         name = view_name(url, origin)
-        if name is None or name in opened:
+        if name is None or seen(name):
             continue
-        opened.add(name)
+        open_(name)
         response = page.goto(url)
         landed = view_name(page.url, origin) or name
         if landed != name:
-            if landed in opened:
+            if seen(landed):
                 continue
-            opened.add(landed)
+            open_(landed)
         finding = Finding(who, mode, page.url, landed)
         status = response.status if response else 0
         content_type = response.headers.get("content-type", "") if response else ""
@@ -260,7 +282,8 @@ def test_every_page_a_role_reaches_meets_the_phone_rules(mode, demo, browser, cr
     for old in crawl_shots.glob(f"{mode}-*.png"):
         old.unlink()
     findings: list[Finding] = []
-    for who in [*ACCOUNTS, RESIDENT]:
+    shared: set[str] = set()
+    for who in [RESIDENT, *ACCOUNTS]:
         context = browser.new_context(viewport=PHONE, locale=DEFAULT_LOCALE, bypass_csp=True)
         context.set_default_timeout(15_000)
         page = context.new_page()
@@ -285,6 +308,7 @@ def test_every_page_a_role_reaches_meets_the_phone_rules(mode, demo, browser, cr
                     starts=starts,
                     origin=demo["origin"],
                     shots=crawl_shots,
+                    shared=shared,
                 )
             )
         finally:
