@@ -1,12 +1,13 @@
 from django.urls import path
 
-from deliberation import agenda_views, views
+from deliberation import agenda_views, home_views, views
 
 app_name = "meetings"
 
 urlpatterns = [
     path("meetings/", views.meeting_list, name="list"),
     path("meetings/mine/", views.my_meetings, name="mine"),
+    path("my/", home_views.member_home, name="member_home"),
     path(
         "communities/<int:community_id>/meetings/export.csv",
         views.meetings_export_csv,

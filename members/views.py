@@ -47,7 +47,8 @@ def home(request: HttpRequest) -> HttpResponse:
     if permissions.may_act_as_street_admin(user):
         return redirect("members:street", street_id=min(scope.admin_street_ids))
     if permissions.may_act_as_council_member(user):
-        return redirect("members:me")
+        # In elder mode a member starts from four large tiles (a page of the meetings app).
+        return redirect("meetings:member_home" if user.elder_mode else "members:me")
     if permissions.may_act_as_department_handler(user):
         return redirect("issues:work")
     return render(request, "members/no_role.html", status=403)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import reverse
 
 from members.display import ELDER_COOKIE
@@ -111,3 +112,115 @@ def test_the_switch_never_sends_anyone_to_another_site(as_user, manan_member):
 def test_the_switch_answers_htmx_with_a_client_redirect(as_user, manan_member):
     response = toggle(as_user(manan_member), reverse("issues:mine"), HTTP_HX_REQUEST="true")
     assert response["HX-Redirect"] == reverse("issues:mine")
+
+
+# --- A council member's home of four tiles -----------------------------------------------
+
+
+def tile_counts(page: str) -> dict[str, int]:
+    """{tile class: the count it shows}, read from the page as a person sees it."""
+    found = re.findall(
+        r'class="tile (tile-\w+)".*?class="tile-count" data-count="(\d+)">'
+        r"[^<]*<strong>(\d+)</strong>",
+        page,
+        re.S,
+    )
+    for _, data_count, shown in found:
+        assert data_count == shown
+    return {name: int(shown) for name, _, shown in found}
+
+
+def a_members_month(manan, xingfu, manan_staff, xingfu_staff, manan_member, term, *, extra=0):
+    """What a member of 马南社区 has going on, and what is not theirs, ``extra`` times more."""
+    from issues.actions import handling
+    from members import notifications
+    from members.models import Notice
+    from tests import factories
+    from tests.helpers.clock import NOW
+
+    for _ in range(1 + extra):
+        factories.issue(manan, actor=manan_member, title="楼道堆物")  # reported, open
+        mine_done = factories.issue(manan, actor=manan_member, title="路灯坏了")
+        handling.issue_transition(issue=mine_done, actor=manan_staff, name="start")
+        handling.issue_transition(issue=mine_done, actor=manan_staff, name="resolve")
+        assigned = factories.issue(manan, actor=manan_staff, title="晾衣区")
+        handling.issue_assign(issue=assigned, actor=manan_staff, members=[term])
+        assigned_done = factories.issue(manan, actor=manan_staff, title="饮水机")
+        handling.issue_assign(issue=assigned_done, actor=manan_staff, members=[term])
+        handling.issue_transition(issue=assigned_done, actor=manan_staff, name="start")
+        handling.issue_transition(issue=assigned_done, actor=manan_staff, name="resolve")
+        factories.issue(manan, actor=manan_staff, title="别人的事")  # neither reported nor assigned
+        factories.issue(xingfu, actor=xingfu_staff, title="幸福村的事")
+    start = NOW + dt.timedelta(days=2, hours=extra)
+    for n in range(2 + extra):
+        factories.meeting(manan, start + dt.timedelta(days=10 * n))
+    factories.meeting(manan, start + dt.timedelta(days=5), state="cancelled")
+    factories.meeting(manan, NOW - dt.timedelta(days=3, hours=extra), state="held")
+    factories.meeting(xingfu, start)
+    with TestCase.captureOnCommitCallbacks(execute=True):  # delivered, as after a commit
+        for n in range(3 + extra):
+            key = f"t{n}:{extra}"
+            notifications.notify(manan_member, "test", {"text": f"通知{n}"}, ["inapp"], key=key)
+    Notice.objects.filter(recipient=manan_member, key=f"t0:{extra}:inapp").update(read_at=NOW)
+
+
+@pytest.mark.django_db
+def test_an_elder_member_starts_from_four_tiles_with_their_own_counts(
+    as_user, manan, xingfu, manan_staff, xingfu_staff, manan_member, manan_leader_term
+):
+    a_members_month(manan, xingfu, manan_staff, xingfu_staff, manan_member, manan_leader_term)
+    client = as_user(manan_member)
+    toggle(client, reverse("home"))
+
+    response = client.get(reverse("home"))
+    assert response["Location"] == reverse("meetings:member_home")
+    page = client.get(reverse("meetings:member_home")).content.decode()
+
+    assert tile_counts(page) == {
+        "tile-report": 2,  # one reported and open, one assigned and open
+        "tile-meetings": 2,  # not the cancelled one, not the one held, not 幸福村's
+        "tile-tasks": 1,  # the open issue assigned to the member
+        "tile-notices": 2,  # three notices, one read
+    }
+    assert reverse("issues:report", args=[manan.pk]) in page
+    for label in ("我要反映", "我的会议", "我的任务", "消息"):
+        assert label in page
+
+
+@pytest.mark.django_db
+def test_the_tiles_cost_the_same_queries_for_few_and_many(
+    as_user,
+    manan,
+    xingfu,
+    manan_staff,
+    xingfu_staff,
+    manan_member,
+    manan_leader_term,
+    django_assert_num_queries,
+):
+    a_members_month(manan, xingfu, manan_staff, xingfu_staff, manan_member, manan_leader_term)
+    client = as_user(manan_member)
+    toggle(client, reverse("home"))
+    url = reverse("meetings:member_home")
+    # session, user, the header (roles, unread notices), terms, three counts
+    with django_assert_num_queries(8):
+        client.get(url)
+    a_members_month(
+        manan, xingfu, manan_staff, xingfu_staff, manan_member, manan_leader_term, extra=3
+    )
+    with django_assert_num_queries(8):
+        page = client.get(url).content.decode()
+    assert tile_counts(page)["tile-tasks"] == 5
+
+
+@pytest.mark.django_db
+def test_in_the_standard_mode_a_member_starts_from_their_council(as_user, manan_member):
+    assert as_user(manan_member).get(reverse("home"))["Location"] == reverse("members:me")
+
+
+@pytest.mark.django_db
+def test_staff_in_elder_mode_keep_their_own_home_and_have_no_tiles(as_user, manan, manan_staff):
+    client = as_user(manan_staff)
+    toggle(client, reverse("home"))
+    assert client.get(reverse("home"))["Location"] == reverse("members:residents", args=[manan.pk])
+    assert client.get(reverse("meetings:member_home"))["Location"] == reverse("home")
