@@ -51,8 +51,11 @@
     hiddenCache.set(element, answer);
     return answer;
   };
+  // checkVisibility also sees what a closed <details> folds away.
   const visible = (element) =>
-    getComputedStyle(element).visibility === "visible" && !hidden(element);
+    getComputedStyle(element).visibility === "visible" &&
+    element.checkVisibility({ opacityProperty: true, visibilityProperty: true }) &&
+    !hidden(element);
 
   const px = (value) => parseFloat(value);
   const round = (value) => Math.round(value * 10) / 10;

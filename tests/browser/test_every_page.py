@@ -316,3 +316,59 @@ def test_every_page_a_role_reaches_meets_the_phone_rules(mode, demo, browser, cr
     report = "\n\n".join(str(finding) for finding in findings)
     (crawl_shots / f"report-{mode}.txt").write_text(report or "no problem found\n")
     assert not findings, f"{len(findings)} pages break the rules in {mode} mode:\n\n{report}"
+
+
+RULES_PAGE = """<!doctype html><html lang="en"><head><title>Rules</title><style>
+body { font-size: 18px; margin: 0 }
+.small { font-size: 12px }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden;
+  clip: rect(0 0 0 0) }
+.skip { position: absolute; left: -999px }
+.big { display: inline-flex; align-items: center; min-height: 44px; min-width: 44px }
+td[data-label]::before { content: attr(data-label) ": "; font-size: 13px }
+.wide { width: 300px }
+</style></head><body><main>
+<h1>Rules</h1>
+<a class="skip" href="#main">Skip to content</a>
+<p>Read the <a href="#rules">rules</a> before you start.</p>
+<p><a href="#alone">Alone</a></p>
+<p class="small">Tiny print</p>
+<span class="visually-hidden">Read by screen readers only</span>
+<a class="big" href="#big">Big enough</a>
+<label><input type="checkbox"> Wrapped</label>
+<input type="checkbox" id="beside"><label for="beside" class="big">Beside</label>
+<table><tr><td data-label="Figure">1</td></tr></table>
+<details><summary class="big">More</summary><p class="small">Folded away</p></details>
+<div class="wide">Too wide</div>
+<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
+</main></body></html>"""
+
+
+def test_the_rules_flag_what_they_say_and_nothing_else(browser):
+    """The checker itself, on a page made to break each rule once, and to keep each exemption."""
+    context = browser.new_context(viewport=PHONE, locale=DEFAULT_LOCALE)
+    try:
+        page = context.new_page()
+        page.set_content(RULES_PAGE)
+        report = "\n".join(check(page, DEFAULT))
+    finally:
+        context.close()
+    flagged = {
+        "text under 16 px": [
+            'p.small:nth-of-type(3) "Tiny print" 12 px',
+            'td::before "Figure:" 13 px',
+        ],
+        "targets under 44×44 px": [
+            'p:nth-of-type(2) > a "Alone"',
+            'label:nth-of-type(1) "Wrapped"',
+        ],
+        "axe image-alt": ["img"],
+        "scrolls sideways at 200 % zoom": ['div.wide "Too wide"'],
+    }
+    for rule, elements in flagged.items():
+        assert rule in report, report
+        for element in elements:
+            assert element in report, (element, report)
+    for kept in ['"rules"', "Skip to content", "screen readers", "Big enough", "Beside", "Folded"]:
+        assert kept not in report, (kept, report)
+    assert "body text" not in report, report
