@@ -582,8 +582,8 @@ def test_a_refused_request_says_why_in_the_readers_language_and_writes_nothing(
 
     response = client.post(request_url(manan), data, **HTMX)
     assert response.status_code == 200
-    errors = re.findall(r'<p class="error" role="alert">([^<]*)</p>', response.text)
-    assert errors == [expected]
+    summary = re.search(r"<div [^>]*data-error-summary>(.*?)</div>", response.text, re.S)
+    assert re.findall(r"<li>([^<]*)</li>", summary.group(1)) == [expected]
     assert response.text.count('role="alert"') == 1
     # The form keeps what was chosen.
     assert re.search(r'<option value="2026" selected>', response.text)

@@ -10,7 +10,11 @@
 
   // Marks at least 3:1 against the white card (WCAG 1.4.11); text in the canvas at 16 px.
   var COLOURS = ["#1f5fa8", "#b3261e", "#1b6e3a", "#8a5a00"];
-  var TEXT = { fontSize: 16, color: "#1f2328" };
+  function text(more) {
+    var style = { fontSize: 16, color: "#1f2328" };
+    Object.keys(more || {}).forEach(function (key) { style[key] = more[key]; });
+    return style;
+  }
 
   function options(name, data) {
     // richText tooltips are drawn in the canvas: no inline HTML styles for the CSP to refuse.
@@ -18,12 +22,12 @@
     if (name === "months") {
       return {
         color: COLOURS,
-        textStyle: TEXT,
+        textStyle: text(),
         tooltip: tooltip,
-        legend: { top: 0, textStyle: TEXT },
+        legend: { top: 0, textStyle: text() },
         grid: { left: 8, right: 8, bottom: 8, top: 32, containLabel: true },
-        xAxis: { type: "category", data: data.months },
-        yAxis: { type: "value", minInterval: 1 },
+        xAxis: { type: "category", data: data.months, axisLabel: text() },
+        yAxis: { type: "value", minInterval: 1, axisLabel: text() },
         series: [
           { name: data.names.collected, type: "bar", data: data.collected, barMaxWidth: 32 },
           { name: data.names.resolved, type: "bar", data: data.resolved, barMaxWidth: 32 }
@@ -33,14 +37,14 @@
     var items = data[name] || [];
     return {
       color: COLOURS,
-      textStyle: TEXT,
+      textStyle: text(),
       tooltip: tooltip,
       grid: { left: 8, right: 24, bottom: 8, top: 8, containLabel: true },
-      xAxis: { type: "value", minInterval: 1 },
+      xAxis: { type: "value", minInterval: 1, axisLabel: text() },
       yAxis: { type: "category", inverse: true, data: items.map(function (d) { return d.name; }),
-               axisLabel: { width: 96, overflow: "truncate" } },
+               axisLabel: text({ width: 112, overflow: "truncate" }) },
       series: [{ type: "bar", barMaxWidth: 24, data: items.map(function (d) { return d.value; }),
-                 label: { show: true, position: "right" } }]
+                 label: text({ show: true, position: "right" }) }]
     };
   }
 
@@ -54,7 +58,7 @@
       var name = element.getAttribute("data-chart");
       if (name !== "months" && !(data[name] || []).length) { element.hidden = true; return; }
       if (name !== "months") {
-        element.style.height = Math.max(120, 28 * data[name].length + 24) + "px";
+        element.style.height = Math.max(120, 32 * data[name].length + 32) + "px";
       }
       var chart = window.echarts.init(element, null, { renderer: "canvas", locale: locale() });
       chart.setOption(options(name, data));
