@@ -3,14 +3,14 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from deliberation import views
-from members.views import home
+from members.views import LoginView, home
 
 urlpatterns = [
     path("", home, name="home"),
     path("health/", views.health, name="health"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        LoginView.as_view(),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

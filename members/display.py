@@ -17,6 +17,11 @@ def elder_mode_of(request: HttpRequest) -> bool:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return bool(user.elder_mode)
+    return elder_mode_of_device(request)
+
+
+def elder_mode_of_device(request: HttpRequest) -> bool:
+    """Whether this browser was switched to elder mode (before logging in, or with no account)."""
     return request.COOKIES.get(ELDER_COOKIE) == "1"
 
 

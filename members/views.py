@@ -1,5 +1,7 @@
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -342,6 +344,19 @@ def notices_read(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         return HttpResponseClientRedirect(reverse("members:notices"))
     return redirect("members:notices")
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page; 长辈版 chosen on it before logging in is kept for the account."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        user = form.get_user()
+        if display.elder_mode_of_device(self.request) and not user.elder_mode:
+            actions.user_set_elder_mode(actor=user, on=True)
+        return response
 
 
 @require_POST

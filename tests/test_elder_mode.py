@@ -224,3 +224,26 @@ def test_staff_in_elder_mode_keep_their_own_home_and_have_no_tiles(as_user, mana
     toggle(client, reverse("home"))
     assert client.get(reverse("home"))["Location"] == reverse("members:residents", args=[manan.pk])
     assert client.get(reverse("meetings:member_home"))["Location"] == reverse("home")
+
+
+@pytest.mark.django_db
+def test_elder_mode_chosen_on_the_login_page_is_kept_for_the_account(client, manan_member):
+    from tests.factories import PASSWORD
+
+    toggle(client, reverse("login"))
+    response = client.post(reverse("login"), {"username": "manan_member", "password": PASSWORD})
+
+    assert response.status_code == 302
+    manan_member.refresh_from_db()
+    assert manan_member.elder_mode is True
+    assert response["Location"] == reverse("home")
+    assert client.get(reverse("home"))["Location"] == reverse("meetings:member_home")
+
+
+@pytest.mark.django_db
+def test_a_login_from_a_standard_device_leaves_the_account_as_it_was(client, manan_member):
+    from tests.factories import PASSWORD
+
+    client.post(reverse("login"), {"username": "manan_member", "password": PASSWORD})
+    manan_member.refresh_from_db()
+    assert manan_member.elder_mode is False

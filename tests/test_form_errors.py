@@ -150,3 +150,28 @@ def test_the_form_pages_name_only_elements_that_exist(as_user, manan, manan_staf
         response = client.get(url)
         assert response.status_code == 200, url
         assert not Page(response.content.decode()).dangling(), url
+
+
+@pytest.mark.django_db
+def test_a_decision_that_failed_has_its_summary_whole_page_or_htmx(as_user, manan, manan_staff):
+    import datetime as dt
+
+    from issues.actions import handling
+    from tests import factories
+    from tests.helpers.clock import NOW
+
+    meeting = factories.meeting(manan, NOW - dt.timedelta(minutes=5))
+    issue = factories.issue(manan, actor=manan_staff, title="小区东门路灯坏了")
+    issue = handling.issue_transition(issue=issue, actor=manan_staff, name="accept")
+    item = meeting.agenda_items.create(issue=issue, position=0)
+    url = reverse("meetings:decide", args=[meeting.pk, item.pk])
+    client = as_user(manan_staff)
+    typed = {f"item-{item.pk}-notes": "先请物业看看"}
+
+    for response in (client.post(url, typed), client.post(url, typed, HTTP_HX_REQUEST="true")):
+        html = response.content.decode()
+        page = Page(html)
+        assert not page.dangling(), page.dangling()
+        assert len(page.summaries) == 1
+        assert f"id_item-{item.pk}-outcome" in page.summary_links
+        assert "先请物业看看" in html
