@@ -166,3 +166,34 @@ def test_leaders_with_accounts_are_notified_of_a_new_member(
 def test_category_and_role_choices_match_the_brief():
     assert len(CouncilMember.Category.choices) == 9
     assert set(CouncilMember.Role.values) == {"leader", "deputy", "member"}
+
+
+@pytest.mark.parametrize(
+    ("who", "shown", "hidden"),
+    [
+        ("manan_staff", ["Residents", "QR poster"], []),
+        ("nanen_admin", ["Residents", "QR poster"], []),
+        ("manan_member", [], ["Residents", "QR poster"]),
+    ],
+)
+def test_community_tabs_offer_only_pages_the_reader_may_open(
+    who, shown, hidden, manan, as_user, request
+):
+    """A council member sees the council page; its tabs no longer lead to pages that answer 403."""
+    user = request.getfixturevalue(who)
+    client = as_user(user)
+    tabs = {
+        "Residents": reverse("members:residents", args=[manan.pk]),
+        "QR poster": reverse("public:poster", args=[manan.pk]),
+    }
+    for page in [
+        reverse("members:council", args=[manan.pk]),
+        reverse("schedules:list", args=[manan.pk]),
+    ]:
+        html = client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        for tab in shown:
+            assert f'href="{tabs[tab]}"' in html, (who, page, tab)
+            assert client.get(tabs[tab]).status_code == 200
+        for tab in hidden:
+            assert f'href="{tabs[tab]}"' not in html, (who, page, tab)
+            assert client.get(tabs[tab]).status_code == 403
