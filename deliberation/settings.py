@@ -338,9 +338,12 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"permission_refusals": {"()": "common.logs.PermissionRefusalFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        # A 403 is one line (user, path, reason), never a traceback.
+        "django.request": {"filters": ["permission_refusals"]},
         "django.server": {"level": "INFO"},
         "django.db.backends": {"level": "INFO"},
     },
