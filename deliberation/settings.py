@@ -99,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "members.context_processors.navigation",
                 "members.context_processors.display_mode",
+                "members.context_processors.draft_session",
             ],
         },
     },

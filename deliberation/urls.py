@@ -1,9 +1,8 @@
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import set_language
 
 from deliberation import views
-from members.views import LoginView, home
+from members.views import LoginView, LogoutView, home
 
 urlpatterns = [
     path("", home, name="home"),
@@ -13,7 +12,7 @@ urlpatterns = [
         LoginView.as_view(),
         name="login",
     ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("members.urls")),
     path("", include("public.urls")),

@@ -414,7 +414,8 @@ def photo(request: HttpRequest, pk: int, photo_pk: int) -> FileResponse:
     """Photos are served only to those who may see the issue (they can show people and homes)."""
     found = queries.photo_for(request.user, pk, photo_pk)
     response = FileResponse(found.image.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=3600"
+    # Like the pages: a shared office computer keeps no copy of a photo of someone's home.
+    response["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -1,4 +1,5 @@
 from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
 
 from members import display, permissions, queries
 
@@ -23,4 +24,21 @@ def navigation(request: HttpRequest) -> dict:
             "department_handler": permissions.may_act_as_department_handler(user),
         },
         "unread_notices": queries.unread_count(user),
+    }
+
+
+def draft_session(request: HttpRequest) -> dict:
+    """``draft_session``: an id of this login, which the forms' drafts are kept under.
+
+    Drafts saved in the browser under another login (an earlier one, or another person's
+    on a shared computer) are dropped by the page's script; a new login gets a new
+    session key, hence a new id. Empty when nobody is logged in: the page then drops
+    every draft. No query.
+    """
+    user = getattr(request, "user", None)
+    session = getattr(request, "session", None)
+    if user is None or not user.is_authenticated or session is None or not session.session_key:
+        return {"draft_session": ""}
+    return {
+        "draft_session": salted_hmac("yishi.draft-session", session.session_key).hexdigest()[:20]
     }

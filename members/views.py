@@ -394,6 +394,21 @@ class LoginView(auth_views.LoginView):
         return response
 
 
+class LogoutView(auth_views.LogoutView):
+    """Django's logout; the browser is told to forget what this site stored on it.
+
+    On a shared office computer the drafts a person typed (names and phones of residents,
+    kept in localStorage and IndexedDB) must not wait for the next person. The
+    ``Clear-Site-Data`` header wipes them without any script; the login page the person
+    lands on clears them too, for browsers that ignore the header.
+    """
+
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        response["Clear-Site-Data"] = '"storage"'
+        return response
+
+
 @require_POST
 def elder_mode(request: HttpRequest) -> HttpResponse:
     """The header's 长辈版 switch: turn elder mode on or off and return to the same page.

@@ -280,6 +280,12 @@
   const saveTimers = new Map();
   const restored = new WeakSet();
 
+  // Drafts belong to one login: the page names it (<body data-draft-session>), a draft
+  // saved under another login is dropped, and a page nobody is logged in to keeps none.
+  function draftSession() {
+    return (document.body && document.body.dataset.draftSession) || "";
+  }
+
   function draftKey(form) {
     return (form && form.dataset.draftKey) || "";
   }
@@ -317,6 +323,10 @@
         store.removeItem(DRAFT_PREFIX + key);
         return null;
       }
+      if (!draftSession() || draft.session !== draftSession()) {
+        forgetDraft(key); // typed under another login: text and photos go
+        return null;
+      }
       return draft;
     } catch {
       return null;
@@ -326,7 +336,7 @@
   function saveDraft(form) {
     const key = draftKey(form);
     const store = storage();
-    if (!key || !store) return;
+    if (!key || !store || !draftSession()) return;
     clearTimeout(saveTimers.get(form));
     saveTimers.delete(form);
     const fields = {};
@@ -342,7 +352,7 @@
         if (element.type !== "hidden" && element.value.trim()) typed = true;
       }
     }
-    const draft = { saved: Date.now(), fields };
+    const draft = { saved: Date.now(), session: draftSession(), fields };
     const accuracy = form.dataset.locatedAccuracy;
     if (accuracy) draft.accuracy = Number(accuracy);
     try {
@@ -556,8 +566,10 @@
       forgetPhotos(form);
       return;
     }
+    if (!draftSession()) return;
     const record = {
       saved: Date.now(),
+      session: draftSession(),
       input: input.name,
       files: files.map((file) => ({
         name: file.name,
@@ -583,7 +595,11 @@
     photoStore("readonly", (store) => store.get(key))
       .then((record) => {
         if (!record || !Array.isArray(record.files) || !record.files.length) return;
-        if (Date.now() - (record.saved || 0) > DRAFT_MAX_AGE_MS) {
+        if (
+          Date.now() - (record.saved || 0) > DRAFT_MAX_AGE_MS ||
+          !draftSession() ||
+          record.session !== draftSession()
+        ) {
           forgetPhotos(form);
           return;
         }

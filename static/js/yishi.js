@@ -35,3 +35,43 @@ document.addEventListener("click", (event) => {
     field.scrollIntoView({ block: "center" });
   }
 });
+
+// Drafts of the forms (static/js/issue-form.js) belong to one login, named by
+// <body data-draft-session>: on every page, drafts saved under another login are
+// dropped, and a page nobody is logged in to (the login page one lands on after
+// logging out) drops them all, photos included. The logout response also sends
+// Clear-Site-Data; this covers browsers that ignore it.
+(() => {
+  const PREFIX = "yishi:draft:";
+  const body = document.body;
+  if (!body || !("draftSession" in body.dataset)) return;
+  const session = body.dataset.draftSession;
+  let store = null;
+  try {
+    store = window.localStorage;
+  } catch {
+    return;
+  }
+  try {
+    for (let index = store.length - 1; index >= 0; index -= 1) {
+      const name = store.key(index);
+      if (!name || !name.startsWith(PREFIX)) continue;
+      let draft = null;
+      try {
+        draft = JSON.parse(store.getItem(name) || "null");
+      } catch {
+        draft = null;
+      }
+      if (!session || !draft || draft.session !== session) store.removeItem(name);
+    }
+  } catch {
+    // storage blocked: nothing was kept
+  }
+  if (!session && window.indexedDB) {
+    try {
+      window.indexedDB.deleteDatabase("yishi-drafts");
+    } catch {
+      // nothing to do
+    }
+  }
+})();
