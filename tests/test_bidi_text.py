@@ -8,15 +8,18 @@ typed, pages show names inside <bdi>, and exports drop them from rows stored bef
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
 from django import forms
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from common.downloads import csv_cell
 from common.text import strip_bidi
+from deliberation.models import Meeting, Minutes
 from issues.models import Event, Issue
 from members.models import Resident
 from public import forms as public_forms
@@ -66,6 +69,25 @@ def test_a_comment_is_stored_without_controls(manan, manan_staff, as_user):
     )
     assert response.status_code in (200, 302)
     assert issue.events.get(kind=Event.Kind.COMMENT).note == "已联系物业"
+
+
+def test_minutes_are_saved_without_controls(manan, manan_staff, as_user):
+    starts = dt.datetime(2026, 3, 18, 15, 0, tzinfo=timezone.get_default_timezone())
+    meeting = Meeting.objects.create(
+        council=manan.council, starts_at=starts, notice_due_at=starts - dt.timedelta(days=3),
+        place="社区居民议事点",
+    )  # fmt: skip
+    client = as_user(manan_staff)
+    client.post(reverse("minutes:draft", args=[meeting.pk]))
+    minutes = Minutes.objects.get()
+    stamp = client.get(reverse("minutes:edit", args=[minutes.pk])).context["form"]["stamp"].value()
+    saved = client.post(
+        reverse("minutes:edit", args=[minutes.pk]),
+        {"title": f"{RLO}会议纪要", "text": "一、出席情况\u2066（七人）\u2069", "stamp": stamp},
+    )
+    assert saved.status_code == 302
+    minutes.refresh_from_db()
+    assert (minutes.title, minutes.text) == ("会议纪要", "一、出席情况（七人）")
 
 
 @pytest.mark.usefixtures("clear_cache")
