@@ -2,7 +2,8 @@
 headers that keep them private to the browser.
 
 Cells that a spreadsheet would run as formulas are defused (OWASP "CSV injection");
-characters XML cannot hold are dropped from XLSX cells.
+characters XML cannot hold are dropped from XLSX cells. Bidirectional controls are dropped
+from every cell, so rows stored before forms took them out cannot carry them either.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from urllib.parse import quote
 
 from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone, translation
+
+from common.text import strip_bidi
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -35,7 +38,7 @@ def csv_cell(value: Any) -> str:
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
-    text = str(value)
+    text = strip_bidi(str(value))
     if text.startswith(FORMULA_START):
         return "'" + text
     return text
@@ -93,7 +96,7 @@ def xlsx_sheets(
 
         def cell(value: Any, sheet: Any = sheet) -> Any:
             if isinstance(value, str):
-                cell = WriteOnlyCell(sheet, value=ILLEGAL_XML.sub("", value))
+                cell = WriteOnlyCell(sheet, value=ILLEGAL_XML.sub("", strip_bidi(value)))
                 # Always text: openpyxl would otherwise store "=…" as a formula to be run.
                 cell.data_type = "s"
                 return cell
@@ -126,6 +129,7 @@ def xlsx_sheets(
 def named_file(ascii_stem: str, stem: str, extension: str) -> tuple[str, str]:
     """(ASCII fallback, full UTF-8 name) for an export made now: ``<stem>-<local time>.<ext>``."""
     stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
+    stem = strip_bidi(stem)
     return f"{ascii_stem}-{stamp}.{extension}", f"{stem}-{stamp}.{extension}"
 
 
