@@ -122,8 +122,9 @@ DAY_SECONDS = 24 * 3600
 def resend_rating_link(review: FollowUpReview, *, now: dt.datetime) -> None:
     """Text the rating link again to the reporter's number, and only there.
 
-    At most one text per 10 minutes and ``RESENDS_PER_DAY`` a day for each review; the
-    notice's key names the 10-minute slot, so two quick taps send one message. Refused with
+    At most one text per 10-minute slot and ``RESENDS_PER_DAY`` a calendar day for each
+    review; the counters' keys name the slot and the day (so they hold whatever the cache's
+    clock), and the notice's key names the slot, so two quick taps send one message. Refused with
     a message for the resident when the link is closed, no number is known or the limit
     is reached.
     """
@@ -134,7 +135,7 @@ def resend_rating_link(review: FollowUpReview, *, now: dt.datetime) -> None:
         raise ReviewRefused(_("No phone number was left with this report."))
     slot = int(now.timestamp()) // RESEND_SLOT_SECONDS
     slot_key = f"review_resend:{review.pk}:slot:{slot}"
-    day_key = f"review_resend:{review.pk}:day"
+    day_key = f"review_resend:{review.pk}:day:{timezone.localdate(now).isoformat()}"
     refused = ResendLimited(
         _("The link was sent a short while ago. Please wait a few minutes before asking again.")
     )
