@@ -8,6 +8,10 @@ What each figure counts, per community and for a set of communities (a street):
 - **reviewed share**: reviews done / resolved issues.
 - **satisfied share**: ratings of 4 or 5 (满意, 非常满意) / ratings, counting the ratings of
   those same reviews (a rating of a review cancelled later is not counted).
+- **rated by staff**: those ratings that staff recorded as told in person or on the phone
+  (``Rating.source``), shown beside the satisfied share. They count in it, since they are
+  residents' answers too (a reporter with no phone is asked at the review), but a reader
+  sees how many of the ratings did not come from the resident's own link.
 - **reopened share**: done reviews that reopened the matter / done reviews.
 - **median days from resolution to review**: the median of (finished_at − resolved_at) in
   days over done reviews, to one decimal. A set of communities takes the median over all
@@ -126,6 +130,7 @@ class ReviewFigures:
     reopened: int = 0
     rated: int = 0
     satisfied: int = 0
+    rated_by_staff: int = 0
     median_days: float | None = None
 
     @property
@@ -150,7 +155,7 @@ class FiguresByCommunity(dict):
 
 CommunitiesArg = QuerySet[Community] | Iterable[int]
 # ReviewFigures' counts, in the order of its fields.
-COUNTS = ("resolved", "reviewed", "reopened", "rated", "satisfied")
+COUNTS = ("resolved", "reviewed", "reopened", "rated", "satisfied", "rated_by_staff")
 
 
 def _counts() -> dict[str, Count]:
@@ -161,6 +166,7 @@ def _counts() -> dict[str, Count]:
         "reopened": Count("pk", filter=Q(state=R.DONE, result=FollowUpReview.Result.REOPENED)),
         "rated": Count("rating"),
         "satisfied": Count("rating", filter=Q(rating__satisfaction__gte=Rating.SATISFIED_FROM)),
+        "rated_by_staff": Count("rating", filter=~Q(rating__source=Rating.Source.LINK)),
     }
 
 

@@ -437,7 +437,7 @@ def overdue_issue_ids(today: dt.date) -> list[int]:
 
 def public_issue(tracking_code: str) -> Issue:
     return get_object_or_404(
-        Issue.objects.select_related("community", "category"),
+        Issue.objects.select_related("community", "category", "reporter"),
         tracking_code=tracking_code.strip().upper(),
     )
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
+from common import throttle
 from issues import events, extensions
 from issues.actions import handling
 from issues.models import Event, FollowUpReview, Issue, Rating
@@ -46,6 +47,10 @@ R = FollowUpReview.State
 
 class ReviewRefused(events.IssueActionError):
     """The review cannot take this now; the message says why."""
+
+
+class ResendLimited(ReviewRefused):
+    """The rating link was texted again too often; the message says when to try."""
 
 
 # --- The rating link ---------------------------------------------------------------------
@@ -106,6 +111,46 @@ def reporter_phone(issue: Issue) -> str:
     if reporter is not None and reporter.is_active:
         return reporter.phone
     return ""
+
+
+# How often the reporter may have the rating link texted again from the tracking page.
+RESEND_SLOT_SECONDS = 10 * 60
+RESENDS_PER_DAY = 3
+DAY_SECONDS = 24 * 3600
+
+
+def resend_rating_link(review: FollowUpReview, *, now: dt.datetime) -> None:
+    """Text the rating link again to the reporter's number, and only there.
+
+    At most one text per 10-minute slot and ``RESENDS_PER_DAY`` a calendar day for each
+    review; the counters' keys name the slot and the day (so they hold whatever the cache's
+    clock), and the notice's key names the slot, so two quick taps send one message. Refused with
+    a message for the resident when the link is closed, no number is known or the limit
+    is reached.
+    """
+    if link_state(review, now) != "open":
+        raise ReviewRefused(_("This rating link can no longer be used."))
+    phone = reporter_phone(review.issue)
+    if not phone:
+        raise ReviewRefused(_("No phone number was left with this report."))
+    slot = int(now.timestamp()) // RESEND_SLOT_SECONDS
+    slot_key = f"review_resend:{review.pk}:slot:{slot}"
+    day_key = f"review_resend:{review.pk}:day:{timezone.localdate(now).isoformat()}"
+    refused = ResendLimited(
+        _("The link was sent a short while ago. Please wait a few minutes before asking again.")
+    )
+    if not throttle.hit(slot_key, 1, RESEND_SLOT_SECONDS):
+        raise refused
+    if not throttle.hit(day_key, RESENDS_PER_DAY, DAY_SECONDS):
+        throttle.undo(slot_key, RESEND_SLOT_SECONDS)
+        raise ResendLimited(
+            _("The link was already sent again several times today. Please try tomorrow.")
+        )
+    with transaction.atomic():
+        notifications.notify_phones(
+            "review_invite",
+            {f"review_invite:{review.pk}:resend:{slot}": (phone, _review_notice_context(review))},
+        )
 
 
 # --- The sweeper ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ urlpatterns = [
     path("r/<str:token>/open/", transparency_views.transparency, name="transparency"),
     path("t/", public_views.track, name="track"),
     path("t/<str:code>/", public_views.track_issue, name="track_issue"),
+    path("t/<str:code>/rating-link/", public_views.resend_rating_link, name="resend_rating_link"),
     path("t/<str:code>/reported/", public_views.reported, name="reported"),
     path("rate/<str:token>/", public_views.rate, name="rate"),
     path("communities/<int:community_id>/poster/", public_views.poster, name="poster"),

@@ -27,9 +27,10 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common import throttle
+from common.phones import mask_phone
 from common.qr import qr_code, qr_svg
 from issues import queries, reviews
 from issues.models import Event, FollowUpReview, Issue, Rating
@@ -198,19 +199,61 @@ def track_issue(request: HttpRequest, code: str) -> HttpResponse:
     issue = _issue_or_none(code)
     if issue is None:
         return _not_found(request, code)
+    return _tracking_page(request, issue, resent=request.GET.get("sent") == "1")
+
+
+def _tracking_page(
+    request: HttpRequest,
+    issue: Issue,
+    *,
+    resend_error: str = "",
+    resent: bool = False,
+    status: int = 200,
+) -> HttpResponse:
     events = [_public_event(event) for event in queries.timeline(issue, public_only=True)]
-    review = queries.latest_review(issue)
     context = {
         "issue": issue,
         "events": events,
         "show_outcome": issue.status == Issue.Status.NOT_ACTIONABLE and issue.outcome_note,
-        "rating_link": (
-            reverse("public:rate", args=[reviews.rating_token(review)])
-            if review is not None and reviews.link_state(review, timezone.now()) == "open"
-            else ""
-        ),
+        "resend_error": resend_error,
+        "resent": resent,
+        **_rating_offer(issue),
     }
-    return render(request, "public/tracking.html", context)
+    return render(request, "public/tracking.html", context, status=status)
+
+
+def _rating_offer(issue: Issue) -> dict:
+    """What the tracking page says of an open rating link, without ever showing the link.
+
+    The link goes only to the reporter's phone: anyone holding the tracking code (staff see
+    it in every inbox and export) must not be able to rate in the resident's name.
+    """
+    review = queries.latest_review(issue)
+    if review is None or reviews.link_state(review, timezone.now()) != "open":
+        return {"rating_open": False}
+    return {"rating_open": True, "rating_phone": mask_phone(reviews.reporter_phone(issue))}
+
+
+@require_POST
+@public_page
+@lookup_throttled
+def resend_rating_link(request: HttpRequest, code: str) -> HttpResponse:
+    """Text the rating link again to the number the reporter left; rate limited per review."""
+    issue = _issue_or_none(code)
+    if issue is None:
+        return _not_found(request, code)
+    review = queries.latest_review(issue)
+    if review is None:
+        return redirect("public:track_issue", code=issue.tracking_code)
+    review.issue = issue
+    try:
+        reviews.resend_rating_link(review, now=timezone.now())
+    except reviews.ReviewRefused as refused:
+        status = 429 if isinstance(refused, reviews.ResendLimited) else 409
+        return _tracking_page(request, issue, resend_error=str(refused), status=status)
+    response = redirect(reverse("public:track_issue", args=[issue.tracking_code]) + "?sent=1")
+    response.status_code = 303
+    return response
 
 
 # --- Rating the outcome ------------------------------------------------------------------------

@@ -336,3 +336,24 @@ def test_percentile_in_sql_agrees_with_python(manan, manan_staff):
 
     assert found["p50"] == pytest.approx(percentile_cont([1, 2, 4, 7, 12], 0.5))
     assert found["p90"] == pytest.approx(percentile_cont([1, 2, 4, 7, 12], 0.9))
+
+
+def test_ratings_recorded_by_staff_are_counted_apart(as_user, manan, manan_staff, manan_reviews):
+    from issues import reviews
+
+    review = sent(manan, manan_staff)
+    reviews.review_rate(
+        review=review, actor=manan_staff, fixed="yes", satisfaction=5, comment="", source="phone"
+    )
+
+    found = figures.review_figures(manan_staff, [manan.pk])[manan.pk]
+
+    assert (found.rated, found.satisfied, found.rated_by_staff) == (4, 3, 1)
+    page = as_user(manan_staff).get(reverse("members:residents", args=[manan.pk]), **EN)
+    assert "1 rating recorded by staff" in page.content.decode()
+
+
+def test_no_staff_rating_says_nothing_of_staff(as_user, manan, manan_staff, manan_reviews):
+    page = as_user(manan_staff).get(reverse("members:residents", args=[manan.pk]), **EN)
+
+    assert "recorded by staff" not in page.content.decode().split("How these are counted")[0]

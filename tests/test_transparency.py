@@ -226,6 +226,30 @@ def test_satisfied_share_counts_the_ratings(published, manan_staff, nanen):
     assert re.search(r'class="satisfied-share">100%<', page)
 
 
+def test_a_rating_staff_recorded_is_shown_apart(published, manan_staff, nanen):
+    category = factories.category(nanen, "other")
+    category.review_after_days = 1
+    category.save(update_fields=["review_after_days"])
+    issue = factories.resolved_issue(published, actor=manan_staff, title="楼道灯")
+    review = issue.reviews.get()
+    review_items.reviews_sweep(now=review.due_at)
+    review.refresh_from_db()
+    reviews.review_rate(
+        review=review,
+        actor=manan_staff,
+        fixed="yes",
+        satisfaction=5,
+        source="in_person",
+        now=review.resolved_at + dt.timedelta(days=1, hours=12),
+    )
+
+    page = Client().get(page_url(published), **EN).content.decode()
+
+    assert re.search(r'class="satisfied-share">100%<', page)
+    assert "1 of 1 ratings" in page
+    assert re.search(r'class="rated-by-staff">1 recorded by staff<', page)
+
+
 def test_an_earlier_month_is_chosen_in_the_query_string(published, month_of_work):
     start, _end = this_month()
     last = (start - dt.timedelta(days=1)).strftime("%Y-%m")

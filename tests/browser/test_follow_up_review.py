@@ -25,6 +25,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from playwright.sync_api import expect
 
+from common.phones import mask_phone
 from deliberation.actions import review_items
 from deliberation.models import AgendaItem, Decision, Meeting
 from issues.models import Event, FollowUpReview, Issue, Rating
@@ -148,12 +149,21 @@ def test_an_unsatisfied_resident_reopens_the_matter(
     issue = due_review.issue
     comment = "杂物清走两天又堆回来了，楼道还是堵着。"
 
-    # The tracking page offers the same link while it is open.
+    # The tracking page never shows the link: it names the phone it went to, and texts it
+    # there again on request.
     resident = open_tab(PHONE_WIDTH)
     page = resident.page
     track_url = url + reverse("public:track_issue", args=[issue.tracking_code])
     page.goto(track_url)
-    expect(page.locator(".outcome a.button")).to_have_attribute("href", due_review.path)
+    offer = page.locator(".rating-offer")
+    expect(offer).to_contain_text(mask_phone(PHONE))
+    expect(page.locator("a[href*='/rate/']")).to_have_count(0)
+    assert "/rate/" not in page.content()
+    offer.locator("button[type=submit]").click()
+    expect(offer.locator(".message[role=status]")).to_contain_text(mask_phone(PHONE))
+    again = Notice.objects.filter(kind="review_invite", phone=PHONE).order_by("-id").first()
+    assert urlsplit(again.context["link"]).path == due_review.path
+    assert Notice.objects.filter(kind="review_invite", phone=PHONE).count() == 2
 
     # A second phone of the household opened the text message too (used further down).
     stale = open_tab(PHONE_WIDTH)
@@ -215,7 +225,7 @@ def test_an_unsatisfied_resident_reopens_the_matter(
     expect(page).to_have_url(track_url)
     expect(page.locator(".public-status")).to_have_class(re.compile(r"\bstatus-reopened\b"))
     expect(page.locator(".public-status")).to_have_text(capfirst(zh(Issue.Status.REOPENED.label)))
-    expect(page.locator(".outcome a.button")).to_have_count(0)
+    expect(page.locator(".rating-offer")).to_have_count(0)
     timeline = page.locator(".public-timeline li")
     rated = timeline.filter(has_text=capfirst(zh(Event.Kind.RATED.label)))
     expect(rated).to_have_count(1)
@@ -283,12 +293,10 @@ def test_a_satisfied_resident_and_the_councils_review_close_the_matter(
     issue, item = due_review.issue, due_review.item
     notes = "楼道杂物已清空，回访居民表示满意。"
 
-    # The resident, from the tracking page's button: the same link as in the text message.
+    # The resident opens the link in the text message.
     resident = open_tab(PHONE_WIDTH)
     page = resident.page
-    page.goto(url + reverse("public:track_issue", args=[issue.tracking_code]))
-    with page.expect_navigation():
-        page.locator(".outcome a.button").click()
+    page.goto(url + due_review.path)
     expect(page).to_have_url(url + due_review.path)
     form = rating_form(page)
     choose(form, "fixed", Rating.Fixed.YES)
@@ -376,7 +384,7 @@ def test_a_satisfied_resident_and_the_councils_review_close_the_matter(
     # The resident's tracking page says so too.
     page.goto(url + reverse("public:track_issue", args=[issue.tracking_code]))
     expect(page.locator(".public-status")).to_have_text(capfirst(zh(Issue.Status.CLOSED.label)))
-    expect(page.locator(".outcome a.button")).to_have_count(0)
+    expect(page.locator(".rating-offer")).to_have_count(0)
     expect(page.locator(".public-timeline li").last).to_contain_text(zh(Issue.Status.CLOSED.label))
     expect(page.locator(".public-timeline")).to_contain_text(
         zh(FollowUpReview.CouncilOutcome.EFFECTIVE.label)
