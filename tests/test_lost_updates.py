@@ -7,12 +7,17 @@ shows what was saved meanwhile beside what this person typed, and overwrites not
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.urls import reverse
 
+from common.versions import StaleEdit
 from deliberation.models import Schedule
 from issues.models import Category
+from members import actions
 from members.models import CouncilMember, Resident
 from tests import factories
 from tests.helpers.forms import form_with
@@ -132,3 +137,69 @@ def test_a_normal_save_bumps_each_version(manan, nanen, manan_staff, nanen_admin
     assert CouncilMember.objects.get(pk=member.pk).version == 3
     assert Schedule.objects.get(pk=schedule.pk).version == 3
     assert Category.objects.get(pk=lift.pk).version == 3
+
+
+def test_a_save_and_a_stale_save_run_a_fixed_number_of_queries(
+    manan, nanen, manan_staff, nanen_admin, as_user, django_assert_num_queries
+):
+    resident = factories.resident(manan, "孙振华")
+    lift = factories.category(nanen, "facilities")
+    resident_url = reverse("members:resident_edit", args=[manan.pk, resident.pk])
+    categories_url = reverse("issues:categories", args=[nanen.pk])
+    staff, admin = as_user(manan_staff), as_user(nanen_admin)
+    resident_tabs = two_tabs(staff, resident_url)
+    category_tabs = two_tabs(admin, categories_url, category=str(lift.pk))
+    with django_assert_num_queries(QUERIES["resident saved"]):
+        assert staff.post(resident_url, resident_tabs[0]).status_code == 302
+    with django_assert_num_queries(QUERIES["resident refused"]):
+        assert staff.post(resident_url, resident_tabs[1]).status_code == 422
+    with django_assert_num_queries(QUERIES["category saved"]):
+        assert admin.post(categories_url, category_tabs[0]).status_code == 302
+    with django_assert_num_queries(QUERIES["category refused"]):
+        assert admin.post(categories_url, category_tabs[1]).status_code == 422
+
+
+# The refusal reads the record under its lock and draws the page again; nothing is written.
+QUERIES = {
+    "resident saved": 13,
+    "resident refused": 10,
+    "category saved": 11,
+    "category refused": 10,
+}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_saves_at_once_from_the_same_version_keep_one_and_refuse_the_other(manan, manan_staff):
+    """Two requests racing on their own connections: the row lock lets one through."""
+    resident = factories.resident(manan, "周海燕", building="1栋")
+    barrier = threading.Barrier(2)
+    saved, refused, errors = [], [], []
+
+    def save(building: str) -> None:
+        try:
+            barrier.wait(timeout=10)
+            fields = {name: getattr(resident, name) for name in actions.RESIDENT_FIELDS}
+            actions.resident_update(
+                actor=manan_staff,
+                resident=resident,
+                expected_version=1,
+                **{**fields, "building": building},
+            )
+            saved.append(building)
+        except StaleEdit:
+            refused.append(building)
+        except Exception as error:  # surfaced by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=save, args=(b,)) for b in ("3栋", "5栋")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not errors, errors
+    assert len(saved) == 1 and len(refused) == 1
+    resident.refresh_from_db()
+    assert (resident.building, resident.version) == (saved[0], 2)
