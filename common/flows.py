@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django_htmx.http import HttpResponseClientRedirect
 
+from common import versions
 from common.refusals import Refusal
 
 T = TypeVar("T")
@@ -35,22 +36,25 @@ def form_response(
     """Draw ``form`` on ``template``, or run ``act(cleaned_data)`` when it is posted valid.
 
     A refusal becomes the form's own error and, like an invalid form, is drawn again with
-    everything typed kept (422). Otherwise ``done`` (a message, or a function of what the
-    action returned) is queued and the browser sent to ``to`` (a URL, or a function of it).
+    everything typed kept (422); a stale edit (``common.versions.StaleEdit``) also shows
+    the values saved meanwhile and carries the current version. Otherwise ``done`` (a
+    message, or a function of what the action returned) is queued and the browser sent to
+    ``to`` (a URL, or a function of it).
     """
+    refused: dict[str, Any] = {}
     if request.method == "POST" and form.is_valid():
         try:
             result = act(form.cleaned_data)
         except Refusal as refusal:
             form.add_error(None, str(refusal))
+            refused = versions.refused_context(form, refusal)
         else:
             said = done(result) if callable(done) else done
             if said:
                 messages.success(request, said)
             return _go(request, to(result) if callable(to) else to)
-    return render(
-        request, template, {**context, "form": form}, status=422 if form.is_bound else 200
-    )
+    status = 422 if form.is_bound else 200
+    return render(request, template, {**context, "form": form, **refused}, status=status)
 
 
 def action_response(

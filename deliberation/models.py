@@ -51,6 +51,7 @@ class Schedule(models.Model):
     is_active = models.BooleanField(_("in use"), default=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         verbose_name = _("meeting schedule")

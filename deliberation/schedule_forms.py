@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
+from common.versions import VersionField
 from deliberation.models import Schedule
 from deliberation.schedules import clean_schedule
 
@@ -50,6 +51,7 @@ class ScheduleForm(forms.Form):
     move_weekend_to_monday = forms.BooleanField(
         label=_("move weekend meetings to Monday"), required=False
     )
+    version = VersionField()
 
     def __init__(self, *args, schedule: Schedule | None = None, **kwargs) -> None:
         if schedule is not None:
@@ -63,6 +65,7 @@ class ScheduleForm(forms.Form):
                     "place": schedule.place,
                     "notice_days": schedule.notice_days,
                     "move_weekend_to_monday": schedule.move_weekend_to_monday,
+                    "version": schedule.version,
                 },
             )
         else:
@@ -78,6 +81,16 @@ class ScheduleForm(forms.Form):
                 },
             )
         super().__init__(*args, **kwargs)
+        if schedule is None:
+            del self.fields["version"]
+
+    def stale_value(self, schedule: Schedule, name: str) -> str | None:
+        """A saved value as the form shows it, beside a stale save."""
+        if name == "weekday" and schedule.weekday is not None:
+            return str(WEEKDAYS[schedule.weekday])
+        if name == "start_time":
+            return schedule.start_time.strftime("%H:%M")
+        return None
 
     def clean(self) -> dict:
         data = super().clean()

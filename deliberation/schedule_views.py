@@ -14,6 +14,7 @@ from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from common import versions
 from common.flows import action_response
 from deliberation import permissions
 from deliberation.actions import schedules
@@ -86,20 +87,32 @@ def schedule_edit(request: HttpRequest, community_id: int, pk: int) -> HttpRespo
 
 def _schedule_form(request, community, council, schedule) -> HttpResponse:
     form = ScheduleForm(request.POST or None, schedule=schedule)
+    refused = {}
     if request.method == "POST" and form.is_valid():
         try:
             schedules.schedule_save(
-                actor=request.user, council=council, schedule=schedule, **form.schedule_fields()
+                actor=request.user,
+                council=council,
+                schedule=schedule,
+                expected_version=form.cleaned_data.get("version"),
+                **form.schedule_fields(),
             )
-        except ActionError as refusal:
+        except (ActionError, versions.StaleEdit) as refusal:
             form.add_error(None, str(refusal))
+            refused = versions.refused_context(form, refusal)
         else:
             messages.success(request, _("The schedule was saved."))
             return redirect("schedules:list", community_id=community.pk)
     return render(
         request,
         "meetings/schedule_form.html",
-        {"community": community, "council": council, "schedule": schedule, "form": form},
+        {
+            "community": community,
+            "council": council,
+            "schedule": schedule,
+            "form": form,
+            **refused,
+        },
         status=422 if form.is_bound else 200,
     )
 

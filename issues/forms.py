@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common.forms import day_field
 from common.phones import normalise_phone
+from common.versions import VersionField
 from issues import lifecycle, photos
 from issues.models import Category, Issue
 from members.forms import review_days_field
@@ -396,6 +397,7 @@ class CategoryForm(forms.ModelForm):
             "Leave empty to use each council's own setting."
         ),
     )
+    version = VersionField()
 
     class Meta:
         model = Category
@@ -407,6 +409,13 @@ class CategoryForm(forms.ModelForm):
             "is_active",
             "review_after_days",
         ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
+        else:
+            del self.fields["version"]
 
 
 # Which follow-up reviews an issue has (the dashboards' figures link to these).

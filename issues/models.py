@@ -36,6 +36,7 @@ class Category(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(90)],
         help_text=_("Leave empty to use the council's setting."),
     )
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         verbose_name = _("category")

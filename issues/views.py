@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from common import versions
+from common.refusals import Refusal
 from issues import extensions, lifecycle, permissions, queries, reviews
 from issues.actions import escalations, handling, intake, upkeep
 from issues.events import IssueActionError
@@ -429,18 +431,30 @@ def categories(request: HttpRequest, street_id: int) -> HttpResponse:
     rows = list(queries.categories_of_street(request.user, street))
     editing = None
     form = CategoryForm()
+    refused = {}
     if request.method == "POST":
         category_pk = request.POST.get("category")
         editing = next((c for c in rows if str(c.pk) == category_pk), None)
         form = CategoryForm(request.POST, instance=editing or Category(street=street))
         if form.is_valid():
             fields = {name: form.cleaned_data[name] for name in CategoryForm.Meta.fields}
-            upkeep.category_save(actor=request.user, street=street, category=editing, **fields)
-            messages.success(request, _("The category was saved."))
-            return redirect("issues:categories", street_id=street.pk)
+            try:
+                upkeep.category_save(
+                    actor=request.user,
+                    street=street,
+                    category=editing,
+                    expected_version=form.cleaned_data.get("version"),
+                    **fields,
+                )
+            except Refusal as refusal:
+                form.add_error(None, str(refusal))
+                refused = versions.refused_context(form, refusal)
+            else:
+                messages.success(request, _("The category was saved."))
+                return redirect("issues:categories", street_id=street.pk)
     return render(
         request,
         "issues/categories.html",
-        {"street": street, "categories": rows, "form": form, "editing": editing},
+        {"street": street, "categories": rows, "form": form, "editing": editing, **refused},
         status=422 if request.method == "POST" else 200,
     )

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from common import versions
 from common.refusals import Refusal
 from members import notifications, permissions
 from members.models import (
@@ -46,12 +47,16 @@ def resident_create(*, actor: User, community: Community, **fields: str) -> Resi
 
 
 @transaction.atomic
-def resident_update(*, actor: User, resident: Resident, **fields: str) -> Resident:
+def resident_update(
+    *, actor: User, resident: Resident, expected_version: int | None = None, **fields: str
+) -> Resident:
+    """Correct a resident's details; a form drawn from an older version is refused."""
     changes = _only(fields, RESIDENT_FIELDS)
+    resident = versions.lock(Resident, resident.pk, expected_version)
     for name, value in changes.items():
         setattr(resident, name, value)
     resident.full_clean()
-    resident.save(update_fields=[*changes, "updated"])
+    versions.bump(resident, [*changes, "updated"])
     return resident
 
 
@@ -147,7 +152,11 @@ def council_member_join(
 
 
 @transaction.atomic
-def council_member_update(*, actor: User, member: CouncilMember, **fields: object) -> CouncilMember:
+def council_member_update(
+    *, actor: User, member: CouncilMember, expected_version: int | None = None, **fields: object
+) -> CouncilMember:
+    """Change a serving member's role; a form drawn from an older version is refused."""
+    member = versions.lock(CouncilMember, member.pk, expected_version)
     if not member.is_current:
         raise ActionError(_("A former member's term can no longer be changed."))
     changes = _only(fields, MEMBER_FIELDS)
@@ -155,7 +164,7 @@ def council_member_update(*, actor: User, member: CouncilMember, **fields: objec
         setattr(member, name, value)
     _clear_unused_coverage(member)
     member.full_clean()
-    member.save()
+    versions.bump(member)
     return member
 
 

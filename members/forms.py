@@ -3,6 +3,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.phones import mask_phone, normalise_phone
+from common.versions import VersionField
 from members.models import Community, Council, CouncilMember, Resident
 
 
@@ -23,9 +24,14 @@ class ResidentForm(forms.ModelForm):
         }
 
     clear_phone = forms.BooleanField(label=_("Remove the phone number"), required=False)
+    version = VersionField()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
+        else:
+            del self.fields["version"]
         # Editing never shows a stored number in full: it stays masked, and an
         # empty field keeps it. Seeing it is a separate, recorded action.
         self.stored_phone = self.instance.phone if self.instance.pk else ""
@@ -67,6 +73,8 @@ class DeactivateResidentForm(forms.Form):
 
 
 class CouncilMemberForm(forms.ModelForm):
+    version = VersionField()
+
     class Meta:
         model = CouncilMember
         fields = [
@@ -78,6 +86,15 @@ class CouncilMemberForm(forms.ModelForm):
             "covers_building",
             "is_party_household",
         ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "version" in self.fields:
+            self.fields["version"].initial = self.instance.version
+
+    def member_fields(self) -> dict:
+        """The cleaned fields for the council member actions."""
+        return {name: self.cleaned_data[name] for name in self._meta.fields}
 
     def clean(self) -> dict:
         data = super().clean()
@@ -97,6 +114,7 @@ class CouncilMemberJoinForm(CouncilMemberForm):
     joined_on = forms.DateField(
         label=_("Joined on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
+    version = None
 
     class Meta(CouncilMemberForm.Meta):
         fields = ["resident", "joined_on", *CouncilMemberForm.Meta.fields]

@@ -98,6 +98,7 @@ class Resident(models.Model):
     deactivation_reason = models.CharField(_("reason"), max_length=200, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         verbose_name = _("resident")
@@ -229,6 +230,7 @@ class CouncilMember(models.Model):
     leave_reason = models.CharField(_("reason for leaving"), max_length=200, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         verbose_name = _("council member")

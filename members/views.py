@@ -172,7 +172,10 @@ def resident_edit(request: HttpRequest, community_id: int, pk: int) -> HttpRespo
         request,
         form,
         lambda data: actions.resident_update(
-            actor=request.user, resident=resident, **form.resident_fields()
+            actor=request.user,
+            resident=resident,
+            expected_version=data["version"],
+            **form.resident_fields(),
         ),
         done=_("The changes were saved."),
         to=reverse("members:residents", args=[community.pk]),
@@ -312,10 +315,16 @@ def council_member_edit(request: HttpRequest, community_id: int, pk: int) -> Htt
     community = queries.community_for(request.user, community_id)
     member = queries.council_member_for(request.user, community, pk)
     permissions.require_manage_council(request.user, community)
+    form = CouncilMemberForm(request.POST or None, instance=member)
     return flows.form_response(
         request,
-        CouncilMemberForm(request.POST or None, instance=member),
-        lambda data: actions.council_member_update(actor=request.user, member=member, **data),
+        form,
+        lambda data: actions.council_member_update(
+            actor=request.user,
+            member=member,
+            expected_version=data["version"],
+            **form.member_fields(),
+        ),
         done=_("The changes were saved."),
         to=reverse("members:council", args=[community.pk]),
         template="members/council_member_form.html",

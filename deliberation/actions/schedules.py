@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from common import versions
 from deliberation import queries
 from deliberation.actions import materialise, notices
 from deliberation.actions.base import ActionError
@@ -29,20 +30,28 @@ SCHEDULE_FIELDS = (
 
 @transaction.atomic
 def schedule_save(
-    *, actor: User, council: Council, schedule: Schedule | None = None, **fields
+    *,
+    actor: User,
+    council: Council,
+    schedule: Schedule | None = None,
+    expected_version: int | None = None,
+    **fields,
 ) -> Schedule:
     """Create or change a council's schedule, then bring its future meetings in line.
 
     Future meetings of the schedule that have not started and have not been
     announced are cancelled when the recurrence no longer holds them (their
     members are told), and the meetings the new recurrence asks for are
-    created. Nothing is written when a field is refused.
+    created. Nothing is written when a field is refused, nor when the form was drawn
+    from an older version of the schedule (``common.versions.StaleEdit``).
     """
     unknown = set(fields) - set(SCHEDULE_FIELDS)
     if unknown:
         raise ValueError(f"unknown schedule fields: {sorted(unknown)}")
     if schedule is not None and schedule.council_id != council.pk:
         raise ValueError("the schedule belongs to another council")
+    if schedule is not None:
+        schedule = versions.lock(Schedule, schedule.pk, expected_version)
     target = schedule if schedule is not None else Schedule(council=council)
     values = {name: getattr(target, name) for name in SCHEDULE_FIELDS} | fields
     try:
@@ -57,7 +66,10 @@ def schedule_save(
     values["place"] = (values["place"] or "").strip()
     for name, value in values.items():
         setattr(target, name, value)
-    target.save()
+    if schedule is not None:
+        versions.bump(target)
+    else:
+        target.save()
     _schedule_reconcile(target)
     return target
 

@@ -10,6 +10,7 @@ import secrets
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from common import versions
 from issues import events
 from issues.actions import member_tasks
 from issues.events import IssueActionError
@@ -20,16 +21,33 @@ from members.models import User
 
 
 @transaction.atomic
-def category_save(*, actor: User, street, category: Category | None = None, **fields) -> Category:
-    """Add a category to a street or change one; street admins keep the list."""
+def category_save(
+    *,
+    actor: User,
+    street,
+    category: Category | None = None,
+    expected_version: int | None = None,
+    **fields,
+) -> Category:
+    """Add a category to a street or change one; street admins keep the list.
+
+    A change drawn from an older version of the category is refused
+    (``common.versions.StaleEdit``) and nothing is written.
+    """
     if category is None:
         category = Category(street=street, code=f"custom-{secrets.token_hex(4)}")
-    elif category.street_id != street.pk:
+        for name, value in fields.items():
+            setattr(category, name, value)
+        category.full_clean()
+        category.save()
+        return category
+    if category.street_id != street.pk:
         raise IssueActionError(_("Choose a category of this street."))
+    category = versions.lock(Category, category.pk, expected_version)
     for name, value in fields.items():
         setattr(category, name, value)
     category.full_clean()
-    category.save()
+    versions.bump(category)
     return category
 
 
