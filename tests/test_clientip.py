@@ -7,8 +7,13 @@ from the proxy's X-Forwarded-For, and only from a proxy the settings trust.
 
 from __future__ import annotations
 
+import http.client
 import socket
+import subprocess
+import sys
 import time
+import urllib.parse
+from pathlib import Path
 
 import pytest
 from django.test import Client, RequestFactory
@@ -137,3 +142,99 @@ def test_oversized_reports_count_toward_the_hourly_limit(client, manan, settings
 def test_a_body_under_the_cap_is_read(client, manan):
     path = reverse("public:report", args=[public_views.public_form_token(manan)])
     assert client.post(path, {"title": "x"}).status_code == 422
+
+
+# --- Behind a real proxy hop -----------------------------------------------------------------
+
+PROXY_SOURCE = "127.0.0.2"  # the address the proxy process connects to the app from
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def proxy_port(live_server):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.helpers.forwarding_proxy",
+         str(port), str(live_server.thread.port), PROXY_SOURCE],
+        cwd=Path(__file__).resolve().parent.parent,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the proxy did not start"
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+class Browser:
+    """One resident's connections, all from one loopback address, keeping cookies."""
+
+    def __init__(self, port: int, source: str, spoofed: str | None = None) -> None:
+        self.port, self.source, self.spoofed, self.cookies = port, source, spoofed, {}
+
+    def request(self, method: str, path: str, form: dict | None = None):
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", self.port, source_address=(self.source, 0), timeout=30
+        )
+        headers = {"Host": "localhost"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if self.spoofed:
+            headers["X-Forwarded-For"] = self.spoofed
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            self.cookies[name] = rest.split(";")[0]
+        conn.close()
+        return response
+
+    def log_in(self, password: str) -> int:
+        self.request("GET", reverse("login"))
+        form = {
+            "username": "manan_staff",
+            "password": password,
+            "csrfmiddlewaretoken": self.cookies["csrftoken"],
+        }
+        return self.request("POST", reverse("login"), form).status
+
+
+@pytest.mark.django_db(transaction=True)
+def test_behind_a_real_proxy_five_wrong_passwords_lock_that_resident_only(
+    live_server, proxy_port, manan_staff, settings
+):
+    settings.YISHI_TRUSTED_PROXIES = f"{PROXY_SOURCE}/32"
+    settings.ALLOWED_HOSTS = ["localhost"]
+    neighbour = Browser(proxy_port, "127.0.0.5")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        neighbour.log_in("wrong")
+    assert neighbour.log_in(PASSWORD) == 429
+    # Another resident through the same proxy logs in.
+    assert Browser(proxy_port, "127.0.0.6").log_in(PASSWORD) == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_spoofed_header_sent_straight_to_the_app_is_ignored(live_server, manan_staff, settings):
+    settings.YISHI_TRUSTED_PROXIES = f"{PROXY_SOURCE}/32"
+    settings.ALLOWED_HOSTS = ["localhost"]
+    direct = live_server.thread.port
+    for number in range(settings.AXES_FAILURE_LIMIT):
+        Browser(direct, "127.0.0.7", spoofed=f"203.0.113.{number}").log_in("wrong")
+    assert Browser(direct, "127.0.0.7", spoofed="203.0.113.99").log_in(PASSWORD) == 429
