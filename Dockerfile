@@ -68,5 +68,8 @@ USER yishi:yishi
 
 EXPOSE 8000
 
-# Workers: gunicorn reads WEB_CONCURRENCY (set in docker-compose.yml).
-CMD ["gunicorn", "deliberation.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+# Workers: gunicorn reads WEB_CONCURRENCY (set in docker-compose.yml). The access log
+# names the client the proxy saw (X-Forwarded-For, overwritten by deploy/nginx.conf)
+# before the connecting address, which behind the proxy is the proxy's own.
+CMD ["gunicorn", "deliberation.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-", \
+     "--access-logformat", "%({x-forwarded-for}i)s via %(h)s %(t)s \"%(r)s\" %(s)s %(b)s %(M)sms \"%(a)s\""]

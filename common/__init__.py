@@ -1,2 +1,3 @@
 """Utilities every app may use: paging, QR codes, PDF rendering, file downloads, throttles,
-periods and text-message backends. This package imports no app of the project."""
+the client's address behind trusted proxies, the request body cap, periods and text-message
+backends. This package imports no app of the project."""

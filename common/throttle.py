@@ -20,27 +20,23 @@ import ipaddress
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from common import clientip
+
 PREFIX = "yishi:throttle:"
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The client address a throttle counts under.
+    """The client address a throttle counts under (``common.clientip``).
 
-    REMOTE_ADDR is the address the connection came from. Behind a reverse proxy
-    or load balancer that is the proxy, and every resident would share one
-    counter: there the real client address must be taken from the header the
-    trusted proxy sets (e.g. the entry it appends to X-Forwarded-For), never
-    from a header the client can write itself.
+    IPv6 clients count per /64: a phone gets a whole /64, and counting single
+    addresses inside it is trivial to evade.
     """
-    raw = request.META.get("REMOTE_ADDR", "")
+    raw = clientip.client_ip(request)
     try:
         address = ipaddress.ip_address(raw)
     except ValueError:
-        return raw or "unknown"
+        return raw
     if address.version == 6:
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        # A phone gets a whole /64; counting single addresses inside it is trivial to evade.
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(address)
 

@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before anything reads the body (CSRF reads POST): oversized bodies are refused unread.
+    "common.bodycap.RequestSizeCapMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -262,6 +264,18 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# The client's address behind a reverse proxy (common.clientip): the networks of the
+# proxies whose X-Forwarded-For is believed, comma-separated. Empty: trust nobody.
+YISHI_TRUSTED_PROXIES = os.environ.get("YISHI_TRUSTED_PROXIES", "")
+AXES_CLIENT_IP_CALLABLE = "common.clientip.client_ip"
+
+# The largest request body accepted (common.bodycap), the reverse proxy's
+# client_max_body_size. Fields other than files are capped lower by Django itself;
+# uploaded files above FILE_UPLOAD_MAX_MEMORY_SIZE go to a temporary file, not memory.
+YISHI_MAX_REQUEST_BYTES = int(os.environ.get("YISHI_MAX_REQUEST_BYTES", str(20 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25  # hours

@@ -30,6 +30,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common import throttle
+from common.bodycap import counts_refusals_toward
 from common.phones import mask_phone
 from common.qr import qr_code, qr_svg
 from issues import queries, reviews
@@ -121,6 +122,7 @@ def lookup_throttled(view):
 # --- Reporting -------------------------------------------------------------------------------
 
 
+@counts_refusals_toward("report", REPORTS_PER_HOUR, HOUR)
 @sensitive_post_parameters("contact_name", "contact_phone")
 @require_http_methods(["GET", "POST"])
 @public_page

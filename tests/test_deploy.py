@@ -13,6 +13,7 @@ import copy
 import fnmatch
 import hashlib
 import importlib.util
+import ipaddress
 import json
 import os
 import re
@@ -44,7 +45,7 @@ SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "compose-spec.json"
 SCHEMA_SHA256 = "0dc04bd346dcfee1b1419628fff79937bbf076925f298f272a2b490e2b112bac"
 
 APP_SERVICES = ("migrate", "web", "worker", "beat")  # run the Yishi image
-LONG_RUNNING = ("web", "worker", "beat", "postgres", "redis")
+LONG_RUNNING = ("proxy", "web", "worker", "beat", "postgres", "redis")
 WAITING_FOR_BACKENDS = ("web", "worker", "beat")
 
 # What an operator puts in .env; used wherever the compose file must be interpolated.
@@ -411,7 +412,7 @@ def test_compose_schema_validation_is_not_vacuous(compose, schema, validator_cla
 
 
 def test_compose_has_the_services(services):
-    assert set(services) >= {"web", "worker", "beat", "postgres", "redis"}
+    assert set(services) >= {"proxy", "web", "worker", "beat", "postgres", "redis"}
 
 
 def test_long_running_services_have_healthchecks(services):
@@ -985,3 +986,83 @@ def test_production_settings_refuse_to_start_without_secret_key(tmp_path, secret
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+# --- The reverse proxy (deploy/nginx.conf) ------------------------------------------------
+
+NGINX_CONF = ROOT / "deploy" / "nginx.conf"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def nginx_test_config(tmp_path: Path, **replace: str) -> Path:
+    """deploy/nginx.conf with a self-signed certificate and an upstream this machine resolves."""
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-keyout", str(tmp_path / "privkey.pem"),
+         "-out", str(tmp_path / "fullchain.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    text = NGINX_CONF.read_text()
+    text = text.replace("/etc/nginx/certs/", f"{tmp_path}/")
+    text = text.replace("server web:8000;", "server 127.0.0.1:8000;")
+    text = text.replace("pid /tmp/nginx.pid;", f"pid {tmp_path}/nginx.pid;")
+    text = text.replace("/tmp/nginx-static", f"{tmp_path}/static-cache")
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    config = tmp_path / "nginx.conf"
+    config.write_text(text)
+    return config
+
+
+def nginx_problems(config: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [NGINX, "-t", "-c", str(config), "-e", str(tmp_path / "error.log")],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx is installed by .ci/run")
+def test_nginx_accepts_the_proxy_config(tmp_path):
+    checked = nginx_problems(nginx_test_config(tmp_path), tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    # The check is not vacuous: a broken directive fails it.
+    broken = nginx_test_config(tmp_path, **{"gzip on;": "gzip sideways;"})
+    assert nginx_problems(broken, tmp_path).returncode != 0
+
+
+def nginx_directives(text: str) -> list[str]:
+    lines = (line.split("#")[0].strip() for line in text.splitlines())
+    return [" ".join(line.split()) for line in lines if line]
+
+
+def test_proxy_overwrites_forwarded_headers_and_caps_bodies():
+    directives = nginx_directives(NGINX_CONF.read_text())
+    # Overwritten with the connecting address, never appended to what the client sent.
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in directives
+    assert not any("$proxy_add_x_forwarded_for" in line for line in directives)
+    assert "proxy_set_header X-Forwarded-Proto https;" in directives
+    assert f"client_max_body_size {settings.YISHI_MAX_REQUEST_BYTES // (1024 * 1024)}m;" in (
+        directives
+    )
+    assert "gzip on;" in directives
+    gzip_types = next(line for line in directives if line.startswith("gzip_types "))
+    assert "text/css" in gzip_types and "application/javascript" in gzip_types
+    assert "ssl_certificate /etc/nginx/certs/fullchain.pem;" in directives
+    assert any("max-age=31536000" in line for line in directives)
+    assert "server web:8000;" in directives
+
+
+def test_proxy_service_fronts_web_and_web_trusts_only_it(services, compose):
+    proxy, web = services["proxy"], services["web"]
+    assert proxy["image"].startswith("nginx:1.27")
+    mounts = [str(volume) for volume in proxy["volumes"]]
+    assert any(m.startswith("./deploy/nginx.conf:/etc/nginx/nginx.conf") for m in mounts)
+    assert any(m.endswith(":/etc/nginx/certs:ro") for m in mounts)
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+    address = proxy["networks"]["front"]["ipv4_address"]
+    trusted = web["environment"]["YISHI_TRUSTED_PROXIES"]
+    assert trusted == f"{address}/32"
+    assert "front" in web["networks"]
+    subnet = compose["networks"]["front"]["ipam"]["config"][0]["subnet"]
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(subnet)
