@@ -8,6 +8,7 @@ from members.views import LoginView, home
 urlpatterns = [
     path("", home, name="home"),
     path("health/", views.health, name="health"),
+    path("health/ready/", views.health_ready, name="health_ready"),
     path(
         "accounts/login/",
         LoginView.as_view(),
