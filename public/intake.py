@@ -14,9 +14,11 @@ once and never lost.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common import throttle
@@ -89,7 +91,10 @@ def report_once(
 def claim_in_database(form: public_forms.PublicReportForm, nonce: str) -> str | int | None:
     """Claim the drawn form by a unique row, for when the cache cannot be reached: None
     once claimed; else the tracking code of an earlier post of it, or 422 (the form
-    refused, with a new stamp) while that post has not finished."""
+    refused, with a new stamp) while that post has not finished. Claims older than any
+    form that may still be sent are deleted on the way."""
+    too_old = timezone.now() - timedelta(seconds=public_forms.MAX_FORM_AGE_SECONDS)
+    SubmissionClaim.objects.filter(created_at__lt=too_old).delete()
     try:
         with transaction.atomic():
             SubmissionClaim.objects.create(key=nonce)

@@ -13,14 +13,19 @@ import re
 import socket
 import subprocess
 import time
+from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from issues.models import Issue
 from public import forms as public_forms
 from public import views as public_views
+from public.models import SubmissionClaim
 from tests import factories
 
 STAMP = re.compile(r'name="rendered" value="([^"]+)"')
@@ -154,6 +159,7 @@ def test_a_double_tap_while_redis_is_down_stores_the_report_once(
     first = send(client, form_url, manan, rendered=stamp)
     second = send(client, form_url, manan, rendered=stamp)
     assert Issue.objects.count() == 1
+    assert SubmissionClaim.objects.count() == 1
     assert first.status_code == second.status_code == 302
     assert first["Location"] == second["Location"]
 
@@ -173,8 +179,9 @@ def test_readiness_names_the_cache_and_broker_down_while_liveness_stays_up(clien
     assert body == {"database": "ok", "cache": "down", "broker": "down"}
 
 
-def test_readiness_is_200_with_everything_up(client, db):
-    status, body = readiness(client)
+def test_readiness_is_200_with_everything_up(client, db, django_assert_num_queries):
+    with django_assert_num_queries(1):  # SELECT 1
+        status, body = readiness(client)
     assert status == 200
     assert body == {"database": "ok", "cache": "ok", "broker": "ok"}
 
@@ -194,3 +201,38 @@ def test_reports_are_stored_before_and_after_redis_stops(client, manan, form_url
     assert_reported_and_trackable(client, send(client, form_url, manan), 3)
     assert client.get(reverse("health")).status_code == 200
     assert readiness(client) == (503, {"database": "ok", "cache": "down", "broker": "down"})
+
+
+def test_an_old_database_claim_is_deleted_when_the_next_is_made(
+    client, manan, form_url, redis_down
+):
+    stale = SubmissionClaim.objects.create(key="stale", tracking_code="OLD")
+    SubmissionClaim.objects.filter(pk=stale.pk).update(
+        created_at=timezone.now() - timedelta(seconds=public_forms.MAX_FORM_AGE_SECONDS + 60)
+    )
+    assert send(client, form_url, manan).status_code == 302
+    assert not SubmissionClaim.objects.filter(key="stale").exists()
+    assert SubmissionClaim.objects.get().tracking_code == Issue.objects.get().tracking_code
+
+
+def test_the_database_claim_costs_five_queries_more_than_the_cache_claim(
+    client, manan, form_url, settings, tmp_path
+):
+    def queries_of_one_report() -> int:
+        stamp = draw(client, form_url)
+        with CaptureQueriesContext(connection) as captured:
+            assert send(client, form_url, manan, rendered=stamp).status_code == 302
+        return len(captured)
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    }
+    factories.category(manan.street, "environment")
+    with_cache = queries_of_one_report()
+    settings.CACHES = redis_cache(DEAD_REDIS)
+    # Old claims deleted; the claim inserted in a savepoint (SAVEPOINT, INSERT, RELEASE);
+    # its tracking code stored.
+    assert queries_of_one_report() == with_cache + 5
