@@ -11,11 +11,17 @@ counted hit sets the expiry again, because the file cache's ``incr`` rewrites
 the entry with the default timeout; doing the same on every backend keeps the
 rule identical everywhere. A refused hit is not counted and does not lengthen
 the wait.
+
+When the cache cannot be reached (Redis stopped), a throttle fails open: the hit is
+allowed and one warning line is logged per failed call, so that a resident's report is
+never lost to a limit that cannot be counted. A claim raises ``Unavailable`` instead, so
+that its caller can fall back to the database.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 
 from django.core.cache import cache
 from django.http import HttpRequest
@@ -23,6 +29,18 @@ from django.http import HttpRequest
 from common import clientip
 
 PREFIX = "yishi:throttle:"
+
+logger = logging.getLogger(__name__)
+
+
+class Unavailable(Exception):
+    """The cache could not be reached."""
+
+
+def _warn(operation: str, key: str, error: Exception) -> None:
+    logger.warning(
+        "cache unreachable, throttle %s of %s skipped: %s", operation, key, type(error).__name__
+    )
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -42,7 +60,17 @@ def client_ip(request: HttpRequest) -> str:
 
 
 def hit(key: str, limit: int, window_seconds: int) -> bool:
-    """Count one hit under ``key``; True while no more than ``limit`` hits were counted."""
+    """Count one hit under ``key``; True while no more than ``limit`` hits were counted.
+
+    True as well when the cache cannot be reached (fail open, with a warning)."""
+    try:
+        return _hit(key, limit, window_seconds)
+    except Exception as error:
+        _warn("hit", key, error)
+        return True
+
+
+def _hit(key: str, limit: int, window_seconds: int) -> bool:
     full = PREFIX + key
     if cache.add(full, 1, timeout=window_seconds):
         return limit >= 1
@@ -52,7 +80,7 @@ def hit(key: str, limit: int, window_seconds: int) -> bool:
     try:
         count = cache.incr(full)
     except ValueError:  # expired between add and incr: start again
-        return hit(key, limit, window_seconds)
+        return _hit(key, limit, window_seconds)
     cache.touch(full, window_seconds)
     return count <= limit
 
@@ -61,26 +89,46 @@ def undo(key: str, window_seconds: int) -> None:
     """Take back one counted hit, for work that was refused after it was counted."""
     full = PREFIX + key
     try:
-        cache.decr(full)
-    except ValueError:
-        return
-    cache.touch(full, window_seconds)
+        try:
+            cache.decr(full)
+        except ValueError:
+            return
+        cache.touch(full, window_seconds)
+    except Exception as error:
+        _warn("undo", key, error)
 
 
 def claim(key: str, timeout: int) -> bool:
-    """Mark ``key`` as taken; False if someone holds it already (``cache.add``)."""
-    return cache.add(PREFIX + key, "", timeout=timeout)
+    """Mark ``key`` as taken; False if someone holds it already (``cache.add``).
+
+    Raises ``Unavailable`` when the cache cannot be reached."""
+    try:
+        return cache.add(PREFIX + key, "", timeout=timeout)
+    except Exception as error:
+        _warn("claim", key, error)
+        raise Unavailable from error
 
 
 def settle(key: str, value: str, timeout: int) -> None:
     """Store what a claimed piece of work produced, for whoever asks again."""
-    cache.set(PREFIX + key, value, timeout=timeout)
+    try:
+        cache.set(PREFIX + key, value, timeout=timeout)
+    except Exception as error:
+        _warn("settle", key, error)
 
 
 def recall(key: str) -> str | None:
-    """What a claim produced: a value, "" while the work is under way, None if released."""
-    return cache.get(PREFIX + key)
+    """What a claim produced: a value, "" while the work is under way, None if released
+    (or if the cache cannot be reached)."""
+    try:
+        return cache.get(PREFIX + key)
+    except Exception as error:
+        _warn("recall", key, error)
+        return None
 
 
 def release(key: str) -> None:
-    cache.delete(PREFIX + key)
+    try:
+        cache.delete(PREFIX + key)
+    except Exception as error:
+        _warn("release", key, error)

@@ -7,6 +7,7 @@ from members.views import LoginView, LogoutView, home
 urlpatterns = [
     path("", home, name="home"),
     path("health/", views.health, name="health"),
+    path("health/ready/", views.health_ready, name="health_ready"),
     path(
         "accounts/login/",
         LoginView.as_view(),

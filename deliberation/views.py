@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from common.flows import action_response
 from common.qr import qr_svg
-from deliberation import exports, meeting_page, permissions, queries
+from deliberation import exports, meeting_page, permissions, queries, readiness
 from deliberation.actions import closing, running, urgent
 from deliberation.actions.base import ActionError
 from deliberation.forms import (
@@ -34,10 +34,23 @@ from members.queries import communities_visible_to, community_for, council_of
 @require_GET
 @never_cache
 def health(request: HttpRequest) -> JsonResponse:
-    """For load balancers and container health checks: the app answers and reaches its database."""
+    """Liveness, for container health checks: the app answers and reaches its database.
+
+    It never touches Redis: a stopped cache degrades the app (``health_ready``), it does
+    not make the process worth restarting."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+@require_GET
+@never_cache
+def health_ready(request: HttpRequest) -> JsonResponse:
+    """Readiness: the database, the cache and the Celery broker, each "ok" or "down";
+    503 when any of them is down, so that a deployment sees a degraded cache."""
+    checks = readiness.check_all()
+    status = 200 if all(value == "ok" for value in checks.values()) else 503
+    return JsonResponse(checks, status=status)
 
 
 # --- Meetings ----------------------------------------------------------------------------
