@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from common.forms import day_field
+from common.forms import SubmissionKeyField, day_field
 from common.phones import normalise_phone
 from issues import lifecycle, photos
 from issues.models import Category, Issue
@@ -66,6 +66,7 @@ class ReportForm(forms.ModelForm):
     longitude = forms.DecimalField(
         required=False, max_digits=9, decimal_places=6, widget=forms.HiddenInput
     )
+    submission_key = SubmissionKeyField()
 
     class Meta:
         model = Issue
