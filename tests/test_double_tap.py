@@ -183,3 +183,31 @@ def test_keys_older_than_two_days_are_forgotten_by_the_nightly_sweep(manan_membe
 
     assert list(Submission.objects.all()) == [recent]
     assert dt.timedelta(days=2) == submissions.KEEP_FOR
+
+
+@pytest.mark.django_db
+def test_a_double_tap_on_the_public_form_makes_one_issue_even_if_the_cache_forgot(
+    client, manan, manan_staff, clear_cache, monkeypatch
+):
+    from django.core.cache import cache
+
+    from public import forms as public_forms
+    from public import views as public_views
+
+    monkeypatch.setattr(public_forms, "MIN_FORM_AGE_SECONDS", 0)
+    url = reverse("public:report", args=[public_views.public_form_token(manan)])
+    stamp = re.search(r'name="rendered" value="([^"]+)"', client.get(url).text)[1]
+    form = {
+        "title": "楼道堆放杂物", "category": factories.category(manan.street, "environment").pk,
+        "description": "三栋楼道堆满纸箱。", "place": "3栋", "contact_name": "李阿姨",
+        "contact_phone": "", "homepage": "", "rendered": stamp,
+    }  # fmt: skip
+
+    first = client.post(url, form)
+    notices = Notice.objects.count()
+    cache.clear()  # another web process, or a restarted cache: the nonce's claim is gone
+    second = client.post(url, form)
+
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert Issue.objects.count() == 1 and Notice.objects.count() == notices
