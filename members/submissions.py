@@ -48,3 +48,8 @@ def submissions_prune(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     deleted, _ = Submission.objects.filter(created__lt=now - KEEP_FOR).delete()
     return deleted
+
+
+def once_for(user: User | None) -> Callable[[str, Callable[[], str]], tuple[str, bool]]:
+    """``submit_once`` for this person, as ``common.flows.form_response`` takes it."""
+    return lambda key, create: submit_once(key, user, create)

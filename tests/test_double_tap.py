@@ -211,3 +211,19 @@ def test_a_double_tap_on_the_public_form_makes_one_issue_even_if_the_cache_forgo
     assert first.status_code == second.status_code == 302
     assert first["Location"] == second["Location"]
     assert Issue.objects.count() == 1 and Notice.objects.count() == notices
+
+
+@pytest.mark.django_db
+def test_a_double_tap_on_the_new_resident_form_adds_one_resident(as_user, manan, manan_staff):
+    client = as_user(manan_staff)
+    url = reverse("members:resident_create", args=[manan.pk])
+    key = drawn_key(client.get(url).text)
+    form = {"name": "钱阿婆", "phone": "", "lane": "", "building": "7栋", "room": "", "note": ""}
+
+    refused = client.post(url, {**form, "name": "", "submission_key": key})
+    assert refused.status_code == 422 and drawn_key(refused.text) == key
+    first = client.post(url, {**form, "submission_key": key})
+    second = client.post(url, {**form, "submission_key": key})
+
+    assert first.status_code == second.status_code == 302 and first.url == second.url
+    assert Resident.objects.filter(name="钱阿婆").count() == 1
