@@ -227,3 +227,18 @@ def test_a_double_tap_on_the_new_resident_form_adds_one_resident(as_user, manan,
 
     assert first.status_code == second.status_code == 302 and first.url == second.url
     assert Resident.objects.filter(name="钱阿婆").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_second_post_of_a_report_runs_few_queries(
+    as_user, manan, manan_member, manan_staff, django_assert_num_queries
+):
+    client = as_user(manan_member)
+    url = reverse("issues:report", args=[manan.pk])
+    form = member_report(manan, submission_key="one-drawn-form-key-0001")
+    client.post(url, form)
+    # The session, user, roles, community, council term, the category (choices and
+    # check), then the key refused by its constraint in a savepoint (savepoint, insert,
+    # rollback, release) and the first one's address read: nothing written.
+    with django_assert_num_queries(12):
+        assert client.post(url, form).status_code == 302
