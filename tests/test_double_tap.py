@@ -242,3 +242,22 @@ def test_the_second_post_of_a_report_runs_few_queries(
     # rollback, release) and the first one's address read: nothing written.
     with django_assert_num_queries(12):
         assert client.post(url, form).status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_double_tap_on_the_new_schedule_form_adds_one_schedule(as_user, manan, manan_staff):
+    from deliberation.models import Schedule
+
+    client = as_user(manan_staff)
+    url = reverse("schedules:create", args=[manan.pk])
+    form = {
+        "kind": "monthly", "month_days": "8,18,28", "weekday": "", "start_time": "15:00",
+        "place": "社区居民议事点", "notice_days": "3", "move_weekend_to_monday": "on",
+        "submission_key": drawn_key(client.get(url).text),
+    }  # fmt: skip
+
+    first = client.post(url, form)
+    second = client.post(url, form)
+
+    assert first.status_code == second.status_code == 302 and first.url == second.url
+    assert Schedule.objects.count() == 1
