@@ -21,7 +21,7 @@ from deliberation.actions.base import ActionError
 from deliberation.models import Schedule
 from deliberation.schedule_forms import ScheduleForm
 from deliberation.schedules import occurrences
-from members import queries
+from members import queries, submissions
 from members.models import Community
 
 NEXT_DATES_SHOWN = 5
@@ -87,15 +87,23 @@ def schedule_edit(request: HttpRequest, community_id: int, pk: int) -> HttpRespo
 def _schedule_form(request, community, council, schedule) -> HttpResponse:
     form = ScheduleForm(request.POST or None, schedule=schedule)
     if request.method == "POST" and form.is_valid():
-        try:
+
+        def save() -> str:
             schedules.schedule_save(
                 actor=request.user, council=council, schedule=schedule, **form.schedule_fields()
             )
+            return reverse("schedules:list", args=[community.pk])
+
+        # A new schedule is added once per drawn form, whatever the taps.
+        key = form.cleaned_data["submission_key"] if schedule is None else ""
+        try:
+            url, first = submissions.submit_once(key, request.user, save)
         except ActionError as refusal:
             form.add_error(None, str(refusal))
         else:
-            messages.success(request, _("The schedule was saved."))
-            return redirect("schedules:list", community_id=community.pk)
+            if first:
+                messages.success(request, _("The schedule was saved."))
+            return redirect(url)
     return render(
         request,
         "meetings/schedule_form.html",
