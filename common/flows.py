@@ -32,8 +32,13 @@ def form_response(
     to: str | Callable[[T], str],
     template: str,
     context: Mapping[str, Any],
+    once: Callable[[str, Callable[[], str]], tuple[str, bool]] | None = None,
 ) -> HttpResponse:
     """Draw ``form`` on ``template``, or run ``act(cleaned_data)`` when it is posted valid.
+
+    With ``once`` (``members.submissions.submit_once`` for this person), a form with a
+    ``submission_key`` runs its action once per key: a second post of the same drawn
+    form goes where the first went, saying nothing new.
 
     A refusal becomes the form's own error and, like an invalid form, is drawn again with
     everything typed kept (422); a stale edit (``common.versions.StaleEdit``) also shows
@@ -43,18 +48,30 @@ def form_response(
     """
     refused: dict[str, Any] = {}
     if request.method == "POST" and form.is_valid():
+        key = form.cleaned_data.get("submission_key", "") if once else ""
+        results = []
+
+        def create() -> str:
+            results.append(act(form.cleaned_data))
+            return to(results[0]) if callable(to) else to
+
         try:
-            result = act(form.cleaned_data)
+            target, _first = once(key, create) if key else (create(), True)
         except Refusal as refusal:
             form.add_error(None, str(refusal))
             refused = versions.refused_context(form, refusal)
         else:
-            said = done(result) if callable(done) else done
-            if said:
-                messages.success(request, said)
-            return _go(request, to(result) if callable(to) else to)
-    status = 422 if form.is_bound else 200
-    return render(request, template, {**context, "form": form, **refused}, status=status)
+            if results:
+                said = done(results[0]) if callable(done) else done
+                if said:
+                    messages.success(request, said)
+            return _go(request, target)
+    return render(
+        request,
+        template,
+        {**context, "form": form, **refused},
+        status=422 if form.is_bound else 200,
+    )
 
 
 def action_response(

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
+from common.forms import SubmissionKeyField
 from common.versions import VersionField
 from deliberation.models import Schedule
 from deliberation.schedules import clean_schedule
@@ -22,6 +23,7 @@ def split_days(text: str) -> list[str]:
 
 
 class ScheduleForm(forms.Form):
+    submission_key = SubmissionKeyField()
     kind = forms.ChoiceField(label=_("repeats"), choices=Schedule.Kind.choices)
     month_days = forms.CharField(
         label=_("days of the month"),

@@ -22,7 +22,7 @@ from deliberation.actions.base import ActionError
 from deliberation.models import Schedule
 from deliberation.schedule_forms import ScheduleForm
 from deliberation.schedules import occurrences
-from members import queries
+from members import queries, submissions
 from members.models import Community
 
 NEXT_DATES_SHOWN = 5
@@ -89,7 +89,8 @@ def _schedule_form(request, community, council, schedule) -> HttpResponse:
     form = ScheduleForm(request.POST or None, schedule=schedule)
     refused = {}
     if request.method == "POST" and form.is_valid():
-        try:
+
+        def save() -> str:
             schedules.schedule_save(
                 actor=request.user,
                 council=council,
@@ -97,12 +98,19 @@ def _schedule_form(request, community, council, schedule) -> HttpResponse:
                 expected_version=form.cleaned_data.get("version"),
                 **form.schedule_fields(),
             )
+            return reverse("schedules:list", args=[community.pk])
+
+        # A new schedule is added once per drawn form, whatever the taps.
+        key = form.cleaned_data["submission_key"] if schedule is None else ""
+        try:
+            url, first = submissions.submit_once(key, request.user, save)
         except (ActionError, versions.StaleEdit) as refusal:
             form.add_error(None, str(refusal))
             refused = versions.refused_context(form, refusal)
         else:
-            messages.success(request, _("The schedule was saved."))
-            return redirect("schedules:list", community_id=community.pk)
+            if first:
+                messages.success(request, _("The schedule was saved."))
+            return redirect(url)
     return render(
         request,
         "meetings/schedule_form.html",

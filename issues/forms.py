@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from common.forms import day_field
+from common.forms import SubmissionKeyField, day_field
 from common.phones import normalise_phone
 from common.versions import VersionField
 from issues import lifecycle, photos
@@ -67,6 +67,7 @@ class ReportForm(forms.ModelForm):
     longitude = forms.DecimalField(
         required=False, max_digits=9, decimal_places=6, widget=forms.HiddenInput
     )
+    submission_key = SubmissionKeyField()
 
     class Meta:
         model = Issue

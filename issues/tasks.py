@@ -12,6 +12,7 @@ from django.utils import timezone
 from issues import queries, rollup
 from issues.actions import upkeep
 from issues.models import Issue
+from members import submissions
 
 
 @shared_task(acks_late=True)
@@ -37,8 +38,11 @@ def notify_overdue_issues() -> int:
 
 @shared_task(acks_late=True)
 def erase_expired_contact_details() -> int:
-    """Blank contact details of matters closed six months ago; idempotent (see the action)."""
-    return upkeep.contact_details_erase(now=timezone.now())
+    """Blank contact details of matters closed six months ago; idempotent (see the action).
+    Also forgets the one-time keys of forms sent more than two days ago."""
+    now = timezone.now()
+    submissions.submissions_prune(now=now)
+    return upkeep.contact_details_erase(now=now)
 
 
 @shared_task(acks_late=True)

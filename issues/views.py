@@ -37,6 +37,7 @@ from issues.forms import (
 from issues.models import Category, Escalation, Issue, TaskReport
 from issues.review_forms import StaffRatingForm
 from members import queries as member_queries
+from members import submissions
 from members.models import Community, CouncilMember, User
 
 REFUSALS = (IssueActionError, lifecycle.TransitionRefused, ValidationError)
@@ -73,7 +74,8 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
         last_channel = None if request.POST else queries.last_intake_channel(request.user)
         form = IntakeForm(*data, community=community, last_channel=last_channel)
     if request.method == "POST" and form.is_valid():
-        try:
+
+        def create() -> str:
             if is_staff:
                 issue = intake.issue_intake(
                     actor=request.user, community=community, **form.intake_fields()
@@ -86,12 +88,20 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
                     reporter=_term_on_council(request.user, community).resident,
                     **form.report_fields(),
                 )
+            return reverse("issues:detail", args=[issue.pk])
+
+        try:
+            # A second post of the same drawn form (a double tap) goes to the first issue.
+            url, first = submissions.submit_once(
+                form.cleaned_data["submission_key"], request.user, create
+            )
         except REFUSALS as error:
             form.add_error(None, refusal_message(error))
         else:
-            messages.success(request, _("The issue was recorded. Thank you."))
+            if first:
+                messages.success(request, _("The issue was recorded. Thank you."))
             # The page after a report tells the browser to forget its saved draft.
-            return redirect(reverse("issues:detail", args=[issue.pk]) + "?reported=1")
+            return redirect(url + "?reported=1")
     search = form["reporter_q"].value() if is_staff and form.is_bound else ""
     return _report_page(
         request, community, form, is_staff, search=search, status=422 if form.is_bound else 200

@@ -2,12 +2,15 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from common.forms import SubmissionKeyField
 from common.phones import mask_phone, normalise_phone
 from common.versions import VersionField
 from members.models import Community, Council, CouncilMember, Resident
 
 
 class ResidentForm(forms.ModelForm):
+    submission_key = SubmissionKeyField()
+
     class Meta:
         model = Resident
         fields = ["name", "phone", "lane", "building", "room", "note"]

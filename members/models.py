@@ -453,3 +453,23 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient or 'resident'} ({self.channel})"
+
+
+class Submission(models.Model):
+    """A form that created something was sent under this one-time key: a second post of
+    the same drawn form (a double tap, a resend on a slow line) goes where the first went
+    instead of creating it again (``members.submissions``)."""
+
+    key = models.CharField(max_length=100, unique=True)
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="submissions"
+    )
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    result_url = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("form submission")
+        verbose_name_plural = _("form submissions")
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.result_url}"

@@ -23,6 +23,7 @@ from members import (
     notifications,
     permissions,
     queries,
+    submissions,
 )
 from members.forms import (
     CouncilMemberForm,
@@ -156,6 +157,7 @@ def resident_create(request: HttpRequest, community_id: int) -> HttpResponse:
         to=reverse("members:residents", args=[community.pk]),
         template="members/resident_form.html",
         context={"community": community},
+        once=submissions.once_for(request.user),
     )
 
 

@@ -38,6 +38,7 @@ from issues.models import Event, FollowUpReview, Issue, Rating
 from issues.review_forms import RatingForm
 from members import permissions as members_permissions
 from members import queries as members_queries
+from members import submissions
 from members.models import Community, User
 from public import forms as public_forms
 from public import intake
@@ -122,6 +123,14 @@ def lookup_throttled(view):
 # --- Reporting -------------------------------------------------------------------------------
 
 
+class ReportRefused(Exception):
+    """The report was not written (its errors are on the form): the page's status."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 @counts_refusals_toward("report", REPORTS_PER_HOUR, HOUR)
 @sensitive_post_parameters("contact_name", "contact_phone")
 @require_http_methods(["GET", "POST"])
@@ -136,16 +145,27 @@ def report(request: HttpRequest, token: str) -> HttpResponse:
     if bound:
         status = 422
         if form.is_valid():
-            outcome = intake.report_once(
-                form,
-                community,
-                client=throttle.client_ip(request),
-                per_hour=REPORTS_PER_HOUR,
-                wait_seconds=DUPLICATE_WAIT_SECONDS,
-            )
-            if isinstance(outcome, str):
-                return redirect("public:reported", code=outcome)
-            status = outcome
+
+            def create() -> str:
+                outcome = intake.report_once(
+                    form,
+                    community,
+                    client=throttle.client_ip(request),
+                    per_hour=REPORTS_PER_HOUR,
+                    wait_seconds=DUPLICATE_WAIT_SECONDS,
+                )
+                if isinstance(outcome, int):
+                    raise ReportRefused(outcome)
+                return reverse("public:reported", args=[outcome])
+
+            try:
+                # The drawn form's nonce is its one-time key in the database too, so a
+                # second post goes to the first report even when the cache forgot it.
+                url, _first = submissions.submit_once(form.nonce, None, create)
+            except ReportRefused as refused:
+                status = refused.status
+            else:
+                return redirect(url)
     context = {"community": community, "form": form}
     return render(request, "public/report.html", context, status=status)
 

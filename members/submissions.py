@@ -1,0 +1,55 @@
+"""One-time submission keys: a form that creates something carries a random key drawn
+with the form (``common.forms.SubmissionKeyField``); the create records the key in the
+same transaction as what it creates, and a second post with the same key answers with
+where the first one went, creating nothing and notifying nobody.
+
+Race-proof by the key's unique constraint, not by a look before the write: a second post
+sent while the first is still writing waits on the first one's row (PostgreSQL) or on the
+write lock (SQLite), then finds the key taken and reads the first one's result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from members.models import Submission, User
+
+# Keys older than this are pruned: no one taps twice two days apart.
+KEEP_FOR = dt.timedelta(days=2)
+
+
+def submit_once(key: str, user: User | None, create: Callable[[], str]) -> tuple[str, bool]:
+    """Run ``create`` (which returns the address of what it made) once per ``key``: the
+    address and True the first time; the first time's address and False after. Without
+    a key, ``create`` simply runs."""
+    if not key:
+        return create(), True
+    # Each person's keys apart: someone else's key (guessed or copied) creates anew.
+    key = f"{user.pk if user else '-'}:{key}"
+    try:
+        with transaction.atomic():
+            submission = Submission.objects.create(key=key, user=user)
+            submission.result_url = create()
+            submission.save(update_fields=["result_url"])
+            return submission.result_url, True
+    except IntegrityError:
+        first = Submission.objects.filter(key=key).exclude(result_url="").first()
+        if first is None:
+            raise
+        return first.result_url, False
+
+
+def submissions_prune(*, now: dt.datetime | None = None) -> int:
+    """Forget the keys older than ``KEEP_FOR``; the number forgotten."""
+    now = now or timezone.now()
+    deleted, _ = Submission.objects.filter(created__lt=now - KEEP_FOR).delete()
+    return deleted
+
+
+def once_for(user: User | None) -> Callable[[str, Callable[[], str]], tuple[str, bool]]:
+    """``submit_once`` for this person, as ``common.flows.form_response`` takes it."""
+    return lambda key, create: submit_once(key, user, create)
