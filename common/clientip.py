@@ -65,3 +65,10 @@ def client_ip(request: HttpRequest) -> str:
             return str(hop)
         remote = hop
     return str(remote)
+
+
+def axes_client_ip(request: HttpRequest) -> str | None:
+    """The client's address for django-axes, which keeps it in an IP address column: None
+    (not ``"unknown"``) when none can be read, as for a login made in-process."""
+    address = client_ip(request)
+    return None if address == "unknown" else address

@@ -268,7 +268,7 @@ LOGOUT_REDIRECT_URL = "login"
 # The client's address behind a reverse proxy (common.clientip): the networks of the
 # proxies whose X-Forwarded-For is believed, comma-separated. Empty: trust nobody.
 YISHI_TRUSTED_PROXIES = os.environ.get("YISHI_TRUSTED_PROXIES", "")
-AXES_CLIENT_IP_CALLABLE = "common.clientip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "common.clientip.axes_client_ip"
 
 # The largest request body accepted (common.bodycap), the reverse proxy's
 # client_max_body_size. Fields other than files are capped lower by Django itself;

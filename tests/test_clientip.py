@@ -238,3 +238,15 @@ def test_a_spoofed_header_sent_straight_to_the_app_is_ignored(live_server, manan
     for number in range(settings.AXES_FAILURE_LIMIT):
         Browser(direct, "127.0.0.7", spoofed=f"203.0.113.{number}").log_in("wrong")
     assert Browser(direct, "127.0.0.7", spoofed="203.0.113.99").log_in(PASSWORD) == 429
+
+
+def test_a_login_without_an_address_is_logged_by_axes_without_one(django_user_model):
+    """An in-process login (no REMOTE_ADDR) must not put "unknown" in axes' IP column,
+    which PostgreSQL refuses."""
+    from axes.models import AccessLog
+    from django.test import Client
+
+    user = django_user_model.objects.create_user("no_address", password="x" * 12)
+    client = Client(REMOTE_ADDR="")
+    client.force_login(user)
+    assert AccessLog.objects.get(username="no_address").ip_address is None
