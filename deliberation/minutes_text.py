@@ -9,15 +9,13 @@ made meanwhile is noticed.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from deliberation import queries
-from deliberation.models import AgendaItem, Decision, Meeting, Minutes, Vote
+from deliberation.models import AgendaItem, Decision, Meeting, Minutes
 from members.models import CouncilMember
 from members.queries import council_members_of
 
@@ -48,21 +46,6 @@ def live_agenda_of(meeting: Meeting) -> QuerySet[AgendaItem]:
         .prefetch_related(Prefetch("issue__assigned_members", queryset=assigned))
         .order_by("position", "id")
     )
-
-
-def vote_tallies(meeting: Meeting) -> dict[int, Counter]:
-    """Votes counted per decision and choice, in one grouped query."""
-    tallies: dict[int, Counter] = defaultdict(Counter)
-    rows = (
-        Vote.objects.filter(decision__item__meeting=meeting)
-        .order_by()
-        .values("decision_id", "choice")
-        .annotate(n=Count("pk"))
-        .values_list("decision_id", "choice", "n")
-    )
-    for decision_id, choice, count in rows:
-        tallies[decision_id][choice] = count
-    return tallies
 
 
 def compose(meeting: Meeting, *, chair: str = "", recorder: str = "") -> tuple[str, str]:
@@ -113,14 +96,13 @@ def compose(meeting: Meeting, *, chair: str = "", recorder: str = "") -> tuple[s
 
     lines += ["", _("Agenda and decisions")]
     items = list(live_agenda_of(meeting))
-    tallies = vote_tallies(meeting)
     for number, item in enumerate(items, start=1):
         lines.append(f"{number}. {_item_label(item)}")
         decision = getattr(item, "decision", None)
         if decision is None:
             lines.append(INDENT + _("No decision was recorded."))
         else:
-            lines += [INDENT + line for line in _decision_lines(item, decision, tallies, separator)]
+            lines += [INDENT + line for line in _decision_lines(item, decision, separator)]
     if not items:
         lines.append(_("The agenda was empty."))
     return title_for(meeting), "\n".join(lines) + "\n"
@@ -145,9 +127,7 @@ def _bare_label(item: AgendaItem) -> str:
     return label
 
 
-def _decision_lines(
-    item: AgendaItem, decision: Decision, tallies: dict[int, Counter], separator: str
-) -> list[str]:
+def _decision_lines(item: AgendaItem, decision: Decision, separator: str) -> list[str]:
     lines = [_("Decision: %(outcome)s") % {"outcome": decision.get_outcome_display()}]
     if decision.notes:
         lines.append(_("Notes: %(notes)s") % {"notes": _indented(decision.notes)})
