@@ -330,6 +330,7 @@ class CommentForm(forms.Form):
     text = forms.CharField(
         label=_("Comment"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
+    submission_key = SubmissionKeyField()
 
 
 class PhotoForm(forms.Form):

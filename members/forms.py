@@ -118,6 +118,7 @@ class CouncilMemberJoinForm(CouncilMemberForm):
         label=_("Joined on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     version = None
+    submission_key = SubmissionKeyField()
 
     class Meta(CouncilMemberForm.Meta):
         fields = ["resident", "joined_on", *CouncilMemberForm.Meta.fields]
