@@ -426,6 +426,7 @@ REVIEW_FILTERS = [
     ("reviewed", _("Reviewed")),
     ("rated", _("Rated by the resident")),
     ("satisfied", _("Resident satisfied (4–5)")),
+    ("rated_by_staff", _("Rating recorded by staff")),
     ("reopened", _("Reopened by its review")),
 ]
 
