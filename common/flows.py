@@ -9,7 +9,7 @@ plain post, ``HX-Redirect`` for htmx.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from django import forms
 from django.contrib import messages
@@ -23,6 +23,16 @@ from common.refusals import Refusal
 T = TypeVar("T")
 
 
+class Once(Protocol):
+    """One person's one-time keys (``members.submissions.once_for``)."""
+
+    def __call__(self, key: str, create: Callable[[], str]) -> tuple[str, bool]:
+        """Run ``create`` once per key: where it went, and whether this was the first time."""
+
+    def sent_before(self, key: str) -> str | None:
+        """Where a form sent before under ``key`` went; None if it was not."""
+
+
 def form_response(
     request: HttpRequest,
     form: forms.BaseForm,
@@ -32,13 +42,14 @@ def form_response(
     to: str | Callable[[T], str],
     template: str,
     context: Mapping[str, Any],
-    once: Callable[[str, Callable[[], str]], tuple[str, bool]] | None = None,
+    once: Once | None = None,
 ) -> HttpResponse:
     """Draw ``form`` on ``template``, or run ``act(cleaned_data)`` when it is posted valid.
 
     With ``once`` (``members.submissions.submit_once`` for this person), a form with a
     ``submission_key`` runs its action once per key: a second post of the same drawn
-    form goes where the first went, saying nothing new.
+    form goes where the first went, saying nothing new, even when what the first one
+    created makes the form no longer valid (a resident who now serves is no longer offered).
 
     A refusal becomes the form's own error and, like an invalid form, is drawn again with
     everything typed kept (422); a stale edit (``common.versions.StaleEdit``) also shows
@@ -66,6 +77,14 @@ def form_response(
                 if said:
                     messages.success(request, said)
             return _go(request, target)
+    elif (
+        once
+        and form.is_bound
+        and (key := str(form.data.get("submission_key", ""))[:64])
+        and (target := once.sent_before(key)) is not None
+    ):
+        # Sent before: what the first post created may be why this copy is invalid now.
+        return _go(request, target)
     return render(
         request,
         template,

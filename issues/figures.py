@@ -166,7 +166,7 @@ def _counts() -> dict[str, Count]:
         "reopened": Count("pk", filter=Q(state=R.DONE, result=FollowUpReview.Result.REOPENED)),
         "rated": Count("rating"),
         "satisfied": Count("rating", filter=Q(rating__satisfaction__gte=Rating.SATISFIED_FROM)),
-        "rated_by_staff": Count("rating", filter=~Q(rating__source=Rating.Source.LINK)),
+        "rated_by_staff": Count("rating", filter=Q(rating__source__in=Rating.RECORDED_BY_STAFF)),
     }
 
 

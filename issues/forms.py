@@ -330,6 +330,7 @@ class CommentForm(forms.Form):
     text = forms.CharField(
         label=_("Comment"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
+    submission_key = SubmissionKeyField()
 
 
 class PhotoForm(forms.Form):
@@ -425,6 +426,7 @@ REVIEW_FILTERS = [
     ("reviewed", _("Reviewed")),
     ("rated", _("Rated by the resident")),
     ("satisfied", _("Resident satisfied (4–5)")),
+    ("rated_by_staff", _("Rating recorded by staff")),
     ("reopened", _("Reopened by its review")),
 ]
 

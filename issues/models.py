@@ -534,6 +534,8 @@ class Rating(models.Model):
 
     SATISFIED_FROM = 4
     REOPENS_BELOW = 3
+    # Told to staff, who entered it: counted in the figures like any rating, shown apart.
+    RECORDED_BY_STAFF = (Source.IN_PERSON, Source.PHONE)
 
     review = models.OneToOneField(
         FollowUpReview, on_delete=models.CASCADE, related_name="rating", verbose_name=_("review")

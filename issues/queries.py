@@ -167,6 +167,7 @@ def review_conditions() -> dict[str, Q]:
         "reviewed": done,
         "rated": Q(rating__isnull=False),
         "satisfied": Q(rating__satisfaction__gte=Rating.SATISFIED_FROM),
+        "rated_by_staff": Q(rating__source__in=Rating.RECORDED_BY_STAFF),
         "reopened": done & Q(result=FollowUpReview.Result.REOPENED),
     }
 

@@ -362,12 +362,20 @@ def comment(request: HttpRequest, pk: int) -> HttpResponse:
     permissions.require_comment_on_issue(request.user, issue)
     form = CommentForm(request.POST)
     if form.is_valid():
-        try:
+
+        def add() -> str:
             intake.issue_comment(issue=issue, actor=request.user, text=form.cleaned_data["text"])
+            return reverse("issues:detail", args=[issue.pk])
+
+        try:
+            # A double tap on "Add comment" adds it once.
+            url, _first = submissions.submit_once(
+                form.cleaned_data["submission_key"], request.user, add
+            )
         except REFUSALS as error:
             form.add_error(None, refusal_message(error))
         else:
-            return redirect("issues:detail", pk=issue.pk)
+            return redirect(url)
     return _detail(request, issue, status=422, comment_form=form)
 
 

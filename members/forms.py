@@ -118,6 +118,7 @@ class CouncilMemberJoinForm(CouncilMemberForm):
         label=_("Joined on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     version = None
+    submission_key = SubmissionKeyField()
 
     class Meta(CouncilMemberForm.Meta):
         fields = ["resident", "joined_on", *CouncilMemberForm.Meta.fields]
@@ -187,7 +188,8 @@ class CouncilSettingsForm(forms.ModelForm):
         required=True,
         help_text=_(
             "How many days after a matter is resolved the resident who raised it is asked "
-            "whether it was fixed. A category may set its own number."
+            "whether it was fixed. A category can set its own number on the street’s "
+            "categories page."
         ),
     )
 

@@ -28,8 +28,7 @@ def submit_once(key: str, user: User | None, create: Callable[[], str]) -> tuple
     a key, ``create`` simply runs."""
     if not key:
         return create(), True
-    # Each person's keys apart: someone else's key (guessed or copied) creates anew.
-    key = f"{user.pk if user else '-'}:{key}"
+    key = _own(key, user)
     try:
         with transaction.atomic():
             submission = Submission.objects.create(key=key, user=user)
@@ -43,6 +42,23 @@ def submit_once(key: str, user: User | None, create: Callable[[], str]) -> tuple
         return first.result_url, False
 
 
+def _own(key: str, user: User | None) -> str:
+    # Each person's keys apart: someone else's key (guessed or copied) creates anew.
+    return f"{user.pk if user else '-'}:{key}"
+
+
+def sent_before(key: str, user: User | None) -> str | None:
+    """Where this person's form sent before under ``key`` went; None if it was not."""
+    if not key:
+        return None
+    return (
+        Submission.objects.filter(key=_own(key, user))
+        .exclude(result_url="")
+        .values_list("result_url", flat=True)
+        .first()
+    )
+
+
 def submissions_prune(*, now: dt.datetime | None = None) -> int:
     """Forget the keys older than ``KEEP_FOR``; the number forgotten."""
     now = now or timezone.now()
@@ -50,6 +66,18 @@ def submissions_prune(*, now: dt.datetime | None = None) -> int:
     return deleted
 
 
-def once_for(user: User | None) -> Callable[[str, Callable[[], str]], tuple[str, bool]]:
-    """``submit_once`` for this person, as ``common.flows.form_response`` takes it."""
-    return lambda key, create: submit_once(key, user, create)
+class _Once:
+    def __init__(self, user: User | None) -> None:
+        self.user = user
+
+    def __call__(self, key: str, create: Callable[[], str]) -> tuple[str, bool]:
+        return submit_once(key, self.user, create)
+
+    def sent_before(self, key: str) -> str | None:
+        return sent_before(key, self.user)
+
+
+def once_for(user: User | None) -> _Once:
+    """``submit_once`` for this person, as ``common.flows.form_response`` takes it
+    (``common.flows.Once``)."""
+    return _Once(user)

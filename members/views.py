@@ -292,6 +292,7 @@ def council_member_join(request: HttpRequest, community_id: int) -> HttpResponse
 
     def join(data: dict) -> CouncilMember:
         data = dict(data)
+        data.pop("submission_key", None)
         return actions.council_member_join(
             actor=request.user,
             council=council,
@@ -308,6 +309,7 @@ def council_member_join(request: HttpRequest, community_id: int) -> HttpResponse
         to=reverse("members:council", args=[community.pk]),
         template="members/council_member_form.html",
         context={"community": community, "council": council},
+        once=submissions.once_for(request.user),
     )
 
 

@@ -6,19 +6,17 @@ connection) waits for the first and answers with its tracking code. Reports are 
 per client address and hour; one refused after it was counted is taken back and its
 claim released, so the resident can correct the form and send it again.
 
-When the cache cannot be reached, the limit fails open (``common.throttle``) and the
-form is claimed by a unique row in the database instead, so that the report is stored
-once and never lost.
+The cache claim is the quick answer; the one guard that always holds is the drawn form's
+one-time key in the database (``members.submissions.submit_once``, with the nonce as key),
+which the view runs this inside. When the cache cannot be reached, the limit fails open
+(``common.throttle``) and that key alone keeps a double tap to one report, never lost.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common import throttle
@@ -27,7 +25,6 @@ from issues.events import IssueActionError
 from issues.models import Issue
 from members.models import Community
 from public import forms as public_forms
-from public.models import SubmissionClaim
 
 HOUR = 3600
 # How often a second post of the same drawn form looks whether the first has finished.
@@ -43,19 +40,21 @@ def report_once(
     wait_seconds: float,
 ) -> str | int:
     """Report a valid form once, within the client's limit: its tracking code, else the
-    status of the form page, whose errors are added to the form."""
+    status of the form page, whose errors are added to the form.
+
+    Run inside ``submit_once`` with the form's nonce: its key holds a second post of the
+    same form even when the cache cannot be reached (then there is no cache claim)."""
     submission = f"submission:{form.nonce}"
-    in_database = False
+    cached = True
     try:
         earlier = claim_submission(form, submission, wait_seconds=wait_seconds)
     except throttle.Unavailable:
-        in_database = True
-        earlier = claim_in_database(form, str(form.nonce))
+        cached, earlier = False, None
     if earlier is not None:
         return earlier
     limit_key = f"report:{client}"
     if not throttle.hit(limit_key, per_hour, HOUR):
-        release_claim(submission, str(form.nonce), in_database=in_database)
+        release_claim(submission, cached=cached)
         form.add_error(
             None,
             _(
@@ -74,49 +73,22 @@ def report_once(
         )
     except (ValidationError, IssueActionError) as error:
         throttle.undo(limit_key, HOUR)
-        release_claim(submission, str(form.nonce), in_database=in_database)
+        release_claim(submission, cached=cached)
         if isinstance(error, ValidationError) and not hasattr(error, "error_dict"):
             form.add_error("photos", error)  # a photo that does not decode
         else:
             messages = error.messages if isinstance(error, ValidationError) else [str(error)]
             form.add_error(None, messages)
         return 422
-    if in_database:
-        SubmissionClaim.objects.filter(key=form.nonce).update(tracking_code=issue.tracking_code)
-    else:
+    if cached:
         throttle.settle(submission, issue.tracking_code, public_forms.MAX_FORM_AGE_SECONDS)
     return issue.tracking_code
 
 
-def claim_in_database(form: public_forms.PublicReportForm, nonce: str) -> str | int | None:
-    """Claim the drawn form by a unique row, for when the cache cannot be reached: None
-    once claimed; else the tracking code of an earlier post of it, or 422 (the form
-    refused, with a new stamp) while that post has not finished. Claims older than any
-    form that may still be sent are deleted on the way."""
-    too_old = timezone.now() - timedelta(seconds=public_forms.MAX_FORM_AGE_SECONDS)
-    SubmissionClaim.objects.filter(created_at__lt=too_old).delete()
-    try:
-        with transaction.atomic():
-            SubmissionClaim.objects.create(key=nonce)
-    except IntegrityError:
-        code = (
-            SubmissionClaim.objects.filter(key=nonce)
-            .values_list("tracking_code", flat=True)
-            .first()
-        )
-        if code:
-            return code
-        form.nonce = None
-        form.add_error(None, public_forms.REJECTED)
-        return 422
-    return None
-
-
-def release_claim(submission: str, nonce: str, *, in_database: bool) -> None:
-    """Free a claim whose report was refused, so the form can be corrected and sent again."""
-    if in_database:
-        SubmissionClaim.objects.filter(key=nonce).delete()
-    else:
+def release_claim(submission: str, *, cached: bool) -> None:
+    """Free the cache claim of a report that was refused, so the form can be corrected and
+    sent again (its database key is rolled back with the refused report)."""
+    if cached:
         throttle.release(submission)
 
 

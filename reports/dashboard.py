@@ -10,8 +10,11 @@ communities the reader may see:
   clears it), whenever they were reported; **days to resolution** (median and 90th
   percentile, continuous, to one decimal) are from report to that resolution.
 - **follow-up figures**: of the issues collected, those with a follow-up review (not
-  called off), reviewed, rated by the resident, rated satisfied (4–5) and reopened by
-  their review. Each counts issues, so a figure equals the inbox it links to.
+  called off), reviewed, rated, rated satisfied (4–5) and reopened by their review, and
+  rated by a rating staff recorded (told in person or on the phone). Those ratings count
+  in the satisfied share like the residents' own, as on every page of figures
+  (``issues.figures``), and their number is shown apart. Each counts issues, so a figure
+  equals the inbox it links to.
 - **meetings**: the councils' meetings starting in the period, held, still scheduled and
   cancelled; **attendance** per member is the held meetings of the period they signed in
   at, out of those held while they were on the council.
@@ -57,7 +60,7 @@ from issues.models import Category, Escalation, FollowUpReview, Issue
 from issues.queries import review_conditions
 from members.models import Community, CouncilMember, Department, Street
 
-REVIEW_KINDS = ("any", "reviewed", "rated", "satisfied", "reopened")
+REVIEW_KINDS = ("any", "reviewed", "rated", "satisfied", "reopened", "rated_by_staff")
 
 
 @dataclass(frozen=True)

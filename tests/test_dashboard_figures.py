@@ -535,6 +535,7 @@ def test_follow_up_review_figures_count_issues(
         "rated": 4,
         "satisfied": 2,
         "reopened": 1,
+        "rated_by_staff": 0,
     }
     assert found.totals.reviewed_share == Share(4, 5)
     assert found.totals.reviewed_share.percent == 80
@@ -548,8 +549,51 @@ def test_follow_up_review_figures_count_issues(
         "rated": 5,
         "satisfied": 2,
         "reopened": 2,
+        "rated_by_staff": 0,
     }
     assert street.communities[1].issues.reviews["reopened"] == 1
+
+
+def rated_by_staff(community, staff, satisfaction: int, source: str) -> FollowUpReview:
+    """A review sent, then rated by staff who were told the rating in person or by phone."""
+    from issues import reviews
+
+    review = sent(community, staff)
+    reviews.review_rate(
+        review=review, actor=staff, fixed="yes" if satisfaction >= 3 else "no",
+        satisfaction=satisfaction, source=source,
+    )  # fmt: skip
+    return review
+
+
+def test_ratings_recorded_by_staff_count_in_the_satisfied_share_and_are_shown_apart(
+    reviews_due_after_a_day, manan, xingfu, manan_staff, xingfu_staff
+):
+    by_link = [done(manan, manan_staff, after_days=2, rating=5)]
+    by_staff = [
+        rated_by_staff(manan, manan_staff, 4, "in_person"),  # satisfied
+        rated_by_staff(manan, manan_staff, 2, "phone"),  # not satisfied: reopened
+        rated_by_staff(xingfu, xingfu_staff, 5, "phone"),
+    ]
+    not_rated = [sent(manan, manan_staff)]
+    for review in by_link + by_staff + not_rated:
+        collected_on(review, local(2025, 2, 1 + review.pk % 20, 10))
+
+    manan_only = figures_of(manan).totals
+    # 马南社区 by hand: rated 3 (1 by link, 2 by staff), satisfied 2 (the 5 and the 4).
+    assert (manan_only.reviews["rated"], manan_only.reviews["rated_by_staff"]) == (3, 2)
+    assert (manan_only.satisfied_share, manan_only.satisfied_share.percent) == (Share(2, 3), 67)
+
+    street = figures_of(manan, xingfu)
+    assert street.totals.reviews["rated"] == 4 and street.totals.reviews["rated_by_staff"] == 3
+    assert street.totals.satisfied_share == Share(3, 4)
+    by_community = {row.community: row.issues.reviews for row in street.communities}
+    assert {c: r["rated_by_staff"] for c, r in by_community.items()} == {manan: 2, xingfu: 1}
+    # The same rule as the review figures of the community pages (issues.figures).
+    from issues.figures import review_figures
+
+    seen = review_figures(manan_staff, [manan.pk])[manan.pk]
+    assert (seen.rated, seen.satisfied, seen.rated_by_staff) == (3, 2, 2)
 
 
 # --- Meetings and attendance ---------------------------------------------------------------------

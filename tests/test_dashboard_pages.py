@@ -202,6 +202,7 @@ EXPECTED = {
         "review_reviewed": 2,
         "review_satisfied": 1,
         "review_reopened": 1,
+        "review_rated_by_staff": 0,
         "months|January 2025|Collected": 1,
         "months|February 2025|Collected": 5,
         "months|March 2025|Collected": 4,
@@ -220,6 +221,7 @@ EXPECTED = {
         "review_reviewed": 3,
         "review_satisfied": 2,
         "review_reopened": 1,
+        "review_rated_by_staff": 0,
         "months|February 2025|Collected": 6,
         "months|March 2025|Collected": 6,
         "channels|home visit|": 1,
@@ -241,7 +243,7 @@ def test_every_figure_opens_the_inbox_listing_exactly_that_many_issues(
     names = set(links)
     for figure in ("collected", "resolved", "still_open", "overdue"):
         assert figure in names
-    for kind in ("any", "reviewed", "satisfied", "reopened"):
+    for kind in ("any", "reviewed", "satisfied", "reopened", "rated_by_staff"):
         assert f"review_{kind}" in names
     assert len([n for n in names if n.startswith("months|")]) == 3 * 2
     assert len([n for n in names if n.startswith("categories|")]) == 11
@@ -277,6 +279,35 @@ def test_the_days_to_resolution_and_the_review_shares(as_user, manan, manan_staf
     page = get(as_user(manan_staff), community_page(manan), QUARTER, **EN)
     assert "2 of 3 · 67%" in page  # reviewed, of the issues with a review
     assert "1 of 2 · 50%" in page  # satisfied of rated, and reopened of reviewed
+
+
+def test_the_street_dashboard_shows_the_ratings_staff_recorded(
+    as_user, manan, xingfu, manan_staff, xingfu_staff, nanen_admin, quarter_of_work
+):
+    from issues import reviews
+
+    for community, staff, source in (
+        (manan, manan_staff, "phone"),
+        (manan, manan_staff, "in_person"),
+        (xingfu, xingfu_staff, "phone"),
+    ):
+        review = sent(community, staff)
+        reviews.review_rate(review=review, actor=staff, fixed="yes", satisfaction=4, source=source)
+        factories.moved(review.issue, created=local(2025, 3, 10))
+    client = as_user(nanen_admin)
+
+    page = get(client, street_page(manan.street), QUARTER, **EN)
+
+    figures = Figures(page)
+    url, n = figures.links["review_rated_by_staff"]
+    assert n == 3 and inbox_total(client, url) == 3  # by hand: two in 马南社区, one in 幸福村
+    # Counted in the satisfied share: quarter_of_work's 2 satisfied of its 3 rated by link
+    # (5, 2 and 4), and the 3 staff recorded, all 4: 5 of 6.
+    assert figures.links["review_satisfied"][1] == 5 and "5 of 6 · 83%" in page
+    rows = re.findall(r'<tr data-community="(\d+)">(.*?)</tr>', page, re.S)
+    staff = re.compile(r"(\d+) ratings? recorded by staff")
+    staff_in_row = {int(pk): staff.findall(row) for pk, row in rows}
+    assert staff_in_row == {manan.pk: ["2"], xingfu.pk: ["1"]}
 
 
 # --- Who sees what -----------------------------------------------------------------------------

@@ -262,3 +262,131 @@ def test_a_double_tap_on_the_new_schedule_form_adds_one_schedule(as_user, manan,
 
     assert first.status_code == second.status_code == 302 and first.url == second.url
     assert Schedule.objects.count() == before + 1
+
+
+def post_at_once(user, url: str, form: dict, monkeypatch, module, name: str):
+    """Two posts of ``form`` by ``user``, each on its own connection, both reaching the
+    action ``module.name`` together unless the key holds one back: their responses, and
+    whether the second was held (the barrier broke)."""
+    barrier = threading.Barrier(2, timeout=2)
+    acting = getattr(module, name)
+
+    def act_together(**kwargs):
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+        return acting(**kwargs)
+
+    monkeypatch.setattr(module, name, act_together)
+    responses, errors = [], []
+
+    def post():
+        try:
+            responses.append(client_for(user).post(url, form))
+        except Exception as error:  # surfaced by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    monkeypatch.setattr(module, name, acting)
+    assert errors == []
+    return responses, barrier.broken
+
+
+def council_join(resident, **fields) -> dict:
+    return {
+        "resident": resident.pk, "joined_on": "2026-03-18", "role": "member",
+        "category": "old_teacher", "covers_lane": "", "covers_building": "", **fields,
+    }  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_a_double_tap_on_add_a_council_member_adds_one_and_tells_the_leaders_once(
+    as_user, manan, manan_staff, manan_member
+):
+    from members.models import CouncilMember
+
+    client = as_user(manan_staff)
+    url = reverse("members:council_member_join", args=[manan.pk])
+    resident = factories.resident(manan, "郭美玲")
+    key = drawn_key(client.get(url).text)
+
+    refused = client.post(url, council_join(resident, joined_on="", submission_key=key))
+    assert refused.status_code == 422 and drawn_key(refused.text) == key
+    first = client.post(url, council_join(resident, submission_key=key))
+    notices = Notice.objects.filter(kind="member_joined").count()
+    second = client.post(url, council_join(resident, submission_key=key))
+
+    assert first.status_code == second.status_code == 302 and first.url == second.url
+    assert CouncilMember.objects.filter(resident=resident).count() == 1
+    assert notices == 1 and Notice.objects.filter(kind="member_joined").count() == 1
+    # Not "already serves on this council": the second post simply goes where the first went.
+    assert "already serves" not in client.get(second.url).text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_posts_of_one_council_member_form_at_once_add_one_member(
+    manan, manan_staff, manan_member, monkeypatch
+):
+    from members import actions
+    from members.models import CouncilMember
+
+    url = reverse("members:council_member_join", args=[manan.pk])
+    resident = factories.resident(manan, "郭美玲")
+    form = council_join(resident, submission_key=drawn_key(client_for(manan_staff).get(url).text))
+
+    responses, held = post_at_once(
+        manan_staff, url, form, monkeypatch, actions, "council_member_join"
+    )
+
+    council = reverse("members:council", args=[manan.pk])
+    assert [(r.status_code, r.url) for r in responses] == [(302, council), (302, council)]
+    assert held and CouncilMember.objects.filter(resident=resident).count() == 1
+    assert Notice.objects.filter(kind="member_joined", recipient=manan_member).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_double_tap_on_add_comment_adds_one_comment(as_user, manan, manan_staff):
+    from issues.models import Event
+
+    issue = factories.issue(manan, actor=manan_staff, title="电梯异响")
+    client = as_user(manan_staff)
+    detail = reverse("issues:detail", args=[issue.pk])
+    url = reverse("issues:comment", args=[issue.pk])
+    key = drawn_key(client.get(detail).text)
+
+    refused = client.post(url, {"text": " ", "submission_key": key})
+    assert refused.status_code == 422 and drawn_key(refused.text) == key
+    notices = Notice.objects.count()
+    first = client.post(url, {"text": "已联系物业", "submission_key": key})
+    second = client.post(url, {"text": "已联系物业", "submission_key": key})
+
+    assert first.status_code == second.status_code == 302 and first.url == second.url == detail
+    assert issue.events.filter(kind=Event.Kind.COMMENT).count() == 1
+    assert Notice.objects.count() == notices
+    # The page the comment leads back to draws a fresh key for the next comment.
+    assert drawn_key(client.get(detail).text) != key
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_posts_of_one_comment_at_once_add_one_comment(manan, manan_staff, monkeypatch):
+    from issues.models import Event
+
+    issue = factories.issue(manan, actor=manan_staff, title="电梯异响")
+    detail = reverse("issues:detail", args=[issue.pk])
+    key = drawn_key(client_for(manan_staff).get(detail).text)
+    url = reverse("issues:comment", args=[issue.pk])
+    notices = Notice.objects.count()
+
+    responses, held = post_at_once(
+        manan_staff, url, {"text": "已联系物业", "submission_key": key}, monkeypatch,
+        intake, "issue_comment",
+    )  # fmt: skip
+
+    assert [(r.status_code, r.url) for r in responses] == [(302, detail), (302, detail)]
+    assert held and issue.events.filter(kind=Event.Kind.COMMENT).count() == 1
+    assert Notice.objects.count() == notices

@@ -811,3 +811,35 @@ def test_two_requests_at_once_give_one_row_and_one_pdf_from_a_real_worker(
     text = pdf_text(b"".join(download.streaming_content))
     assert "马南社区" in text and f"{quarter_issues.period.since:%Y-%m-%d}" in text
     assert "Traceback" not in worker.text(), worker.text()[-5000:]
+
+
+def test_the_report_shows_how_many_ratings_staff_recorded_within_the_satisfied_share(
+    manan, xingfu, nanen, manan_staff, xingfu_staff, nanen_admin
+):
+    from issues import reviews
+    from tests.helpers import reviews as review_states
+
+    def rated(community, staff, satisfaction: int, source: str) -> None:
+        review = review_states.sent(community, staff)
+        reviews.review_rate(
+            review=review, actor=None if source == "link" else staff, fixed="yes",
+            satisfaction=satisfaction, source=source,
+        )  # fmt: skip
+        factories.moved(review.issue, created=local(dt.date(2025, 2, 10)))
+
+    rated(manan, manan_staff, 5, "link")
+    rated(manan, manan_staff, 4, "phone")
+    rated(xingfu, xingfu_staff, 3, "in_person")  # rated, not satisfied
+    report = a_report(
+        street=nanen, actor=nanen_admin, period=Period(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+    )
+
+    with translation.override("en"):
+        html = period_reports.render_html(report)
+
+    # By hand: 3 rated, 2 of them by staff; satisfied 2 of 3 (the phone 4 counts).
+    row = re.search(r'<tr class="rated-by-staff">(.*?)</tr>', html, re.S)[1]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+    assert cells == ["rated, as recorded by staff", "2", "of 3 rated"]
+    satisfied = r'rated satisfied \(4–5\)</td><td class="num">2</td><td class="num">67%'
+    assert re.search(satisfied, html)

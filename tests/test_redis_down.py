@@ -1,7 +1,8 @@
 """With Redis stopped, residents' reports are still stored and their pages still answer.
 
-The throttles fail open (one warning line per failed call), a drawn form is claimed by a
-unique row in the database instead of the cache, and the readiness view names what is
+The throttles fail open (one warning line per failed call), a drawn form is held to one
+report by its one-time key in the database (``members.Submission``, the one guard every
+form that creates shares), and the readiness view names what is
 down while the liveness view stays 200.
 """
 
@@ -13,19 +14,17 @@ import re
 import socket
 import subprocess
 import time
-from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from issues.models import Issue
+from members.models import Submission
 from public import forms as public_forms
 from public import views as public_views
-from public.models import SubmissionClaim
 from tests import factories
 
 STAMP = re.compile(r'name="rendered" value="([^"]+)"')
@@ -159,9 +158,9 @@ def test_a_double_tap_while_redis_is_down_stores_the_report_once(
     first = send(client, form_url, manan, rendered=stamp)
     second = send(client, form_url, manan, rendered=stamp)
     assert Issue.objects.count() == 1
-    assert SubmissionClaim.objects.count() == 1
     assert first.status_code == second.status_code == 302
     assert first["Location"] == second["Location"]
+    assert Submission.objects.get().result_url == first["Location"]
 
 
 def test_the_tracking_form_answers_while_redis_is_down(client, manan, form_url, redis_down):
@@ -203,19 +202,18 @@ def test_reports_are_stored_before_and_after_redis_stops(client, manan, form_url
     assert readiness(client) == (503, {"database": "ok", "cache": "down", "broker": "down"})
 
 
-def test_an_old_database_claim_is_deleted_when_the_next_is_made(
+def test_the_public_forms_key_is_kept_where_every_creating_forms_key_is(
     client, manan, form_url, redis_down
 ):
-    stale = SubmissionClaim.objects.create(key="stale", tracking_code="OLD")
-    SubmissionClaim.objects.filter(pk=stale.pk).update(
-        created_at=timezone.now() - timedelta(seconds=public_forms.MAX_FORM_AGE_SECONDS + 60)
-    )
-    assert send(client, form_url, manan).status_code == 302
-    assert not SubmissionClaim.objects.filter(key="stale").exists()
-    assert SubmissionClaim.objects.get().tracking_code == Issue.objects.get().tracking_code
+    from django.apps import apps
+
+    response = send(client, form_url, manan)
+    (key,) = Submission.objects.all()
+    assert key.user is None and key.result_url == response["Location"]
+    assert list(apps.get_app_config("public").get_models()) == []  # no second claims table
 
 
-def test_the_database_claim_costs_five_queries_more_than_the_cache_claim(
+def test_a_report_costs_no_more_queries_while_the_cache_is_down(
     client, manan, form_url, settings, tmp_path
 ):
     def queries_of_one_report() -> int:
@@ -233,6 +231,5 @@ def test_the_database_claim_costs_five_queries_more_than_the_cache_claim(
     factories.category(manan.street, "environment")
     with_cache = queries_of_one_report()
     settings.CACHES = redis_cache(DEAD_REDIS)
-    # Old claims deleted; the claim inserted in a savepoint (SAVEPOINT, INSERT, RELEASE);
-    # its tracking code stored.
-    assert queries_of_one_report() == with_cache + 5
+    # The one-time key in the database is written either way: nothing is added for it.
+    assert queries_of_one_report() == with_cache

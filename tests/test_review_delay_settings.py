@@ -52,6 +52,25 @@ def test_staff_set_the_review_delay_and_resolved_matters_follow_it(as_user, mana
     assert issue.reviews.get().due_at == issue.resolved_at + dt.timedelta(days=14)
 
 
+def test_the_page_says_once_that_a_category_may_set_its_own_days(
+    as_user, manan, manan_staff
+):
+    from django.utils import translation
+    from django.utils.html import strip_tags
+
+    for language, said in (("en", "own number"), ("zh-hans", "单独设置天数")):
+        with translation.override(language):
+            page = as_user(manan_staff).get(
+                reverse("members:council_settings", args=[manan.pk]),
+                HTTP_ACCEPT_LANGUAGE=language,
+            )
+        text = strip_tags(page.content.decode())
+        assert text.count(said) == 1, language
+        # Where it helps: in the review-days field's help, with where to set it.
+        help_text = page.content.decode().split('id="id_review_after_days_helptext">')[1]
+        assert said in help_text.split("</p>")[0]
+
+
 def test_the_street_admin_may_set_it_too(as_user, manan, nanen_admin):
     response = as_user(nanen_admin).post(
         reverse("members:council_settings", args=[manan.pk]),
