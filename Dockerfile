@@ -1,7 +1,7 @@
 # Yishi production image. One image runs every role (see docker-compose.yml):
 #   web      gunicorn (the default CMD)
 #   migrate  python manage.py migrate --noinput
-#   worker   celery -A deliberation worker
+#   worker   celery -A deliberation worker -Q yishi,yishi.sweep
 #   beat     celery -A deliberation beat
 # Build: docker build -t yishi .
 FROM python:3.11-slim

@@ -6,10 +6,14 @@
         def send(self, *, phone: str, text: str, key: str) -> None:
             ...  # call the provider; raise SmsDeliveryError on failure
 
-``key`` is the notice's idempotency key. Pass it to providers that accept a
-client-side message id, so that a retry after a worker died mid-send is not
-delivered twice. Raise :class:`SmsDeliveryError` (or any exception) when the
-provider refuses or cannot be reached: the notice is retried with backoff.
+``key`` is the notice's idempotency key, the same on every attempt at one notice.
+The contract: a message whose key the provider has already accepted is not delivered
+a second time. Pass it as the provider's client-side message id (or keep the keys
+sent, for a provider without one). A notice is asked for again only when its worker
+died, or lost the database for good, after the provider accepted it (its claim goes
+stale and the sweeper re-sends it): the key is what keeps that from reaching the phone
+twice. Raise :class:`SmsDeliveryError` (or any exception) when the provider refuses
+or cannot be reached: the notice is retried with backoff.
 """
 
 from __future__ import annotations
@@ -44,7 +48,8 @@ class LoggingSmsBackend(BaseSmsBackend):
 
 
 class MemorySmsBackend(BaseSmsBackend):
-    """Keeps messages in ``outbox``, for tests."""
+    """Keeps every request in ``outbox``, for tests: a test counts the requests per key
+    (``tests.deliveries.SmsProvider`` also keeps what a phone would show, once per key)."""
 
     outbox: list[dict[str, str]] = []
 

@@ -177,6 +177,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "yishi")
+# Beat's periodic tasks run on "<default queue>.sweep", which every worker consumes too
+# (`-Q yishi,yishi.sweep`), so a backlog of deliveries cannot delay the sweepers.
+CELERY_TASK_ROUTES = ("common.queue.route_sweepers",)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Tests that run real beat processes shorten these periods (in seconds).

@@ -4,19 +4,28 @@
 transaction commits, asks Celery to deliver it. The row is the record of the
 work: a sweeper re-enqueues notices the broker lost, and each row's unique
 ``key`` makes a second ``notify()`` with the same key a no-op.
+
+A notice goes out at most once even when a worker loses its database connection or dies:
+the claim records the attempt on the row ("sending", ``attempts``, ``claimed_at``) before
+the provider is asked; once the provider accepted the message, marking it sent reconnects
+and tries again (``_mark_sent``); and a claim that stays "sending" anyway is re-sent by the
+sweeper with the same ``key``, which the provider delivers once (``common.sms``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import parseaddr
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -30,6 +39,15 @@ from members import extensions
 from members.models import Notice, User
 
 MAX_ATTEMPTS = 6
+# A write after a lost database connection: this many tries on a new connection, waiting
+# RECONNECT_BACKOFF seconds before the first retry and twice as long before each next one.
+RECONNECT_TRIES = 5
+RECONNECT_BACKOFF = 0.2
+# The database went away: the connection is broken, a new one may well work.
+CONNECTION_ERRORS = (OperationalError, InterfaceError)
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -337,20 +355,41 @@ def claim(notice_id: int) -> Notice | None:
 
     The conditional UPDATE is the lock, so it holds on SQLite as on PostgreSQL.
     A claim older than the timeout belongs to a worker that died and is taken over.
+    The claim is the record that a delivery was attempted: "sending", ``claimed_at`` and
+    one more ``attempts``. When the database connection is lost before the notice is read
+    back, the claim is given back (on a new connection) and the error raised, for the task
+    to retry: no claim is left behind by a delivery that never reached the provider.
     """
     now = timezone.now()
     stale = now - dt.timedelta(seconds=settings.NOTICE_CLAIM_TIMEOUT_SECONDS)
-    taken = Notice.objects.filter(
-        Q(status=Notice.Status.PENDING) | Q(status=Notice.Status.SENDING, claimed_at__lt=stale),
-        pk=notice_id,
-    ).update(status=Notice.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-    if not taken:
-        return None
-    return Notice.objects.select_related("recipient").get(pk=notice_id)
+    try:
+        taken = Notice.objects.filter(
+            Q(status=Notice.Status.PENDING) | Q(status=Notice.Status.SENDING, claimed_at__lt=stale),
+            pk=notice_id,
+        ).update(status=Notice.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+        if not taken:
+            return None
+        return Notice.objects.select_related("recipient").get(pk=notice_id)
+    except CONNECTION_ERRORS:
+        # Whether the UPDATE was committed is unknown: give back only a claim made now.
+        _surviving_disconnect(
+            lambda: Notice.objects.filter(
+                pk=notice_id, status=Notice.Status.SENDING, claimed_at=now
+            ).update(status=Notice.Status.PENDING, attempts=F("attempts") - 1)
+        )
+        raise
 
 
 def deliver(notice_id: int) -> bool:
-    """Deliver one notice. True when it went out now; raises DeliveryError to retry."""
+    """Deliver one notice. True when it went out now; raises DeliveryError to retry.
+
+    A lost database connection before the send raises OperationalError or InterfaceError,
+    which the task retries as well. After the provider accepted the message, recording it
+    sent reconnects and retries (``_mark_sent``). Should that fail for good, the notice
+    stays "sending" with its ``attempts`` counted; once the claim is stale the sweeper
+    sends it again under the same ``key``, and the provider, which delivers a key once
+    (``common.sms``), does not put it on the phone twice. Email gets the same Message-ID.
+    """
     notice = claim(notice_id)
     if notice is None:
         return False
@@ -358,17 +397,44 @@ def deliver(notice_id: int) -> bool:
         _send(notice)
     except Exception as error:
         gave_up = notice.attempts >= MAX_ATTEMPTS
-        Notice.objects.filter(pk=notice.pk).update(
-            status=Notice.Status.FAILED if gave_up else Notice.Status.PENDING,
-            last_error=f"{type(error).__name__}: {error}"[:2000],
-        )
+        outcome = {
+            "status": Notice.Status.FAILED if gave_up else Notice.Status.PENDING,
+            "last_error": f"{type(error).__name__}: {error}"[:2000],
+        }
+        _surviving_disconnect(lambda: Notice.objects.filter(pk=notice.pk).update(**outcome))
         if gave_up:
             return False
         raise DeliveryError(str(error)) from error
-    Notice.objects.filter(pk=notice.pk).update(
-        status=Notice.Status.SENT, sent_at=timezone.now(), last_error=""
-    )
+    _mark_sent(notice)
     return True
+
+
+def _mark_sent(notice: Notice) -> None:
+    """Record that the provider accepted ``notice``, on a new connection if the old one died."""
+    _surviving_disconnect(
+        lambda: Notice.objects.filter(pk=notice.pk).update(
+            status=Notice.Status.SENT, sent_at=timezone.now(), last_error=""
+        )
+    )
+
+
+def _surviving_disconnect(write: Callable[[], T]) -> T:
+    """Run ``write`` (one autocommit statement, safe to repeat); when the database connection
+    is lost, close it and run ``write`` again on a new one, a few times with a short back-off.
+
+    Inside a transaction nothing can be retried (the transaction is gone with its
+    connection): the error is raised at once.
+    """
+    for attempt in range(RECONNECT_TRIES):
+        try:
+            return write()
+        except CONNECTION_ERRORS:
+            if connection.in_atomic_block or attempt == RECONNECT_TRIES - 1:
+                raise
+            logger.warning("database connection lost; reconnecting", exc_info=True)
+            connection.close()
+            time.sleep(RECONNECT_BACKOFF * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 def stalled_notice_ids(*, older_than: dt.timedelta = dt.timedelta(minutes=2)) -> list[int]:
@@ -453,8 +519,6 @@ def _enqueue(task, notice_id: int) -> None:
     try:
         task.delay(notice_id)
     except Exception:
-        import logging
-
-        logging.getLogger(__name__).warning(
+        logger.warning(
             "could not enqueue notice %s; the sweeper will retry", notice_id, exc_info=True
         )

@@ -1,5 +1,6 @@
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from members import notifications
 
@@ -18,7 +19,8 @@ _CLAIM_TIMEOUT = settings.NOTICE_CLAIM_TIMEOUT_SECONDS
     reject_on_worker_lost=True,
     soft_time_limit=max(1, _CLAIM_TIMEOUT // 2),
     time_limit=max(2, _CLAIM_TIMEOUT * 3 // 4),
-    autoretry_for=(notifications.DeliveryError,),
+    # A lost database connection too: the claim gives itself back first (notifications.claim).
+    autoretry_for=(notifications.DeliveryError, OperationalError, InterfaceError),
     retry_backoff=5,
     retry_backoff_max=600,
     retry_jitter=True,

@@ -23,6 +23,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from common.queue import sweep_queue, worker_queues
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # What a worker logs (--loglevel=INFO) as it is handed a task and as it finishes one.
@@ -105,7 +107,7 @@ class CeleryProcesses:
         argv = [
             sys.executable, "-m", "celery", "-A", "deliberation", "worker",
             f"--hostname={name}-{self.queue}@%h", f"--pool={pool}", f"--concurrency={concurrency}",
-            "--loglevel=INFO", "-Q", self.queue,
+            "--loglevel=INFO", "-Q", worker_queues(self.queue),
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
         return self._start(name, argv, env)
@@ -168,6 +170,7 @@ class CeleryProcesses:
         for process in self.processes:
             process.stop(timeout=max(0.01, deadline - time.monotonic()))
         discard_queue(self.queue)
+        discard_queue(sweep_queue(self.queue))
 
 
 def finished(*processes: Process) -> list[tuple[str, str, str]]:

@@ -788,6 +788,18 @@ def celery_argv_problems(argv: list[str]) -> list[str]:
     return problems
 
 
+def test_the_worker_consumes_the_sweepers_queue_beside_the_deliveries(services):
+    """Beat's sweepers go to "<default queue>.sweep" (common.queue.route_sweepers): a worker
+    that did not consume it would never run them."""
+    from common.queue import worker_queues
+
+    environment = services["worker"]["environment"]
+    assert "CELERY_QUEUE" not in environment  # so the default queue is settings' default
+    argv = command_argv(services["worker"])
+    assert option_value(argv, "-Q", "--queues") == worker_queues("yishi")
+    assert "worker -Q " + worker_queues("yishi") in DOCKERFILE.read_text()
+
+
 def test_celery_commands_use_options_celery_has(services):
     for name in ("worker", "beat"):
         assert celery_argv_problems(command_argv(services[name])) == [], name

@@ -19,6 +19,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.core.management.commands.runserver import naiveip_re
 
+from common.queue import worker_queues
+
 
 class Command(BaseCommand):
     help = "Migrate, load demo data, and run the web server with a Celery worker and beat."
@@ -61,7 +63,16 @@ class Command(BaseCommand):
     def _start_celery(self) -> list[subprocess.Popen]:
         celery = [sys.executable, "-m", "celery", "-A", "deliberation"]
         commands = [
-            [*celery, "worker", "--loglevel=INFO", "--concurrency=2", "--hostname=demo@%h"],
+            [
+                *celery,
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=2",
+                "--hostname=demo@%h",
+                # The deliveries and, beside them, beat's sweepers (common.queue).
+                "-Q",
+                worker_queues(settings.CELERY_TASK_DEFAULT_QUEUE),
+            ],
             [
                 *celery,
                 "beat",
