@@ -394,7 +394,7 @@ class ExportRecord(models.Model):
         BUILDING = "building", _("being prepared")
         DONE = "done", _("complete")
         INCOMPLETE = "incomplete", _("cut off before its end")
-        FAILED = "failed", _("failed")
+        FAILED = "failed", _("could not be prepared")
         EXPIRED = "expired", _("expired")
 
     BUSY_STATES = ("queued", "building")

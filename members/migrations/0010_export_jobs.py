@@ -70,7 +70,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='exportrecord',
             name='status',
-            field=models.CharField(choices=[('streaming', 'being sent'), ('queued', 'waiting'), ('building', 'being prepared'), ('done', 'complete'), ('incomplete', 'cut off before its end'), ('failed', 'failed'), ('expired', 'expired')], db_index=True, default='streaming', max_length=12, verbose_name='status'),
+            field=models.CharField(choices=[('streaming', 'being sent'), ('queued', 'waiting'), ('building', 'being prepared'), ('done', 'complete'), ('incomplete', 'cut off before its end'), ('failed', 'could not be prepared'), ('expired', 'expired')], db_index=True, default='streaming', max_length=12, verbose_name='status'),
         ),
         migrations.RunPython(past_exports, migrations.RunPython.noop),
         migrations.AddConstraint(
