@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from common.text import strip_bidi
 
@@ -51,26 +52,41 @@ class _Echo:
         return value
 
 
+def end_marker(rows: int) -> str:
+    """The last line of every CSV file: a file without it was cut off before its end."""
+    return _("# end of export: %(rows)s rows, complete") % {"rows": rows}
+
+
 def csv_lines(
     rows: Iterable[list[Any]],
     *,
     on_done: Callable[[int], None],
     header: Callable[[], list[str]],
+    on_cut: Callable[[int], None] | None = None,
 ) -> Iterator[str]:
-    """The BOM (Excel reads the file as UTF-8 only with it), the header, then each row.
+    """The BOM (Excel reads the file as UTF-8 only with it), the header, each row, and
+    the end marker (``end_marker``) as the last line.
 
-    ``on_done`` gets the number of rows once the last one has been written. The active
-    language is kept for the whole stream: rows are made after the view has returned.
-    ``header`` gives the header row, in that language.
+    ``on_done`` gets the number of rows once the end marker has been handed on. If the
+    stream stops before that (the reader went away and the server closed it, or reading
+    a row failed), ``on_cut`` gets the number of rows handed on so far instead. The
+    active language is kept for the whole stream: rows are made after the view has
+    returned. ``header`` gives the header row, in that language.
     """
     language = translation.get_language()
     writer = csv.writer(_Echo())
+    count = 0
     with translation.override(language):
-        yield "\ufeff" + writer.writerow(header())
-        count = 0
-        for row in rows:
-            count += 1
-            yield writer.writerow([csv_cell(value) for value in row])
+        try:
+            yield "\ufeff" + writer.writerow(header())
+            for row in rows:
+                count += 1
+                yield writer.writerow([csv_cell(value) for value in row])
+            yield writer.writerow([end_marker(count)])
+        except BaseException:
+            if on_cut is not None:
+                on_cut(count)
+            raise
         on_done(count)
 
 

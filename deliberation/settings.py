@@ -210,6 +210,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.sweep_period_reports",
         "schedule": 120.0,
     },
+    # Large exports: re-send lost jobs, take back those whose worker died; delete old files.
+    "sweep-inbox-exports": {
+        "task": "issues.tasks.sweep_inbox_exports",
+        "schedule": 120.0,
+    },
+    "expire-exports": {
+        "task": "issues.tasks.expire_exports",
+        "schedule": crontab(minute=20),
+    },
     # Nightly: the dashboards' monthly roll-up of last month and this one, recomputed from the
     # issues (the actions keep it exact; this repairs what was written around them).
     "refresh-issue-months": {
@@ -276,6 +285,14 @@ AXES_CLIENT_IP_CALLABLE = "common.clientip.axes_client_ip"
 # The largest request body accepted (common.bodycap), the reverse proxy's
 # client_max_body_size. Fields other than files are capped lower by Django itself;
 # uploaded files above FILE_UPLOAD_MAX_MEMORY_SIZE go to a temporary file, not memory.
+# Exports: up to this many rows are streamed in the request; more are built by a worker
+# into storage and downloaded from the export's page, kept for YISHI_EXPORT_KEEP_DAYS.
+YISHI_EXPORT_INLINE_ROWS = int(os.environ.get("YISHI_EXPORT_INLINE_ROWS", "5000"))
+YISHI_EXPORT_KEEP_DAYS = int(os.environ.get("YISHI_EXPORT_KEEP_DAYS", "7"))
+# Rows a worker writes between two progress updates (each also says it is alive), and how
+# long a building export may go without one before the sweeper gives it to another worker.
+YISHI_EXPORT_CHUNK_ROWS = int(os.environ.get("YISHI_EXPORT_CHUNK_ROWS", "500"))
+YISHI_EXPORT_STALE_SECONDS = int(os.environ.get("YISHI_EXPORT_STALE_SECONDS", "300"))
 YISHI_MAX_REQUEST_BYTES = int(os.environ.get("YISHI_MAX_REQUEST_BYTES", str(20 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

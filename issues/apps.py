@@ -14,6 +14,7 @@ class IssuesConfig(AppConfig):
         extensions.review_figures_with_total.provide(figures.review_figures_with_total)
         extensions.notice_target.provide(notice_targets.ISSUE_KINDS, notice_targets.issue_page)
         extensions.notice_target.provide(notice_targets.TASK_KINDS, notice_targets.task_page)
+        extensions.notice_target.provide(notice_targets.EXPORT_KINDS, notice_targets.export_page)
         extensions.notice_target.provide(
             notice_targets.ESCALATION_KINDS, notice_targets.escalation_page
         )

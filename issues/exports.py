@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 from django.db.models import Prefetch
@@ -67,8 +67,34 @@ def filters_record(filters: queries.InboxFilters) -> dict[str, Any]:
     return record
 
 
+def filters_from_record(record: dict[str, Any]) -> queries.InboxFilters:
+    """The filters a log row kept (``filters_record``), back as the inbox's filters."""
+    known = {f.name for f in fields(queries.InboxFilters)}
+    values: dict[str, Any] = {}
+    for name, value in record.items():
+        if name not in known or name == "extra":
+            continue
+        if name in DATE_FILTERS and value:
+            value = dt.date.fromisoformat(value)
+        values[name] = value
+    return queries.InboxFilters(**values)
+
+
+DATE_FILTERS = ("since", "until", "resolved_since", "resolved_until")
+
+
+def rows_at_most(user: User, filters: queries.InboxFilters, limit: int) -> int:
+    """How many rows the export holds, counted up to ``limit + 1`` only: one bounded query
+    (``LIMIT``), never a count of every matching issue."""
+    return queries.inbox(user, filters).order_by().values("pk")[: limit + 1].count()
+
+
 def inbox_rows(
-    user: User, filters: queries.InboxFilters, *, full_phones: bool = False
+    user: User,
+    filters: queries.InboxFilters,
+    *,
+    full_phones: bool = False,
+    chunk_size: int | None = None,
 ) -> Iterator[list[Any]]:
     """One list of values per issue, in the inbox's order (newest first).
 
@@ -86,15 +112,16 @@ def inbox_rows(
         )
         .order_by(*KEYS)
     )
+    size = chunk_size or CHUNK_SIZE
     last: list[Any] | None = None
     while True:
         chunk_query = base if last is None else base.filter(after(KEYS, last))
-        chunk = list(chunk_query[:CHUNK_SIZE])
+        chunk = list(chunk_query[:size])
         for issue in chunk:
             # Checked per row as well: a number is shown in full only to staff of its community.
             full = full_phones and permissions.may_export_full_phone_of(user, issue)
             yield _row(issue, full_phone=full)
-        if len(chunk) < CHUNK_SIZE:
+        if len(chunk) < size:
             return
         last = [chunk[-1].created, chunk[-1].pk]
 

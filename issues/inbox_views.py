@@ -6,6 +6,7 @@ departments' pages in ``issues.escalation_views``. URL names are the app's as be
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import (
     Http404,
@@ -14,13 +15,14 @@ from django.http import (
     HttpResponseBase,
     QueryDict,
 )
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from common.paging import keyset_page
 from issues import exports, permissions, queries
+from issues.actions import exports as export_jobs
 from issues.forms import (
     InboxFilterForm,
 )
@@ -149,6 +151,10 @@ def _export_filters(request: HttpRequest) -> queries.InboxFilters | HttpResponse
 def _inbox_export(request: HttpRequest, format: str) -> HttpResponseBase:
     """The inbox with its filters as a file: exactly the rows the inbox lists.
 
+    Up to ``YISHI_EXPORT_INLINE_ROWS`` rows (counted with a bounded query) the file is
+    streamed in this response; more, and a worker builds it (``issues.actions.exports``)
+    while the reader is sent to the export's page.
+
     Full numbers only if asked for (``phones=full``) and allowed; anyone else asking
     gets them masked, as everyone does by default.
     """
@@ -158,6 +164,21 @@ def _inbox_export(request: HttpRequest, format: str) -> HttpResponseBase:
     full_phones = request.GET.get("phones") == "full" and permissions.may_export_full_phones(
         request.user, filters.community
     )
+    limit = export_jobs.inline_limit()
+    if exports.rows_at_most(request.user, filters, limit) > limit:
+        # Too long for one request (a server timeout would cut it half-way): a worker
+        # builds the file and the reader watches it on the export's page.
+        job, _created = export_jobs.export_request(
+            actor=request.user, format=format, filters=filters, full_phones=full_phones
+        )
+        messages.info(
+            request,
+            _(
+                "A large export: it is being prepared. You may leave this page; "
+                "we will send you a notice when the file is ready."
+            ),
+        )
+        return redirect("issues:export_job", pk=job.pk)
     return downloads.export_download(
         actor=request.user,
         kind="inbox",

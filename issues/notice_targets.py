@@ -74,3 +74,12 @@ TASK_KINDS = (
     "task_done_reported",
     "task_confirmed",
 )
+
+
+def export_page(user: User, context: dict) -> str:
+    """A large export that is ready opens its page; 404 for anyone but who asked for it."""
+    job = queries.export_job_for(user, int(context["export_id"]))
+    return reverse("issues:export_job", args=[job.pk])
+
+
+EXPORT_KINDS = ("export_ready",)

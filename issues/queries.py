@@ -21,7 +21,7 @@ from issues.models import (
     Rating,
     TaskReport,
 )
-from members.models import Community, CouncilMember, Role, Street, User
+from members.models import Community, CouncilMember, ExportRecord, Role, Street, User
 from members.permissions import LEADING_ROLES
 from members.queries import communities_visible_to, scope_of
 
@@ -452,3 +452,21 @@ def latest_review(issue: Issue) -> FollowUpReview | None:
         .order_by("-created", "-id")
         .first()
     )
+
+
+# --- Large exports -------------------------------------------------------------------------
+
+EXPORT_JOB_STATES = ("queued", "building", "done", "failed", "expired")
+
+
+def export_jobs_of(user: User) -> QuerySet[ExportRecord]:
+    """The inbox exports a worker built (or builds) for this user, newest first: only the
+    person who asked sees a job, staff of the same community included."""
+    return ExportRecord.objects.filter(
+        actor=user, kind="inbox", status__in=EXPORT_JOB_STATES
+    ).order_by("-created", "-id")
+
+
+def export_job_for(user: User, pk: int) -> ExportRecord:
+    """One of the user's own export jobs; 404 for anyone else's."""
+    return get_object_or_404(export_jobs_of(user), pk=pk)

@@ -10,7 +10,7 @@ from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
 from issues import queries, rollup
-from issues.actions import upkeep
+from issues.actions import exports, upkeep
 from issues.models import Issue
 from members import submissions
 
@@ -60,3 +60,21 @@ def refresh_issue_months(since: str | None = None) -> int:
         else timezone.localdate().replace(day=1) - relativedelta(months=1)
     )
     return rollup.rebuild(since=first)
+
+
+@shared_task(acks_late=True)
+def build_inbox_export(job_id: int) -> bool:
+    """Build one large export's file; a second delivery finds it claimed and does nothing."""
+    return exports.export_build(job_id)
+
+
+@shared_task(acks_late=True)
+def sweep_inbox_exports() -> int:
+    """Re-send export jobs whose message was lost or whose worker died (the rows say which)."""
+    return exports.exports_sweep()
+
+
+@shared_task(acks_late=True)
+def expire_exports() -> int:
+    """Delete export files kept past their time."""
+    return exports.exports_expire()

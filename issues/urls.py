@@ -1,6 +1,6 @@
 from django.urls import path
 
-from issues import escalation_views, inbox_views, task_views, views
+from issues import escalation_views, export_views, inbox_views, task_views, views
 
 app_name = "issues"
 
@@ -9,6 +9,9 @@ urlpatterns = [
     path("issues/mine/", inbox_views.mine, name="mine"),
     path("issues/export.csv", inbox_views.export_csv, name="export_csv"),
     path("issues/export.xlsx", inbox_views.export_xlsx, name="export_xlsx"),
+    path("issues/exports/", export_views.my_exports, name="my_exports"),
+    path("issues/exports/<int:pk>/", export_views.export_job, name="export_job"),
+    path("issues/exports/<int:pk>/download/", export_views.export_download, name="export_download"),
     path("communities/<int:community_id>/issues/new/", views.report, name="report"),
     path(
         "communities/<int:community_id>/issues/new/residents/",

@@ -120,7 +120,21 @@ def export_record(
 def export_finish(*, record: ExportRecord, rows: int) -> ExportRecord:
     """The export was written to its end: keep how many rows it held."""
     record.rows = rows
-    record.save(update_fields=["rows"])
+    record.rows_written = rows
+    record.status = ExportRecord.Status.DONE
+    record.finished_at = timezone.now()
+    record.save(update_fields=["rows", "rows_written", "status", "finished_at"])
+    return record
+
+
+@transaction.atomic
+def export_cut(*, record: ExportRecord, rows_sent: int) -> ExportRecord:
+    """The export stopped before its end: incomplete, with the rows sent so far (``rows``
+    stays empty, as it is kept for whole files only)."""
+    record.rows_written = rows_sent
+    record.status = ExportRecord.Status.INCOMPLETE
+    record.finished_at = timezone.now()
+    record.save(update_fields=["rows_written", "status", "finished_at"])
     return record
 
 

@@ -43,7 +43,8 @@ def export_download(
     ``name`` is the file's stem in ASCII and in the user's language; the local time is
     added. The export's log row is written first and told the row count once the last row
     is out: after the stream ends for CSV, before sending for XLSX (a zip file is written
-    whole).
+    whole). A CSV stream cut off before its end (the reader went away) is logged as
+    incomplete with the rows sent so far, never with a count as if it were whole.
     """
     record = actions.export_record(
         actor=actor, kind=kind, format=format, filters=filters, full_phones=full_phones
@@ -55,7 +56,10 @@ def export_download(
         def done(count: int) -> None:
             actions.export_finish(record=record, rows=count)
 
-        lines = downloads.csv_lines(first.rows, on_done=done, header=first.header)
+        def cut(count: int) -> None:
+            actions.export_cut(record=record, rows_sent=count)
+
+        lines = downloads.csv_lines(first.rows, on_done=done, on_cut=cut, header=first.header)
         return downloads.csv_response(lines, filename)
     output, counts = downloads.xlsx_sheets([(s.title, s.header(), s.rows) for s in sheets])
     actions.export_finish(record=record, rows=sum(counts))

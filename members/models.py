@@ -374,12 +374,30 @@ class ExportRecord(models.Model):
     """Personal data left the system in a file (PIPL): who, what, with which filters, when.
 
     Written before the first byte goes out, so an export cut off half-way is still on
-    the record; ``rows`` is filled in once the last row has been written.
+    the record; ``rows`` is filled in once the last row has been written, and only then.
+
+    A small export is streamed in the request (``streaming`` until its end, then
+    ``done``; ``incomplete`` with the rows sent so far when the reader went away). A large
+    one is a job for a worker (``queued`` → ``building`` → ``done`` or ``failed``): the
+    worker writes the file into storage, counting ``rows_written``; the person who asked
+    downloads it until ``expires_at``, when the file is deleted (``expired``). The row is
+    the record of the work: a sweeper hands lost or abandoned jobs to a worker again.
     """
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
         XLSX = "xlsx", "Excel (XLSX)"
+
+    class Status(models.TextChoices):
+        STREAMING = "streaming", _("being sent")
+        QUEUED = "queued", _("waiting")
+        BUILDING = "building", _("being prepared")
+        DONE = "done", _("complete")
+        INCOMPLETE = "incomplete", _("cut off before its end")
+        FAILED = "failed", _("could not be prepared")
+        EXPIRED = "expired", _("expired")
+
+    BUSY_STATES = ("queued", "building")
 
     actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="exports")
     kind = models.CharField(_("what was exported"), max_length=30)
@@ -388,11 +406,37 @@ class ExportRecord(models.Model):
     rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
     full_phones = models.BooleanField(_("full phone numbers included"), default=False)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status, default=Status.STREAMING, db_index=True
+    )
+    rows_written = models.PositiveIntegerField(_("rows written"), default=0)
+    rows_expected = models.PositiveIntegerField(_("rows expected"), null=True, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    file = models.FileField(max_length=300, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    # Set at each claim and each chunk written: a building job whose heartbeat stopped
+    # lost its worker.
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("export")
         verbose_name_plural = _("exports")
         ordering = ["-created", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "streaming", "queued", "building", "done", "incomplete", "failed",
+                        "expired",
+                    ]
+                ),
+                name="exportrecord_status_known",
+            ),
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.actor} · {self.kind}.{self.format} ({self.created:%Y-%m-%d %H:%M})"

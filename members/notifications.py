@@ -171,6 +171,11 @@ KINDS: dict[str, NoticeKind] = {
         subject=_("Urgent council meeting"),
         body=_("%(council)s meets urgently on %(when)s at %(place)s about “%(title)s”."),
     ),
+    # A large export a worker built (issues.actions.exports): it opens the export's page.
+    "export_ready": NoticeKind(
+        subject=_("Your export is ready"),
+        body=_("Your export of %(rows)s rows is ready to download."),
+    ),
     "minutes_ready": NoticeKind(
         subject=_("Minutes waiting for your approval"),
         body=_("%(council)s: “%(title)s” (version %(version)s) is ready for your approval."),

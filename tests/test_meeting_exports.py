@@ -51,7 +51,12 @@ def read_csv(response) -> list[list[str]]:
     assert response["Content-Disposition"].startswith("attachment;")
     text = b"".join(response.streaming_content).decode("utf-8")
     assert text.startswith("\ufeff")
-    return list(csv.reader(io.StringIO(text[1:])))
+    rows = list(csv.reader(io.StringIO(text[1:])))
+    # The last line says the file is whole, and how many rows it holds.
+    *rows, marker = rows
+    assert len(marker) == 1 and marker[0].startswith("# "), marker
+    assert f" {len(rows) - 1} " in marker[0], marker
+    return rows
 
 
 def read_xlsx(response):

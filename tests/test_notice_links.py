@@ -19,7 +19,7 @@ from deliberation.actions import notices as meeting_notices
 from deliberation.management.commands import demo
 from issues.actions import handling
 from members import actions, extensions, notifications
-from members.models import CouncilMember, Notice
+from members.models import CouncilMember, ExportRecord, Notice
 from tests import factories
 from tests.helpers import issues as issue_helpers
 
@@ -64,7 +64,11 @@ def things(manan, manan_staff, manan_member, manan_leader_term):
     )
     meeting = factories.meeting(manan, timezone.now() - dt.timedelta(hours=2))
     minutes = minutes_actions.minutes_draft(meeting=meeting, actor=manan_staff)
+    export = ExportRecord.objects.create(
+        actor=manan_staff, kind="inbox", format="csv", status="done", rows=12000
+    )
     return {
+        "export": export,
         "issue": issue,
         "task": task,
         "meeting": meeting,
@@ -111,6 +115,7 @@ KIND_TARGETS = {
     "meeting_urgent": "meeting",
     "meeting_late_items": "meeting",
     "minutes_ready": "minutes",
+    "export_ready": "export",
 }
 
 
@@ -127,6 +132,7 @@ def context_for(target: str, things: dict) -> dict:
                     "title": issue.title, "meeting_id": meeting.pk, "issue_id": issue.pk},
         "minutes": {"council": "马南社区居民议事会", "date": "2026-11-18", "title": minutes.title,
                     "version": 1, "meeting_id": meeting.pk, "minutes_id": minutes.pk},
+        "export": {"rows": 12000, "export_id": things["export"].pk},
     }[target]  # fmt: skip
 
 
@@ -138,6 +144,7 @@ def expected_path(target: str, things: dict) -> str:
         "task": f"/tasks/{things['task'].pk}/",
         "meeting": f"/meetings/{things['meeting'].pk}/",
         "minutes": f"/minutes/{things['minutes'].pk}/",
+        "export": f"/issues/exports/{things['export'].pk}/",
     }[target]
 
 
@@ -153,10 +160,12 @@ def test_every_kind_told_to_a_person_with_an_account_has_a_page_to_open():
 
 @pytest.mark.parametrize(("kind", "target"), sorted(KIND_TARGETS.items()))
 def test_each_notice_in_the_list_opens_its_page_and_is_read(
-    kind, target, things, manan_member, as_user, monkeypatch
+    kind, target, things, manan_member, manan_staff, as_user, monkeypatch
 ):
-    (notice,) = tell(manan_member, kind, context_for(target, things))
-    client = as_user(manan_member)
+    # A large export is told to the staff member who asked for it, and to nobody else.
+    reader = manan_staff if target == "export" else manan_member
+    (notice,) = tell(reader, kind, context_for(target, things))
+    client = as_user(reader)
 
     page = client.get(reverse("members:notices")).content.decode()
     assert f'href="/n/{notice.pk}/"' in page

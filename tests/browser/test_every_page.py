@@ -101,6 +101,7 @@ NOT_PAGES = {
     "health",
     "minutes:pdf",
     "reports:report_download",
+    "issues:export_download",
     "issues:photo",
     "calendars:feed",
     "public:poster_svg",
