@@ -11,6 +11,7 @@ from deliberation.management.commands.seed_demo import DEMO_PASSWORD
 from deliberation.models import AgendaItem, Meeting
 from issues.models import Escalation, Event, Issue
 from members.models import Community, Council, CouncilMember, Notice, Resident, Role, User
+from volunteers.models import Activity, Attendance, Exchange, HoursEntry, Team, Volunteer
 
 
 def seed() -> str:
@@ -35,6 +36,12 @@ def totals() -> dict[str, int]:
             Escalation,
             Meeting,
             AgendaItem,
+            Team,
+            Volunteer,
+            Activity,
+            Attendance,
+            HoursEntry,
+            Exchange,
         )
     }
 
