@@ -264,6 +264,47 @@ def test_someone_outside_the_team_cannot_sign_up(as_user, manan, manan_staff, pa
     assert not Attendance.objects.exists()
 
 
+def test_staff_who_open_the_code_link_are_told_it_is_for_members(as_user, manan_staff, patrol):
+    url = codes.sign_in_path(patrol)
+    response = as_user(manan_staff).get(url)
+    assert response.status_code == 200
+    assert "队员用自己的手机" in response.content.decode()
+    assert as_user(manan_staff).post(url).status_code == 403
+    assert not Attendance.objects.exists()
+
+
+# --- The printed statement ---------------------------------------------------------------
+
+
+def test_the_years_statement_lists_the_rows_with_the_running_balance(
+    as_user, clock, manan, manan_staff, fireflies, li
+):
+    from pypdf import PdfReader
+
+    clock.move_to(local(2025, 12, 20, 10))
+    last_year = build.activity(fireflies, manan_staff, starts=local(2025, 12, 20, 9))
+    build.served(last_year, li, manan_staff, in_at=local(2025, 12, 20, 9),
+                 out_at=local(2025, 12, 20, 10, 30))  # fmt: skip
+    clock.move_to(local(2026, 11, 18, 10))
+    patrol = build.activity(fireflies, manan_staff)
+    build.served(patrol, li, manan_staff, in_at=local(2026, 11, 18, 9),
+                 out_at=local(2026, 11, 18, 10, 40))  # fmt: skip
+    rule = build.class_rule(manan, manan_staff)
+    ledger.exchange_make(volunteer=li, rule=rule, actor=manan_staff)
+
+    response = as_user(li.user).get(reverse("volunteers:my_statement"), {"year": "2026"})
+    assert response["Content-Type"] == "application/pdf"
+    reader = PdfReader(__import__("io").BytesIO(response.content))
+    text = "".join(page.extract_text() for page in reader.pages).replace(" ", "")
+    assert "李秀英" in text and "2026" in text
+    assert "1小时30分钟" in text  # brought forward from 2025
+    assert "1小时40分钟" in text  # credited in 2026
+    assert "老年学校课程1.5小时" in text  # the exchange, 40 minutes
+    assert "2小时30分钟" in text  # carried forward: 90 + 100 − 40
+    staff_pdf = as_user(manan_staff).get(reverse("volunteers:statement_pdf", args=[li.pk]))
+    assert staff_pdf.status_code == 200
+
+
 # --- Where volunteers start ------------------------------------------------------------
 
 
@@ -306,6 +347,7 @@ def test_a_council_member_who_volunteers_sees_a_tile_on_their_home(
     "volunteers:volunteer",
     "volunteers:exchange",
     "volunteers:correction",
+    "volunteers:statement_pdf",
 )
 @pytest.mark.parametrize("htmx", [False, True])
 def test_outsiders_get_404_and_change_nothing(
@@ -324,6 +366,7 @@ def test_outsiders_get_404_and_change_nothing(
         reverse("volunteers:activity", args=[patrol.pk]),
         codes.sign_in_path(patrol),
         reverse("volunteers:volunteer", args=[li.pk]),
+        reverse("volunteers:statement_pdf", args=[li.pk]),
     ]
     posts = [
         (reverse("volunteers:team_create", args=[manan.pk]), {"name": "外来队"}),

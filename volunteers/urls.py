@@ -6,6 +6,7 @@ app_name = "volunteers"
 
 urlpatterns = [
     path("volunteering/", views.mine, name="mine"),
+    path("volunteering/statement.pdf", views.my_statement, name="my_statement"),
     path("communities/<int:community_id>/volunteers/", views.teams, name="teams"),
     path(
         "communities/<int:community_id>/volunteers/teams/new/",
@@ -31,6 +32,11 @@ urlpatterns = [
     path("volunteers/attendances/<int:pk>/sign-out/", views.sign_out, name="sign_out"),
     path("volunteers/attendances/<int:pk>/confirm/", views.confirm, name="confirm"),
     path("volunteers/people/<int:volunteer_id>/", views.volunteer, name="volunteer"),
+    path(
+        "volunteers/people/<int:volunteer_id>/statement.pdf",
+        views.statement_pdf,
+        name="statement_pdf",
+    ),
     path("volunteers/people/<int:volunteer_id>/exchange/", views.exchange, name="exchange"),
     path(
         "volunteers/people/<int:volunteer_id>/correction/",

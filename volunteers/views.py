@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -13,7 +14,7 @@ from common import flows
 from common.qr import qr_svg
 from members import queries as member_queries
 from members import submissions
-from volunteers import codes, permissions, queries
+from volunteers import codes, permissions, queries, statement
 from volunteers.actions import activities, ledger
 from volunteers.actions import teams as team_actions
 from volunteers.forms import (
@@ -215,9 +216,9 @@ def code(request: HttpRequest, activity_id: int, code: str) -> HttpResponse:
     activity = queries.activity_for(request.user, activity_id)
     if not codes.code_matches(activity, code):
         raise Http404
-    permissions.require_take_part(request.user, activity.team)
     volunteer = queries.volunteer_of(request.user)
     if request.method == "POST":
+        permissions.require_take_part(request.user, activity.team)
         return flows.action_response(
             request,
             lambda: activities.attend_by_code(
@@ -233,7 +234,11 @@ def code(request: HttpRequest, activity_id: int, code: str) -> HttpResponse:
     return render(
         request,
         "volunteers/code.html",
-        {"activity": activity, "mine": queries.attendance_of(activity, volunteer)},
+        {
+            "activity": activity,
+            "mine": queries.attendance_of(activity, volunteer),
+            "can_take_part": permissions.may_take_part(request.user, activity.team),
+        },
     )
 
 
@@ -350,3 +355,41 @@ def correction(request: HttpRequest, volunteer_id: int) -> HttpResponse:
         },
         once=submissions.once_for(request.user),
     )
+
+
+# --- Printable statements -----------------------------------------------------------------
+
+
+def _year(request: HttpRequest) -> int:
+    this_year = timezone.localdate().year
+    try:
+        year = int(request.GET.get("year", this_year))
+    except ValueError:
+        return this_year
+    return year if 2000 <= year <= this_year else this_year
+
+
+def _statement_response(volunteer: Volunteer, year: int) -> HttpResponse:
+    printed = statement.statement_of(volunteer, year)
+    response = HttpResponse(statement.render_pdf(printed), content_type="application/pdf")
+    response["Content-Disposition"] = statement.content_disposition(printed)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def my_statement(request: HttpRequest) -> HttpResponse:
+    """The volunteer's own statement of a year (PDF)."""
+    volunteer = queries.volunteer_of(request.user)
+    if volunteer is None:
+        raise Http404
+    return _statement_response(volunteer, _year(request))
+
+
+@login_required
+@require_GET
+def statement_pdf(request: HttpRequest, volunteer_id: int) -> HttpResponse:
+    """A volunteer's statement of a year, printed by the community's staff (PDF)."""
+    volunteer = queries.volunteer_for(request.user, volunteer_id)
+    return _statement_response(volunteer, _year(request))
