@@ -454,3 +454,48 @@ def test_pages_run_as_many_queries_for_many_rows_as_for_few(
     many = [count(client, url) for client, url in pages]
     assert many == few
     assert few[0] <= 12  # the volunteer's own page
+
+
+# --- Repeating activities -----------------------------------------------------------------
+
+
+def test_a_weekly_activity_is_planned_on_the_same_weekday_until_the_date(as_user, fireflies, li):
+    response = as_user(li.user).post(
+        reverse("volunteers:activity_create", args=[fireflies.pk]),
+        {
+            "title": "夜间巡逻", "place": "小区东门", "day": "2026-11-20", "starts": "19:00",
+            "ends": "21:00", "headcount": "4", "repeats": "weekly", "until": "2026-12-11",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302
+    planned = Activity.objects.order_by("starts_at")
+    assert [a.starts_at for a in planned] == [
+        local(2026, 11, 20, 19), local(2026, 11, 27, 19), local(2026, 12, 4, 19),
+        local(2026, 12, 11, 19),
+    ]  # fmt: skip
+    assert all(a.ends_at - a.starts_at == dt.timedelta(hours=2) for a in planned)
+    assert len({a.series for a in planned}) == 1 and planned[0].series is not None
+
+
+def test_a_monthly_activity_on_the_31st_falls_on_shorter_months_last_day(fireflies, li):
+    activities.activity_create(
+        team=fireflies, title="清洁日", place="各楼栋", starts_at=local(2026, 12, 31, 9),
+        ends_at=local(2026, 12, 31, 11), headcount=6, actor=li.user, repeats="monthly",
+        until=dt.date(2027, 3, 31),
+    )  # fmt: skip
+    days = [a.starts_at.astimezone(local(2026, 1, 1).tzinfo).date() for a in Activity.objects.all()]
+    assert sorted(days) == [
+        dt.date(2026, 12, 31), dt.date(2027, 1, 31), dt.date(2027, 2, 28), dt.date(2027, 3, 31),
+    ]  # fmt: skip
+
+
+def test_a_series_without_an_end_or_longer_than_half_a_year_is_refused(as_user, fireflies, li):
+    data = {
+        "title": "夜间巡逻", "place": "小区东门", "day": "2026-11-20", "starts": "19:00",
+        "ends": "21:00", "headcount": "4", "repeats": "weekly",
+    }  # fmt: skip
+    client = as_user(li.user)
+    url = reverse("volunteers:activity_create", args=[fireflies.pk])
+    assert client.post(url, data).status_code == 422
+    assert client.post(url, {**data, "until": "2027-12-31"}).status_code == 422
+    assert not Activity.objects.exists()

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from common.forms import SubmissionKeyField
-from volunteers.actions.activities import LONGEST
+from volunteers.actions.activities import LONGEST, LONGEST_SERIES, Repeats
 from volunteers.models import ExchangeRule
 
 
@@ -57,6 +57,21 @@ class ActivityForm(forms.Form):
     )
     ends = forms.TimeField(label=_("ends at"), widget=forms.TimeInput(attrs={"type": "time"}))
     headcount = forms.IntegerField(label=_("people needed"), min_value=1, max_value=500)
+    repeats = forms.ChoiceField(
+        label=_("repeats"),
+        required=False,
+        choices=[
+            (Repeats.ONCE, _("once")),
+            (Repeats.WEEKLY, _("every week on the same day")),
+            (Repeats.MONTHLY, _("every month on the same date")),
+        ],
+    )
+    until = forms.DateField(
+        label=_("repeats until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("At most half a year ahead."),
+    )
     submission_key = SubmissionKeyField()
 
     def clean(self) -> dict:
@@ -75,6 +90,14 @@ class ActivityForm(forms.Form):
                 _("An activity lasts at most one day; plan a longer one as several activities."),
             )
         data["starts_at"], data["ends_at"] = starts_at, ends_at
+        until = data.get("until")
+        if data.get("repeats"):
+            if until is None or until < day:
+                self.add_error("until", _("Say until when the activity repeats."))
+            elif until - day > LONGEST_SERIES:
+                self.add_error(
+                    "until", _("A repeating activity is planned at most half a year ahead.")
+                )
         return data
 
 

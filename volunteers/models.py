@@ -116,6 +116,8 @@ class Activity(models.Model):
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     headcount = models.PositiveSmallIntegerField(_("people needed"), default=1)
+    # The activities planned together as one repeating series share this key.
+    series = models.UUIDField(null=True, blank=True, db_index=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

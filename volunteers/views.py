@@ -159,6 +159,8 @@ def activity_create(request: HttpRequest, team_id: int) -> HttpResponse:
             starts_at=data["starts_at"],
             ends_at=data["ends_at"],
             headcount=data["headcount"],
+            repeats=data["repeats"],
+            until=data["until"],
             actor=request.user,
         ),
         done=lambda activity: _("%(title)s was planned.") % {"title": activity.title},

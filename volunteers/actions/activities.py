@@ -8,17 +8,21 @@ activity's length — and writes the ledger's credit in the same transaction, on
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from deliberation import schedules
+from deliberation.models import Schedule
 from members.models import User
 from volunteers.actions import ledger
 from volunteers.models import Activity, Attendance, Membership, Team, Volunteer
 from volunteers.refusals import VolunteerRefusal
 
 LONGEST = dt.timedelta(days=1)
+LONGEST_SERIES = dt.timedelta(days=183)
 # Sign-in opens this long before the start; sign-out closes this long after the end.
 SIGN_IN_OPENS = dt.timedelta(hours=1)
 SIGN_OUT_CLOSES = dt.timedelta(hours=12)
@@ -33,6 +37,34 @@ def check_times(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
         )
 
 
+class Repeats:
+    ONCE = ""
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
+def series_starts(starts_at: dt.datetime, repeats: str, until: dt.date | None) -> list[dt.datetime]:
+    """When a series' activities start: the same rules as the councils' meeting schedules
+    (``deliberation.schedules``): weekly on the first one's weekday, or monthly on its
+    day of the month (a day a month lacks falls on the month's last day)."""
+    if repeats == Repeats.ONCE:
+        return [starts_at]
+    local = timezone.localtime(starts_at)
+    first = local.date()
+    if until is None or until < first:
+        raise VolunteerRefusal(_("Say until when the activity repeats."))
+    if until > first + LONGEST_SERIES:
+        raise VolunteerRefusal(_("A repeating activity is planned at most half a year ahead."))
+    rule = Schedule(
+        kind=Schedule.Kind.WEEKLY if repeats == Repeats.WEEKLY else Schedule.Kind.MONTHLY,
+        weekday=first.weekday(),
+        month_days=[first.day],
+        start_time=local.time().replace(tzinfo=None),
+        move_weekend_to_monday=False,
+    )
+    return schedules.occurrences(rule, first, until)
+
+
 @transaction.atomic
 def activity_create(
     *,
@@ -43,19 +75,29 @@ def activity_create(
     ends_at: dt.datetime,
     headcount: int,
     actor: User,
+    repeats: str = Repeats.ONCE,
+    until: dt.date | None = None,
 ) -> Activity:
+    """Plan an activity, or a series of them (the first is returned)."""
     check_times(starts_at, ends_at)
     if headcount < 1:
         raise VolunteerRefusal(_("An activity needs at least one person."))
-    return Activity.objects.create(
-        team=team,
-        title=title.strip(),
-        place=place.strip(),
-        starts_at=starts_at,
-        ends_at=ends_at,
-        headcount=headcount,
-        created_by=actor,
+    length = ends_at - starts_at
+    series = uuid.uuid4() if repeats != Repeats.ONCE else None
+    planned = Activity.objects.bulk_create(
+        Activity(
+            team=team,
+            title=title.strip(),
+            place=place.strip(),
+            starts_at=start,
+            ends_at=start + length,
+            headcount=headcount,
+            series=series,
+            created_by=actor,
+        )
+        for start in series_starts(starts_at, repeats, until)
     )
+    return planned[0]
 
 
 def _is_member(volunteer: Volunteer, team: Team) -> bool:
