@@ -105,6 +105,21 @@ def test_ledger_rows_are_never_changed_or_removed(manan_staff, patrol, li):
     assert HoursEntry.objects.get(volunteer=li).minutes == 60
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the trigger is PostgreSQL's; SQLite has the model"
+)
+def test_on_postgresql_the_database_refuses_to_change_a_ledger_row(manan_staff, patrol, li):
+    build.served(patrol, li, manan_staff, in_at=local(2026, 11, 18, 9, 0),
+                 out_at=local(2026, 11, 18, 10, 0))  # fmt: skip
+    from django.db import DatabaseError
+
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE volunteers_hoursentry SET minutes = 600")
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM volunteers_hoursentry")
+    assert HoursEntry.objects.get(volunteer=li).minutes == 60
+
+
 def test_the_database_refuses_a_negative_balance(li):
     with pytest.raises(IntegrityError), transaction.atomic():
         Balance.objects.filter(volunteer=li).update(minutes=-1)
