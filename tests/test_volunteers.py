@@ -320,6 +320,26 @@ def test_the_years_statement_lists_the_rows_with_the_running_balance(
     assert staff_pdf.status_code == 200
 
 
+def test_staff_remove_a_member_and_a_leader_who_leaves_stops_leading(
+    as_user, manan_staff, fireflies, li, zhao
+):
+    client = as_user(manan_staff)
+    membership = li.memberships.get()
+    response = client.post(reverse("volunteers:member_remove", args=[membership.pk]))
+    assert response.status_code == 302
+    membership.refresh_from_db()
+    fireflies.refresh_from_db()
+    assert membership.left_on == dt.date(2026, 11, 18) and fireflies.leader is None
+    # A member may not remove another: they see the team, not its management.
+    other = zhao.memberships.get()
+    assert (
+        as_user(zhao.user).post(reverse("volunteers:member_remove", args=[other.pk])).status_code
+        == 403
+    )
+    other.refresh_from_db()
+    assert other.left_on is None
+
+
 # --- Where volunteers start ------------------------------------------------------------
 
 
@@ -352,6 +372,7 @@ def test_a_council_member_who_volunteers_sees_a_tile_on_their_home(
     "volunteers:rule_create",
     "volunteers:team",
     "volunteers:member_add",
+    "volunteers:member_remove",
     "volunteers:activity_create",
     "volunteers:activity",
     "volunteers:sign_up",
@@ -387,6 +408,7 @@ def test_outsiders_get_404_and_change_nothing(
         (reverse("volunteers:team_create", args=[manan.pk]), {"name": "外来队"}),
         (reverse("volunteers:rule_create", args=[manan.pk]), {"minutes": 1, "gives": "x"}),
         (reverse("volunteers:member_add", args=[team.pk]), {"resident": li.resident_id}),
+        (reverse("volunteers:member_remove", args=[li.memberships.get().pk]), {}),
         (reverse("volunteers:activity_create", args=[team.pk]), {"title": "x"}),
         (reverse("volunteers:sign_up", args=[patrol.pk]), {}),
         (codes.sign_in_path(patrol), {}),
@@ -411,6 +433,7 @@ def test_outsiders_get_404_and_change_nothing(
     attendance.refresh_from_db()
     assert attendance.signed_in_at is None
     assert Role.objects.filter(user=stranger.user).count() == 0
+    assert li.memberships.get().left_on is None
 
 
 def test_a_team_member_who_does_not_lead_may_not_run_the_activity(

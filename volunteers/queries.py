@@ -101,6 +101,16 @@ def members_of(team: Team) -> QuerySet[Membership]:
     )
 
 
+def membership_for(user: User, pk: int) -> Membership:
+    """A current membership of a team the user sees; 404 for anyone else's."""
+    return get_object_or_404(
+        Membership.objects.filter(
+            team__in=teams_visible_to(user), left_on__isnull=True
+        ).select_related("team__community", "volunteer__resident"),
+        pk=pk,
+    )
+
+
 def residents_not_in(team: Team) -> QuerySet[Resident]:
     """The community's active residents who could join the team."""
     current = Membership.objects.filter(team=team, left_on__isnull=True).values(

@@ -20,6 +20,7 @@ urlpatterns = [
     ),
     path("volunteers/teams/<int:team_id>/", views.team, name="team"),
     path("volunteers/teams/<int:team_id>/members/", views.member_add, name="member_add"),
+    path("volunteers/memberships/<int:pk>/remove/", views.member_remove, name="member_remove"),
     path(
         "volunteers/teams/<int:team_id>/activities/new/",
         views.activity_create,

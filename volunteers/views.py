@@ -145,6 +145,19 @@ def member_add(request: HttpRequest, team_id: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = queries.membership_for(request.user, pk)
+    permissions.require_manage_teams(request.user, membership.team.community)
+    return flows.action_response(
+        request,
+        lambda: team_actions.team_remove_member(membership=membership, actor=request.user),
+        done=_("%(name)s left the team.") % {"name": membership.volunteer.resident.name},
+        to=reverse("volunteers:team", args=[membership.team_id]),
+    )
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def activity_create(request: HttpRequest, team_id: int) -> HttpResponse:
     team = queries.team_for(request.user, team_id)
