@@ -1,4 +1,5 @@
-"""A council member's home in elder mode (长辈版): four large tiles, each with its count."""
+"""A council member's home in elder mode (长辈版): four large tiles, each with its count,
+and a fifth for a member who also volunteers."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -6,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from deliberation import home_queries
+from members import extensions
 
 
 @login_required
@@ -15,4 +17,8 @@ def member_home(request: HttpRequest) -> HttpResponse:
     home = home_queries.member_home(request.user)
     if home.community_id is None:
         return redirect("home")
-    return render(request, "meetings/member_home.html", {"home": home})
+    return render(
+        request,
+        "meetings/member_home.html",
+        {"home": home, "volunteering": extensions.volunteering(request.user)},
+    )

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "csp",
     "members",
     "issues",
+    # Before deliberation: its seed_demo extends deliberation's with the volunteer teams.
+    "volunteers",
     "deliberation",
     "public",
     "reports",

@@ -16,3 +16,9 @@ review_figures_with_total = ExtensionPoint("members.review_figures_with_total")
 # and meetings apps theirs); the notices page and text messages link to it through
 # members:notice_open. A context value the target needs and lacks raises KeyError.
 notice_target = KeyedExtensionPoint("members.notice_target")
+
+# (user) -> what the person's volunteering page offers them: None for anyone who is not a
+# volunteer, else an object with ``url`` (their page) and ``minutes`` (their balance). The
+# start page sends an account with no other role there, and a council member's pages show
+# it as a tile. The volunteers app provides it; without it nobody is a volunteer.
+volunteering = ExtensionPoint("members.volunteering", default=lambda user: None)

@@ -55,6 +55,9 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("meetings:member_home" if user.elder_mode else "members:me")
     if permissions.may_act_as_department_handler(user):
         return redirect("issues:work")
+    volunteering = extensions.volunteering(user)
+    if volunteering is not None:  # a volunteer with no other role starts from their page
+        return redirect(volunteering.url)
     return render(request, "members/no_role.html", status=403)
 
 
@@ -98,7 +101,11 @@ def me(request: HttpRequest) -> HttpResponse:
         )
         for membership in memberships:
             membership.review_figures = by_community[membership.council.community_id]
-    return render(request, "members/me.html", {"memberships": memberships})
+    return render(
+        request,
+        "members/me.html",
+        {"memberships": memberships, "volunteering": extensions.volunteering(request.user)},
+    )
 
 
 # --- Residents -----------------------------------------------------------------------

@@ -6,11 +6,13 @@ from django.core.management import call_command
 from django.db.models import Count, Q
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from deliberation.management.commands.seed_demo import DEMO_PASSWORD
 from deliberation.models import AgendaItem, Meeting
 from issues.models import Escalation, Event, Issue
 from members.models import Community, Council, CouncilMember, Notice, Resident, Role, User
+from volunteers.models import Activity, Attendance, Exchange, HoursEntry, Team, Volunteer
 
 
 def seed() -> str:
@@ -35,6 +37,12 @@ def totals() -> dict[str, int]:
             Escalation,
             Meeting,
             AgendaItem,
+            Team,
+            Volunteer,
+            Activity,
+            Attendance,
+            HoursEntry,
+            Exchange,
         )
     }
 
@@ -71,8 +79,23 @@ def test_demo_data_is_realistic_and_idempotent(db):
     assert Escalation.objects.filter(
         state="accepted", department__name="城市管理和综合执法局"
     ).exists()
+    teams = Team.objects.filter(community__name="马南社区")
+    assert set(teams.values_list("name", flat=True)) == {
+        "萤火虫", "指南针", "小号手", "向日葵", "小蜜蜂", "红色代跑",
+    }  # fmt: skip
+    assert all(team.leader_id for team in teams)
+    assert Activity.objects.filter(team__in=teams, ends_at__lt=timezone.now()).count() >= 60
+    assert Activity.objects.filter(team__in=teams, starts_at__gt=timezone.now()).exists()
+    assert HoursEntry.objects.filter(kind="credit").count() >= 100
+    assert Exchange.objects.exists()
+    for volunteer in Volunteer.objects.select_related("balance"):
+        rows = HoursEntry.objects.filter(volunteer=volunteer).values_list("minutes", flat=True)
+        assert volunteer.balance.minutes == sum(rows) >= 0
     assert DEMO_PASSWORD in printed
-    for username in ["manan_staff", "xingfu_staff", "nanen_admin", "manan_member", "city_handler"]:
+    for username in [
+        "manan_staff", "xingfu_staff", "nanen_admin", "manan_member", "city_handler",
+        "manan_volunteer",
+    ]:  # fmt: skip
         assert username in printed
         client = Client()
         response = client.post(reverse("login"), {"username": username, "password": DEMO_PASSWORD})

@@ -68,8 +68,9 @@ PAGES = [
     ("manan_staff", lambda c: reverse("members:notices"), {}, 5),
     # + street, communities with both counts, review figures of each and of the street (2)
     ("nanen_admin", lambda c: reverse("members:street", args=[c["nanen"].pk]), {}, 8),
-    # + memberships with council, community and street, their councils' review figures (2)
-    ("manan_member", lambda c: reverse("members:me"), {}, 7),
+    # + memberships with council, community and street, their councils' review figures (2),
+    # whether they volunteer (members.extensions.volunteering)
+    ("manan_member", lambda c: reverse("members:me"), {}, 8),
     # + departments, escalations assigned to them
     ("city_handler", lambda c: reverse("issues:work"), {}, 6),
 ]

@@ -1,0 +1,263 @@
+"""Reads of volunteer teams, activities and service hours, as seen by the acting user.
+
+Staff of a community and admins of its street see its teams; a volunteer sees the teams
+they serve in. Everything else is 404 (``get_object_or_404`` on a scoped queryset).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from members.models import Community, CouncilMember, Resident, User
+from members.queries import scope_of
+from volunteers.models import (
+    Activity,
+    Attendance,
+    Balance,
+    Exchange,
+    ExchangeRule,
+    HoursEntry,
+    Membership,
+    Team,
+    Volunteer,
+)
+
+RECENT = 10
+
+
+def volunteer_of(user: User) -> Volunteer | None:
+    """The volunteer this account is: by its own link, or through the user's council term.
+
+    One query, read once per request.
+    """
+    if not user.is_authenticated:
+        return None
+    if hasattr(user, "_yishi_volunteer"):
+        return user._yishi_volunteer
+    match = Q(user=user)
+    terms = scope_of(user).council_member_ids
+    if terms:
+        residents = CouncilMember.objects.filter(pk__in=terms, left_on__isnull=True).values(
+            "resident_id"
+        )
+        match |= Q(resident_id__in=residents)
+    volunteer = (
+        Volunteer.objects.filter(match)
+        .select_related("resident__community", "balance")
+        .order_by("id")
+        .first()
+    )
+    user._yishi_volunteer = volunteer
+    return volunteer
+
+
+def _overseen(user: User) -> Q:
+    """Teams in the communities the user works for (staff) or oversees (street admin)."""
+    scope = scope_of(user)
+    return Q(community_id__in=scope.staff_community_ids) | Q(
+        community__street_id__in=scope.admin_street_ids
+    )
+
+
+def teams_visible_to(user: User) -> QuerySet[Team]:
+    if not user.is_authenticated:
+        return Team.objects.none()
+    match = _overseen(user)
+    volunteer = volunteer_of(user)
+    if volunteer is not None:
+        mine = Membership.objects.filter(volunteer=volunteer, left_on__isnull=True).values(
+            "team_id"
+        )
+        match |= Q(pk__in=mine) | Q(leader=volunteer)
+    return Team.objects.filter(match)
+
+
+def team_for(user: User, pk: int) -> Team:
+    return get_object_or_404(
+        teams_visible_to(user).select_related("community__street", "leader__resident"), pk=pk
+    )
+
+
+def teams_of(community: Community) -> QuerySet[Team]:
+    """A community's teams with their current members counted, in one query."""
+    return (
+        Team.objects.filter(community=community)
+        .select_related("leader__resident")
+        .annotate(member_count=Count("memberships", filter=Q(memberships__left_on__isnull=True)))
+        .order_by("name", "id")
+    )
+
+
+def members_of(team: Team) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(team=team, left_on__isnull=True)
+        .select_related("volunteer__resident", "volunteer__balance")
+        .order_by("volunteer__resident__name", "id")
+    )
+
+
+def membership_for(user: User, pk: int) -> Membership:
+    """A current membership of a team the user sees; 404 for anyone else's."""
+    return get_object_or_404(
+        Membership.objects.filter(
+            team__in=teams_visible_to(user), left_on__isnull=True
+        ).select_related("team__community", "volunteer__resident"),
+        pk=pk,
+    )
+
+
+def residents_not_in(team: Team) -> QuerySet[Resident]:
+    """The community's active residents who could join the team."""
+    current = Membership.objects.filter(team=team, left_on__isnull=True).values(
+        "volunteer__resident_id"
+    )
+    return (
+        Resident.objects.filter(community_id=team.community_id, is_active=True)
+        .exclude(pk__in=current)
+        .order_by("name", "id")
+    )
+
+
+def activities_of(team: Team, *, now: dt.datetime | None = None) -> QuerySet[Activity]:
+    """The team's activities from today on, with how many signed up."""
+    start = (now or timezone.now()) - dt.timedelta(days=1)
+    return (
+        Activity.objects.filter(team=team, ends_at__gte=start)
+        .annotate(signed_up=Count("attendances"))
+        .order_by("starts_at", "id")
+    )
+
+
+def past_activities_of(team: Team, *, now: dt.datetime | None = None) -> QuerySet[Activity]:
+    start = (now or timezone.now()) - dt.timedelta(days=1)
+    return (
+        Activity.objects.filter(team=team, ends_at__lt=start)
+        .annotate(signed_up=Count("attendances"))
+        .order_by("-starts_at", "-id")
+    )
+
+
+def activities_visible_to(user: User) -> QuerySet[Activity]:
+    return Activity.objects.filter(team__in=teams_visible_to(user))
+
+
+def activity_for(user: User, pk: int) -> Activity:
+    return get_object_or_404(
+        activities_visible_to(user).select_related("team__community", "team__leader__resident"),
+        pk=pk,
+    )
+
+
+def attendances_of(activity: Activity) -> QuerySet[Attendance]:
+    return (
+        Attendance.objects.filter(activity=activity)
+        .select_related("volunteer__resident", "confirmed_by")
+        .order_by("volunteer__resident__name", "id")
+    )
+
+
+def attendance_for(user: User, pk: int) -> Attendance:
+    return get_object_or_404(
+        Attendance.objects.filter(activity__in=activities_visible_to(user)).select_related(
+            "activity__team__community", "volunteer__resident"
+        ),
+        pk=pk,
+    )
+
+
+def attendance_of(activity: Activity, volunteer: Volunteer | None) -> Attendance | None:
+    if volunteer is None:
+        return None
+    return Attendance.objects.filter(activity=activity, volunteer=volunteer).first()
+
+
+def volunteers_overseen_by(user: User) -> QuerySet[Volunteer]:
+    scope = scope_of(user)
+    return Volunteer.objects.filter(
+        Q(resident__community_id__in=scope.staff_community_ids)
+        | Q(resident__community__street_id__in=scope.admin_street_ids)
+    )
+
+
+def volunteer_for(user: User, pk: int) -> Volunteer:
+    """A volunteer of a community the user works for or oversees; 404 for anyone else."""
+    return get_object_or_404(
+        volunteers_overseen_by(user).select_related("resident__community", "balance"), pk=pk
+    )
+
+
+def rules_of(community: Community) -> QuerySet[ExchangeRule]:
+    return ExchangeRule.objects.filter(community=community, is_active=True).order_by(
+        "minutes", "id"
+    )
+
+
+def ledger_of(volunteer: Volunteer) -> QuerySet[HoursEntry]:
+    """The volunteer's ledger, newest first, with what each row came from."""
+    return (
+        HoursEntry.objects.filter(volunteer=volunteer)
+        .select_related("attendance__activity__team", "exchange", "recorded_by")
+        .order_by("-created", "-id")
+    )
+
+
+def exchanges_of(volunteer: Volunteer) -> QuerySet[Exchange]:
+    return (
+        Exchange.objects.filter(volunteer=volunteer)
+        .select_related("approved_by")
+        .order_by("-created", "-id")
+    )
+
+
+def balance_minutes(volunteer: Volunteer) -> int:
+    """Minutes in hand, from the balance row (no row yet: nothing earned)."""
+    try:
+        return volunteer.balance.minutes
+    except Balance.DoesNotExist:
+        return 0
+
+
+@dataclass(frozen=True)
+class VolunteerPage:
+    volunteer: Volunteer
+    teams: list[Team]
+    upcoming: list[Activity]
+    ledger: list[HoursEntry]
+    exchanges: list[Exchange]
+
+    @property
+    def minutes(self) -> int:
+        return balance_minutes(self.volunteer)
+
+
+def volunteer_page(volunteer: Volunteer, *, now: dt.datetime | None = None) -> VolunteerPage:
+    """What a volunteer's own page shows: a fixed number of queries, however long the
+    history (the volunteer and balance come with ``volunteer_of``)."""
+    now = now or timezone.now()
+    team_ids = Membership.objects.filter(volunteer=volunteer, left_on__isnull=True).values(
+        "team_id"
+    )
+    teams = list(
+        Team.objects.filter(Q(pk__in=team_ids) | Q(leader=volunteer))
+        .select_related("leader__resident")
+        .order_by("name", "id")
+    )
+    mine = Attendance.objects.filter(volunteer=volunteer)
+    upcoming = list(
+        Activity.objects.filter(team__in=[team.pk for team in teams], ends_at__gte=now)
+        .select_related("team")
+        .prefetch_related(Prefetch("attendances", queryset=mine, to_attr="my_attendance"))
+        .order_by("starts_at", "id")[:RECENT]
+    )
+    return VolunteerPage(
+        volunteer=volunteer,
+        teams=teams,
+        upcoming=upcoming,
+        ledger=list(ledger_of(volunteer)[:RECENT]),
+        exchanges=list(exchanges_of(volunteer)[:RECENT]),
+    )
