@@ -23,4 +23,5 @@ urlpatterns = [
     path("", include("deliberation.schedule_urls")),
     path("", include("deliberation.calendar_urls")),
     path("", include("deliberation.minutes_urls")),
+    path("", include("visits.urls")),
 ]

@@ -16,3 +16,8 @@ review_figures_with_total = ExtensionPoint("members.review_figures_with_total")
 # and meetings apps theirs); the notices page and text messages link to it through
 # members:notice_open. A context value the target needs and lacks raises KeyError.
 notice_target = KeyedExtensionPoint("members.notice_target")
+
+# (user) -> the path of the page an account starts from when no role of members gives it
+# one (a cadre whose only role is a visiting team's work), or None. The visits app
+# provides it.
+start_page = ExtensionPoint("members.start_page", default=lambda user: None)

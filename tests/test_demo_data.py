@@ -11,6 +11,7 @@ from deliberation.management.commands.seed_demo import DEMO_PASSWORD
 from deliberation.models import AgendaItem, Meeting
 from issues.models import Escalation, Event, Issue
 from members.models import Community, Council, CouncilMember, Notice, Resident, Role, User
+from visits.models import Pairing, Round, Target, Team, Visit, VisitConcern
 
 
 def seed() -> str:
@@ -35,6 +36,12 @@ def totals() -> dict[str, int]:
             Escalation,
             Meeting,
             AgendaItem,
+            Team,
+            Pairing,
+            Round,
+            Target,
+            Visit,
+            VisitConcern,
         )
     }
 
@@ -71,8 +78,18 @@ def test_demo_data_is_realistic_and_idempotent(db):
     assert Escalation.objects.filter(
         state="accepted", department__name="城市管理和综合执法局"
     ).exists()
+    # Visiting teams paired with the street's communities, this quarter's round, visits whose
+    # concerns became matters; a cadre sent down whose only role is the team's work.
+    assert Team.objects.filter(street__name="南恩街道").count() == 2
+    assert Pairing.objects.filter(ended_on__isnull=True).count() == 6
+    assert Round.objects.count() == 1 and Target.objects.count() > 100
+    assert Visit.objects.exists() and VisitConcern.objects.count() >= 2
+    assert not Role.objects.filter(user__username="nanen_cadre").exists()
     assert DEMO_PASSWORD in printed
-    for username in ["manan_staff", "xingfu_staff", "nanen_admin", "manan_member", "city_handler"]:
+    for username in [
+        "manan_staff", "xingfu_staff", "nanen_admin", "manan_member", "city_handler",
+        "nanen_cadre", "nanen_visitor",
+    ]:  # fmt: skip
         assert username in printed
         client = Client()
         response = client.post(reverse("login"), {"username": username, "password": DEMO_PASSWORD})

@@ -110,6 +110,9 @@ class Command(BaseCommand):
         self._meetings(communities)
         self._reviews(communities)
         self._history(communities)
+        from deliberation import extensions
+
+        accounts += extensions.demo_seed(street, other)
         # The seed dates matters back around the actions: their months are rebuilt, as after
         # any import.
         from issues import rollup
