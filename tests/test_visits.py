@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
+from django.utils import translation
 
 from issues.models import Event, Issue
 from members.models import Notice, PhoneReveal
@@ -62,9 +64,9 @@ def households(manan, xingfu):
 def test_a_compound_has_one_open_pairing_and_its_history_stays(manan_team, nanen, manan,
                                                                 nanen_admin, leader):  # fmt: skip
     other = build.team(nanen, "第二队", leader=build.cadre("other_leader"))
-    with pytest.raises(VisitsRefusal, match="already paired"):
+    with pytest.raises(VisitsRefusal, match="已与一个工作团队结对"):
         teams.team_pair(actor=nanen_admin, team=other, community=manan)
-    with pytest.raises(VisitsRefusal, match="already paired"):
+    with pytest.raises(VisitsRefusal, match="已与一个工作团队结对"):
         teams.team_pair(actor=nanen_admin, team=other, community=manan, building="3栋")
     # The database holds it too, whatever a caller does.
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -91,7 +93,7 @@ def test_buildings_of_one_community_go_to_different_teams(nanen, manan, nanen_ad
 
 
 def test_a_team_needs_a_leader_and_nothing_is_half_written(nanen, manan, nanen_admin, walker):
-    with pytest.raises(VisitsRefusal, match="needs a leader"):
+    with pytest.raises(VisitsRefusal, match="必须有一名队长"):
         teams.team_create(actor=nanen_admin, street=nanen, name="无队长", leader=None,
                           members=[walker], communities=[manan])  # fmt: skip
     assert not TeamMember.objects.exists() and not Pairing.objects.exists()
@@ -148,6 +150,31 @@ def test_a_round_is_opened_once_however_often_it_is_asked(manan_team, households
     with pytest.raises(IntegrityError), transaction.atomic():
         Round.objects.create(street=nanen, year=2026, quarter=4, opened_on=ROUND_DAY,
                              due_on=dt.date(2026, 10, 10))  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_four_beats_at_once_open_one_round_with_each_household_once(manan_team, households):
+    """Beat processes racing: separate connections released together."""
+    barrier = threading.Barrier(4)
+    opened, errors = [], []
+
+    def beat():
+        try:
+            barrier.wait(timeout=10)
+            opened.append(len(rounds.rounds_open_due(today=ROUND_DAY)))
+        except Exception as error:  # surfaced by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=beat) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert sorted(opened) == [0, 0, 0, 1]
+    assert Round.objects.count() == 1 and Target.objects.count() == 5
 
 
 def test_a_round_opens_only_on_the_quarters_first_working_days(manan_team, households):
@@ -282,9 +309,9 @@ def test_a_household_outside_the_teams_compounds_is_refused(as_user, opened, man
     response = as_user(leader).post(
         reverse("visits:visit_new", args=[manan_team.pk]), data, HTTP_ACCEPT_LANGUAGE="en"
     )
-    assert response.status_code == 422
-    assert "This household is not in the team&#x27;s compounds." in response.text
-    with pytest.raises(VisitsRefusal, match="not in the team"):
+    assert response.status_code == 302
+    assert response.url == reverse("visits:visit_pick", args=[manan_team.pk])
+    with translation.override("en"), pytest.raises(VisitsRefusal, match="not in the team"):
         visiting.visit_record(actor=leader, team=manan_team, resident=households["xf1"],
                               kind="thematic", visited_on=dt.date(2026, 10, 5), visitors=[],
                               today=dt.date(2026, 11, 18))  # fmt: skip
@@ -341,7 +368,8 @@ def test_a_team_member_reveals_a_households_number_on_the_record(as_user, opened
 
 
 @pytest.mark.outsider(
-    "visits:team", "visits:visit_new", "visits:visit", "visits:household_phone",
+    "visits:team", "visits:visit_pick", "visits:visit_new", "visits:visit",
+    "visits:household_phone",
     "visits:street", "visits:team_new",
 )  # fmt: skip
 def test_outsiders_get_404_everywhere(as_user, opened, manan_team, households, leader, nanen,
@@ -354,6 +382,7 @@ def test_outsiders_get_404_everywhere(as_user, opened, manan_team, households, l
         reverse("visits:team", args=[manan_team.pk]),
         reverse("visits:visit_new", args=[manan_team.pk]),
         reverse("visits:visit", args=[visit.pk]),
+        reverse("visits:visit_pick", args=[manan_team.pk]),
     ]
     outsiders = [other_admin, xingfu_staff, manan_staff, other_team.leader]
     for who in outsiders:
@@ -406,3 +435,12 @@ def test_team_and_street_pages_run_a_fixed_number_of_queries(
     # the teams with their progress.
     with django_assert_num_queries(8):
         assert admin.get(reverse("visits:street", args=[nanen.pk])).status_code == 200
+
+
+def test_the_household_is_found_among_the_teams_compounds_only(as_user, opened, manan_team,
+                                                               leader):  # fmt: skip
+    url = reverse("visits:visit_pick", args=[manan_team.pk])
+    found = as_user(leader).get(url, {"q": "1栋"}).text
+    assert "幸福甲" not in found  # 幸福村's 1栋 is another team's
+    found = as_user(leader).get(url, {"q": "赵"}).text
+    assert "赵大爷" in found and "二巷 5栋 201" in found

@@ -125,10 +125,23 @@ def team(request: HttpRequest, team_id: int) -> HttpResponse:
 
 
 @login_required
+@require_GET
+def visit_pick(request: HttpRequest, team_id: int) -> HttpResponse:
+    """Which household: found by building, room or the resident's name."""
+    team = queries.team_for(request.user, team_id)
+    permissions.require_record_visit(request.user, team)
+    search = request.GET.get("q", "").strip()[:50]
+    matches = list(queries.search_households(team, search)[:PAGE_SIZE]) if search else []
+    return render(
+        request, "visits/visit_pick.html", {"team": team, "search": search, "matches": matches}
+    )
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def visit_new(request: HttpRequest, team_id: int) -> HttpResponse:
-    """Record a visit from a phone: the household (found by building, room or name), the
-    kind, who went, what was said, and each concern, which becomes a matter."""
+    """Record a visit from a phone: the household, the kind, who went, what was said, and
+    each concern, which becomes a matter."""
     team = queries.team_for(request.user, team_id)
     permissions.require_record_visit(request.user, team)
     resident_id = request.POST.get("resident") or request.GET.get("resident", "")
@@ -141,16 +154,8 @@ def visit_new(request: HttpRequest, team_id: int) -> HttpResponse:
             .first()
         )
     if household is None:
-        if request.method == "POST":
-            messages.error(request, _("This household is not in the team's compounds."))
-        search = request.GET.get("q", "").strip()[:50]
-        matches = list(queries.search_households(team, search)[:PAGE_SIZE]) if search else []
-        return render(
-            request,
-            "visits/visit_pick.html",
-            {"team": team, "search": search, "matches": matches},
-            status=422 if request.method == "POST" else 200,
-        )
+        messages.error(request, _("This household is not in the team's compounds."))
+        return redirect("visits:visit_pick", team_id=team.pk)
     data = request.POST or None
     form = VisitForm(data, team=team, initial={"resident": household.pk})
     concerns = ConcernFormSet(

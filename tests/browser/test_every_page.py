@@ -91,6 +91,7 @@ ACCOUNTS = [
     "chengbei_admin",
     "manan_member",
     "city_handler",
+    "nanen_cadre",
 ]
 RESIDENT = "resident"  # no account: the public pages
 
