@@ -154,11 +154,17 @@ class Target(models.Model):
     or per resident where the register has no room; ``resident`` is the household's first
     resident on the register."""
 
-    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="targets")
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="targets")
-    community = models.ForeignKey("members.Community", on_delete=models.PROTECT, related_name="+")
+    # A round writes hundreds of thousands of these at once: no index a query does not use
+    # (round and team lead the two below; communities and residents are never deleted).
+    round = models.ForeignKey(
+        Round, on_delete=models.CASCADE, related_name="targets", db_index=False
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="targets", db_index=False)
+    community = models.ForeignKey(
+        "members.Community", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     resident = models.ForeignKey(
-        "members.Resident", on_delete=models.PROTECT, related_name="visit_targets"
+        "members.Resident", on_delete=models.PROTECT, related_name="visit_targets", db_index=False
     )
     lane = models.CharField(max_length=50, blank=True)
     building = models.CharField(max_length=50, blank=True)
