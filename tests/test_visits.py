@@ -444,3 +444,14 @@ def test_the_household_is_found_among_the_teams_compounds_only(as_user, opened, 
     assert "幸福甲" not in found  # 幸福村's 1栋 is another team's
     found = as_user(leader).get(url, {"q": "赵"}).text
     assert "赵大爷" in found and "二巷 5栋 201" in found
+
+
+def test_a_member_who_leaves_keeps_the_history_and_loses_the_team(as_user, manan_team, leader,
+                                                                  walker):  # fmt: skip
+    term = TeamMember.objects.get(team=manan_team, user=walker)
+    with translation.override("en"), pytest.raises(VisitsRefusal, match="another leader"):
+        teams.team_member_leave(actor=leader, membership=TeamMember.objects.get(user=leader))
+    teams.team_member_leave(actor=leader, membership=term, today=dt.date(2026, 10, 9))
+    assert TeamMember.objects.get(pk=term.pk).left_on == dt.date(2026, 10, 9)
+    assert as_user(walker).get(reverse("visits:team", args=[manan_team.pk])).status_code == 404
+    assert as_user(walker).get(reverse("home")).status_code == 403
