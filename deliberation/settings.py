@@ -60,9 +60,9 @@ INSTALLED_APPS = [
     "csp",
     "members",
     "issues",
-    # Before deliberation: its seed_demo extends deliberation's with the volunteer teams.
-    "volunteers",
     "deliberation",
+    "visits",
+    "volunteers",
     "public",
     "reports",
 ]
@@ -188,6 +188,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 _NOTICES_REQUEUE_EVERY = os.environ.get("NOTICES_REQUEUE_EVERY")
 _MEETINGS_MATERIALISE_EVERY = os.environ.get("MEETINGS_MATERIALISE_EVERY")
 _REVIEWS_SWEEP_EVERY = os.environ.get("REVIEWS_SWEEP_EVERY")
+_VISIT_ROUNDS_EVERY = os.environ.get("VISIT_ROUNDS_EVERY")
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-notices": {
         "task": "members.tasks.requeue_stalled_notices",
@@ -226,6 +227,19 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-issue-months": {
         "task": "issues.tasks.refresh_issue_months",
         "schedule": crontab(hour=2, minute=45),
+    },
+    # The quarter's visiting round (first working days of Jan/Apr/Jul/Oct), then a daily
+    # reminder to the leaders of teams whose round is past due. Both idempotent in the
+    # database (one round per street and quarter; one notice per team and day).
+    "open-visiting-rounds": {
+        "task": "visits.tasks.open_rounds",
+        "schedule": float(_VISIT_ROUNDS_EVERY)
+        if _VISIT_ROUNDS_EVERY
+        else crontab(hour=7, minute=0),
+    },
+    "remind-overdue-rounds": {
+        "task": "visits.tasks.remind_overdue_rounds",
+        "schedule": crontab(hour=8, minute=30),
     },
     # Meetings from every schedule, their agendas, notices and morning reminders.
     # Idempotent in the database, so a second beat process does no harm.

@@ -24,4 +24,5 @@ urlpatterns = [
     path("", include("deliberation.calendar_urls")),
     path("", include("deliberation.minutes_urls")),
     path("", include("volunteers.urls")),
+    path("", include("visits.urls")),
 ]

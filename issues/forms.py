@@ -121,7 +121,11 @@ class IntakeForm(ReportForm):
 
     channel = forms.ChoiceField(
         label=_("Channel"),
-        choices=[c for c in Issue.Channel.choices if c[0] != Issue.Channel.PUBLIC_FORM],
+        choices=[
+            c
+            for c in Issue.Channel.choices
+            if c[0] not in (Issue.Channel.PUBLIC_FORM, Issue.Channel.VISIT)
+        ],
     )
     reporter_mode = forms.ChoiceField(
         label=_("Raised by"), choices=REPORTER_CHOICES, widget=forms.RadioSelect, initial="existing"

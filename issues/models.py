@@ -85,6 +85,8 @@ class Issue(models.Model):
         DELIBERATION_POINT = "deliberation_point", _("deliberation point")
         PUBLIC_FORM = "public_form", _("public form (QR code)")
         HOTLINE = "hotline", _("city hotline")
+        # A concern a visiting team heard at a household (visits app), not staff's own visit.
+        VISIT = "team_visit", _("visiting team")
 
     # The statuses of a matter still being worked on (the partial index below uses them too).
     OPEN_STATUSES = tuple(OPEN_STATUS_VALUES)

@@ -348,7 +348,7 @@ def last_intake_channel(user: User) -> str | None:
     """The channel of the last matter this person typed in for a resident, if any."""
     return (
         Issue.objects.filter(entered_by=user)
-        .exclude(channel=Issue.Channel.PUBLIC_FORM)
+        .exclude(channel__in=[Issue.Channel.PUBLIC_FORM, Issue.Channel.VISIT])
         .order_by("-created", "-id")
         .values_list("channel", flat=True)
         .first()

@@ -22,3 +22,7 @@ notice_target = KeyedExtensionPoint("members.notice_target")
 # start page sends an account with no other role there, and a council member's pages show
 # it as a tile. The volunteers app provides it; without it nobody is a volunteer.
 volunteering = ExtensionPoint("members.volunteering", default=lambda user: None)
+# (user) -> the path of the page an account starts from when no role of members gives it
+# one (a cadre whose only role is a visiting team's work), or None. The visits app
+# provides it.
+start_page = ExtensionPoint("members.start_page", default=lambda user: None)

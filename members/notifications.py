@@ -163,6 +163,13 @@ KINDS: dict[str, NoticeKind] = {
         body=_("%(community)s: “%(title)s” is not done yet: %(reason)s"),
     ),
     "test": NoticeKind(subject=_("Test notice"), body=_("Message: %(text)s")),
+    # To a visiting team's leader, once a day while the quarter's round is past due.
+    "round_overdue": NoticeKind(
+        subject=_("Your team's visiting round is overdue"),
+        body=_(
+            "%(team)s: %(visited)s of %(target)s households visited; the round was due on %(due)s."
+        ),
+    ),
     "meeting_cancelled": NoticeKind(
         subject=_("A council meeting was cancelled"),
         body=_("%(council)s will not meet on %(when)s at %(place)s."),

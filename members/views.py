@@ -55,6 +55,9 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("meetings:member_home" if user.elder_mode else "members:me")
     if permissions.may_act_as_department_handler(user):
         return redirect("issues:work")
+    page = extensions.start_page(user)  # a team of the visits app, for one
+    if page:
+        return redirect(page)
     volunteering = extensions.volunteering(user)
     if volunteering is not None:  # a volunteer with no other role starts from their page
         return redirect(volunteering.url)

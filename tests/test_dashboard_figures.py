@@ -465,6 +465,7 @@ def test_channels_and_handling_levels_count_the_issues_collected(manan, xingfu):
         ("deliberation_point", 0),
         ("public_form", 1),
         ("hotline", 2),
+        ("team_visit", 0),  # the visiting teams' concerns
     ]
     assert [(t.key, t.count) for t in found.tiers] == [
         ("council", 1),

@@ -12,6 +12,8 @@ from deliberation.management.commands.seed_demo import DEMO_PASSWORD
 from deliberation.models import AgendaItem, Meeting
 from issues.models import Escalation, Event, Issue
 from members.models import Community, Council, CouncilMember, Notice, Resident, Role, User
+from visits.models import Pairing, Round, Target, Visit, VisitConcern
+from visits.models import Team as VisitingTeam
 from volunteers.models import Activity, Attendance, Exchange, HoursEntry, Team, Volunteer
 
 
@@ -43,6 +45,11 @@ def totals() -> dict[str, int]:
             Attendance,
             HoursEntry,
             Exchange,
+            Pairing,
+            Round,
+            Target,
+            Visit,
+            VisitConcern,
         )
     }
 
@@ -91,10 +98,18 @@ def test_demo_data_is_realistic_and_idempotent(db):
     for volunteer in Volunteer.objects.select_related("balance"):
         rows = HoursEntry.objects.filter(volunteer=volunteer).values_list("minutes", flat=True)
         assert volunteer.balance.minutes == sum(rows) >= 0
+    # Visiting teams paired with the street's communities, this quarter's round, visits whose
+    # concerns became matters; a cadre sent down whose only role is the team's work.
+    assert VisitingTeam.objects.filter(street__name="南恩街道").count() == 2
+    assert Pairing.objects.filter(ended_on__isnull=True).count() == 6
+    assert Round.objects.count() == 1 and Target.objects.count() > 100
+    assert Visit.objects.exists() and VisitConcern.objects.count() >= 2
+    assert not Role.objects.filter(user__username="nanen_cadre").exists()
     assert DEMO_PASSWORD in printed
     for username in [
         "manan_staff", "xingfu_staff", "nanen_admin", "manan_member", "city_handler",
         "manan_volunteer",
+        "nanen_cadre", "nanen_visitor",
     ]:  # fmt: skip
         assert username in printed
         client = Client()

@@ -22,6 +22,7 @@ from members import actions, extensions, notifications
 from members.models import CouncilMember, ExportRecord, Notice
 from tests import factories
 from tests.helpers import issues as issue_helpers
+from tests.helpers import visits as visit_teams
 
 SITE = "https://yishi.example.org"
 
@@ -67,8 +68,11 @@ def things(manan, manan_staff, manan_member, manan_leader_term):
     export = ExportRecord.objects.create(
         actor=manan_staff, kind="inbox", format="csv", status="done", rows=12000
     )
+    # A visiting team the member serves on too (street staff may serve on councils).
+    team = visit_teams.team(manan.street, "马南走访队", leader=manan_member, communities=[manan])
     return {
         "export": export,
+        "team": team,
         "issue": issue,
         "task": task,
         "meeting": meeting,
@@ -116,6 +120,7 @@ KIND_TARGETS = {
     "meeting_late_items": "meeting",
     "minutes_ready": "minutes",
     "export_ready": "export",
+    "round_overdue": "team",
 }
 
 
@@ -133,6 +138,8 @@ def context_for(target: str, things: dict) -> dict:
         "minutes": {"council": "马南社区居民议事会", "date": "2026-11-18", "title": minutes.title,
                     "version": 1, "meeting_id": meeting.pk, "minutes_id": minutes.pk},
         "export": {"rows": 12000, "export_id": things["export"].pk},
+        "team": {"team": things["team"].name, "visited": 3, "target": 40, "due": "2026-10-10",
+                 "team_id": things["team"].pk, "round_id": 1},
     }[target]  # fmt: skip
 
 
@@ -145,6 +152,7 @@ def expected_path(target: str, things: dict) -> str:
         "meeting": f"/meetings/{things['meeting'].pk}/",
         "minutes": f"/minutes/{things['minutes'].pk}/",
         "export": f"/issues/exports/{things['export'].pk}/",
+        "team": f"/teams/{things['team'].pk}/",
     }[target]
 
 
@@ -367,6 +375,7 @@ TEXT_CONTEXT = {
     "community": "马南社区", "title": "楼道堆放杂物影响消防通道安全隐", "when": "2026-11-28 15:00",
     "version": 2, "date": "2026-11-28", "text": "明天下午三点开会", "link": "",
     "count": 2, "items": "“楼道堆物”、“东门路灯”",
+    "team": "马南片区走访工作团队", "visited": 120, "target": 356, "due": "2026-10-10",
 }  # fmt: skip
 
 

@@ -52,9 +52,7 @@ def test_staff_set_the_review_delay_and_resolved_matters_follow_it(as_user, mana
     assert issue.reviews.get().due_at == issue.resolved_at + dt.timedelta(days=14)
 
 
-def test_the_page_says_once_that_a_category_may_set_its_own_days(
-    as_user, manan, manan_staff
-):
+def test_the_page_says_once_that_a_category_may_set_its_own_days(as_user, manan, manan_staff):
     from django.utils import translation
     from django.utils.html import strip_tags
 

@@ -9,7 +9,8 @@ import random
 
 from django.utils import timezone
 
-from members.models import Community, CouncilMember, User
+from deliberation.management.commands.seed_demo import DEMO_PASSWORD
+from members.models import Community, CouncilMember, Street, User
 from volunteers.actions import activities, ledger, teams
 from volunteers.models import Attendance, ExchangeRule, Team
 
@@ -28,6 +29,11 @@ RULES = [
 ]
 VOLUNTEER_ACCOUNT = "manan_volunteer"
 WEEKS_BACK = 12
+
+
+def seed_street(street: Street, other: Street) -> list[tuple[str, str, str]]:
+    """``deliberation.extensions.demo_seed``: the teams of the street's 马南社区."""
+    return seed(Community.objects.get(street=street, name="马南社区"), password=DEMO_PASSWORD)
 
 
 def seed(community: Community, *, password: str) -> list[tuple[str, str, str]]:

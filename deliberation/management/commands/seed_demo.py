@@ -110,6 +110,10 @@ class Command(BaseCommand):
         self._meetings(communities)
         self._reviews(communities)
         self._history(communities)
+        from deliberation import extensions
+
+        for app in sorted(extensions.demo_seed.keys()):
+            accounts += extensions.demo_seed(app, street, other)
         # The seed dates matters back around the actions: their months are rebuilt, as after
         # any import.
         from issues import rollup

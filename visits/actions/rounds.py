@@ -1,0 +1,149 @@
+"""The quarter's concentrated visiting round (集中走访) and the reminders while it is late.
+
+Every quarter each team visits all the households of its compounds, finished by the 10th
+of the quarter's first month. The round is opened by a beat task on the quarter's first
+working days: one round per street and quarter (a unique constraint, so two beats or two
+days make one), with each team's households written in one ``INSERT … SELECT``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from deliberation.schedules import QUARTER_MONTHS, QUARTER_WINDOW_DAYS
+from members import notifications
+from members.models import Resident, Street
+from visits import queries
+from visits.actions import VisitsRefusal
+from visits.models import Pairing, Round, Target, Team
+
+DUE_DAY = 10  # the round is finished in the first ten days of the quarter's first month
+
+
+def quarter_of(day: dt.date) -> int:
+    return (day.month - 1) // 3 + 1
+
+
+def is_round_day(day: dt.date) -> bool:
+    """A working day (Monday–Friday) among the first ten of a quarter's first month.
+
+    The same window as the councils' quarterly meetings (``deliberation.schedules``); a
+    beat that missed the first working day opens the round on the next one. Chinese
+    public holidays are not yet known here.
+    """
+    return day.month in QUARTER_MONTHS and day.day in QUARTER_WINDOW_DAYS and day.weekday() < 5
+
+
+@transaction.atomic
+def round_open(*, street: Street, year: int, quarter: int, today: dt.date) -> tuple[Round, bool]:
+    """The street's round of that quarter, with every team's households; (round, created).
+
+    Called again (a second beat, the next day) it returns the round already there and
+    writes nothing.
+    """
+    if not 1 <= quarter <= 4:
+        raise VisitsRefusal(_("A year has four quarters."))
+    existing = Round.objects.filter(street=street, year=year, quarter=quarter).first()
+    if existing:
+        return existing, False
+    month = QUARTER_MONTHS[quarter - 1]
+    try:
+        with transaction.atomic():
+            round_ = Round.objects.create(
+                street=street,
+                year=year,
+                quarter=quarter,
+                opened_on=today,
+                due_on=dt.date(year, month, DUE_DAY),
+            )
+    except IntegrityError:  # another beat opened it meanwhile
+        return Round.objects.get(street=street, year=year, quarter=quarter), False
+    targets_write(round_)
+    return round_, True
+
+
+def targets_write(round_: Round) -> int:
+    """Each team's households for the round, in one statement whatever their number.
+
+    A household is an address (community, lane, building, room); a resident with no room
+    on the register is a household of their own. Its first resident stands for it.
+    """
+    target, resident = Target._meta.db_table, Resident._meta.db_table
+    pairing, team = Pairing._meta.db_table, Team._meta.db_table
+    sql = f"""
+        INSERT INTO {target}
+            (round_id, team_id, community_id, resident_id, lane, building, room, visited_on)
+        SELECT %s, p.team_id, r.community_id, MIN(r.id), r.lane, r.building, r.room, NULL
+        FROM {resident} r
+        JOIN {pairing} p
+          ON p.community_id = r.community_id AND p.ended_on IS NULL
+         AND (p.lane = '' OR p.lane = r.lane)
+         AND (p.building = '' OR p.building = r.building)
+        JOIN {team} t ON t.id = p.team_id
+        WHERE t.street_id = %s AND r.is_active = %s
+        GROUP BY p.team_id, r.community_id, r.lane, r.building, r.room,
+                 CASE WHEN r.room = '' THEN r.id ELSE 0 END
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [round_.pk, round_.street_id, True])
+        return cursor.rowcount
+
+
+def rounds_open_due(*, today: dt.date | None = None) -> list[Round]:
+    """On a round day, the quarter's round of every street with a paired team."""
+    today = today or timezone.localdate()
+    if not is_round_day(today):
+        return []
+    streets = Street.objects.filter(visit_teams__pairings__ended_on__isnull=True).distinct()
+    opened = []
+    for street in streets:
+        round_, created = round_open(
+            street=street, year=today.year, quarter=quarter_of(today), today=today
+        )
+        if created:
+            opened.append(round_)
+    return opened
+
+
+def overdue_remind(*, today: dt.date | None = None) -> int:
+    """Tell the leader of each team with households left in a round past due; once a day
+    (the notice's key names the day)."""
+    today = today or timezone.localdate()
+    pairs = queries.overdue_team_rounds(today)
+    if not pairs:
+        return 0
+    team_ids = {team_id for team_id, _ in pairs}
+    round_ids = {round_id for _, round_id in pairs}
+    counts = {
+        (row["team_id"], row["round_id"]): row
+        for row in Target.objects.filter(team_id__in=team_ids, round_id__in=round_ids)
+        .values("team_id", "round_id")
+        .annotate(total=Count("id"), visited=Count("id", filter=Q(visited_on__isnull=False)))
+        .order_by()
+    }
+    teams = Team.objects.in_bulk(team_ids)
+    rounds = Round.objects.in_bulk(round_ids)
+    sent = 0
+    for team_id, round_id in pairs:
+        team, round_ = teams[team_id], rounds[round_id]
+        figures = counts[(team_id, round_id)]
+        created = notifications.notify(
+            team.leader,
+            "round_overdue",
+            {
+                "team_id": team.pk,
+                "round_id": round_.pk,
+                "team": team.name,
+                "visited": figures["visited"],
+                "target": figures["total"],
+                "due": round_.due_on.isoformat(),
+            },
+            key=f"round_overdue:{team.pk}:{round_.pk}:{today.isoformat()}",
+        )
+        sent += bool(created)
+    return sent

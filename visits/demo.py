@@ -1,0 +1,106 @@
+"""The demo street's visiting teams, this quarter's round and some visits (``seed_demo``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from deliberation.management.commands.seed_demo import DEMO_PASSWORD
+from issues.models import Category
+from members import notifications
+from members.models import Community, Department, Street, User
+from visits.actions import rounds, teams, visiting
+from visits.models import Team, TeamMember, Visit
+
+TEAMS = [
+    ("马南片区走访工作团队", ["马南社区", "新华社区", "东风社区"]),
+    ("幸福村片区走访工作团队", ["幸福村社区", "城西社区", "石湾社区"]),
+]
+
+
+def seed(street: Street, other: Street) -> list[tuple[str, str, str]]:
+    """Two teams of 南恩街道 (one led by a cadre sent down from a department, with an
+    account of no other role), this quarter's round, visits and the matters raised."""
+    admin = User.objects.get(username="nanen_admin")
+    cadre, _ = User.objects.get_or_create(
+        username="nanen_cadre", defaults={"display_name": "李下沉 (城管局)"}
+    )
+    cadre.set_password(DEMO_PASSWORD)
+    cadre.save(update_fields=["password"])
+    colleague, _ = User.objects.get_or_create(
+        username="nanen_visitor", defaults={"display_name": "街道 走访队员"}
+    )
+    colleague.set_password(DEMO_PASSWORD)
+    colleague.save(update_fields=["password"])
+    communities = {c.name: c for c in Community.objects.filter(street=street)}
+    today = timezone.localdate()
+    start = today - dt.timedelta(days=60)
+    first = Team.objects.filter(street=street, name=TEAMS[0][0]).first()
+    if first is None:
+        first = teams.team_create(
+            actor=admin,
+            street=street,
+            name=TEAMS[0][0],
+            leader=cadre,
+            members=[colleague],
+            communities=[communities[name] for name in TEAMS[0][1]],
+            today=start,
+        )
+        department = Department.objects.get(street=street, name="城市管理和综合执法局")
+        TeamMember.objects.filter(team=first, user=cadre).update(
+            kind=TeamMember.Kind.SENT_DOWN, department=department
+        )
+        teams.team_create(
+            actor=admin,
+            street=street,
+            name=TEAMS[1][0],
+            leader=colleague,
+            members=[],
+            communities=[communities[name] for name in TEAMS[1][1]],
+            today=start,
+        )
+        notifications.notify(
+            cadre,
+            "welcome",
+            {"name": cadre.display_name, "place": first.name},
+            channels=["inapp"],
+            key=f"welcome:{cadre.pk}",
+        )
+    quarter_start = dt.date(today.year, (rounds.quarter_of(today) - 1) * 3 + 1, 1)
+    round_, created = rounds.round_open(
+        street=street,
+        year=today.year,
+        quarter=rounds.quarter_of(today),
+        today=quarter_start,
+    )
+    if created:
+        _visits(first, cadre, colleague, round_.opened_on, today)
+    return [
+        ("nanen_cadre", "走访工作团队队长 (下沉干部)", first.name),
+        ("nanen_visitor", "走访工作团队队员", street.name),
+    ]
+
+
+def _visits(team: Team, cadre: User, colleague: User, opened: dt.date, today: dt.date) -> None:
+    targets = list(team.targets.select_related("resident__community").order_by("id")[:12])
+    category = Category.objects.filter(street=team.street, is_active=True).order_by("id")
+    said = ["家中老人身体不错，希望楼道灯早点修好。", "反映楼下商铺油烟大。", "一切正常。"]
+    for index, target in enumerate(targets):
+        concerns = []
+        if index % 4 == 1:
+            concerns = [
+                {"title": "楼道灯坏了", "category": category.first(), "description": "三楼到五楼"},
+                {"title": "商铺油烟扰民", "category": category.last(), "description": ""},
+            ]
+        visiting.visit_record(
+            actor=cadre if index % 2 else colleague,
+            team=team,
+            resident=target.resident,
+            kind=Visit.Kind.CONCENTRATED,
+            visited_on=min(today, opened + dt.timedelta(days=index % 8)),
+            visitors=[cadre, colleague],
+            notes=said[index % len(said)],
+            concerns=concerns,
+            today=today,
+        )

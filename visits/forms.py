@@ -1,0 +1,137 @@
+"""Input of the visits app's pages and its messages."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from common.forms import SubmissionKeyField
+from issues.queries import categories_for
+from members.models import Community, Resident, Street, User
+from visits import queries
+from visits.models import Team, Visit
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return str(obj)
+
+
+class PeopleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return str(obj)
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(label=_("Team name"), max_length=80)
+    leader = PersonChoiceField(
+        label=_("Team leader"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("Choose the leader"),
+    )
+    members = PeopleChoiceField(
+        label=_("Members"),
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    communities = forms.ModelMultipleChoiceField(
+        label=_("Paired with these communities"),
+        queryset=Community.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Each community has one team at a time."),
+    )
+    submission_key = SubmissionKeyField()
+
+    def __init__(self, *args, street: Street, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        people = queries.team_candidates(user, street)
+        self.fields["leader"].queryset = people
+        self.fields["members"].queryset = people
+        self.fields["communities"].queryset = Community.objects.filter(street=street)
+
+    def clean_leader(self) -> User:
+        leader = self.cleaned_data.get("leader")
+        if leader is None:
+            raise forms.ValidationError(_("A team needs a leader."), code="no_leader")
+        return leader
+
+
+class VisitForm(forms.Form):
+    resident = forms.IntegerField(widget=forms.HiddenInput)
+    kind = forms.ChoiceField(
+        label=_("Kind of visit"),
+        choices=Visit.Kind.choices,
+        initial=Visit.Kind.CONCENTRATED,
+        widget=forms.RadioSelect,
+    )
+    visited_on = forms.DateField(
+        label=_("Visited on"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    visitors = PeopleChoiceField(
+        label=_("Who went"),
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("You are counted as having gone."),
+    )
+    notes = forms.CharField(
+        label=_("What was said"),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Seen only by the team and the street office, never on a public page."),
+    )
+    submission_key = SubmissionKeyField()
+
+    def __init__(self, *args, team: Team, **kwargs) -> None:
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("visited_on", timezone.localdate())
+        super().__init__(*args, **kwargs)
+        self.team = team
+        self.fields["visitors"].queryset = User.objects.filter(
+            visit_team_terms__team=team, visit_team_terms__left_on__isnull=True
+        ).order_by("display_name", "username")
+
+    def clean_visited_on(self):
+        day = self.cleaned_data["visited_on"]
+        if day > timezone.localdate():
+            raise forms.ValidationError(_("A visit cannot be dated in the future."), code="future")
+        return day
+
+    def clean_resident(self) -> Resident:
+        pk = self.cleaned_data["resident"]
+        resident = (
+            queries.households_of(self.team).filter(pk=pk).select_related("community").first()
+        )
+        if resident is None:
+            raise forms.ValidationError(
+                _("This household is not in the team's compounds."), code="outside"
+            )
+        return resident
+
+
+class ConcernForm(forms.Form):
+    """One concern the household raised; left empty, it is skipped."""
+
+    title = forms.CharField(label=_("Concern"), max_length=100)
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=None, empty_label=_("Choose a category")
+    )
+    description = forms.CharField(
+        label=_("Details"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, community: Community, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = categories_for(community)
+
+
+ConcernFormSet = forms.formset_factory(ConcernForm, extra=3, max_num=6, validate_max=True)

@@ -1,0 +1,240 @@
+"""Visiting teams (走访工作团队): their pairings with compounds, the quarter's rounds, visits."""
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class Team(models.Model):
+    """A street's work team of cadres, paired with compounds whose households it visits."""
+
+    street = models.ForeignKey(
+        "members.Street", on_delete=models.PROTECT, related_name="visit_teams"
+    )
+    name = models.CharField(pgettext_lazy("team", "name"), max_length=80)
+    leader = models.ForeignKey(
+        "members.User",
+        on_delete=models.PROTECT,
+        related_name="led_visit_teams",
+        verbose_name=_("team leader"),
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("visiting team")
+        verbose_name_plural = _("visiting teams")
+        ordering = ["street_id", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["street", "name"], name="visit_team_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMember(models.Model):
+    """One term of an account on a team; leaving closes it, so history stays."""
+
+    class Kind(models.TextChoices):
+        STREET_STAFF = "street_staff", _("street staff")
+        SENT_DOWN = "sent_down", _("cadre sent down (下沉干部)")
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        "members.User", on_delete=models.PROTECT, related_name="visit_team_terms"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind, default=Kind.STREET_STAFF)
+    department = models.ForeignKey(
+        "members.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sent down from"),
+    )
+    joined_on = models.DateField(_("joined on"))
+    left_on = models.DateField(_("left on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("team member")
+        verbose_name_plural = _("team members")
+        ordering = ["team_id", "joined_on", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "user"],
+                condition=Q(left_on__isnull=True),
+                name="visit_member_one_open_term",
+            ),
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True) | Q(left_on__gte=F("joined_on")),
+                name="visit_member_leaves_after_joining",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.team}"
+
+
+class Pairing(models.Model):
+    """A team paired (结对) with a compound: a whole community, a lane or a building in it.
+
+    Ending a pairing dates it; pairing again opens a new row, so history stays. A compound
+    has at most one open pairing (the partial unique constraint below).
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="pairings")
+    community = models.ForeignKey(
+        "members.Community",
+        on_delete=models.PROTECT,
+        related_name="visit_pairings",
+        verbose_name=_("community"),
+    )
+    # Both empty: the whole community.
+    lane = models.CharField(_("lane"), max_length=50, blank=True)
+    building = models.CharField(_("building"), max_length=50, blank=True)
+    started_on = models.DateField(_("paired since"))
+    ended_on = models.DateField(_("paired until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("pairing")
+        verbose_name_plural = _("pairings")
+        ordering = ["community_id", "lane", "building", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community", "lane", "building"],
+                condition=Q(ended_on__isnull=True),
+                name="visit_pairing_one_open_per_compound",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=F("started_on")),
+                name="visit_pairing_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return " ".join(part for part in (str(self.community), self.lane, self.building) if part)
+
+    @property
+    def compound(self) -> str:
+        return " ".join(part for part in (self.lane, self.building) if part)
+
+
+class Round(models.Model):
+    """A quarter's concentrated visiting round (集中走访) of one street; due on the 10th."""
+
+    street = models.ForeignKey(
+        "members.Street", on_delete=models.PROTECT, related_name="visit_rounds"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"))
+    opened_on = models.DateField(_("opened on"))
+    due_on = models.DateField(_("due on"))
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("visiting round")
+        verbose_name_plural = _("visiting rounds")
+        ordering = ["-year", "-quarter", "street_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["street", "year", "quarter"], name="visit_round_once_a_quarter"
+            ),
+            models.CheckConstraint(
+                condition=Q(quarter__gte=1, quarter__lte=4), name="visit_round_quarter_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year} Q{self.quarter}"
+
+
+class Target(models.Model):
+    """A household a team must visit in a round: one row per address (lane, building, room),
+    or per resident where the register has no room; ``resident`` is the household's first
+    resident on the register."""
+
+    # A round writes hundreds of thousands of these at once: no index a query does not use
+    # (round and team lead the two below; communities and residents are never deleted).
+    round = models.ForeignKey(
+        Round, on_delete=models.CASCADE, related_name="targets", db_index=False
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="targets", db_index=False)
+    community = models.ForeignKey(
+        "members.Community", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    resident = models.ForeignKey(
+        "members.Resident", on_delete=models.PROTECT, related_name="visit_targets", db_index=False
+    )
+    lane = models.CharField(max_length=50, blank=True)
+    building = models.CharField(max_length=50, blank=True)
+    room = models.CharField(max_length=30, blank=True)
+    visited_on = models.DateField(_("visited on"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["lane", "building", "room", "id"]
+        indexes = [
+            models.Index(fields=["team", "round", "visited_on"], name="visit_target_progress"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "resident"], name="visit_target_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round} · {self.address or self.resident_id}"
+
+    @property
+    def address(self) -> str:
+        return " ".join(part for part in (self.lane, self.building, self.room) if part)
+
+
+class Visit(models.Model):
+    """A team's visit to a household: who went, what was said. Never public."""
+
+    class Kind(models.TextChoices):
+        CONCENTRATED = "concentrated", _("quarterly round (集中走访)")
+        THEMATIC = "thematic", _("thematic visit (专题走访)")
+        ASKED_FOR = "asked_for", _("visit a resident asked for (应约走访)")
+        RETURN = "return", _("return visit (工作回访)")
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="visits")
+    resident = models.ForeignKey(
+        "members.Resident", on_delete=models.PROTECT, related_name="visits"
+    )
+    target = models.ForeignKey(
+        Target, on_delete=models.SET_NULL, null=True, blank=True, related_name="visits"
+    )
+    kind = models.CharField(_("kind of visit"), max_length=20, choices=Kind)
+    visited_on = models.DateField(_("visited on"))
+    visitors = models.ManyToManyField(
+        "members.User", related_name="visits_made", verbose_name=_("who went")
+    )
+    notes = models.TextField(_("what was said"), max_length=4000, blank=True)
+    recorded_by = models.ForeignKey(
+        "members.User", on_delete=models.PROTECT, related_name="visits_recorded"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        ordering = ["-visited_on", "-id"]
+        indexes = [models.Index(fields=["team", "-visited_on", "-id"], name="visit_list")]
+
+    def __str__(self) -> str:
+        return f"{self.resident} · {self.visited_on}"
+
+
+class VisitConcern(models.Model):
+    """A concern raised on a visit, taken in as a matter (channel 入户走访)."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="concerns")
+    issue = models.OneToOneField(
+        "issues.Issue", on_delete=models.PROTECT, related_name="visit_concern"
+    )
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.visit} → {self.issue_id}"

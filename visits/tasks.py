@@ -1,0 +1,17 @@
+"""Celery wrappers of the rounds' actions: safe to run twice (the database holds the work)."""
+
+from celery import shared_task
+
+from visits.actions import rounds
+
+
+@shared_task(acks_late=True)
+def open_rounds() -> int:
+    """On the quarter's first working days: the round of every street with paired teams."""
+    return len(rounds.rounds_open_due())
+
+
+@shared_task(acks_late=True)
+def remind_overdue_rounds() -> int:
+    """Once a day: the leaders of teams with households left in a round past due."""
+    return rounds.overdue_remind()

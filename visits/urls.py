@@ -1,0 +1,19 @@
+from django.urls import path
+
+from visits import views
+
+app_name = "visits"
+
+urlpatterns = [
+    path("street/<int:street_id>/teams/", views.street_teams, name="street"),
+    path("street/<int:street_id>/teams/new/", views.team_new, name="team_new"),
+    path("teams/<int:team_id>/", views.team, name="team"),
+    path("teams/<int:team_id>/visit/", views.visit_pick, name="visit_pick"),
+    path("teams/<int:team_id>/visit/new/", views.visit_new, name="visit_new"),
+    path(
+        "teams/<int:team_id>/households/<int:resident_id>/phone/",
+        views.household_phone,
+        name="household_phone",
+    ),
+    path("visits/<int:visit_id>/", views.visit, name="visit"),
+]
