@@ -325,8 +325,19 @@ def tracking_code(index: int) -> str:
 S = Issue.Status
 OPEN = set(Issue.OPEN_STATUSES)
 TOPIC_WEIGHTS = [t[0] for t in words.TOPICS]
-CHANNELS = list(Issue.Channel.values)
-CHANNEL_WEIGHTS = [30, 8, 20, 12, 10, 12, 8]
+# How often each channel brings a matter in; a channel added later must be given a share.
+CHANNEL_SHARES = {
+    Issue.Channel.PATROL: 30,
+    Issue.Channel.SUGGESTION_BOX: 8,
+    Issue.Channel.CHAT_GROUP: 20,
+    Issue.Channel.HOME_VISIT: 12,
+    Issue.Channel.DELIBERATION_POINT: 10,
+    Issue.Channel.PUBLIC_FORM: 12,
+    Issue.Channel.HOTLINE: 8,
+    Issue.Channel.VISIT: 6,
+}
+CHANNELS = list(CHANNEL_SHARES)
+CHANNEL_WEIGHTS = list(CHANNEL_SHARES.values())
 TIERS = [Issue.Tier.COUNCIL, Issue.Tier.COMMUNITY, Issue.Tier.STREET, Issue.Tier.DEPARTMENT]
 TIER_WEIGHTS = [55, 28, 10, 7]
 STATUSES = [S.SUBMITTED, S.AWAITING, S.DECIDED, S.IN_PROGRESS, S.RESOLVED, S.CLOSED,
