@@ -12,6 +12,7 @@ from deliberation.management.commands.seed_demo import DEMO_PASSWORD
 from deliberation.models import AgendaItem, Meeting
 from issues.models import Escalation, Event, Issue
 from members.models import Community, Council, CouncilMember, Notice, Resident, Role, User
+from visits import figures
 from visits.models import Pairing, Round, Target, Visit, VisitConcern
 from visits.models import Team as VisitingTeam
 from volunteers.models import Activity, Attendance, Exchange, HoursEntry, Team, Volunteer
@@ -105,6 +106,12 @@ def test_demo_data_is_realistic_and_idempotent(db):
     assert Round.objects.count() == 1 and Target.objects.count() > 100
     assert Visit.objects.exists() and VisitConcern.objects.count() >= 2
     assert not Role.objects.filter(user__username="nanen_cadre").exists()
+    # The quarter's review flags the team that lags and not the one that is done.
+    nanen = VisitingTeam.objects.filter(street__name="南恩街道").first().street
+    today = timezone.localdate()
+    review = figures.team_figures(nanen, figures.Span(today.year, (today.month - 1) // 3 + 1),
+                                  today=today)  # fmt: skip
+    assert [row.team.name for row in review if row.flagged] == ["马南片区走访工作团队"]
     assert DEMO_PASSWORD in printed
     for username in [
         "manan_staff", "xingfu_staff", "nanen_admin", "manan_member", "city_handler",

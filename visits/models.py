@@ -1,5 +1,6 @@
 """Visiting teams (走访工作团队): their pairings with compounds, the quarter's rounds, visits."""
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -155,16 +156,34 @@ class Target(models.Model):
     resident on the register."""
 
     # A round writes hundreds of thousands of these at once: no index a query does not use
-    # (round and team lead the two below; communities and residents are never deleted).
+    # (round and team lead the two below; communities and residents are never deleted),
+    # and no foreign-key triggers in the database: each would check every row written, about
+    # 2 s per key for 200,000 households (bench/RESULTS.md). The rows come from a join of
+    # the referenced rows in the round's own transaction; deletes go through Django, which
+    # still cascades (rounds, teams) and protects (communities, residents).
     round = models.ForeignKey(
-        Round, on_delete=models.CASCADE, related_name="targets", db_index=False
+        Round,
+        on_delete=models.CASCADE,
+        related_name="targets",
+        db_index=False,
+        db_constraint=False,
     )
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="targets", db_index=False)
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="targets", db_index=False, db_constraint=False
+    )
     community = models.ForeignKey(
-        "members.Community", on_delete=models.PROTECT, related_name="+", db_index=False
+        "members.Community",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     resident = models.ForeignKey(
-        "members.Resident", on_delete=models.PROTECT, related_name="visit_targets", db_index=False
+        "members.Resident",
+        on_delete=models.PROTECT,
+        related_name="visit_targets",
+        db_index=False,
+        db_constraint=False,
     )
     lane = models.CharField(max_length=50, blank=True)
     building = models.CharField(max_length=50, blank=True)
@@ -238,3 +257,34 @@ class VisitConcern(models.Model):
 
     def __str__(self) -> str:
         return f"{self.visit} → {self.issue_id}"
+
+
+class ReviewThresholds(models.Model):
+    """A street's bar for the quarter's review: a team below either share is flagged."""
+
+    street = models.OneToOneField(
+        "members.Street", on_delete=models.CASCADE, related_name="visit_review_thresholds"
+    )
+    visited_percent = models.PositiveSmallIntegerField(
+        _("households visited, at least (%)"),
+        default=90,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    satisfied_percent = models.PositiveSmallIntegerField(
+        _("satisfied ratings, at least (%)"),
+        default=80,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+
+    class Meta:
+        verbose_name = _("review thresholds")
+        verbose_name_plural = _("review thresholds")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(visited_percent__lte=100, satisfied_percent__lte=100),
+                name="visit_thresholds_percent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.street_id}: {self.visited_percent}% / {self.satisfied_percent}%"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from visits import views
+from visits import review_views, views
 
 app_name = "visits"
 
@@ -16,4 +16,22 @@ urlpatterns = [
         name="household_phone",
     ),
     path("visits/<int:visit_id>/", views.visit, name="visit"),
+    path("street/<int:street_id>/teams/review/", review_views.review, name="review"),
+    path("street/<int:street_id>/teams/review.pdf", review_views.review_pdf, name="review_pdf"),
+    path(
+        "street/<int:street_id>/teams/review/thresholds/",
+        review_views.review_thresholds,
+        name="review_thresholds",
+    ),
+    path("street/<int:street_id>/teams/year/", review_views.review_year, name="review_year"),
+    path(
+        "street/<int:street_id>/teams/year.csv",
+        review_views.review_year_csv,
+        name="review_year_csv",
+    ),
+    path(
+        "street/<int:street_id>/teams/year.xlsx",
+        review_views.review_year_xlsx,
+        name="review_year_xlsx",
+    ),
 ]
