@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.forms import SubmissionKeyField
+from issues.models import Rating
 from issues.queries import categories_for
 from members.models import Community, Resident, Street, User
 from visits import queries
@@ -135,3 +136,62 @@ class ConcernForm(forms.Form):
 
 
 ConcernFormSet = forms.formset_factory(ConcernForm, extra=3, max_num=6, validate_max=True)
+
+
+class ReturnVisitForm(forms.Form):
+    """A return visit: when, who went, what was said, and the resident's answer on the
+    rating scale of follow-up reviews (needed while the review waits for a rating)."""
+
+    visited_on = forms.DateField(
+        label=_("Visited on"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    fixed = forms.ChoiceField(
+        label=_("Does the resident say it was fixed?"),
+        choices=Rating.Fixed.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    satisfaction = forms.TypedChoiceField(
+        label=_("How satisfied is the resident?"),
+        choices=Rating.Satisfaction.choices,
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    visitors = PeopleChoiceField(
+        label=_("Who went"),
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("You are counted as having gone."),
+    )
+    notes = forms.CharField(
+        label=_("What was said"),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Seen only by the team and the street office, never on a public page."),
+    )
+    submission_key = SubmissionKeyField()
+
+    def __init__(self, *args, team: Team, rate: bool, **kwargs) -> None:
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("visited_on", timezone.localdate())
+        super().__init__(*args, **kwargs)
+        self.fields["visitors"].queryset = User.objects.filter(
+            visit_team_terms__team=team, visit_team_terms__left_on__isnull=True
+        ).order_by("display_name", "username")
+        if not rate:  # the resident already rated: the visit alone is recorded
+            del self.fields["fixed"]
+            del self.fields["satisfaction"]
+        else:
+            self.fields["fixed"].required = True
+            self.fields["satisfaction"].required = True
+
+    def clean_visited_on(self):
+        day = self.cleaned_data["visited_on"]
+        if day > timezone.localdate():
+            raise forms.ValidationError(_("A visit cannot be dated in the future."), code="future")
+        return day

@@ -210,6 +210,15 @@ class Visit(models.Model):
         "members.User", related_name="visits_made", verbose_name=_("who went")
     )
     notes = models.TextField(_("what was said"), max_length=4000, blank=True)
+    # A return visit (工作回访): the concern whose resolved matter it went back about.
+    return_of = models.ForeignKey(
+        "VisitConcern",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="return_visits",
+        verbose_name=_("return visit about"),
+    )
     recorded_by = models.ForeignKey(
         "members.User", on_delete=models.PROTECT, related_name="visits_recorded"
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from visits import views
+from visits import return_views, views
 
 app_name = "visits"
 
@@ -16,4 +16,5 @@ urlpatterns = [
         name="household_phone",
     ),
     path("visits/<int:visit_id>/", views.visit, name="visit"),
+    path("returns/<int:concern_id>/", return_views.return_new, name="return_new"),
 ]

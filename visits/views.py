@@ -120,6 +120,7 @@ def team(request: HttpRequest, team_id: int) -> HttpResponse:
         pairings=queries.open_pairings(team),
         history=queries.pairing_history(team),
         visits=queries.visits_of(team)[:20],
+        to_revisit=queries.return_tasks(team)[:50],
     )
     return render(request, "visits/team.html", context)
 
