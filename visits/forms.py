@@ -195,3 +195,54 @@ class ReturnVisitForm(forms.Form):
         if day > timezone.localdate():
             raise forms.ValidationError(_("A visit cannot be dated in the future."), code="future")
         return day
+
+
+class ScheduleForm(forms.Form):
+    when = forms.DateTimeField(
+        label=_("Date and time of the visit"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+    submission_key = SubmissionKeyField()
+
+
+class AskedVisitForm(forms.Form):
+    """The visit made on a resident's request: which household, when, what was said."""
+
+    resident = forms.IntegerField(label=_("Household"), widget=forms.RadioSelect)
+    visited_on = forms.DateField(
+        label=_("Visited on"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    notes = forms.CharField(
+        label=_("What was said"),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Seen only by the team and the street office, never on a public page."),
+    )
+    submission_key = SubmissionKeyField()
+
+    def __init__(self, *args, team: Team, households, **kwargs) -> None:
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("visited_on", timezone.localdate())
+        super().__init__(*args, **kwargs)
+        self.team = team
+        self.fields["resident"].widget.choices = [
+            (r.pk, f"{r.name} · {r.community.name} {r.address}") for r in households
+        ]
+
+    def clean_visited_on(self):
+        day = self.cleaned_data["visited_on"]
+        if day > timezone.localdate():
+            raise forms.ValidationError(_("A visit cannot be dated in the future."), code="future")
+        return day
+
+    def clean_resident(self) -> Resident:
+        pk = self.cleaned_data["resident"]
+        resident = queries.households_of(self.team).filter(pk=pk).first()
+        if resident is None:
+            raise forms.ValidationError(
+                _("This household is not in the team's compounds."), code="outside"
+            )
+        return resident

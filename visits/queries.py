@@ -15,7 +15,16 @@ from django.shortcuts import get_object_or_404
 from issues.models import FollowUpReview, Issue, Rating
 from members.models import Resident, Street, User
 from members.queries import scope_of
-from visits.models import Pairing, Round, Target, Team, TeamMember, Visit, VisitConcern
+from visits.models import (
+    AskedVisit,
+    Pairing,
+    Round,
+    Target,
+    Team,
+    TeamMember,
+    Visit,
+    VisitConcern,
+)
 from visits.permissions import team_ids_of
 
 
@@ -208,6 +217,23 @@ def return_task_for(user: User, pk: int) -> VisitConcern:
     return get_object_or_404(
         VisitConcern.objects.filter(visit__team__in=teams_visible_to(user)).select_related(
             "issue", "visit__team__street", "visit__resident__community"
+        ),
+        pk=pk,
+    )
+
+
+def asked_open_of(team: Team) -> QuerySet[AskedVisit]:
+    """Visits residents asked the team for, not yet made: undated first, then by date."""
+    return AskedVisit.objects.filter(team=team, state__in=AskedVisit.OPEN_STATES).order_by(
+        "scheduled_for", "created", "id"
+    )
+
+
+def asked_for(user: User, pk: int) -> AskedVisit:
+    """A request to a team the user sees; 404 otherwise."""
+    return get_object_or_404(
+        AskedVisit.objects.filter(team__in=teams_visible_to(user)).select_related(
+            "team__street", "community", "visit"
         ),
         pk=pk,
     )

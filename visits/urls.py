@@ -1,6 +1,6 @@
 from django.urls import path
 
-from visits import return_views, views
+from visits import asked_views, return_views, views
 
 app_name = "visits"
 
@@ -16,5 +16,8 @@ urlpatterns = [
         name="household_phone",
     ),
     path("visits/<int:visit_id>/", views.visit, name="visit"),
+    path("asked/<int:asked_id>/", asked_views.asked, name="asked"),
+    path("asked/<int:asked_id>/schedule/", asked_views.asked_schedule, name="asked_schedule"),
+    path("asked/<int:asked_id>/visit/", asked_views.asked_visit, name="asked_visit"),
     path("returns/<int:concern_id>/", return_views.return_new, name="return_new"),
 ]

@@ -121,6 +121,7 @@ def team(request: HttpRequest, team_id: int) -> HttpResponse:
         history=queries.pairing_history(team),
         visits=queries.visits_of(team)[:20],
         to_revisit=queries.return_tasks(team)[:50],
+        asked=queries.asked_open_of(team)[:50],
     )
     return render(request, "visits/team.html", context)
 
