@@ -12,7 +12,8 @@ from deliberation.management.commands.seed_demo import DEMO_PASSWORD
 from deliberation.models import AgendaItem, Meeting
 from issues.models import Escalation, Event, Issue
 from members.models import Community, Council, CouncilMember, Notice, Resident, Role, User
-from visits.models import Pairing, Round, Target, Visit, VisitConcern
+from visits import queries as visits_queries
+from visits.models import AskedVisit, Pairing, Round, Target, Visit, VisitConcern
 from visits.models import Team as VisitingTeam
 from volunteers.models import Activity, Attendance, Exchange, HoursEntry, Team, Volunteer
 
@@ -105,6 +106,11 @@ def test_demo_data_is_realistic_and_idempotent(db):
     assert Round.objects.count() == 1 and Target.objects.count() > 100
     assert Visit.objects.exists() and VisitConcern.objects.count() >= 2
     assert not Role.objects.filter(user__username="nanen_cadre").exists()
+    # Two visits residents asked for (one given a date, texted once) and a return-visit task.
+    assert sorted(AskedVisit.objects.values_list("state", flat=True)) == ["requested", "scheduled"]
+    assert Notice.objects.filter(kind="asked_visit_scheduled").count() == 1
+    first_team = VisitingTeam.objects.get(name="马南片区走访工作团队")
+    assert [c.issue.title for c in visits_queries.return_tasks(first_team)] == ["单元门禁坏了"]
     assert DEMO_PASSWORD in printed
     for username in [
         "manan_staff", "xingfu_staff", "nanen_admin", "manan_member", "city_handler",
