@@ -9,9 +9,9 @@ from django.utils.translation import gettext_lazy as _
 from common.forms import SubmissionKeyField
 from issues.models import Rating
 from issues.queries import categories_for
-from members.models import Community, Resident, Street, User
+from members.models import Community, Department, Resident, Street, User
 from visits import queries
-from visits.models import Team, Visit
+from visits.models import Team, TeamMember, Visit
 
 
 class PersonChoiceField(forms.ModelChoiceField):
@@ -246,3 +246,49 @@ class AskedVisitForm(forms.Form):
                 _("This household is not in the team's compounds."), code="outside"
             )
         return resident
+
+
+class MemberAddForm(forms.Form):
+    user = PersonChoiceField(
+        label=_("Member"), queryset=User.objects.none(), empty_label=_("Choose someone")
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=TeamMember.Kind.choices,
+        initial=TeamMember.Kind.STREET_STAFF,
+        widget=forms.RadioSelect,
+    )
+    department = forms.ModelChoiceField(
+        label=_("Sent down from"),
+        queryset=Department.objects.none(),
+        required=False,
+        empty_label=_("Not sent down"),
+    )
+    submission_key = SubmissionKeyField()
+
+    def __init__(self, *args, team: Team, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = queries.team_candidates(user, team.street)
+        self.fields["department"].queryset = Department.objects.filter(street=team.street).order_by(
+            "name"
+        )
+
+
+class PairingAddForm(forms.Form):
+    community = forms.ModelChoiceField(
+        label=_("Community"), queryset=Community.objects.none(), empty_label=_("Choose one")
+    )
+    lane = forms.CharField(
+        label=_("Lane"),
+        max_length=50,
+        required=False,
+        help_text=_("Leave lane and building empty to pair the whole community."),
+    )
+    building = forms.CharField(label=_("Building"), max_length=50, required=False)
+    submission_key = SubmissionKeyField()
+
+    def __init__(self, *args, team: Team, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["community"].queryset = Community.objects.filter(street=team.street).order_by(
+            "name"
+        )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from visits import asked_views, return_views, views
+from visits import asked_views, return_views, team_edit_views, views
 
 app_name = "visits"
 
@@ -8,6 +8,19 @@ urlpatterns = [
     path("street/<int:street_id>/teams/", views.street_teams, name="street"),
     path("street/<int:street_id>/teams/new/", views.team_new, name="team_new"),
     path("teams/<int:team_id>/", views.team, name="team"),
+    path("teams/<int:team_id>/edit/", team_edit_views.team_edit, name="team_edit"),
+    path("teams/<int:team_id>/members/", team_edit_views.member_add, name="member_add"),
+    path(
+        "teams/<int:team_id>/members/<int:membership_id>/leave/",
+        team_edit_views.member_leave,
+        name="member_leave",
+    ),
+    path("teams/<int:team_id>/pairings/", team_edit_views.pairing_add, name="pairing_add"),
+    path(
+        "teams/<int:team_id>/pairings/<int:pairing_id>/end/",
+        team_edit_views.pairing_end,
+        name="pairing_end",
+    ),
     path("teams/<int:team_id>/visit/", views.visit_pick, name="visit_pick"),
     path("teams/<int:team_id>/visit/new/", views.visit_new, name="visit_new"),
     path(
