@@ -141,6 +141,12 @@ KINDS: dict[str, NoticeKind] = {
         body=_("%(community)s: please rate how “%(title)s” was handled: %(link)s"),
         to_residents=True,
     ),
+    # To a resident who asked the visiting team for a visit (visits.actions.asked): once.
+    "asked_visit_scheduled": NoticeKind(
+        subject=_("Your visit is scheduled"),
+        body=_("%(community)s: the visiting team %(team)s will visit you on %(when)s."),
+        to_residents=True,
+    ),
     # A council member's own tasks on matters the council solves itself (issues.actions.tasks).
     "task_assigned": NoticeKind(
         subject=_("A task for you"),

@@ -167,3 +167,78 @@ class PublicReportForm(forms.Form):
             "contact_phone": data["contact_phone"],
             "uploads": data["photos"],
         }
+
+
+class AskVisitForm(forms.Form):
+    """A resident asks the community's visiting team for a visit (应约走访), with the same
+    spam checks as the report form (honeypot, signed stamp with the drawn form's nonce)."""
+
+    name = forms.CharField(
+        label=_("Your name"),
+        max_length=50,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        error_messages={"required": _("Please give your name.")},
+    )
+    topic = forms.CharField(
+        label=_("What would you like to talk about?"),
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Please say in a few words what it is about.")},
+    )
+    preferred_times = forms.CharField(
+        label=_("When suits you?"),
+        max_length=100,
+        required=False,
+        help_text=_("For example: weekday evenings, Saturday morning."),
+    )
+    phone = forms.CharField(
+        label=_("Your phone number"),
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "tel"}),
+    )
+    phone_consent = forms.BooleanField(
+        label=_("The team may call me or text me at this number about this visit."),
+        required=False,
+    )
+    address = forms.CharField(
+        label=_("Your address"),
+        max_length=100,
+        required=False,
+        help_text=_("Lane, building and room."),
+    )
+    homepage = forms.CharField(required=False)
+    rendered = forms.CharField(required=False)
+
+    def __init__(self, *args, community: Community, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.community = community
+        self.nonce: str | None = None
+
+    def clean_phone(self) -> str:
+        return normalise_phone(self.cleaned_data.get("phone", ""))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        self.nonce = stamp_nonce(self.data.get("rendered", ""), self.community)
+        if data.get("homepage") or self.nonce is None:
+            self.nonce = None
+            raise forms.ValidationError(REJECTED, code="rejected")
+        phone, address = data.get("phone"), (data.get("address") or "").strip()
+        if "phone" in data and not phone and not address:
+            raise forms.ValidationError(
+                _("Leave a phone number or an address, so that the team can reach you."),
+                code="unreachable",
+            )
+        if phone and not data.get("phone_consent"):
+            self.add_error(
+                "phone_consent",
+                _("Agree to be contacted at this number, or leave only your address."),
+            )
+        return data
+
+    @property
+    def stamp(self) -> str:
+        if self.is_bound and self.nonce is not None:
+            return self.data.get("rendered", "")
+        return form_stamp(self.community)

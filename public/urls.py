@@ -2,13 +2,15 @@
 
 from django.urls import path
 
-from public import transparency_views
+from public import asked_views, transparency_views
 from public import views as public_views
 
 app_name = "public"
 
 urlpatterns = [
     path("r/<str:token>/", public_views.report, name="report"),
+    path("r/<str:token>/visit/", asked_views.ask_visit, name="ask_visit"),
+    path("r/<str:token>/visit/asked/", asked_views.visit_asked, name="visit_asked"),
     path("r/<str:token>/open/", transparency_views.transparency, name="transparency"),
     path("t/", public_views.track, name="track"),
     path("t/<str:code>/", public_views.track_issue, name="track_issue"),

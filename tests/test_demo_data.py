@@ -13,7 +13,8 @@ from deliberation.models import AgendaItem, Meeting
 from issues.models import Escalation, Event, Issue
 from members.models import Community, Council, CouncilMember, Notice, Resident, Role, User
 from visits import figures
-from visits.models import Pairing, Round, Target, Visit, VisitConcern
+from visits import queries as visits_queries
+from visits.models import AskedVisit, Pairing, Round, Target, Visit, VisitConcern
 from visits.models import Team as VisitingTeam
 from volunteers.models import Activity, Attendance, Exchange, HoursEntry, Team, Volunteer
 
@@ -112,6 +113,11 @@ def test_demo_data_is_realistic_and_idempotent(db):
     review = figures.team_figures(nanen, figures.Span(today.year, (today.month - 1) // 3 + 1),
                                   today=today)  # fmt: skip
     assert [row.team.name for row in review if row.flagged] == ["马南片区走访工作团队"]
+    # Two visits residents asked for (one given a date, texted once) and a return-visit task.
+    assert sorted(AskedVisit.objects.values_list("state", flat=True)) == ["requested", "scheduled"]
+    assert Notice.objects.filter(kind="asked_visit_scheduled").count() == 1
+    first_team = VisitingTeam.objects.get(name="马南片区走访工作团队")
+    assert [c.issue.title for c in visits_queries.return_tasks(first_team)] == ["单元门禁坏了"]
     assert DEMO_PASSWORD in printed
     for username in [
         "manan_staff", "xingfu_staff", "nanen_admin", "manan_member", "city_handler",

@@ -163,6 +163,7 @@ def test_every_kind_told_to_a_person_with_an_account_has_a_page_to_open():
     assert {k for k, spec in notifications.KINDS.items() if spec.to_residents} == {
         "review_invite",
         "review_reminder",
+        "asked_visit_scheduled",
     }
 
 

@@ -7,10 +7,11 @@ import datetime as dt
 from django.utils import timezone
 
 from deliberation.management.commands.seed_demo import DEMO_PASSWORD
+from issues.actions import handling
 from issues.models import Category
 from members import notifications
 from members.models import Community, Department, Street, User
-from visits.actions import rounds, teams, visiting
+from visits.actions import asked, rounds, teams, visiting
 from visits.models import Team, TeamMember, Visit
 
 TEAMS = [
@@ -78,6 +79,7 @@ def seed(street: Street, other: Street) -> list[tuple[str, str, str]]:
         _visits(first, cadre, colleague, round_.opened_on, today)
         second = Team.objects.get(street=street, name=TEAMS[1][0])
         _round_done(second, colleague, round_.opened_on, today)
+        _asked_and_returned(first, cadre, admin, today)
     return [
         ("nanen_cadre", "走访工作团队队长 (下沉干部)", first.name),
         ("nanen_visitor", "走访工作团队队员", street.name),
@@ -122,3 +124,42 @@ def _round_done(team: Team, leader: User, opened: dt.date, today: dt.date) -> No
             notes="一切正常。",
             today=today,
         )
+
+
+def _asked_and_returned(team: Team, cadre: User, admin: User, today: dt.date) -> None:
+    """Two visits residents asked for from the public page (one already given a date) and a
+    matter raised on a visit, since resolved, that waits for its return visit."""
+    resident = team.targets.select_related("resident__community").order_by("-id").first().resident
+    waiting = asked.asked_visit_create(
+        community=resident.community,
+        name="周阿婆",
+        topic="想了解老旧小区加装电梯的政策",
+        phone="13800138021",
+        phone_consent=True,
+        address="五巷 2栋 301",
+        preferred_times="工作日下午",
+    )
+    asked.asked_visit_create(
+        community=resident.community,
+        name="钱先生",
+        topic="小区停车位不够，想当面聊聊",
+        address="六巷 1栋 102",
+        preferred_times="周末",
+    )
+    when = timezone.make_aware(dt.datetime.combine(today + dt.timedelta(days=3), dt.time(15, 0)))
+    asked.asked_visit_schedule(actor=cadre, asked=waiting, when=when)
+    other = Category.objects.get(street=team.street, code="other")
+    visit = visiting.visit_record(
+        actor=cadre,
+        team=team,
+        resident=resident,
+        kind=Visit.Kind.THEMATIC,
+        visited_on=today - dt.timedelta(days=20),
+        visitors=[cadre],
+        notes="反映单元门禁坏了。",
+        concerns=[{"title": "单元门禁坏了", "category": other, "description": "刷卡没反应"}],
+        today=today,
+    )
+    issue = visit.concerns.get().issue
+    handling.issue_transition(issue=issue, actor=admin, name="start")
+    handling.issue_transition(issue=issue, actor=admin, name="resolve", note="已更换门禁读卡器")

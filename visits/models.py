@@ -229,6 +229,15 @@ class Visit(models.Model):
         "members.User", related_name="visits_made", verbose_name=_("who went")
     )
     notes = models.TextField(_("what was said"), max_length=4000, blank=True)
+    # A return visit (工作回访): the concern whose resolved matter it went back about.
+    return_of = models.ForeignKey(
+        "VisitConcern",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="return_visits",
+        verbose_name=_("return visit about"),
+    )
     recorded_by = models.ForeignKey(
         "members.User", on_delete=models.PROTECT, related_name="visits_recorded"
     )
@@ -288,3 +297,51 @@ class ReviewThresholds(models.Model):
 
     def __str__(self) -> str:
         return f"{self.street_id}: {self.visited_percent}% / {self.satisfied_percent}%"
+
+
+class AskedVisit(models.Model):
+    """A visit a resident asked for (应约走访) from the community's public page. It goes to
+    the team paired with the community; a member schedules it (the resident gets one text
+    with the date), and recording the visit closes it. Never public."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("waiting for a date")
+        SCHEDULED = "scheduled", _("scheduled")
+        VISITED = "visited", _("visited")
+
+    OPEN_STATES = (State.REQUESTED, State.SCHEDULED)
+
+    community = models.ForeignKey(
+        "members.Community", on_delete=models.PROTECT, related_name="asked_visits"
+    )
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="asked_visits")
+    name = models.CharField(_("name"), max_length=50)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    # When the resident agreed to be called or texted at that number about this visit.
+    phone_consent_at = models.DateTimeField(null=True, blank=True)
+    address = models.CharField(_("address"), max_length=100, blank=True)
+    topic = models.CharField(_("what about"), max_length=200)
+    preferred_times = models.CharField(_("preferred times"), max_length=100, blank=True)
+    state = models.CharField(_("state"), max_length=12, choices=State, default=State.REQUESTED)
+    scheduled_for = models.DateTimeField(_("scheduled for"), null=True, blank=True)
+    scheduled_by = models.ForeignKey(
+        "members.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    visit = models.OneToOneField(
+        Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="asked"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("asked-for visit")
+        verbose_name_plural = _("asked-for visits")
+        ordering = ["created", "id"]
+        indexes = [models.Index(fields=["team", "state", "created"], name="asked_visit_list")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(phone="", address=""), name="asked_visit_phone_or_address"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} · {self.topic}"

@@ -12,9 +12,19 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
+from issues.models import FollowUpReview, Issue, Rating
 from members.models import Resident, Street, User
 from members.queries import scope_of
-from visits.models import Pairing, Round, Target, Team, TeamMember, Visit
+from visits.models import (
+    AskedVisit,
+    Pairing,
+    Round,
+    Target,
+    Team,
+    TeamMember,
+    Visit,
+    VisitConcern,
+)
 from visits.permissions import team_ids_of
 
 
@@ -182,3 +192,48 @@ def team_candidates(user: User, street: Street) -> QuerySet[User]:
     unplaced = Q(roles__isnull=True, visit_team_terms__isnull=True)
     ids = User.objects.filter(is_active=True).filter(in_street | unplaced).values("pk")
     return User.objects.filter(pk__in=ids).order_by("display_name", "username")
+
+
+def return_tasks(team: Team) -> QuerySet[VisitConcern]:
+    """Concerns the team raised whose matter is resolved and not yet visited again since,
+    and whose follow-up review the resident has not already rated: "to revisit"."""
+    returned = Visit.objects.filter(
+        return_of=OuterRef("pk"), created__gte=OuterRef("issue__resolved_at")
+    )
+    rated = Rating.objects.filter(
+        review__issue=OuterRef("issue"), review__state__in=FollowUpReview.LIVE_STATES
+    )
+    return (
+        VisitConcern.objects.filter(visit__team=team, issue__status=Issue.Status.RESOLVED)
+        .exclude(Exists(returned))
+        .exclude(Exists(rated))
+        .select_related("issue", "visit__resident")
+        .order_by("issue__resolved_at", "id")
+    )
+
+
+def return_task_for(user: User, pk: int) -> VisitConcern:
+    """A concern raised by a team the user sees; 404 otherwise."""
+    return get_object_or_404(
+        VisitConcern.objects.filter(visit__team__in=teams_visible_to(user)).select_related(
+            "issue", "visit__team__street", "visit__resident__community"
+        ),
+        pk=pk,
+    )
+
+
+def asked_open_of(team: Team) -> QuerySet[AskedVisit]:
+    """Visits residents asked the team for, not yet made: undated first, then by date."""
+    return AskedVisit.objects.filter(team=team, state__in=AskedVisit.OPEN_STATES).order_by(
+        "scheduled_for", "created", "id"
+    )
+
+
+def asked_for(user: User, pk: int) -> AskedVisit:
+    """A request to a team the user sees; 404 otherwise."""
+    return get_object_or_404(
+        AskedVisit.objects.filter(team__in=teams_visible_to(user)).select_related(
+            "team__street", "community", "visit"
+        ),
+        pk=pk,
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from visits import review_views, views
+from visits import asked_views, return_views, review_views, team_edit_views, views
 
 app_name = "visits"
 
@@ -8,6 +8,19 @@ urlpatterns = [
     path("street/<int:street_id>/teams/", views.street_teams, name="street"),
     path("street/<int:street_id>/teams/new/", views.team_new, name="team_new"),
     path("teams/<int:team_id>/", views.team, name="team"),
+    path("teams/<int:team_id>/edit/", team_edit_views.team_edit, name="team_edit"),
+    path("teams/<int:team_id>/members/", team_edit_views.member_add, name="member_add"),
+    path(
+        "teams/<int:team_id>/members/<int:membership_id>/leave/",
+        team_edit_views.member_leave,
+        name="member_leave",
+    ),
+    path("teams/<int:team_id>/pairings/", team_edit_views.pairing_add, name="pairing_add"),
+    path(
+        "teams/<int:team_id>/pairings/<int:pairing_id>/end/",
+        team_edit_views.pairing_end,
+        name="pairing_end",
+    ),
     path("teams/<int:team_id>/visit/", views.visit_pick, name="visit_pick"),
     path("teams/<int:team_id>/visit/new/", views.visit_new, name="visit_new"),
     path(
@@ -34,4 +47,8 @@ urlpatterns = [
         review_views.review_year_xlsx,
         name="review_year_xlsx",
     ),
+    path("asked/<int:asked_id>/", asked_views.asked, name="asked"),
+    path("asked/<int:asked_id>/schedule/", asked_views.asked_schedule, name="asked_schedule"),
+    path("asked/<int:asked_id>/visit/", asked_views.asked_visit, name="asked_visit"),
+    path("returns/<int:concern_id>/", return_views.return_new, name="return_new"),
 ]

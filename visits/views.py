@@ -112,6 +112,7 @@ def team(request: HttpRequest, team_id: int) -> HttpResponse:
         "search": search,
         "left_only": left_only,
         "may_record": permissions.may_record_visit(request.user, team),
+        "may_manage": permissions.may_manage_teams(request.user, team.street),
     }
     if request.htmx and request.htmx.target == "targets":
         return render(request, "visits/team.html#targets", context)
@@ -120,6 +121,8 @@ def team(request: HttpRequest, team_id: int) -> HttpResponse:
         pairings=queries.open_pairings(team),
         history=queries.pairing_history(team),
         visits=queries.visits_of(team)[:20],
+        to_revisit=queries.return_tasks(team)[:50],
+        asked=queries.asked_open_of(team)[:50],
     )
     return render(request, "visits/team.html", context)
 
