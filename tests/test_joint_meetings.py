@@ -209,9 +209,11 @@ def test_a_vote_is_given_only_before_the_meeting_begins(meeting, unit, manan_sta
     guest = invite(meeting, manan_staff, unit=unit)
     guests.guest_vote_set(guest=guest, actor=manan_staff, may_vote=True)
     assert MeetingGuest.objects.get().may_vote
-    with time_machine.travel(STARTS, tick=True):
-        with pytest.raises(ActionError, match="before the meeting begins"):
-            guests.guest_vote_set(guest=guest, actor=manan_staff, may_vote=False)
+    with (
+        time_machine.travel(STARTS, tick=True),
+        pytest.raises(ActionError, match="before the meeting begins"),
+    ):
+        guests.guest_vote_set(guest=guest, actor=manan_staff, may_vote=False)
     assert MeetingGuest.objects.get().may_vote
 
 
@@ -317,7 +319,7 @@ def test_staff_add_a_unit_whose_phone_shows_masked(manan, manan_staff, as_user):
     page = client.get(url).content.decode()
     assert "马南小学" in page and "13900004444" not in page and "139****4444" in page
     bad = client.post(url, {"name": "马南小学", "contact_name": "王老师", "phone": "13900004444"})
-    assert bad.status_code == 422 and "already on the list" in bad.content.decode()
+    assert bad.status_code == 422 and "马南小学 已在名单中" in bad.content.decode()
     assert OutsideUnit.objects.count() == 1
 
 
@@ -343,7 +345,7 @@ def test_staff_invite_a_unit_and_a_cadre_from_the_meeting_page(
     client.post(url, {"unit": unit.pk})
     client.post(url, {"username": "manan_cadre", "may_vote": "on"})
     missing = client.post(url, {"username": "nobody"}, follow=True)
-    assert "No cadre" in missing.content.decode()
+    assert "没有名为“nobody”的下沉干部账号" in missing.content.decode()
     assert set(MeetingGuest.objects.values_list("unit_id", "user_id", "may_vote")) == {
         (unit.pk, None, False),
         (None, cadre.pk, True),
