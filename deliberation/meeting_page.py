@@ -125,7 +125,8 @@ def meeting_context(
             issue_form = issue_form_for(meeting)
         context["issue_form"] = issue_form
         context["topic_form"] = topic_form or AgendaTopicForm()
-        context["invitable_units"] = queries.invitable_units(meeting, guests)
+        if not request.htmx:  # the invitations stand outside every part htmx swaps
+            context["invitable_units"] = queries.invitable_units(meeting, guests)
         context["guest_votes_open"] = timezone.now() < meeting.starts_at
     return context
 
