@@ -64,6 +64,7 @@ def meeting_context(
         "needed": needed,
         "quorum_reached": reached,
         "can_run": can_run,
+        "guest_only": not permissions.sees_council(user),
         "open_for_decisions": editable,
         "editable": editable,
         "own_term": own_term,

@@ -271,6 +271,9 @@ def test_a_cadre_sees_only_the_meetings_and_matters_they_were_invited_to(
     assert client.get(reverse("meetings:detail", args=[other_meeting.pk])).status_code == 404
     assert client.get(reverse("issues:detail", args=[other_issue.pk])).status_code == 404
     assert client.get(reverse("home")).url == reverse("meetings:list")
+    # The meeting's page offers no link to the council's pages the cadre cannot open.
+    page = client.get(reverse("meetings:detail", args=[meeting.pk])).content.decode()
+    assert reverse("minutes:archive", args=[meeting.council_id]) not in page
     listed = client.get(reverse("meetings:list")).content.decode()
     assert reverse("meetings:detail", args=[meeting.pk]) in listed
     assert reverse("meetings:detail", args=[other_meeting.pk]) not in listed
