@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django import forms
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from deliberation.models import AgendaItem, Decision, Vote
+from deliberation.models import AgendaItem, Decision, MeetingGuest, Vote
 from deliberation.queries import outcomes_for
 from issues.models import Issue
 from members.models import CouncilMember
@@ -64,12 +66,15 @@ class DecisionForm(forms.Form):
         present: list[CouncilMember],
         kind: str = AgendaItem.Kind.ISSUE,
         named: bool = False,
+        voting_guests: Sequence[MeetingGuest] = (),
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.is_review = kind == AgendaItem.Kind.REVIEW
         self.named = named
-        self.present_count = len(present)
+        # Guests given a vote who signed in vote with the members; other guests do not.
+        self.present_count = len(present) + len(voting_guests)
+        self.guest_vote_names: list[str] = []
         self.all_for = bool(self.is_bound and self.data.get(self.add_prefix("all_for")))
         self.fields["outcome"].choices = [("", "---------"), *outcomes_for(kind)]
         if self.is_review:
@@ -100,10 +105,20 @@ class DecisionForm(forms.Form):
                 choices=[("", _("no vote")), *Vote.Choice.choices],
             )
             self.vote_names.append(name)
+        for guest in voting_guests:
+            name = f"guest_vote_{guest.pk}"
+            self.fields[name] = forms.ChoiceField(
+                label=_("%(name)s (guest)") % {"name": guest.name},
+                required=False,
+                choices=[("", _("no vote")), *Vote.Choice.choices],
+            )
+            self.guest_vote_names.append(name)
 
     @property
     def vote_fields(self):
-        return [self[name] for name in self.vote_names or self.count_names]
+        return [
+            self[name] for name in (self.vote_names + self.guest_vote_names) or self.count_names
+        ]
 
     @property
     def plain_fields(self):
@@ -157,6 +172,19 @@ class DecisionForm(forms.Form):
             for name in self.vote_names
             if self.cleaned_data.get(name)
         }
+
+    def guest_votes(self) -> dict[int, str]:
+        """Each guest's vote by guest id: those of the guests with a vote, and any other
+        guest's vote sent all the same, for the meeting's rules to refuse."""
+        given: dict[int, str] = {}
+        prefix = self.add_prefix("guest_vote_")
+        for key, value in (self.data or {}).items():
+            if key.startswith(prefix) and key.removeprefix(prefix).isdigit() and value:
+                given[int(key.removeprefix(prefix))] = str(value)
+        if self.all_for:
+            for name in self.guest_vote_names:
+                given[int(name.removeprefix("guest_vote_"))] = Vote.Choice.FOR
+        return given
 
     def chosen_members(self) -> list[CouncilMember]:
         return [self.members_by_id[pk] for pk in self.cleaned_data["members"]]

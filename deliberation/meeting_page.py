@@ -43,8 +43,11 @@ def meeting_context(
     needed, reached = queries.quorum_needed(
         len(members), meeting.council.quorum_ratio, len(present_members)
     )
+    guests = queries.guests_of(meeting)
+    voting_guests = [g for g in guests if g.may_vote and g.signed_in_at is not None]
     can_run = permissions.can_run(user, meeting)
     own_term = permissions.own_term_at(user, meeting)
+    own_guest = queries.own_guest_row(user, guests)
     scheduled = meeting.state == Meeting.State.SCHEDULED
     # Closing ends decisions and agenda changes as cancelling does.
     editable = can_run and scheduled
@@ -61,14 +64,21 @@ def meeting_context(
         "needed": needed,
         "quorum_reached": reached,
         "can_run": can_run,
+        "guest_only": not permissions.sees_council(user),
         "open_for_decisions": editable,
         "editable": editable,
         "own_term": own_term,
+        "guests": guests,
+        "voting_guests": voting_guests,
+        "own_guest": own_guest,
         "own_present": own_term is not None and own_term.pk in present_ids,
         "can_sign_in": scheduled,
         "sign_in_open": queries.sign_in_open(meeting),
         "sign_in_opens_at": queries.sign_in_opens_at(meeting),
-        "present_signature": ",".join(str(member.pk) for member in present_members),
+        "present_signature": ",".join(
+            [str(member.pk) for member in present_members]
+            + [f"g{guest.pk}" for guest in guests if guest.signed_in_at]
+        ),
         "can_close": editable and timezone.now() >= meeting.starts_at,
         "cancel_form": (cancel_form or MeetingCancelForm()) if editable else None,
     }
@@ -95,6 +105,7 @@ def meeting_context(
                 present=present_members,
                 kind=item.kind,
                 named=named,
+                voting_guests=voting_guests,
             )
         # Decided items keep their place, so nothing moves past one.
         above = items[index - 1] if index > 0 else None
@@ -115,6 +126,9 @@ def meeting_context(
             issue_form = issue_form_for(meeting)
         context["issue_form"] = issue_form
         context["topic_form"] = topic_form or AgendaTopicForm()
+        if not request.htmx:  # the invitations stand outside every part htmx swaps
+            context["invitable_units"] = queries.invitable_units(meeting, guests)
+        context["guest_votes_open"] = timezone.now() < meeting.starts_at
     return context
 
 
@@ -154,8 +168,9 @@ def vote_slots(request: HttpRequest, meeting: Meeting, context: dict) -> list:
             present=present,
             kind=item.kind,
             named=meeting.council.named_votes,
+            voting_guests=context["voting_guests"],
         )
-        names = form.vote_names or form.count_names
+        names = (form.vote_names + form.guest_vote_names) or form.count_names
         chosen = {name: answers.get(f"{prefix}-{name}", "") for name in names}
         form.initial = {name: value for name, value in chosen.items() if value}
         slots.append((item, form))

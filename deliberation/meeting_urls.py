@@ -1,6 +1,6 @@
 from django.urls import path
 
-from deliberation import agenda_views, home_views, views
+from deliberation import agenda_views, guest_views, home_views, views
 
 app_name = "meetings"
 
@@ -22,6 +22,13 @@ urlpatterns = [
     path("meetings/<int:pk>/", views.meeting_detail, name="detail"),
     path("meetings/<int:pk>/sign-in/", views.meeting_sign_in, name="sign_in"),
     path("meetings/<int:pk>/attendance/", views.meeting_attendance, name="attendance"),
+    path("meetings/<int:pk>/guests/", guest_views.guest_invite, name="guest_invite"),
+    path("meetings/<int:pk>/guests/sign-in/", guest_views.guest_sign_in, name="guest_sign_in"),
+    path(
+        "meetings/<int:pk>/guests/<int:guest_pk>/vote/",
+        guest_views.guest_vote,
+        name="guest_vote",
+    ),
     path("meetings/<int:pk>/sign-in-sheet/", views.meeting_sign_in_sheet, name="sign_in_sheet"),
     path("meetings/<int:pk>/close/", views.meeting_close, name="close"),
     path("meetings/<int:pk>/cancel/", views.meeting_cancel, name="cancel"),

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from deliberation import queries
-from deliberation.models import AgendaItem, Decision, Meeting, Minutes
+from deliberation.models import AgendaItem, Decision, Meeting, MeetingGuest, Minutes
 from members.models import CouncilMember
 from members.queries import council_members_of
 
@@ -46,6 +46,28 @@ def live_agenda_of(meeting: Meeting) -> QuerySet[AgendaItem]:
         .prefetch_related(Prefetch("issue__assigned_members", queryset=assigned))
         .order_by("position", "id")
     )
+
+
+def guest_lines(guests: list[MeetingGuest]) -> list[str]:
+    """The outside parties invited, each marked as attending without a vote or with one."""
+    if not guests:
+        return []
+    lines = [_("Guests (outside parties):")]
+    for guest in guests:
+        standing = _("with a vote") if guest.may_vote else _("attending without a vote")
+        name = guest.name
+        if guest.unit_id is not None:
+            name = _("%(unit)s (contact: %(contact)s)") % {
+                "unit": guest.unit.name,
+                "contact": guest.unit.contact_name,
+            }
+        if guest.signed_in_at is not None:
+            signed_in = timezone.localtime(guest.signed_in_at).strftime("%H:%M")
+            line = _("%(name)s, signed in at %(time)s") % {"name": name, "time": signed_in}
+        else:
+            line = _("%(name)s, invited, did not sign in") % {"name": name}
+        lines.append(f"- {line} · {standing}")
+    return lines
 
 
 def compose(meeting: Meeting, *, chair: str = "", recorder: str = "") -> tuple[str, str]:
@@ -93,6 +115,7 @@ def compose(meeting: Meeting, *, chair: str = "", recorder: str = "") -> tuple[s
     absent = [member.resident.name for member in members if member.pk not in present_ids]
     if absent:
         lines.append(_("Absent: %(names)s") % {"names": separator.join(absent)})
+    lines += guest_lines(queries.guests_of(meeting))
 
     lines += ["", _("Agenda and decisions")]
     items = list(live_agenda_of(meeting))

@@ -62,6 +62,7 @@ def _page(
         "stamp": minutes_text.stamp_of(shown) if shown else "",
         "is_latest": bool(shown and versions and shown.pk == versions[0].pk),
         "can_run": can_run,
+        "guest_only": not permissions.sees_council(user),
         "can_draft": can_draft and not versions and minutes_queries.is_draftable(meeting),
         "can_edit": can_edit,
         "can_approve": leader,

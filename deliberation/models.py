@@ -288,6 +288,80 @@ class Attendance(models.Model):
         return f"{self.meeting} · {self.member_id}"
 
 
+class MeetingGuest(models.Model):
+    """An outside party invited to a meeting (联建联动): a unit based in the area, through
+    its contact person, or a cadre sent down (下沉干部), an account that sees only the
+    meetings it is invited to and the matters on their agendas.
+
+    A guest attends without a vote (列席) unless staff give them one before the meeting;
+    only voting guests' votes count, and guests never count towards the quorum.
+    """
+
+    class How(models.TextChoices):
+        SELF = "self", _("signed in themselves")
+        STAFF = "staff", _("signed in by staff")
+
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.CASCADE, related_name="guests", verbose_name=_("meeting")
+    )
+    unit = models.ForeignKey(
+        "members.OutsideUnit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="meeting_guests",
+        verbose_name=_("unit based in the area"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="meeting_guests",
+        verbose_name=_("cadre sent down"),
+    )
+    may_vote = models.BooleanField(_("has a vote"), default=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    invited_at = models.DateTimeField(_("invited at"))
+    signed_in_at = models.DateTimeField(_("signed in at"), null=True, blank=True)
+    how = models.CharField(_("signed in"), max_length=10, choices=How, blank=True)
+    signed_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("meeting guest")
+        verbose_name_plural = _("meeting guests")
+        ordering = ["meeting_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(unit__isnull=False, user__isnull=True)
+                | Q(unit__isnull=True, user__isnull=False),
+                name="meetingguest_unit_xor_user",
+            ),
+            models.UniqueConstraint(
+                fields=["meeting", "unit"], condition=Q(unit__isnull=False), name="guest_unit_once"
+            ),
+            models.UniqueConstraint(
+                fields=["meeting", "user"], condition=Q(user__isnull=False), name="guest_user_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(signed_in_at__isnull=True, how="")
+                | Q(signed_in_at__isnull=False, how__in=["self", "staff"]),
+                name="meetingguest_sign_in_whole",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return str(self.unit) if self.unit_id else str(self.user)
+
+
 class Decision(models.Model):
     """What the council decided on one agenda item."""
 

@@ -34,5 +34,13 @@ MEETING_KINDS = (
     "meeting_cancelled",
     "meeting_urgent",
     "meeting_late_items",
+    "meeting_guest_invited",
 )
 MINUTES_KINDS = ("minutes_ready",)
+
+
+def guest_start_page(user: User) -> str | None:
+    """A cadre invited to meetings starts from the list of them."""
+    if not queries.guest_meeting_ids(user).exists():
+        return None
+    return reverse("meetings:list")

@@ -47,6 +47,12 @@ def own_term_at(user: User, meeting: Meeting) -> CouncilMember | None:
     )
 
 
+def sees_council(user: User) -> bool:
+    """Whether the user's roles show them councils at all: a cadre invited as a guest sees
+    the meetings they are invited to, not the council's other pages (its minutes archive)."""
+    return not scope_of(user).is_empty
+
+
 # --- Running a meeting and editing its agenda ----------------------------------------------
 
 

@@ -10,6 +10,7 @@ from django.db.models import (
     Case,
     Count,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     Q,
@@ -22,10 +23,10 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from deliberation import permissions
-from deliberation.models import AgendaItem, Attendance, Decision, Meeting
+from deliberation.models import AgendaItem, Attendance, Decision, Meeting, MeetingGuest
 from issues.models import Issue
 from members.models import Council, CouncilMember, Role, User
-from members.queries import communities_visible_to, council_members_of
+from members.queries import communities_visible_to, council_members_of, scope_of, units_of
 
 PAST_MEETINGS_SHOWN = 20
 # The "add an issue" list on a meeting page: enough for a community's open matters.
@@ -33,8 +34,69 @@ AGENDA_CANDIDATES_SHOWN = 200
 
 
 def meetings_visible_to(user: User) -> QuerySet[Meeting]:
-    """Meetings of the councils of the communities the user's roles cover."""
+    """Meetings of the councils of the communities the user's roles cover.
+
+    An account with no role there (a cadre sent down) sees the meetings it is invited to,
+    and nothing else.
+    """
+    if user.is_authenticated and scope_of(user).is_empty:
+        return Meeting.objects.filter(pk__in=guest_meeting_ids(user))
     return Meeting.objects.filter(council__community__in=communities_visible_to(user))
+
+
+def guest_meeting_ids(user: User) -> QuerySet:
+    """The ids of the meetings the account is invited to as a guest."""
+    return MeetingGuest.objects.filter(user=user).values("meeting_id")
+
+
+def guest_issue_ids(user: User) -> QuerySet:
+    """The ids of the matters on the agendas of the meetings the account is invited to."""
+    return AgendaItem.objects.filter(
+        meeting_id__in=guest_meeting_ids(user), issue__isnull=False, removed_at__isnull=True
+    ).values("issue_id")
+
+
+def guests_of(meeting: Meeting) -> list[MeetingGuest]:
+    """The meeting's outside parties, units first, each with its unit or account."""
+    return list(
+        meeting.guests.select_related("unit", "user").order_by(
+            F("unit_id").asc(nulls_last=True), "id"
+        )
+    )
+
+
+def guest_at(meeting: Meeting, pk: int) -> MeetingGuest:
+    """A guest of this meeting; 404 for anyone else's."""
+    return get_object_or_404(
+        MeetingGuest.objects.select_related("unit", "user", "meeting"), meeting=meeting, pk=pk
+    )
+
+
+def own_guest_row(user: User, guests: list[MeetingGuest]) -> MeetingGuest | None:
+    """The user's own invitation among the meeting's guests, if they are one."""
+    return next((guest for guest in guests if guest.user_id == user.pk), None)
+
+
+def cadre_named(username: str) -> User | None:
+    """The active account of that name with no role of its own (a cadre sent down)."""
+    return (
+        User.objects.filter(username=username, is_active=True, roles__isnull=True)
+        .order_by("id")
+        .first()
+    )
+
+
+def invitable_units(meeting: Meeting, guests: list[MeetingGuest]) -> list:
+    """The community's units not yet invited to the meeting."""
+    invited = {guest.unit_id for guest in guests}
+    return [unit for unit in units_of(meeting.council.community) if unit.pk not in invited]
+
+
+def voting_guests_present(meeting: Meeting) -> int:
+    """Guests given a vote who have signed in: they count in a vote, never in the quorum."""
+    return MeetingGuest.objects.filter(
+        meeting=meeting, may_vote=True, signed_in_at__isnull=False
+    ).count()
 
 
 def upcoming_meetings(

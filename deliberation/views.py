@@ -189,6 +189,7 @@ def meeting_decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         present=context["present_members"],
         kind=item.kind,
         named=meeting.council.named_votes,
+        voting_guests=context["voting_guests"],
     )
     if form.is_valid():
         counted = form.tally()
@@ -203,6 +204,7 @@ def meeting_decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
                 tally=running.Tally(*counted) if counted else None,
                 members=form.chosen_members(),
                 due_on=form.cleaned_data["due_on"],
+                guest_votes=form.guest_votes(),
             )
         except ActionError as refusal:
             form.add_error(None, str(refusal))

@@ -14,3 +14,8 @@ review_items_reopen = ExtensionPoint("issues.review_items_reopen", default=lambd
 # (issue_id=, now=) -> how many items changed: the matter's review is over, so its review
 # items still waiting on meetings to come are taken off. The meetings app provides it.
 review_items_done = ExtensionPoint("issues.review_items_done", default=lambda *, issue_id, now: 0)
+
+# (user) -> the ids of the matters an account with no role sees because it is invited to a
+# meeting that has them on its agenda (a cadre sent down), as a values() queryset, or None.
+# The meetings app provides it; without it, such an account sees no matter.
+guest_issue_ids = ExtensionPoint("issues.guest_issue_ids", default=lambda user: None)

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from common.periods import local_midnight
-from issues import permissions, search
+from issues import extensions, permissions, search
 from issues.models import (
     Category,
     Escalation,
@@ -30,7 +30,9 @@ def issues_visible_to(user: User) -> QuerySet[Issue]:
     """Issues of the communities the user's roles cover, plus those sent to their department."""
     scope = scope_of(user)
     if scope.is_empty:
-        return Issue.objects.none()
+        # A cadre sent down sees the matters on the meetings it is invited to.
+        invited = extensions.guest_issue_ids(user) if user.is_authenticated else None
+        return Issue.objects.none() if invited is None else Issue.objects.filter(pk__in=invited)
     condition = Q(community__in=communities_visible_to(user))
     if scope.department_ids:
         condition |= Q(

@@ -17,6 +17,7 @@ from members.models import (
     Council,
     CouncilMember,
     ExportRecord,
+    OutsideUnit,
     PhoneReveal,
     Resident,
     User,
@@ -100,6 +101,26 @@ def phone_reveal(*, actor: User, resident: Resident) -> str:
     """Return a resident's full phone number and record who saw it, and when."""
     PhoneReveal.objects.create(actor=actor, resident=resident)
     return resident.phone
+
+
+@transaction.atomic
+def unit_add(
+    *, actor: User, community: Community, name: str, contact_name: str, phone: str
+) -> OutsideUnit:
+    """Record a unit based in the area, whose contact person the community invites."""
+    name = name.strip()
+    if OutsideUnit.objects.filter(community=community, name=name).exists():
+        raise ActionError(_("%(name)s is already on the list.") % {"name": name})
+    return OutsideUnit.objects.create(
+        community=community, name=name, contact_name=contact_name.strip(), phone=phone
+    )
+
+
+@transaction.atomic
+def unit_phone_reveal(*, actor: User, unit: OutsideUnit) -> str:
+    """Return a unit contact's full phone number and record who saw it, and when."""
+    PhoneReveal.objects.create(actor=actor, unit=unit)
+    return unit.phone
 
 
 @transaction.atomic

@@ -26,3 +26,6 @@ volunteering = ExtensionPoint("members.volunteering", default=lambda user: None)
 # one (a cadre whose only role is a visiting team's work), or None. The visits app
 # provides it.
 start_page = ExtensionPoint("members.start_page", default=lambda user: None)
+# (user) -> the path an account with no role starts from when it is invited to meetings as
+# a guest (a cadre sent down), or None. The meetings app provides it.
+guest_start_page = ExtensionPoint("members.guest_start_page", default=lambda user: None)

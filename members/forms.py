@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from common.forms import SubmissionKeyField
 from common.phones import mask_phone, normalise_phone
 from common.versions import VersionField
-from members.models import Community, Council, CouncilMember, Resident
+from members.models import Community, Council, CouncilMember, OutsideUnit, Resident
 
 
 class ResidentForm(forms.ModelForm):
@@ -206,3 +206,20 @@ class CouncilSettingsForm(forms.ModelForm):
                 "invalid": _("Write a number of hours from 0 to 24."),
             },
         }
+
+
+class OutsideUnitForm(forms.ModelForm):
+    """A unit based in the area, with the contact person its meeting notices go to."""
+
+    class Meta:
+        model = OutsideUnit
+        fields = ["name", "contact_name", "phone"]
+        widgets = {
+            "phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+        }
+
+    def clean_phone(self) -> str:
+        phone = normalise_phone(self.cleaned_data.get("phone", ""))
+        if not phone:
+            raise forms.ValidationError(_("Give the contact's phone number: notices go to it."))
+        return phone

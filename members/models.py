@@ -354,20 +354,60 @@ class Role(models.Model):
         return f"{self.user} · {self.get_kind_display()}"
 
 
+class OutsideUnit(models.Model):
+    """A unit based in the community (驻地单位: a school, the power supply office, …),
+    invited to its meetings as an outside party through its contact person."""
+
+    community = models.ForeignKey(
+        Community,
+        on_delete=models.CASCADE,
+        related_name="outside_units",
+        verbose_name=_("community"),
+    )
+    name = models.CharField(_("unit"), max_length=100)
+    contact_name = models.CharField(_("contact person"), max_length=50)
+    phone = models.CharField(_("contact phone"), max_length=20)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("unit based in the area")
+        verbose_name_plural = _("units based in the area")
+        ordering = ["community_id", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["community", "name"], name="outsideunit_name_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class PhoneReveal(models.Model):
-    """A full phone number was shown to someone (PIPL: each full view is recorded)."""
+    """A full phone number was shown to someone (PIPL: each full view is recorded):
+    a resident's or a unit's contact's."""
 
     actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="phone_reveals")
-    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="phone_reveals")
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, null=True, blank=True, related_name="phone_reveals"
+    )
+    unit = models.ForeignKey(
+        OutsideUnit, on_delete=models.PROTECT, null=True, blank=True, related_name="phone_reveals"
+    )
     created = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         verbose_name = _("phone number view")
         verbose_name_plural = _("phone number views")
         ordering = ["-created", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(resident__isnull=False, unit__isnull=True)
+                | Q(resident__isnull=True, unit__isnull=False),
+                name="phonereveal_resident_xor_unit",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.actor} → {self.resident} ({self.created:%Y-%m-%d %H:%M})"
+        return f"{self.actor} → {self.resident or self.unit} ({self.created:%Y-%m-%d %H:%M})"
 
 
 class ExportRecord(models.Model):

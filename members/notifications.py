@@ -118,6 +118,16 @@ KINDS: dict[str, NoticeKind] = {
         subject=_("Items added to a council meeting"),
         body=_("%(council)s, meeting of %(when)s: added after the notice (%(count)s): %(items)s"),
     ),
+    # To a unit based in the area, through its contact person, by text message.
+    "meeting_guest_unit": NoticeKind(
+        subject=_("Invitation to a council meeting"),
+        body=_("%(unit)s is invited to the meeting of %(council)s on %(when)s at %(place)s."),
+        to_residents=True,
+    ),
+    "meeting_guest_invited": NoticeKind(
+        subject=_("Invitation to a council meeting"),
+        body=_("You are invited to the meeting of %(council)s on %(when)s at %(place)s."),
+    ),
     "meeting_reminder": NoticeKind(
         subject=_("Council meeting today"),
         body=_("Reminder: %(council)s meets today, %(when)s, at %(place)s."),

@@ -18,6 +18,7 @@ from members.models import (
     CouncilMember,
     Department,
     Notice,
+    OutsideUnit,
     Resident,
     Role,
     Street,
@@ -204,3 +205,13 @@ def unread_count(user: User) -> int:
     if not user.is_authenticated:
         return 0
     return inbox_of(user).filter(read_at__isnull=True).count()
+
+
+def units_of(community: Community) -> QuerySet[OutsideUnit]:
+    """The units based in the community, by name."""
+    return OutsideUnit.objects.filter(community=community).order_by("name", "id")
+
+
+def unit_for(community: Community, pk: int) -> OutsideUnit:
+    """One unit of a community the caller already may see; 404 for anyone else's."""
+    return get_object_or_404(OutsideUnit, community=community, pk=pk)

@@ -34,6 +34,12 @@ urlpatterns = [
         views.resident_reactivate,
         name="resident_reactivate",
     ),
+    path("communities/<int:community_id>/units/", views.units, name="units"),
+    path(
+        "communities/<int:community_id>/units/<int:pk>/phone/",
+        views.unit_phone,
+        name="unit_phone",
+    ),
     path(
         "communities/<int:community_id>/residents/<int:pk>/phone/",
         views.resident_phone,

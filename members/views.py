@@ -31,6 +31,7 @@ from members.forms import (
     CouncilMemberLeaveForm,
     CouncilSettingsForm,
     DeactivateResidentForm,
+    OutsideUnitForm,
     ResidentForm,
 )
 from members.models import Community, CouncilMember
@@ -56,6 +57,9 @@ def home(request: HttpRequest) -> HttpResponse:
     if permissions.may_act_as_department_handler(user):
         return redirect("issues:work")
     page = extensions.start_page(user)  # a team of the visits app, for one
+    if page:
+        return redirect(page)
+    page = extensions.guest_start_page(user)  # a cadre invited to meetings
     if page:
         return redirect(page)
     volunteering = extensions.volunteering(user)
@@ -490,3 +494,46 @@ def council_export_csv(request: HttpRequest, community_id: int) -> HttpResponseB
 def council_export_xlsx(request: HttpRequest, community_id: int) -> HttpResponseBase:
     """The council's members as XLSX, phone numbers masked."""
     return _roster_export(request, community_id, "xlsx")
+
+
+# --- Units based in the area ------------------------------------------------------------
+
+
+@login_required
+@sensitive_post_parameters("phone")
+@require_http_methods(["GET", "POST"])
+def units(request: HttpRequest, community_id: int) -> HttpResponse:
+    """The units based in the community (驻地单位), their contacts' phones masked; staff add one."""
+    community = queries.community_for(request.user, community_id)
+    permissions.require_manage_residents(request.user, community)
+    form = OutsideUnitForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                unit = actions.unit_add(
+                    actor=request.user, community=community, **form.cleaned_data
+                )
+            except actions.ActionError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("%(name)s was added.") % {"name": unit.name})
+                return redirect("members:units", community_id=community.pk)
+        status = 422
+    context = {"community": community, "units": list(queries.units_of(community)), "form": form}
+    return render(request, "members/units.html", context, status=status)
+
+
+@login_required
+@require_POST
+@never_cache
+def unit_phone(request: HttpRequest, community_id: int, pk: int) -> HttpResponse:
+    """Show one unit contact's full phone number, on purpose and on the record."""
+    community = queries.community_for(request.user, community_id)
+    permissions.require_manage_residents(request.user, community)
+    unit = queries.unit_for(community, pk)
+    phone = actions.unit_phone_reveal(actor=request.user, unit=unit)
+    context = {"community": community, "unit": unit, "full_phone": phone}
+    if request.htmx:
+        return render(request, "members/units.html#phone", context)
+    return render(request, "members/unit_phone.html", context)

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deliberation.management.commands.seed_demo import DEMO_PASSWORD
-from deliberation.models import AgendaItem, Meeting
+from deliberation.models import AgendaItem, Meeting, MeetingGuest, Minutes
 from issues.models import Escalation, Event, Issue
 from members.models import Community, Council, CouncilMember, Notice, Resident, Role, User
 from visits import figures
@@ -118,10 +118,15 @@ def test_demo_data_is_realistic_and_idempotent(db):
     assert Notice.objects.filter(kind="asked_visit_scheduled").count() == 1
     first_team = VisitingTeam.objects.get(name="马南片区走访工作团队")
     assert [c.issue.title for c in visits_queries.return_tasks(first_team)] == ["单元门禁坏了"]
+    # A joint meeting: a unit and a cadre attended 马南社区's held meeting without a vote.
+    held = MeetingGuest.objects.filter(meeting__state="held", signed_in_at__isnull=False)
+    assert sorted(str(guest) for guest in held) == ["区住建局 下沉干部 赵明", "区供电所"]
+    assert not held.filter(may_vote=True).exists()
+    assert "列席（无表决权）" in Minutes.objects.get(meeting=held.first().meeting).text
     assert DEMO_PASSWORD in printed
     for username in [
         "manan_staff", "xingfu_staff", "nanen_admin", "manan_member", "city_handler",
-        "manan_volunteer",
+        "manan_volunteer", "manan_cadre",
         "nanen_cadre", "nanen_visitor",
     ]:  # fmt: skip
         assert username in printed

@@ -512,9 +512,9 @@ def test_an_opened_item_runs_the_same_queries_for_few_and_many_items(
             meeting=meeting, issue=awaiting(manan, manan_staff), position=i + 1
         )
     many = measure()
-    # session, user, roles; meeting; the item; members; attendances; agenda; items taken off;
-    # the next meeting; unread notices.
-    assert few == many == 11
+    # session, user, roles; meeting; the item; members; attendances; guests; agenda; items
+    # taken off; the next meeting; unread notices.
+    assert few == many == 12
 
 
 @pytest.mark.outsider("meetings:item")

@@ -118,6 +118,7 @@ KIND_TARGETS = {
     "meeting_cancelled": "meeting",
     "meeting_urgent": "meeting",
     "meeting_late_items": "meeting",
+    "meeting_guest_invited": "meeting",
     "minutes_ready": "minutes",
     "export_ready": "export",
     "round_overdue": "team",
@@ -164,6 +165,7 @@ def test_every_kind_told_to_a_person_with_an_account_has_a_page_to_open():
         "review_invite",
         "review_reminder",
         "asked_visit_scheduled",
+        "meeting_guest_unit",
     }
 
 

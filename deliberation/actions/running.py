@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 
 from deliberation import queries
 from deliberation.actions.base import ActionError, put_on_agenda
-from deliberation.models import AgendaItem, Attendance, Decision, Meeting, Vote
+from deliberation.models import AgendaItem, Attendance, Decision, Meeting, MeetingGuest, Vote
 from issues import lifecycle
 from issues.actions import escalations, handling
 from issues.events import IssueActionError
@@ -121,6 +121,7 @@ def decision_record(
     tally: Tally | None = None,
     members: Iterable[CouncilMember] = (),
     due_on: dt.date | None = None,
+    guest_votes: Mapping[int, str] | None = None,
 ) -> Decision:
     """Record the council's decision on one agenda item and carry it out on the issue.
 
@@ -153,31 +154,35 @@ def decision_record(
         )
     if outcome == Decision.Outcome.NOT_ACTIONABLE and not explanation:
         raise ActionError(_("Explain why the matter is not actionable; the reporter will see it."))
+    guest_votes = {int(guest_id): choice for guest_id, choice in (guest_votes or {}).items()}
+    guest_votes = {guest_id: choice for guest_id, choice in guest_votes.items() if choice}
+    _check_guest_votes(meeting, guest_votes)
     present, needed, reached = queries.quorum(meeting)
     if not reached:
         raise ActionError(quorum_missing(max(needed - present, 1)))
     votes = {int(member_id): choice for member_id, choice in (votes or {}).items() if choice}
-    if any(choice not in Vote.Choice.values for choice in votes.values()):
+    if any(choice not in Vote.Choice.values for choice in [*votes.values(), *guest_votes.values()]):
         raise ActionError(_("A vote is for, against or abstain."))
-    if votes and tally is not None:
+    if (votes or guest_votes) and tally is not None:
         raise ActionError(_("Give either the numbers of votes or each member's vote, not both."))
     if tally is not None and meeting.council.named_votes:
         raise ActionError(_("This council records each member's vote by name."))
-    if votes:
+    if votes or guest_votes:
         voters = set(
             Attendance.objects.filter(
                 meeting=meeting, member_id__in=votes, member__left_on__isnull=True
             ).values_list("member_id", flat=True)
         )
         votes = {member_id: choice for member_id, choice in votes.items() if member_id in voters}
-        chosen = list(votes.values())
+        chosen = [*votes.values(), *guest_votes.values()]
         tally = Tally(
             chosen.count(Vote.Choice.FOR),
             chosen.count(Vote.Choice.AGAINST),
             chosen.count(Vote.Choice.ABSTAIN),
         )
     if tally is not None:
-        check_tally(tally, present)
+        # Guests given a vote who signed in vote too; they never count towards the quorum.
+        check_tally(tally, present + queries.voting_guests_present(meeting))
     decision = Decision.objects.create(
         item_id=item.pk,  # not item=: a refusal below must not leave it on the caller's item
         outcome=outcome,
@@ -209,6 +214,31 @@ def decision_record(
     elif outcome == Decision.Outcome.DEFER:
         _carry_over(item, meeting)
     return decision
+
+
+def _check_guest_votes(meeting: Meeting, guest_votes: Mapping[int, str]) -> None:
+    """Refuse a vote from anyone but a guest of this meeting given a vote, signed in."""
+    if not guest_votes:
+        return
+    guests = {
+        guest.pk: guest
+        for guest in MeetingGuest.objects.filter(meeting=meeting, pk__in=list(guest_votes))
+        .select_related("unit", "user")
+        .order_by("id")
+    }
+    for guest_id in sorted(guest_votes):
+        guest = guests.get(guest_id)
+        if guest is None:
+            raise ActionError(_("Only the members and guests of this meeting can vote at it."))
+        if not guest.may_vote:
+            raise ActionError(
+                _("%(name)s attends without a vote: only guests the council gave a vote can vote.")
+                % {"name": guest.name}
+            )
+        if guest.signed_in_at is None:
+            raise ActionError(
+                _("%(name)s has not signed in and cannot vote.") % {"name": guest.name}
+            )
 
 
 def _carry_out_review(decision: Decision, meeting: Meeting, item: AgendaItem, actor: User) -> None:

@@ -8,6 +8,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('members', '0005_council_moves_here'),
+        # The council's table, altered here, is the meetings app's until this move.
+        ('deliberation', '0008_council_moves_to_members'),
     ]
 
     operations = [

@@ -21,4 +21,5 @@ def community_tabs(context: template.Context, community: Community, tab: str) ->
         "tab": tab,
         "can_see_residents": permissions.may_see_residents(user, community),
         "can_print_poster": permissions.may_print_poster(user, community),
+        "can_manage_units": permissions.may_manage_residents(user, community),
     }

@@ -92,6 +92,7 @@ ACCOUNTS = [
     "manan_member",
     "city_handler",
     "manan_volunteer",
+    "manan_cadre",
     "nanen_cadre",
 ]
 RESIDENT = "resident"  # no account: the public pages

@@ -106,6 +106,7 @@ class Command(BaseCommand):
             self._community(other, name, size=22)
 
         accounts = self._accounts(street, other, communities)
+        accounts.append(self._cadre(communities["马南社区"]))
         self._issues(street, communities)
         self._meetings(communities)
         self._reviews(communities)
@@ -334,13 +335,32 @@ class Command(BaseCommand):
             )
         materialise.meetings_materialise(today=timezone.localdate())
         Command._held_meeting(communities["马南社区"])
+        Command._next_joint_meeting(communities["马南社区"])
+
+    @staticmethod
+    def _next_joint_meeting(manan: Community) -> None:
+        """The power supply office and the cadre are invited to 马南社区's next meeting too."""
+        from django.utils import timezone
+
+        from deliberation.models import Meeting, MeetingGuest
+
+        following = (
+            Meeting.objects.filter(
+                council=manan.council, state=Meeting.State.SCHEDULED, starts_at__gt=timezone.now()
+            )
+            .order_by("starts_at", "id")
+            .first()
+        )
+        if following is None or MeetingGuest.objects.filter(meeting=following).exists():
+            return
+        Command._invite_guests(following, manan, User.objects.get(username="manan_staff"))
 
     @staticmethod
     def _held_meeting(manan: Community) -> None:
         """A meeting 马南社区 held a week ago, with its decision and approved minutes."""
         from django.utils import timezone
 
-        from deliberation.actions import agenda, closing, minutes, running
+        from deliberation.actions import agenda, closing, guests, minutes, running
         from deliberation.models import Meeting
 
         council = manan.council
@@ -364,6 +384,10 @@ class Command(BaseCommand):
         present = terms[: len(terms) * 3 // 4]
         for term in present:
             running.attendance_sign_in(meeting=meeting, member=term, actor=staff, how="staff")
+        # A joint meeting (联建联动): the power supply office and a cadre sent down attend
+        # without a vote.
+        for guest in Command._invite_guests(meeting, manan, staff):
+            guests.guest_sign_in(guest=guest, actor=staff, how="staff")
         item = agenda.agenda_topic_add(
             meeting=meeting, actor=staff, topic="小区东侧空地改建停车位的方案"
         )
@@ -377,6 +401,40 @@ class Command(BaseCommand):
         closing.meeting_close(meeting=meeting, actor=staff)
         draft = minutes.minutes_draft(meeting=meeting, actor=staff)
         minutes.minutes_approve(minutes=draft, actor=leader)
+
+    def _cadre(self, manan: Community) -> tuple[str, str, str]:
+        """A cadre sent down to 马南社区 (下沉干部): an account with no role, which sees the
+        meetings it is invited to and the matters on their agendas."""
+        from django.utils.translation import gettext
+
+        from members.models import OutsideUnit
+
+        cadre, _created = User.objects.get_or_create(
+            username="manan_cadre", defaults={"display_name": "区住建局 下沉干部 赵明"}
+        )
+        cadre.set_password(DEMO_PASSWORD)
+        cadre.save(update_fields=["password"])
+        for name, contact, phone in (
+            ("区供电所", "周建国", "13900001111"),
+            ("马南小学", "王丽", "13900002222"),
+        ):
+            OutsideUnit.objects.get_or_create(
+                community=manan, name=name, defaults={"contact_name": contact, "phone": phone}
+            )
+        return ("manan_cadre", gettext("cadre sent down"), manan.name)
+
+    @staticmethod
+    def _invite_guests(meeting, manan: Community, staff: User) -> list:
+        """Invite the power supply office and the cadre to ``meeting``, without a vote."""
+        from deliberation.actions import guests
+        from members.models import OutsideUnit
+
+        unit = OutsideUnit.objects.get(community=manan, name="区供电所")
+        cadre = User.objects.get(username="manan_cadre")
+        return [
+            guests.guest_invite(meeting=meeting, actor=staff, unit=unit),
+            guests.guest_invite(meeting=meeting, actor=staff, cadre=cadre),
+        ]
 
     @staticmethod
     def _reviews(communities: dict[str, Community]) -> None:
