@@ -9,6 +9,8 @@ app_name = "public"
 
 urlpatterns = [
     path("r/<str:token>/", public_views.report, name="report"),
+    path("r/<str:token>/join/", public_views.join, name="join"),
+    path("r/<str:token>/join/sent/", public_views.joined, name="joined"),
     path("r/<str:token>/open/", transparency_views.transparency, name="transparency"),
     path("t/", public_views.track, name="track"),
     path("t/<str:code>/", public_views.track_issue, name="track_issue"),
