@@ -77,8 +77,11 @@ def public_form_token(community: Community) -> str:
     return f"{community.pk}-{_token_digest(community.pk, settings.SECRET_KEY)}"
 
 
-def community_from_token(token: str) -> Community:
-    """The community a token names, or 404 for anything forged, mangled or stale."""
+def community_from_token(token: str, *, with_teams: bool = False) -> Community:
+    """The community a token names, or 404 for anything forged, mangled or stale.
+
+    ``with_teams``: with ``has_teams``, whether it has volunteer teams to join (same query).
+    """
     match = TOKEN.match(token)
     if not match:
         raise Http404
@@ -86,7 +89,10 @@ def community_from_token(token: str) -> Community:
     secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
     if not any(constant_time_compare(digest, _token_digest(pk, secret)) for secret in secrets):
         raise Http404
-    community = Community.objects.select_related("street").filter(pk=pk).first()
+    found = Community.objects.select_related("street").filter(pk=pk)
+    if with_teams:
+        found = found.annotate(has_teams=volunteer_queries.has_teams())
+    community = found.first()
     if community is None:
         raise Http404
     return community
@@ -140,7 +146,7 @@ class ReportRefused(Exception):
 @require_http_methods(["GET", "POST"])
 @public_page
 def report(request: HttpRequest, token: str) -> HttpResponse:
-    community = community_from_token(token)
+    community = community_from_token(token, with_teams=True)
     bound = request.method == "POST"
     form = public_forms.PublicReportForm(
         request.POST if bound else None, request.FILES if bound else None, community=community
@@ -174,7 +180,7 @@ def report(request: HttpRequest, token: str) -> HttpResponse:
         "community": community,
         "form": form,
         "token": token,
-        "has_teams": volunteer_queries.public_teams_of(community).exists(),
+        "has_teams": community.has_teams,
     }
     return render(request, "public/report.html", context, status=status)
 

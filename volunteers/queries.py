@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -267,6 +267,11 @@ def volunteer_page(volunteer: Volunteer, *, now: dt.datetime | None = None) -> V
 def public_teams_of(community: Community) -> QuerySet[Team]:
     """The teams a resident may ask to join from the community's public page."""
     return Team.objects.filter(community=community).order_by("name", "id")
+
+
+def has_teams() -> Exists:
+    """Whether the community (the outer query's row) has volunteer teams: an annotation."""
+    return Exists(Team.objects.filter(community=OuterRef("pk")))
 
 
 def join_requests_waiting(team: Team) -> QuerySet[JoinRequest]:
