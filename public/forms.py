@@ -76,7 +76,40 @@ class PhotosField(forms.FileField):
         return cleaned
 
 
-class PublicReportForm(forms.Form):
+class StampedForm(forms.Form):
+    """A public form drawn for one community, with the honeypot and the signed stamp."""
+
+    # The honeypot: hidden by the .hp class, left empty by people.
+    homepage = forms.CharField(required=False)
+    rendered = forms.CharField(required=False)
+
+    def __init__(self, *args, community: Community, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.community = community
+        self.nonce: str | None = None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        self.nonce = stamp_nonce(self.data.get("rendered", ""), self.community)
+        if data.get("homepage") or self.nonce is None:
+            self.nonce = None
+            raise forms.ValidationError(REJECTED, code="rejected")
+        return data
+
+    @property
+    def rejected(self) -> bool:
+        """Refused by the spam checks (not by what the person typed)."""
+        return any(error.code == "rejected" for error in self.errors.as_data().get("__all__", []))
+
+    @property
+    def stamp(self) -> str:
+        """The stamp to draw the form with: the posted one while it is still good, else new."""
+        if self.is_bound and self.nonce is not None:
+            return self.data.get("rendered", "")
+        return form_stamp(self.community)
+
+
+class PublicReportForm(StampedForm):
     title = forms.CharField(
         label=_("What is the problem?"),
         max_length=Issue._meta.get_field("title").max_length,
@@ -122,38 +155,13 @@ class PublicReportForm(forms.Form):
         max_length=30,
         widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "tel"}),
     )
-    # The honeypot: hidden by the .hp class, left empty by people.
-    homepage = forms.CharField(required=False)
-    rendered = forms.CharField(required=False)
 
     def __init__(self, *args, community: Community, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.community = community
+        super().__init__(*args, community=community, **kwargs)
         self.fields["category"].queryset = queries.categories_for(community)
-        self.nonce: str | None = None
 
     def clean_contact_phone(self) -> str:
         return normalise_phone(self.cleaned_data.get("contact_phone", ""))
-
-    def clean(self) -> dict:
-        data = super().clean()
-        self.nonce = stamp_nonce(self.data.get("rendered", ""), self.community)
-        if data.get("homepage") or self.nonce is None:
-            self.nonce = None
-            raise forms.ValidationError(REJECTED, code="rejected")
-        return data
-
-    @property
-    def rejected(self) -> bool:
-        """Refused by the spam checks (not by what the person typed)."""
-        return any(error.code == "rejected" for error in self.errors.as_data().get("__all__", []))
-
-    @property
-    def stamp(self) -> str:
-        """The stamp to draw the form with: the posted one while it is still good, else new."""
-        if self.is_bound and self.nonce is not None:
-            return self.data.get("rendered", "")
-        return form_stamp(self.community)
 
     def report_fields(self) -> dict:
         """The cleaned fields for ``issues.actions.intake.issue_report``."""
@@ -242,3 +250,49 @@ class AskVisitForm(forms.Form):
         if self.is_bound and self.nonce is not None:
             return self.data.get("rendered", "")
         return form_stamp(self.community)
+
+
+class TeamChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.name} · {obj.purpose}" if obj.purpose else obj.name
+
+
+class JoinTeamForm(StampedForm):
+    """A resident asks to join one of the community's volunteer teams."""
+
+    team = TeamChoiceField(
+        label=_("Which team?"),
+        queryset=None,
+        empty_label=_("Choose one"),
+        error_messages={
+            "required": _("Choose the team you would like to join."),
+            "invalid_choice": _("Choose one of the teams in the list."),
+        },
+    )
+    name = forms.CharField(
+        label=_("Your name"),
+        max_length=50,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        error_messages={"required": _("Please give your name.")},
+    )
+    phone = forms.CharField(
+        label=_("Your phone number"),
+        max_length=30,
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "tel"}),
+        error_messages={"required": _("Please give a phone number the team can call.")},
+    )
+    phone_consent = forms.BooleanField(
+        label=_("I agree that the community keeps my phone number so the team can reach me."),
+        error_messages={
+            "required": _(
+                "The team can only call you back if you agree to your phone number being kept."
+            )
+        },
+    )
+
+    def __init__(self, *args, community: Community, teams, **kwargs) -> None:
+        super().__init__(*args, community=community, **kwargs)
+        self.fields["team"].queryset = teams
+
+    def clean_phone(self) -> str:
+        return normalise_phone(self.cleaned_data.get("phone", ""))

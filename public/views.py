@@ -42,8 +42,12 @@ from members import submissions
 from members.models import Community, User
 from public import forms as public_forms
 from public import intake
+from volunteers import queries as volunteer_queries
+from volunteers.actions import joins
+from volunteers.refusals import VolunteerRefusal
 
 REPORTS_PER_HOUR = 5
+JOINS_PER_HOUR = 5
 LOOKUPS_PER_HOUR = 60
 HOUR = 3600
 # How long a second post of the same drawn form waits for the first to finish.
@@ -73,8 +77,11 @@ def public_form_token(community: Community) -> str:
     return f"{community.pk}-{_token_digest(community.pk, settings.SECRET_KEY)}"
 
 
-def community_from_token(token: str) -> Community:
-    """The community a token names, or 404 for anything forged, mangled or stale."""
+def community_from_token(token: str, *, with_teams: bool = False) -> Community:
+    """The community a token names, or 404 for anything forged, mangled or stale.
+
+    ``with_teams``: with ``has_teams``, whether it has volunteer teams to join (same query).
+    """
     match = TOKEN.match(token)
     if not match:
         raise Http404
@@ -82,7 +89,10 @@ def community_from_token(token: str) -> Community:
     secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
     if not any(constant_time_compare(digest, _token_digest(pk, secret)) for secret in secrets):
         raise Http404
-    community = Community.objects.select_related("street").filter(pk=pk).first()
+    found = Community.objects.select_related("street").filter(pk=pk)
+    if with_teams:
+        found = found.annotate(has_teams=volunteer_queries.has_teams())
+    community = found.first()
     if community is None:
         raise Http404
     return community
@@ -136,7 +146,7 @@ class ReportRefused(Exception):
 @require_http_methods(["GET", "POST"])
 @public_page
 def report(request: HttpRequest, token: str) -> HttpResponse:
-    community = community_from_token(token)
+    community = community_from_token(token, with_teams=True)
     bound = request.method == "POST"
     form = public_forms.PublicReportForm(
         request.POST if bound else None, request.FILES if bound else None, community=community
@@ -166,8 +176,74 @@ def report(request: HttpRequest, token: str) -> HttpResponse:
                 status = refused.status
             else:
                 return redirect(url)
-    context = {"community": community, "form": form}
+    context = {
+        "community": community,
+        "form": form,
+        "token": token,
+        "has_teams": community.has_teams,
+    }
     return render(request, "public/report.html", context, status=status)
+
+
+# --- Asking to join a volunteer team -------------------------------------------------------
+
+
+@sensitive_post_parameters("name", "phone")
+@require_http_methods(["GET", "POST"])
+@public_page
+def join(request: HttpRequest, token: str) -> HttpResponse:
+    """A resident asks to join one of the community's volunteer teams; staff or the team's
+    leader answer on the team's page. One request per drawn form, ``JOINS_PER_HOUR`` per
+    connection; when the cache is down the limit lets requests through and the form's
+    one-time key still keeps a double tap to one request."""
+    community = community_from_token(token)
+    teams = volunteer_queries.public_teams_of(community)
+    if not teams.exists():
+        raise Http404
+    bound = request.method == "POST"
+    form = public_forms.JoinTeamForm(request.POST if bound else None, community=community,
+                                     teams=teams)  # fmt: skip
+    status = 200
+    if bound:
+        status = 422
+        if form.is_valid():
+            if not throttle.hit(f"join:{throttle.client_ip(request)}", JOINS_PER_HOUR, HOUR):
+                form.add_error(
+                    None,
+                    _(
+                        "Several requests were sent from this connection in the last hour. "
+                        "Please try again in an hour, or ask at your community office."
+                    ),
+                )
+                status = 429
+            else:
+                data = form.cleaned_data
+
+                def create() -> str:
+                    joins.join_request_send(
+                        community=community,
+                        team=data["team"],
+                        name=data["name"],
+                        phone=data["phone"],
+                        phone_consent=data["phone_consent"],
+                    )
+                    return reverse("public:joined", args=[token])
+
+                try:
+                    url, _first = submissions.submit_once(form.nonce, None, create)
+                except VolunteerRefusal as refusal:
+                    form.add_error(None, str(refusal))
+                else:
+                    return redirect(url)
+    context = {"community": community, "form": form}
+    return render(request, "public/join.html", context, status=status)
+
+
+@require_GET
+@public_page
+def joined(request: HttpRequest, token: str) -> HttpResponse:
+    community = community_from_token(token)
+    return render(request, "public/joined.html", {"community": community, "token": token})
 
 
 @require_GET

@@ -347,3 +347,52 @@ class Balance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.volunteer}: {self.minutes}"
+
+
+class JoinRequest(models.Model):
+    """A resident's request, from the community's public page, to join a team.
+
+    Sent without an account: the name and phone as typed, kept with the resident's consent.
+    Staff or the team's leader accept it (the resident, found by phone in the community or
+    recorded anew, joins the team) or decline it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting for an answer")
+        ACCEPTED = "accepted", _("accepted")
+        DECLINED = "declined", _("declined")
+
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, related_name="join_requests", verbose_name=_("team")
+    )
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
+    phone = models.CharField(_("phone"), max_length=20)
+    phone_consent = models.BooleanField(_("agreed to their phone number being kept"))
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.PENDING)
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("resident"),
+    )  # fmt: skip
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("request to join a team")
+        verbose_name_plural = _("requests to join a team")
+        ordering = ["created", "id"]
+        indexes = [models.Index(fields=["team", "status"], name="joinrequest_team_status")]
+        constraints = [
+            models.CheckConstraint(condition=Q(phone_consent=True), name="joinrequest_consent"),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_at__isnull=True)
+                | Q(status__in=["accepted", "declined"], decided_at__isnull=False),
+                name="joinrequest_decided",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.team}"

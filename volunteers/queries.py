@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from volunteers.models import (
     Exchange,
     ExchangeRule,
     HoursEntry,
+    JoinRequest,
     Membership,
     Team,
     Volunteer,
@@ -260,4 +261,30 @@ def volunteer_page(volunteer: Volunteer, *, now: dt.datetime | None = None) -> V
         upcoming=upcoming,
         ledger=list(ledger_of(volunteer)[:RECENT]),
         exchanges=list(exchanges_of(volunteer)[:RECENT]),
+    )
+
+
+def public_teams_of(community: Community) -> QuerySet[Team]:
+    """The teams a resident may ask to join from the community's public page."""
+    return Team.objects.filter(community=community).order_by("name", "id")
+
+
+def has_teams() -> Exists:
+    """Whether the community (the outer query's row) has volunteer teams: an annotation."""
+    return Exists(Team.objects.filter(community=OuterRef("pk")))
+
+
+def join_requests_waiting(team: Team) -> QuerySet[JoinRequest]:
+    return JoinRequest.objects.filter(team=team, status=JoinRequest.Status.PENDING).order_by(
+        "created", "id"
+    )
+
+
+def join_request_for(user: User, pk: int) -> JoinRequest:
+    """A waiting or answered request to join a team the user sees; 404 for anyone else's."""
+    return get_object_or_404(
+        JoinRequest.objects.filter(team__in=teams_visible_to(user)).select_related(
+            "team__community"
+        ),
+        pk=pk,
     )

@@ -32,6 +32,8 @@ urlpatterns = [
     path("volunteers/attendances/<int:pk>/sign-in/", views.sign_in, name="sign_in"),
     path("volunteers/attendances/<int:pk>/sign-out/", views.sign_out, name="sign_out"),
     path("volunteers/attendances/<int:pk>/confirm/", views.confirm, name="confirm"),
+    path("volunteers/join-requests/<int:pk>/accept/", views.join_accept, name="join_accept"),
+    path("volunteers/join-requests/<int:pk>/decline/", views.join_decline, name="join_decline"),
     path("volunteers/people/<int:volunteer_id>/", views.volunteer, name="volunteer"),
     path(
         "volunteers/people/<int:volunteer_id>/statement.pdf",

@@ -15,7 +15,7 @@ from common.qr import qr_svg
 from members import queries as member_queries
 from members import submissions
 from volunteers import codes, permissions, queries, statement
-from volunteers.actions import activities, ledger
+from volunteers.actions import activities, joins, ledger
 from volunteers.actions import teams as team_actions
 from volunteers.forms import (
     ActivityForm,
@@ -102,14 +102,16 @@ def rule_create(request: HttpRequest, community_id: int) -> HttpResponse:
 
 def _team_context(request: HttpRequest, team: Team) -> dict:
     can_manage = permissions.may_manage_teams(request.user, team.community)
+    can_run = can_manage or permissions.leads(request.user, team)
     return {
         "team": team,
         "members": queries.members_of(team),
         "upcoming": queries.activities_of(team),
         "past": queries.past_activities_of(team)[:10],
         "can_manage": can_manage,
-        "can_run": can_manage or permissions.leads(request.user, team),
+        "can_run": can_run,
         "can_see_people": permissions.may_see_volunteers(request.user, team.community),
+        "join_requests": queries.join_requests_waiting(team) if can_run else (),
     }
 
 
@@ -289,6 +291,34 @@ def sign_out(request: HttpRequest, pk: int) -> HttpResponse:
 def confirm(request: HttpRequest, pk: int) -> HttpResponse:
     return _attendance_action(
         request, pk, activities.attendance_confirm, _("The service time of %(name)s is confirmed.")
+    )
+
+
+# --- Requests to join from the public page ----------------------------------------------
+
+
+def _join_answer(request: HttpRequest, pk: int, act, done: str) -> HttpResponse:
+    join = queries.join_request_for(request.user, pk)
+    permissions.require_run_team(request.user, join.team)
+    return flows.action_response(
+        request,
+        lambda: act(join=join, actor=request.user),
+        done=done % {"name": join.name},
+        to=reverse("volunteers:team", args=[join.team_id]) + "#joins",
+    )
+
+
+@login_required
+@require_POST
+def join_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    return _join_answer(request, pk, joins.join_request_accept, _("%(name)s joined the team."))
+
+
+@login_required
+@require_POST
+def join_decline(request: HttpRequest, pk: int) -> HttpResponse:
+    return _join_answer(
+        request, pk, joins.join_request_decline, _("The request of %(name)s was declined.")
     )
 
 

@@ -208,6 +208,7 @@ def check(page, mode: Mode) -> list[str]:
 SAME_FOR_EVERYONE = {
     "login",
     "public:report",
+    "public:join",
     "public:reported",
     "public:track",
     "public:track_issue",
