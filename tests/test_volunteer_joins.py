@@ -118,7 +118,7 @@ def test_a_member_who_does_not_lead_may_not_answer(as_user, manan, manan_staff, 
     [
         ({"phone_consent": ""}, "您同意保留电话号码后，服务队才能给您回电"),
         ({"phone": "12345"}, "11 位手机号码"),
-        ({"name": ""}, "请填写您的姓名"),
+        ({"name": ""}, "请填写您的称呼"),
         ({"team": "999999"}, "请从列表中选择一个服务队"),
     ],
     ids=["no-consent", "bad-phone", "no-name", "unknown-team"],
