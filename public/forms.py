@@ -177,7 +177,7 @@ class PublicReportForm(StampedForm):
         }
 
 
-class AskVisitForm(forms.Form):
+class AskVisitForm(StampedForm):
     """A resident asks the community's visiting team for a visit (应约走访), with the same
     spam checks as the report form (honeypot, signed stamp with the drawn form's nonce)."""
 
@@ -215,23 +215,12 @@ class AskVisitForm(forms.Form):
         required=False,
         help_text=_("Lane, building and room."),
     )
-    homepage = forms.CharField(required=False)
-    rendered = forms.CharField(required=False)
-
-    def __init__(self, *args, community: Community, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.community = community
-        self.nonce: str | None = None
 
     def clean_phone(self) -> str:
         return normalise_phone(self.cleaned_data.get("phone", ""))
 
     def clean(self) -> dict:
         data = super().clean()
-        self.nonce = stamp_nonce(self.data.get("rendered", ""), self.community)
-        if data.get("homepage") or self.nonce is None:
-            self.nonce = None
-            raise forms.ValidationError(REJECTED, code="rejected")
         phone, address = data.get("phone"), (data.get("address") or "").strip()
         if "phone" in data and not phone and not address:
             raise forms.ValidationError(
@@ -244,12 +233,6 @@ class AskVisitForm(forms.Form):
                 _("Agree to be contacted at this number, or leave only your address."),
             )
         return data
-
-    @property
-    def stamp(self) -> str:
-        if self.is_bound and self.nonce is not None:
-            return self.data.get("rendered", "")
-        return form_stamp(self.community)
 
 
 class TeamChoiceField(forms.ModelChoiceField):
