@@ -20,8 +20,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from common import versions
 from common.refusals import Refusal
-from issues import extensions, lifecycle, permissions, queries, reviews
+from issues import extensions, lifecycle, permissions, queries, replies, reviews
 from issues.actions import escalations, handling, intake, upkeep
+from issues.actions import replies as reply_actions
 from issues.events import IssueActionError
 from issues.forms import (
     AssignForm,
@@ -194,8 +195,9 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
         and not hasattr(review, "rating")
     ):
         forms["rating_form"] = StaffRatingForm()
+    may_reply = permissions.may_reply_to_resident(user, issue)
     if permissions.may_comment_on_issue(user, issue):
-        forms["comment_form"] = CommentForm()
+        forms["comment_form"] = CommentForm(may_reply=may_reply)
         forms["photo_form"] = PhotoForm()
     forms.update(bound)
     assigned_members = list(issue.assigned_members.select_related("resident"))
@@ -219,9 +221,31 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
         and issue.tier in (Issue.Tier.COUNCIL, Issue.Tier.COMMUNITY),
         "today": timezone.localdate(),
         "convene_form": extensions.convene_form(user, issue),
+        "reply_templates": _reply_templates(issue) if may_reply else [],
         **forms,
     }
     return render(request, "issues/detail.html", context, status=status)
+
+
+def _reply_templates(issue: Issue) -> list:
+    return list(queries.reply_templates_of(issue.community.street).only("pk", "title"))
+
+
+def _comment_form_with_template(request: HttpRequest, issue: Issue) -> CommentForm | None:
+    """A reply started from one of the street's templates, its placeholders filled in."""
+    try:
+        template_id = int(request.GET.get("reply_template", ""))
+    except ValueError:
+        return None
+    if not permissions.may_reply_to_resident(request.user, issue):
+        return None
+    template = queries.reply_templates_of(issue.community.street).filter(pk=template_id).first()
+    if template is None:
+        return None
+    return CommentForm(
+        initial={"kind": CommentForm.REPLY, "text": replies.fill(template.body, issue)},
+        may_reply=True,
+    )
 
 
 def _refresh_version(form, issue: Issue):
@@ -235,7 +259,14 @@ def _refresh_version(form, issue: Issue):
 @login_required
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _detail(request, queries.issue_for(request.user, pk))
+    issue = queries.issue_for(request.user, pk)
+    form = _comment_form_with_template(request, issue)
+    if form is None:
+        return _detail(request, issue)
+    if request.htmx:
+        context = {"issue": issue, "comment_form": form, "reply_templates": _reply_templates(issue)}
+        return render(request, "issues/detail.html#comment_form", context)
+    return _detail(request, issue, comment_form=form)
 
 
 def _run_from_issue_page(request, pk, *, require, form_name, make_form, perform) -> HttpResponse:
@@ -360,11 +391,17 @@ def escalate(request: HttpRequest, pk: int) -> HttpResponse:
 def comment(request: HttpRequest, pk: int) -> HttpResponse:
     issue = queries.issue_for(request.user, pk)
     permissions.require_comment_on_issue(request.user, issue)
-    form = CommentForm(request.POST)
+    form = CommentForm(
+        request.POST, may_reply=permissions.may_reply_to_resident(request.user, issue)
+    )
     if form.is_valid():
+        text = form.cleaned_data["text"]
 
         def add() -> str:
-            intake.issue_comment(issue=issue, actor=request.user, text=form.cleaned_data["text"])
+            if form.is_reply:
+                reply_actions.issue_reply(issue=issue, actor=request.user, text=text)
+            else:
+                intake.issue_comment(issue=issue, actor=request.user, text=text)
             return reverse("issues:detail", args=[issue.pk])
 
         try:
@@ -375,6 +412,10 @@ def comment(request: HttpRequest, pk: int) -> HttpResponse:
         except REFUSALS as error:
             form.add_error(None, refusal_message(error))
         else:
+            if form.is_reply:
+                messages.success(request, _("Your reply was sent to the resident."))
+            else:
+                messages.success(request, _("Internal note added."))
             return redirect(url)
     return _detail(request, issue, status=422, comment_form=form)
 

@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -329,7 +330,7 @@ def _rating_offer(issue: Issue) -> dict:
     review = queries.latest_review(issue)
     if review is None or reviews.link_state(review, timezone.now()) != "open":
         return {"rating_open": False}
-    return {"rating_open": True, "rating_phone": mask_phone(reviews.reporter_phone(issue))}
+    return {"rating_open": True, "rating_phone": mask_phone(queries.reporter_phone(issue))}
 
 
 @require_POST
@@ -430,7 +431,9 @@ def _not_found(request: HttpRequest, code: str) -> HttpResponse:
 def _public_event(event: Event) -> PublicEvent:
     """The label, and the new status or tier; a note only where it was written for the public."""
     label, detail = event.get_kind_display(), ""
-    if event.kind == Event.Kind.STATUS and event.data.get("deliberated_at"):
+    if event.kind == Event.Kind.REPLY:
+        label = pgettext("to the resident", "Reply")
+    elif event.kind == Event.Kind.STATUS and event.data.get("deliberated_at"):
         label = _("discussed at a council meeting")
     elif event.kind == Event.Kind.STATUS:
         detail = _choice_label(Issue.Status, event.to_value)

@@ -281,7 +281,7 @@ def dashboard(
     for community_id, still_open, late in (
         collected.filter(status__in=Issue.OPEN_STATUSES)
         .values_list("community_id")
-        .annotate(n=Count("*"), late=Count("community_id", filter=Q(due_on__lt=today)))
+        .annotate(n=Count("*"), late=Count("community_id", filter=Issue.overdue_q(today)))
     ):
         for figures in (by_community[community_id], totals):
             figures.still_open += still_open
