@@ -155,6 +155,8 @@ class Issue(models.Model):
     # Set from the category at report time and cleared by the first reply to the resident.
     reply_due_on = models.DateField(_("first reply due on"), null=True, blank=True)
     first_reply_at = models.DateTimeField(_("first replied at"), null=True, blank=True)
+    # Residents who reported the same matter again ("me too"), kept in step with Supporter.
+    supporter_count = models.PositiveIntegerField(_("also reported by"), default=0)
 
     deliberated_at = models.DateTimeField(_("deliberated at"), null=True, blank=True)
     outcome_note = models.TextField(_("explanation for the reporter"), max_length=2000, blank=True)
@@ -291,6 +293,7 @@ class Event(models.Model):
         DELIBERATED = "deliberated", _("deliberated at a council meeting")
         REVIEW_SENT = "review_sent", _("follow-up review started")
         REVIEW_REMINDED = "review_reminded", _("reminded the reporter to rate")
+        ME_TOO = "me_too", _("another resident reported it too")
         RATED = "rated", _("the reporter rated the outcome")
         REVIEWED = "reviewed", _("follow-up review recorded by the council")
         TASK_PROGRESS = "task_progress", _("progress on the council's task")
@@ -681,3 +684,50 @@ class ReplyTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Supporter(models.Model):
+    """A resident who reported an open matter again ("me too", 我也遇到了) instead of filing a
+    second one: counted once per person (resident, account or phone) and told of progress."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="supporters")
+    resident = models.ForeignKey(
+        "members.Resident", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    name = models.CharField(_("name"), max_length=50, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    channel = models.CharField(_("channel"), max_length=20, choices=Issue.Channel)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("resident who also reported")
+        verbose_name_plural = _("residents who also reported")
+        ordering = ["created", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issue", "resident"],
+                condition=Q(resident__isnull=False),
+                name="supporter_once_per_resident",
+            ),
+            models.UniqueConstraint(
+                fields=["issue", "user"],
+                condition=Q(user__isnull=False),
+                name="supporter_once_per_account",
+            ),
+            models.UniqueConstraint(
+                fields=["issue", "phone"], condition=~Q(phone=""), name="supporter_once_per_phone"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.issue_id}: {self.name or self.resident_id or self.user_id}"

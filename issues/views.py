@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,8 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from common import versions
 from common.refusals import Refusal
-from issues import extensions, lifecycle, permissions, queries, replies, reviews
-from issues.actions import escalations, handling, intake, upkeep
+from issues import extensions, lifecycle, permissions, queries, replies, reviews, similar
+from issues.actions import escalations, handling, intake, supporters, upkeep
 from issues.actions import replies as reply_actions
 from issues.events import IssueActionError
 from issues.forms import (
@@ -63,7 +63,11 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
     community = member_queries.community_for(request.user, community_id)
     permissions.require_report_issue(request.user, community)
     is_staff = permissions.may_take_in_issue(request.user, community)
+    if request.htmx and "hint" in request.GET:
+        return render(request, "issues/_similar.html", similar_hints(community, request.GET))
     data = (request.POST or None, request.FILES or None)
+    if request.POST.get("me_too"):
+        return _me_too(request, community, is_staff)
     if not is_staff:
         form = ReportForm(*data, community=community)
     elif request.POST.get("find_resident"):
@@ -109,6 +113,61 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
     )
 
 
+def similar_hints(community: Community, typed) -> dict:
+    """The open matters of the community like the one typed so far, for the hint list."""
+    category = typed.get("category", "")
+    hints = similar.similar_open(
+        community.pk,
+        title=typed.get("title", "")[:200],
+        place=typed.get("place", "")[:200],
+        category_id=int(category) if category.isdigit() else None,
+    )
+    return {"hints": hints, "hint_url": "?hint=1"}
+
+
+def _me_too(request: HttpRequest, community: Community, is_staff: bool) -> HttpResponse:
+    """ "Me too" pressed on a hint: count who is reporting on that matter, not a new one."""
+    issue = get_object_or_404(
+        queries.issues_visible_to(request.user).filter(community=community),
+        pk=request.POST["me_too"] if request.POST["me_too"].isdigit() else 0,
+    )
+    if is_staff:
+        form = IntakeForm(request.POST, request.FILES, community=community)
+        form.is_valid()  # only the reporter's part is used: the rest of the report is not sent
+        data = form.cleaned_data
+        mode = data.get("reporter_mode")
+        who = {
+            "channel": data.get("channel") or Issue.Channel.HOTLINE,
+            "resident": data.get("reporter") if mode == "existing" else None,
+            "name": data.get("new_name", "") if mode == "new" else "",
+            "phone": data.get("contact_phone", "") if mode in ("new", "anonymous") else "",
+        }
+    else:
+        form = ReportForm(request.POST, request.FILES, community=community)
+        term = _term_on_council(request.user, community)
+        who = {
+            "channel": Issue.Channel.PATROL,
+            "resident": term.resident if term else None,
+            "user": request.user,
+        }
+    try:
+        _supporter, counted = supporters.issue_me_too(issue=issue, actor=request.user, **who)
+    except REFUSALS as error:
+        form = type(form)(initial=request.POST.dict(), community=community)
+        form.add_error(None, refusal_message(error))
+        return _report_page(request, community, form, is_staff, status=422)
+    if counted:
+        issue.refresh_from_db(fields=["supporter_count"])
+        message = _("Counted on “%(title)s”: %(n)s residents have reported it.") % {
+            "title": issue.title,
+            "n": issue.supporter_count + 1,  # and its first reporter
+        }
+    else:
+        message = _("Already counted on “%(title)s”.") % {"title": issue.title}
+    messages.success(request, message)
+    return redirect(reverse("issues:detail", args=[issue.pk]) + "?reported=1")
+
+
 def _report_page(
     request: HttpRequest,
     community: Community,
@@ -119,6 +178,7 @@ def _report_page(
     status: int = 200,
 ) -> HttpResponse:
     context = {"community": community, "form": form, "is_staff": is_staff}
+    context |= similar_hints(community, form.data if form.is_bound else {})
     if is_staff:
         context |= _resident_matches(
             request.user, community, search or "", chosen=form.chosen_reporter()

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from issues import events, replies
+from issues.actions.supporters import supporters_tell
 from issues.events import IssueActionError
 from issues.models import Category, Event, Issue, ReplyTemplate
 from issues.queries import reporter_phone
@@ -40,14 +41,11 @@ def issue_reply(*, issue: Issue, actor: User, text: str) -> Event:
         issue.first_reply_at = event.created
         issue.reply_due_on = None
         events.save(issue, ["first_reply_at", "reply_due_on"])
+    context = {**events.notice_context(issue), "reply": text, "code": issue.tracking_code}
     phone = reporter_phone(issue)
     if phone:
-        notifications.notify_phone(
-            phone,
-            "issue_reply",
-            {**events.notice_context(issue), "reply": text, "code": issue.tracking_code},
-            key=f"issue_reply:{event.pk}",
-        )
+        notifications.notify_phone(phone, "issue_reply", context, key=f"issue_reply:{event.pk}")
+    supporters_tell(issue, "issue_reply", context, key=f"issue_reply:{event.pk}")
     return event
 
 
