@@ -203,6 +203,12 @@ class Issue(models.Model):
                 condition=Q(status__in=OPEN_STATUS_VALUES),
                 name="issue_open_period",
             ),
+            # … and the residents who said "me too" on them: the few issues that have any.
+            models.Index(
+                fields=["community", "created", "supporter_count"],
+                condition=Q(supporter_count__gt=0),
+                name="issue_also_reported",
+            ),
             models.Index(
                 fields=["reply_due_on"],
                 condition=Q(status__in=OPEN_STATUS_VALUES, reply_due_on__isnull=False),

@@ -102,3 +102,15 @@ def _ranked_here(issues, pairs, category_id, fields, limit) -> list[Hint]:
             hints.append(Hint(issue, round(score, 2)))
     hints.sort(key=lambda hint: (-hint.score, -hint.issue.created.timestamp(), -hint.issue.pk))
     return hints[:limit]
+
+
+def hints_context(community, typed) -> dict:
+    """The hint list's context from what was typed so far (a GET or a bound form's data)."""
+    category = str(typed.get("category", ""))
+    hints = similar_open(
+        community.pk,
+        title=str(typed.get("title", ""))[:200],
+        place=str(typed.get("place", ""))[:200],
+        category_id=int(category) if category.isdigit() else None,
+    )
+    return {"hints": hints, "hint_url": "?hint=1"}

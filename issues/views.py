@@ -64,7 +64,9 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
     permissions.require_report_issue(request.user, community)
     is_staff = permissions.may_take_in_issue(request.user, community)
     if request.htmx and "hint" in request.GET:
-        return render(request, "issues/_similar.html", similar_hints(community, request.GET))
+        return render(
+            request, "issues/_similar.html", similar.hints_context(community, request.GET)
+        )
     data = (request.POST or None, request.FILES or None)
     if request.POST.get("me_too"):
         return _me_too(request, community, is_staff)
@@ -113,18 +115,6 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
     )
 
 
-def similar_hints(community: Community, typed) -> dict:
-    """The open matters of the community like the one typed so far, for the hint list."""
-    category = typed.get("category", "")
-    hints = similar.similar_open(
-        community.pk,
-        title=typed.get("title", "")[:200],
-        place=typed.get("place", "")[:200],
-        category_id=int(category) if category.isdigit() else None,
-    )
-    return {"hints": hints, "hint_url": "?hint=1"}
-
-
 def _me_too(request: HttpRequest, community: Community, is_staff: bool) -> HttpResponse:
     """ "Me too" pressed on a hint: count who is reporting on that matter, not a new one."""
     issue = get_object_or_404(
@@ -153,8 +143,9 @@ def _me_too(request: HttpRequest, community: Community, is_staff: bool) -> HttpR
     try:
         _supporter, counted = supporters.issue_me_too(issue=issue, actor=request.user, **who)
     except REFUSALS as error:
+        # The report as typed, unjudged (it was not sent), with why nobody was counted.
+        messages.error(request, refusal_message(error))
         form = type(form)(initial=request.POST.dict(), community=community)
-        form.add_error(None, refusal_message(error))
         return _report_page(request, community, form, is_staff, status=422)
     if counted:
         issue.refresh_from_db(fields=["supporter_count"])
@@ -178,7 +169,7 @@ def _report_page(
     status: int = 200,
 ) -> HttpResponse:
     context = {"community": community, "form": form, "is_staff": is_staff}
-    context |= similar_hints(community, form.data if form.is_bound else {})
+    context |= similar.hints_context(community, form.data if form.is_bound else {})
     if is_staff:
         context |= _resident_matches(
             request.user, community, search or "", chosen=form.chosen_reporter()
@@ -282,6 +273,7 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
         "today": timezone.localdate(),
         "convene_form": extensions.convene_form(user, issue),
         "reply_templates": _reply_templates(issue) if may_reply else [],
+        "supporters": list(issue.supporters.all()) if issue.supporter_count else [],
         **forms,
     }
     return render(request, "issues/detail.html", context, status=status)
