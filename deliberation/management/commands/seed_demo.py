@@ -284,7 +284,7 @@ class Command(BaseCommand):
 
     def _issues(self, street: Street, communities: dict[str, Community]) -> None:
         """A realistic inbox: typical matters in every state, one escalated to the street."""
-        from issues.actions import intake
+        from issues.actions import intake, supporters
         from issues.models import Category, Issue
 
         staff = {
@@ -301,9 +301,23 @@ class Command(BaseCommand):
             rng = random.Random(f"issues-{name}")
             residents = list(community.residents.filter(is_active=True)[:20])
             count = 14 if name == "马南社区" else 4 + position % 5
+            first_of: dict[str, Issue] = {}
             for index in range(count):
                 title, code, place = DEMO_ISSUES[(index + position) % len(DEMO_ISSUES)]
-                issue = intake.issue_report(
+                earlier = first_of.get(title)
+                if earlier is not None:
+                    earlier.refresh_from_db(fields=["status"])
+                if earlier is not None and earlier.is_open:
+                    # The same matter again: the hint led the resident to "me too" on it.
+                    supporters.issue_me_too(
+                        issue=earlier,
+                        actor=actor,
+                        channel=rng.choice(DEMO_CHANNELS),
+                        resident=rng.choice(residents) if residents else None,
+                        phone="" if residents else f"1390000{index:04d}",
+                    )
+                    continue
+                issue = first_of[title] = intake.issue_report(
                     actor=actor,
                     community=community,
                     title=title,
