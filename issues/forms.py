@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from common.forms import SubmissionKeyField, day_field
 from common.phones import normalise_phone
 from common.versions import VersionField
-from issues import lifecycle, photos
+from issues import lifecycle, photos, replies
 from issues.models import Category, Issue
 from members.forms import review_days_field
 from members.models import Community, CouncilMember, Department, Resident, Role, Street, User
@@ -331,10 +331,47 @@ class EscalateForm(VersionedForm):
 
 
 class CommentForm(forms.Form):
+    """Text on the matter's timeline: an internal note, or (for those who may) a reply that
+    the resident reads on the tracking page and receives by text message."""
+
+    NOTE, REPLY = "note", "reply"
+    kind = forms.ChoiceField(
+        label=_("Who reads it"),
+        choices=[
+            (NOTE, _("Internal note: only the people handling the matter")),
+            (REPLY, _("Reply to the resident: tracking page and text message")),
+        ],
+        initial=NOTE,
+        required=False,  # a note unless the reply is chosen
+        widget=forms.RadioSelect,
+    )
     text = forms.CharField(
-        label=_("Comment"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Text"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
     )
     submission_key = SubmissionKeyField()
+
+    def __init__(self, *args, may_reply: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not may_reply:
+            del self.fields["kind"]
+            self.fields["text"].label = _("Internal note")
+
+    @property
+    def is_reply(self) -> bool:
+        return "kind" in self.fields and self.cleaned_data.get("kind") == self.REPLY
+
+
+class ReplyTemplateForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=60)
+    body = forms.CharField(
+        label=_("Text"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=replies.PLACEHOLDER_HELP,
+    )
+
+    def clean_body(self) -> str:
+        return replies.clean_body(self.cleaned_data["body"])
 
 
 class PhotoForm(forms.Form):
@@ -414,6 +451,7 @@ class CategoryForm(forms.ModelForm):
             "position",
             "is_active",
             "review_after_days",
+            "first_reply_days",
         ]
 
     def __init__(self, *args, **kwargs) -> None:

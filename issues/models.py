@@ -36,6 +36,15 @@ class Category(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(90)],
         help_text=_("Leave empty to use the council's setting."),
     )
+    # How soon the resident hears back first (a reply, not the solution): a burst pipe
+    # within a day, a parking dispute within a week. Overdue rules use it beside due_on.
+    first_reply_days = models.PositiveSmallIntegerField(
+        _("first reply within (days)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text=_("Days the first reply to the resident may take; leave empty for no limit."),
+    )
     version = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -143,6 +152,11 @@ class Issue(models.Model):
         related_name="assigned_issues",
     )
     due_on = models.DateField(_("due on"), null=True, blank=True)
+    # Set from the category at report time and cleared by the first reply to the resident.
+    reply_due_on = models.DateField(_("first reply due on"), null=True, blank=True)
+    first_reply_at = models.DateTimeField(_("first replied at"), null=True, blank=True)
+    # Residents who reported the same matter again ("me too"), kept in step with Supporter.
+    supporter_count = models.PositiveIntegerField(_("also reported by"), default=0)
 
     deliberated_at = models.DateTimeField(_("deliberated at"), null=True, blank=True)
     outcome_note = models.TextField(_("explanation for the reporter"), max_length=2000, blank=True)
@@ -185,9 +199,20 @@ class Issue(models.Model):
             # … and those of them still open, with their due dates (overdue depends on today,
             # so these two figures are read live, not from IssueMonth).
             models.Index(
-                fields=["community", "created", "due_on"],
+                fields=["community", "created", "due_on", "reply_due_on"],
                 condition=Q(status__in=OPEN_STATUS_VALUES),
                 name="issue_open_period",
+            ),
+            # … and the residents who said "me too" on them: the few issues that have any.
+            models.Index(
+                fields=["community", "created", "supporter_count"],
+                condition=Q(supporter_count__gt=0),
+                name="issue_also_reported",
+            ),
+            models.Index(
+                fields=["reply_due_on"],
+                condition=Q(status__in=OPEN_STATUS_VALUES, reply_due_on__isnull=False),
+                name="issue_open_reply_due",
             ),
         ]
 
@@ -211,7 +236,18 @@ class Issue(models.Model):
         return self.status in self.OPEN_STATUSES
 
     def is_overdue(self, today) -> bool:
-        return bool(self.due_on and self.is_open and self.due_on < today)
+        """Open past its due date, or past the day its first reply was due."""
+        return bool(self.is_open and self.due_on and self.due_on < today) or (
+            self.is_reply_overdue(today)
+        )
+
+    def is_reply_overdue(self, today) -> bool:
+        return bool(self.is_open and self.reply_due_on and self.reply_due_on < today)
+
+    @classmethod
+    def overdue_q(cls, today) -> Q:
+        """The filter that matches ``is_overdue`` in the database."""
+        return Q(status__in=OPEN_STATUS_VALUES) & (Q(due_on__lt=today) | Q(reply_due_on__lt=today))
 
 
 class Photo(models.Model):
@@ -247,7 +283,9 @@ class Event(models.Model):
         TIER = "tier", _("handling tier changed")
         ASSIGNED = "assigned", _("assigned")
         DUE = "due", _("due date set")
-        COMMENT = "comment", _("comment")
+        # Staff's own notes: never on the tracking page, in texts or in residents' exports.
+        COMMENT = "comment", _("internal note")
+        REPLY = "reply", _("reply to the resident")
         PHOTO = "photo", _("photo added")
         ESCALATED = "escalated", _("escalated")
         ACCEPTED = "accepted", _("escalation accepted")
@@ -261,6 +299,7 @@ class Event(models.Model):
         DELIBERATED = "deliberated", _("deliberated at a council meeting")
         REVIEW_SENT = "review_sent", _("follow-up review started")
         REVIEW_REMINDED = "review_reminded", _("reminded the reporter to rate")
+        ME_TOO = "me_too", _("another resident reported it too")
         RATED = "rated", _("the reporter rated the outcome")
         REVIEWED = "reviewed", _("follow-up review recorded by the council")
         TASK_PROGRESS = "task_progress", _("progress on the council's task")
@@ -619,3 +658,82 @@ class DepartmentMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.department_id} {self.month:%Y-%m}"
+
+
+class ReplyTemplate(models.Model):
+    """A reply the street's staff and departments reuse, with placeholders for the
+    resident's name, the tracking code and dates (issues.replies)."""
+
+    street = models.ForeignKey(
+        "members.Street", on_delete=models.CASCADE, related_name="reply_templates"
+    )
+    title = models.CharField(_("title"), max_length=60)
+    body = models.TextField(_("text"), max_length=1000)
+    is_active = models.BooleanField(_("in use"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("reply template")
+        verbose_name_plural = _("reply templates")
+        ordering = ["street_id", "title", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["street", "title"],
+                condition=Q(is_active=True),
+                name="reply_template_unique_title",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Supporter(models.Model):
+    """A resident who reported an open matter again ("me too", 我也遇到了) instead of filing a
+    second one: counted once per person (resident, account or phone) and told of progress."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="supporters")
+    resident = models.ForeignKey(
+        "members.Resident", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    name = models.CharField(_("name"), max_length=50, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    channel = models.CharField(_("channel"), max_length=20, choices=Issue.Channel)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("resident who also reported")
+        verbose_name_plural = _("residents who also reported")
+        ordering = ["created", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issue", "resident"],
+                condition=Q(resident__isnull=False),
+                name="supporter_once_per_resident",
+            ),
+            models.UniqueConstraint(
+                fields=["issue", "user"],
+                condition=Q(user__isnull=False),
+                name="supporter_once_per_account",
+            ),
+            models.UniqueConstraint(
+                fields=["issue", "phone"], condition=~Q(phone=""), name="supporter_once_per_phone"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.issue_id}: {self.name or self.resident_id or self.user_id}"

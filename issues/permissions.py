@@ -159,3 +159,19 @@ def may_confirm_task(user: User, issue: Issue) -> bool:
 
 
 require_confirm_task = requirement(may_confirm_task)
+
+
+def may_reply_to_resident(user: User, issue: Issue) -> bool:
+    """The community's staff, its street office, and a department the matter was sent to."""
+    if may_handle_issue(user, issue):
+        return True
+    scope = scope_of(user)
+    if issue.community.street_id in scope.admin_street_ids:
+        return True
+    return (
+        bool(scope.department_ids)
+        and issue.escalations.filter(department_id__in=scope.department_ids).exists()
+    )
+
+
+require_reply_to_resident = requirement(may_reply_to_resident)

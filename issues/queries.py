@@ -19,6 +19,7 @@ from issues.models import (
     Issue,
     Photo,
     Rating,
+    ReplyTemplate,
     TaskReport,
 )
 from members.models import Community, CouncilMember, ExportRecord, Role, Street, User
@@ -133,7 +134,7 @@ def _filtered(user: User, filters: InboxFilters) -> QuerySet[Issue]:
     if filters.state == "open":
         issues = issues.filter(status__in=Issue.OPEN_STATUSES)
     if filters.overdue:
-        issues = issues.filter(due_on__lt=timezone.localdate(), status__in=Issue.OPEN_STATUSES)
+        issues = issues.filter(Issue.overdue_q(timezone.localdate()))
     if filters.mine:
         issues = issues.filter(
             Q(assigned_staff=user) | Q(assigned_members__roles__user=user) | Q(entered_by=user)
@@ -432,10 +433,20 @@ def street_admins_of(issue: Issue) -> list[User]:
 
 def overdue_issue_ids(today: dt.date) -> list[int]:
     return list(
-        Issue.objects.filter(due_on__lt=today, status__in=Issue.OPEN_STATUSES)
+        Issue.objects.filter(Issue.overdue_q(today))
         .order_by("due_on", "id")
         .values_list("pk", flat=True)
     )
+
+
+def reporter_phone(issue: Issue) -> str:
+    """Where the reporter can be reached: the number given with the report, or the resident's."""
+    if issue.contact_phone:
+        return issue.contact_phone
+    reporter = issue.reporter
+    if reporter is not None and reporter.is_active:
+        return reporter.phone
+    return ""
 
 
 def public_issue(tracking_code: str) -> Issue:
@@ -472,3 +483,35 @@ def export_jobs_of(user: User) -> QuerySet[ExportRecord]:
 def export_job_for(user: User, pk: int) -> ExportRecord:
     """One of the user's own export jobs; 404 for anyone else's."""
     return get_object_or_404(export_jobs_of(user), pk=pk)
+
+
+# --- Reply templates ----------------------------------------------------------------------
+
+
+def reply_streets(user: User) -> QuerySet[Street]:
+    """The streets whose reply templates the user keeps and uses: their street office, the
+    street of the communities they staff, the street of their department."""
+    scope = scope_of(user)
+    if scope.is_empty:
+        return Street.objects.none()
+    return Street.objects.filter(
+        Q(pk__in=scope.admin_street_ids)
+        | Q(communities__pk__in=scope.staff_community_ids)
+        | Q(departments__pk__in=scope.department_ids)
+    ).distinct()
+
+
+def reply_street_for(user: User, pk: int) -> Street:
+    return get_object_or_404(reply_streets(user), pk=pk)
+
+
+def reply_templates_of(street: Street, *, active_only: bool = True) -> QuerySet[ReplyTemplate]:
+    templates = ReplyTemplate.objects.filter(street=street)
+    return templates.filter(is_active=True) if active_only else templates
+
+
+def reply_template_for(user: User, pk: int) -> ReplyTemplate:
+    return get_object_or_404(
+        ReplyTemplate.objects.filter(street__in=reply_streets(user)).select_related("street"),
+        pk=pk,
+    )

@@ -31,7 +31,7 @@ from common import throttle
 from issues import events, extensions
 from issues.actions import handling
 from issues.models import Event, FollowUpReview, Issue, Rating
-from issues.queries import community_staff_of, responsible_users
+from issues.queries import community_staff_of, reporter_phone, responsible_users
 from members import notifications
 from members.models import User
 
@@ -101,16 +101,6 @@ def link_state(review: FollowUpReview, now: dt.datetime) -> str:
     if now >= review.link_expires_at:
         return "expired"
     return "open"
-
-
-def reporter_phone(issue: Issue) -> str:
-    """Where the reporter can be asked: the number given with the report, or the resident's."""
-    if issue.contact_phone:
-        return issue.contact_phone
-    reporter = issue.reporter
-    if reporter is not None and reporter.is_active:
-        return reporter.phone
-    return ""
 
 
 # How often the reporter may have the rating link texted again from the tracking page.

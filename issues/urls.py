@@ -1,6 +1,6 @@
 from django.urls import path
 
-from issues import escalation_views, export_views, inbox_views, task_views, views
+from issues import escalation_views, export_views, inbox_views, reply_views, task_views, views
 
 app_name = "issues"
 
@@ -35,6 +35,9 @@ urlpatterns = [
     path("tasks/<int:pk>/return/", task_views.task_return, name="task_return"),
     path("street/<int:street_id>/escalations/", escalation_views.street_queue, name="street_queue"),
     path("street/<int:street_id>/categories/", views.categories, name="categories"),
+    path("street/<int:street_id>/replies/", reply_views.reply_list, name="replies"),
+    path("replies/<int:pk>/", reply_views.reply_edit, name="reply_edit"),
+    path("replies/<int:pk>/retire/", reply_views.reply_retire, name="reply_retire"),
     path("escalations/<int:pk>/", escalation_views.escalation_decide, name="escalation"),
     path("work/", escalation_views.work, name="work"),
     path("work/<int:pk>/", escalation_views.escalation_reply, name="reply"),

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,8 +20,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from common import versions
 from common.refusals import Refusal
-from issues import extensions, lifecycle, permissions, queries, reviews
-from issues.actions import escalations, handling, intake, upkeep
+from issues import extensions, lifecycle, permissions, queries, replies, reviews, similar
+from issues.actions import escalations, handling, intake, supporters, upkeep
+from issues.actions import replies as reply_actions
 from issues.events import IssueActionError
 from issues.forms import (
     AssignForm,
@@ -62,7 +63,13 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
     community = member_queries.community_for(request.user, community_id)
     permissions.require_report_issue(request.user, community)
     is_staff = permissions.may_take_in_issue(request.user, community)
+    if request.htmx and "hint" in request.GET:
+        return render(
+            request, "issues/_similar.html", similar.hints_context(community, request.GET)
+        )
     data = (request.POST or None, request.FILES or None)
+    if request.POST.get("me_too"):
+        return _me_too(request, community, is_staff)
     if not is_staff:
         form = ReportForm(*data, community=community)
     elif request.POST.get("find_resident"):
@@ -108,6 +115,50 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
     )
 
 
+def _me_too(request: HttpRequest, community: Community, is_staff: bool) -> HttpResponse:
+    """ "Me too" pressed on a hint: count who is reporting on that matter, not a new one."""
+    issue = get_object_or_404(
+        queries.issues_visible_to(request.user).filter(community=community),
+        pk=request.POST["me_too"] if request.POST["me_too"].isdigit() else 0,
+    )
+    if is_staff:
+        form = IntakeForm(request.POST, request.FILES, community=community)
+        form.is_valid()  # only the reporter's part is used: the rest of the report is not sent
+        data = form.cleaned_data
+        mode = data.get("reporter_mode")
+        who = {
+            "channel": data.get("channel") or Issue.Channel.HOTLINE,
+            "resident": data.get("reporter") if mode == "existing" else None,
+            "name": data.get("new_name", "") if mode == "new" else "",
+            "phone": data.get("contact_phone", "") if mode in ("new", "anonymous") else "",
+        }
+    else:
+        form = ReportForm(request.POST, request.FILES, community=community)
+        term = _term_on_council(request.user, community)
+        who = {
+            "channel": Issue.Channel.PATROL,
+            "resident": term.resident if term else None,
+            "user": request.user,
+        }
+    try:
+        _supporter, counted = supporters.issue_me_too(issue=issue, actor=request.user, **who)
+    except REFUSALS as error:
+        # The report as typed, unjudged (it was not sent), with why nobody was counted.
+        messages.error(request, refusal_message(error))
+        form = type(form)(initial=request.POST.dict(), community=community)
+        return _report_page(request, community, form, is_staff, status=422)
+    if counted:
+        issue.refresh_from_db(fields=["supporter_count"])
+        message = _("Counted on “%(title)s”: %(n)s residents have reported it.") % {
+            "title": issue.title,
+            "n": issue.supporter_count + 1,  # and its first reporter
+        }
+    else:
+        message = _("Already counted on “%(title)s”.") % {"title": issue.title}
+    messages.success(request, message)
+    return redirect(reverse("issues:detail", args=[issue.pk]) + "?reported=1")
+
+
 def _report_page(
     request: HttpRequest,
     community: Community,
@@ -118,6 +169,7 @@ def _report_page(
     status: int = 200,
 ) -> HttpResponse:
     context = {"community": community, "form": form, "is_staff": is_staff}
+    context |= similar.hints_context(community, form.data if form.is_bound else {})
     if is_staff:
         context |= _resident_matches(
             request.user, community, search or "", chosen=form.chosen_reporter()
@@ -194,8 +246,9 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
         and not hasattr(review, "rating")
     ):
         forms["rating_form"] = StaffRatingForm()
+    may_reply = permissions.may_reply_to_resident(user, issue)
     if permissions.may_comment_on_issue(user, issue):
-        forms["comment_form"] = CommentForm()
+        forms["comment_form"] = CommentForm(may_reply=may_reply)
         forms["photo_form"] = PhotoForm()
     forms.update(bound)
     assigned_members = list(issue.assigned_members.select_related("resident"))
@@ -219,9 +272,32 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
         and issue.tier in (Issue.Tier.COUNCIL, Issue.Tier.COMMUNITY),
         "today": timezone.localdate(),
         "convene_form": extensions.convene_form(user, issue),
+        "reply_templates": _reply_templates(issue) if may_reply else [],
+        "supporters": list(issue.supporters.all()) if issue.supporter_count else [],
         **forms,
     }
     return render(request, "issues/detail.html", context, status=status)
+
+
+def _reply_templates(issue: Issue) -> list:
+    return list(queries.reply_templates_of(issue.community.street).only("pk", "title"))
+
+
+def _comment_form_with_template(request: HttpRequest, issue: Issue) -> CommentForm | None:
+    """A reply started from one of the street's templates, its placeholders filled in."""
+    try:
+        template_id = int(request.GET.get("reply_template", ""))
+    except ValueError:
+        return None
+    if not permissions.may_reply_to_resident(request.user, issue):
+        return None
+    template = queries.reply_templates_of(issue.community.street).filter(pk=template_id).first()
+    if template is None:
+        return None
+    return CommentForm(
+        initial={"kind": CommentForm.REPLY, "text": replies.fill(template.body, issue)},
+        may_reply=True,
+    )
 
 
 def _refresh_version(form, issue: Issue):
@@ -235,7 +311,14 @@ def _refresh_version(form, issue: Issue):
 @login_required
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _detail(request, queries.issue_for(request.user, pk))
+    issue = queries.issue_for(request.user, pk)
+    form = _comment_form_with_template(request, issue)
+    if form is None:
+        return _detail(request, issue)
+    if request.htmx:
+        context = {"issue": issue, "comment_form": form, "reply_templates": _reply_templates(issue)}
+        return render(request, "issues/detail.html#comment_form", context)
+    return _detail(request, issue, comment_form=form)
 
 
 def _run_from_issue_page(request, pk, *, require, form_name, make_form, perform) -> HttpResponse:
@@ -360,11 +443,17 @@ def escalate(request: HttpRequest, pk: int) -> HttpResponse:
 def comment(request: HttpRequest, pk: int) -> HttpResponse:
     issue = queries.issue_for(request.user, pk)
     permissions.require_comment_on_issue(request.user, issue)
-    form = CommentForm(request.POST)
+    form = CommentForm(
+        request.POST, may_reply=permissions.may_reply_to_resident(request.user, issue)
+    )
     if form.is_valid():
+        text = form.cleaned_data["text"]
 
         def add() -> str:
-            intake.issue_comment(issue=issue, actor=request.user, text=form.cleaned_data["text"])
+            if form.is_reply:
+                reply_actions.issue_reply(issue=issue, actor=request.user, text=text)
+            else:
+                intake.issue_comment(issue=issue, actor=request.user, text=text)
             return reverse("issues:detail", args=[issue.pk])
 
         try:
@@ -375,6 +464,10 @@ def comment(request: HttpRequest, pk: int) -> HttpResponse:
         except REFUSALS as error:
             form.add_error(None, refusal_message(error))
         else:
+            if form.is_reply:
+                messages.success(request, _("Your reply was sent to the resident."))
+            else:
+                messages.success(request, _("Internal note added."))
             return redirect(url)
     return _detail(request, issue, status=422, comment_form=form)
 

@@ -151,6 +151,21 @@ KINDS: dict[str, NoticeKind] = {
         body=_("%(community)s: please rate how “%(title)s” was handled: %(link)s"),
         to_residents=True,
     ),
+    # To the resident who raised a matter: staff's reply (issues.actions.replies), once each.
+    "issue_reply": NoticeKind(
+        subject=_("A reply about your report"),
+        body=_("%(community)s: about “%(title)s” (%(code)s): %(reply)s"),
+        to_residents=True,
+    ),
+    # To the residents who added "me too" to a matter (issues.actions.supporters).
+    "supporter_progress": NoticeKind(
+        subject=_("News about a problem you reported"),
+        body=_(
+            "%(community)s: there is news about “%(title)s”, which you also reported. "
+            "Follow it with the code %(code)s."
+        ),
+        to_residents=True,
+    ),
     # To a resident who asked the visiting team for a visit (visits.actions.asked): once.
     "asked_visit_scheduled": NoticeKind(
         subject=_("Your visit is scheduled"),

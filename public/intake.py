@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from common import throttle
-from issues.actions import intake
+from issues.actions import intake, supporters
 from issues.events import IssueActionError
 from issues.models import Issue
 from members.models import Community
@@ -110,3 +110,57 @@ def claim_submission(
             return 422
         time.sleep(POLL_SECONDS)
     return None
+
+
+def me_too_once(
+    form: public_forms.PublicReportForm,
+    community: Community,
+    issue_id: str,
+    *,
+    client: str,
+    per_hour: int,
+) -> str | int:
+    """Count the resident on an open matter of the community ("me too"), within the same
+    hourly limit as reports: the matter's tracking code, else the status of the form page,
+    whose errors are added to the form. A phone number is needed: it counts the resident
+    once and tells them of progress."""
+    if form.rejected:
+        return 400
+    phone = form.cleaned_data.get("contact_phone", "")
+    if "contact_phone" in form.errors:
+        return 422
+    if not phone:
+        form.add_error(
+            "contact_phone",
+            _("Leave your phone number to be counted: once only, and told of progress."),
+        )
+        return 422
+    issue = Issue.objects.filter(
+        community=community, pk=int(issue_id) if issue_id.isdigit() else 0
+    ).first()
+    if issue is None:
+        form.add_error(None, _("That matter is not one of this community's open matters."))
+        return 422
+    limit_key = f"report:{client}"
+    if not throttle.hit(limit_key, per_hour, HOUR):
+        form.add_error(
+            None,
+            _(
+                "Several reports were sent from this connection in the last hour. Please try "
+                "again in an hour, or tell your community office in person or by phone."
+            ),
+        )
+        return 429
+    try:
+        supporters.issue_me_too(
+            issue=issue,
+            actor=None,
+            channel=Issue.Channel.PUBLIC_FORM,
+            name=form.cleaned_data.get("contact_name", ""),
+            phone=phone,
+        )
+    except IssueActionError as error:
+        throttle.undo(limit_key, HOUR)
+        form.add_error(None, str(error))
+        return 422
+    return issue.tracking_code

@@ -18,6 +18,7 @@ from datetime import datetime
 from functools import wraps
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -25,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -33,7 +35,7 @@ from common import throttle
 from common.bodycap import counts_refusals_toward
 from common.phones import mask_phone
 from common.qr import qr_code, qr_svg
-from issues import queries, reviews
+from issues import queries, reviews, similar
 from issues.models import Event, FollowUpReview, Issue, Rating
 from issues.review_forms import RatingForm
 from members import permissions as members_permissions
@@ -147,12 +149,29 @@ class ReportRefused(Exception):
 @public_page
 def report(request: HttpRequest, token: str) -> HttpResponse:
     community = community_from_token(token, with_teams=True)
+    if request.htmx and "hint" in request.GET:
+        return render(
+            request, "issues/_similar.html", similar.hints_context(community, request.GET)
+        )
     bound = request.method == "POST"
     form = public_forms.PublicReportForm(
         request.POST if bound else None, request.FILES if bound else None, community=community
     )
     status = 200
-    if bound:
+    if bound and request.POST.get("me_too"):
+        form.is_valid()
+        outcome = intake.me_too_once(
+            form,
+            community,
+            request.POST["me_too"],
+            client=throttle.client_ip(request),
+            per_hour=REPORTS_PER_HOUR,
+        )
+        if isinstance(outcome, str):
+            messages.success(request, _("Thank you: you are counted on this matter."))
+            return redirect("public:track_issue", code=outcome)
+        status = outcome
+    elif bound:
         status = 422
         if form.is_valid():
 
@@ -181,6 +200,7 @@ def report(request: HttpRequest, token: str) -> HttpResponse:
         "form": form,
         "token": token,
         "has_teams": community.has_teams,
+        **similar.hints_context(community, form.data if bound else {}),
     }
     return render(request, "public/report.html", context, status=status)
 
@@ -329,7 +349,7 @@ def _rating_offer(issue: Issue) -> dict:
     review = queries.latest_review(issue)
     if review is None or reviews.link_state(review, timezone.now()) != "open":
         return {"rating_open": False}
-    return {"rating_open": True, "rating_phone": mask_phone(reviews.reporter_phone(issue))}
+    return {"rating_open": True, "rating_phone": mask_phone(queries.reporter_phone(issue))}
 
 
 @require_POST
@@ -430,7 +450,14 @@ def _not_found(request: HttpRequest, code: str) -> HttpResponse:
 def _public_event(event: Event) -> PublicEvent:
     """The label, and the new status or tier; a note only where it was written for the public."""
     label, detail = event.get_kind_display(), ""
-    if event.kind == Event.Kind.STATUS and event.data.get("deliberated_at"):
+    if event.kind == Event.Kind.REPLY:
+        label = pgettext("to the resident", "Reply")
+    elif event.kind == Event.Kind.ME_TOO:
+        more = int(event.to_value or 1)
+        detail = ngettext(
+            "%(n)s more resident has reported it", "%(n)s more residents have reported it", more
+        ) % {"n": more}
+    elif event.kind == Event.Kind.STATUS and event.data.get("deliberated_at"):
         label = _("discussed at a council meeting")
     elif event.kind == Event.Kind.STATUS:
         detail = _choice_label(Issue.Status, event.to_value)

@@ -42,6 +42,7 @@ from urllib.parse import urlencode
 from django.db.models import (
     Count,
     Q,
+    Sum,
 )
 from django.urls import reverse
 from django.utils import timezone
@@ -90,6 +91,8 @@ class IssueFigures:
     resolved: int = 0
     still_open: int = 0
     overdue: int = 0
+    # Residents who said "me too" on the period's issues instead of reporting them again.
+    also_reported: int = 0
     median_days: float | None = None
     p90_days: float | None = None
     reviews: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REVIEW_KINDS, 0))
@@ -281,11 +284,18 @@ def dashboard(
     for community_id, still_open, late in (
         collected.filter(status__in=Issue.OPEN_STATUSES)
         .values_list("community_id")
-        .annotate(n=Count("*"), late=Count("community_id", filter=Q(due_on__lt=today)))
+        .annotate(n=Count("*"), late=Count("community_id", filter=Issue.overdue_q(today)))
     ):
         for figures in (by_community[community_id], totals):
             figures.still_open += still_open
             figures.overdue += late
+    for community_id, also in (
+        collected.filter(supporter_count__gt=0)
+        .values_list("community_id")
+        .annotate(n=Sum("supporter_count"))
+    ):
+        for figures in (by_community[community_id], totals):
+            figures.also_reported += also
 
     months = period.months()
     conditions = review_conditions()

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from deliberation.management.commands.seed_demo import DEMO_PASSWORD
 from deliberation.models import AgendaItem, Meeting, MeetingGuest, Minutes
-from issues.models import Escalation, Event, Issue
+from issues.models import Escalation, Event, Issue, ReplyTemplate
 from members.models import Community, Council, CouncilMember, Notice, Resident, Role, User
 from visits import figures
 from visits import queries as visits_queries
@@ -78,6 +78,12 @@ def test_demo_data_is_realistic_and_idempotent(db):
 
     assert set(Role.objects.values_list("kind", flat=True)) == set(Role.Kind.values)
     assert Issue.objects.filter(community__name="马南社区").count() >= 10
+    # The small park's drinking fountain is one open matter with a "me too", not two reports.
+    fountain = Issue.objects.filter(
+        community__name="马南社区", title__contains="饮水机", status__in=Issue.OPEN_STATUSES
+    )
+    assert fountain.count() == 1 and fountain.get().supporter_count >= 1
+    assert ReplyTemplate.objects.filter(street__name="南恩街道", is_active=True).count() >= 3
     assert len(set(Issue.objects.values_list("status", flat=True))) >= 4
     assert Escalation.objects.filter(state="pending").exists()
     assert Meeting.objects.filter(council__community__name="马南社区").count() >= 3

@@ -166,6 +166,8 @@ def test_every_kind_told_to_a_person_with_an_account_has_a_page_to_open():
         "review_reminder",
         "asked_visit_scheduled",
         "meeting_guest_unit",
+        "issue_reply",
+        "supporter_progress",
     }
 
 

@@ -16,8 +16,9 @@ from issues.models import Category
 from members.models import Council
 from tests import factories
 
-# session, user, roles, unread count, then each page's own (see the test at the end).
-PINNED_CATEGORIES, PINNED_DETAIL = 6, 11
+# session, user, roles, unread count, then each page's own (see the test at the end); the
+# issue page reads the street's reply templates once for those who may reply.
+PINNED_CATEGORIES, PINNED_DETAIL = 6, 12
 
 
 def resolved(community, actor, *, code: str = "other"):

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from issues import events, extensions, lifecycle, permissions
 from issues.actions.base import review_schedule
+from issues.actions.supporters import supporters_tell
 from issues.events import IssueActionError
 from issues.models import Escalation, Event, FollowUpReview, Issue
 from members.models import CouncilMember, User
@@ -20,6 +21,9 @@ from members.models import CouncilMember, User
 # While an escalation is open the street office holds the matter: the community
 # cannot finish or park it behind the street's back.
 STREET_HOLDS = {"resolve", "close", "defer", "not_actionable"}
+# The residents who said "me too" hear when the matter is handled or found not actionable
+# (the reporter hears through the follow-up review and the tracking page).
+SUPPORTERS_TOLD = {Issue.Status.RESOLVED, Issue.Status.NOT_ACTIONABLE, Issue.Status.REOPENED}
 
 
 @transaction.atomic
@@ -68,7 +72,7 @@ def issue_transition(
     if transition.name == "close":
         _reviews_close(issue, timezone.now())
     events.save(issue, fields)
-    events.record(
+    event = events.record(
         issue,
         actor,
         Event.Kind.STATUS,
@@ -79,6 +83,9 @@ def issue_transition(
         # The reporter sees why a matter is not actionable or reopened; other notes stay internal.
         note_public=transition.name in {"not_actionable", "reopen"},
     )
+    if transition.target in SUPPORTERS_TOLD:
+        context = {**events.notice_context(issue), "code": issue.tracking_code}
+        supporters_tell(issue, "supporter_progress", context, key=f"supporter_progress:{event.pk}")
     return issue
 
 

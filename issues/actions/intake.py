@@ -9,10 +9,12 @@ from collections.abc import Sequence
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from issues import events, photos, rollup, search
 from issues.actions.base import store_photo
+from issues.actions.replies import reply_due_on
 from issues.events import IssueActionError
 from issues.models import Category, Event, Issue, Photo
 from issues.queries import responsible_users
@@ -68,6 +70,7 @@ def issue_report(
         contact_phone=contact_phone,
         entered_by=actor,
         tracking_code=_unused_tracking_code(),
+        reply_due_on=reply_due_on(category, timezone.localdate()),
     )
     issue.search_bigrams = search.document(issue.title, issue.description, issue.place)
     issue.full_clean()
@@ -124,15 +127,26 @@ def issue_edit(
         return issue
     for name in changed:
         setattr(issue, name, fields[name])
+    if "category" in changed and issue.first_reply_at is None:
+        # Still waiting for its first reply: the new category's deadline counts from the report.
+        issue.reply_due_on = reply_due_on(category, timezone.localtime(issue.created).date())
+        changed.append("reply_due_on")
     issue.search_bigrams = search.document(issue.title, issue.description, issue.place)
     issue.full_clean()
     events.save(issue, [*changed, "search_bigrams"])
-    events.record(issue, actor, Event.Kind.EDITED, note=", ".join(changed), public=False)
+    events.record(
+        issue,
+        actor,
+        Event.Kind.EDITED,
+        note=", ".join(name for name in changed if name != "reply_due_on"),
+        public=False,
+    )
     return issue
 
 
 @transaction.atomic
 def issue_comment(*, issue: Issue, actor: User, text: str) -> Event:
+    """An internal note: for the people handling the matter, never for the resident."""
     text = text.strip()
     if not text:
         raise IssueActionError(_("Write a comment first."))

@@ -14,7 +14,7 @@ from common import versions
 from issues import events
 from issues.actions import member_tasks
 from issues.events import IssueActionError
-from issues.models import Category, Event, Issue
+from issues.models import Category, Event, Issue, Supporter
 from issues.queries import responsible_users
 from members import notifications
 from members.models import User
@@ -75,6 +75,12 @@ def contact_details_erase(*, now: dt.datetime) -> int:
                 notifications.forget_phone(context_issue_id=issue_id)
                 events.record(Issue(pk=issue_id), None, Event.Kind.CONTACT_ERASED, public=False)
                 erased += 1
+    # The residents who said "me too" are forgotten with the matter, and their texts too.
+    supporters = Supporter.objects.filter(issue__closed_at__lt=cutoff).exclude(name="", phone="")
+    for issue_id in set(supporters.values_list("issue_id", flat=True)):
+        with transaction.atomic():
+            Supporter.objects.filter(issue_id=issue_id).update(name="", phone="")
+            notifications.forget_phone(context_issue_id=issue_id)
     return erased
 
 

@@ -83,6 +83,22 @@ DEMO_CHANNELS = [
 LANES = ["一巷", "二巷", "三巷", "新风巷", "和平巷", "东园巷"]
 
 
+DEMO_REPLIES = [
+    (
+        "已受理",
+        "{称呼}您好，您反映的问题已受理（查询码 {查询码}），我们将在{期限}前处理，请留意短信。",
+    ),
+    (
+        "已转交街道",
+        "{称呼}您好，您反映的问题需要街道协调，已于{日期}转交，进展可用查询码 {查询码} 查看。",
+    ),
+    (
+        "需要补充信息",
+        "{称呼}您好，为尽快处理，请告诉我们具体楼栋和时间，可回复短信或到社区办公室。",
+    ),
+]
+
+
 class Command(BaseCommand):
     help = "Create or refresh the demo street, communities, councils, residents and accounts."
 
@@ -94,6 +110,7 @@ class Command(BaseCommand):
         other, _ = Street.objects.get_or_create(name=OTHER_STREET)
         seed_categories(street)
         seed_categories(other)
+        self._reply_rules(street)
         for name in DEPARTMENTS:
             Department.objects.get_or_create(street=street, name=name)
         Department.objects.get_or_create(street=other, name="城北街道城管中队")
@@ -121,6 +138,18 @@ class Command(BaseCommand):
 
         rollup.rebuild()
         self._print(accounts)
+
+    @staticmethod
+    def _reply_rules(street: Street) -> None:
+        """First-reply deadlines for the urgent kinds, and the replies staff use most."""
+        from issues.models import Category, ReplyTemplate
+
+        Category.objects.filter(street=street, code="security").update(first_reply_days=1)
+        Category.objects.filter(street=street, code="facilities").update(first_reply_days=3)
+        for title, body in DEMO_REPLIES:
+            ReplyTemplate.objects.get_or_create(
+                street=street, title=title, is_active=True, defaults={"body": body}
+            )
 
     def _community(self, street: Street, name: str, *, size: int) -> Community:
         community, _ = Community.objects.get_or_create(street=street, name=name)
@@ -255,7 +284,7 @@ class Command(BaseCommand):
 
     def _issues(self, street: Street, communities: dict[str, Community]) -> None:
         """A realistic inbox: typical matters in every state, one escalated to the street."""
-        from issues.actions import intake
+        from issues.actions import intake, supporters
         from issues.models import Category, Issue
 
         staff = {
@@ -272,9 +301,23 @@ class Command(BaseCommand):
             rng = random.Random(f"issues-{name}")
             residents = list(community.residents.filter(is_active=True)[:20])
             count = 14 if name == "马南社区" else 4 + position % 5
+            first_of: dict[str, Issue] = {}
             for index in range(count):
                 title, code, place = DEMO_ISSUES[(index + position) % len(DEMO_ISSUES)]
-                issue = intake.issue_report(
+                earlier = first_of.get(title)
+                if earlier is not None:
+                    earlier.refresh_from_db(fields=["status"])
+                if earlier is not None and earlier.is_open:
+                    # The same matter again: the hint led the resident to "me too" on it.
+                    supporters.issue_me_too(
+                        issue=earlier,
+                        actor=actor,
+                        channel=rng.choice(DEMO_CHANNELS),
+                        resident=rng.choice(residents) if residents else None,
+                        phone="" if residents else f"1390000{index:04d}",
+                    )
+                    continue
+                issue = first_of[title] = intake.issue_report(
                     actor=actor,
                     community=community,
                     title=title,
