@@ -115,6 +115,12 @@ def meeting_context(
         item.can_move_down = movable and below is not None and not hasattr(below, "decision")
         rows.append((item, form))
     context["rows"] = rows
+    if guests:  # only a meeting with outside parties can give them work
+        tasks: dict[int, list] = {}
+        for task in queries.party_tasks_of(meeting):
+            tasks.setdefault(task.decision_id, []).append(task)
+        for item, _form in rows:
+            item.party_tasks = tasks.get(item.decision.pk, []) if hasattr(item, "decision") else []
     context["removed_items"] = list(queries.removed_items_of(meeting))
     if not request.htmx:
         context["minutes"] = minutes_queries.latest_for(meeting)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from deliberation import agenda_views, guest_views, home_views, views
+from deliberation import agenda_views, guest_views, home_views, party_views, views
 
 app_name = "meetings"
 
@@ -24,6 +24,16 @@ urlpatterns = [
     path("meetings/<int:pk>/attendance/", views.meeting_attendance, name="attendance"),
     path("meetings/<int:pk>/guests/", guest_views.guest_invite, name="guest_invite"),
     path("meetings/<int:pk>/guests/sign-in/", guest_views.guest_sign_in, name="guest_sign_in"),
+    path(
+        "meetings/<int:pk>/items/<int:item_pk>/parties/",
+        party_views.party_assign,
+        name="party_assign",
+    ),
+    path(
+        "meetings/<int:pk>/parties/<int:task_pk>/reply/",
+        party_views.party_reply,
+        name="party_reply",
+    ),
     path(
         "meetings/<int:pk>/guests/<int:guest_pk>/vote/",
         guest_views.guest_vote,

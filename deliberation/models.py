@@ -437,6 +437,47 @@ class Decision(models.Model):
         return tally_text(self.votes_for, self.votes_against or 0, self.votes_abstain or 0)
 
 
+class PartyTask(models.Model):
+    """Work a decision gives to an outside party at the meeting (联建联动): a unit based in the
+    area or a cadre sent down, with what to do, by when, and their reply, which shows on
+    the matter's timeline. A cadre replies from their account; staff record a unit's reply
+    as its contact person gave it."""
+
+    decision = models.ForeignKey(
+        Decision, on_delete=models.CASCADE, related_name="party_tasks", verbose_name=_("decision")
+    )
+    guest = models.ForeignKey(
+        MeetingGuest, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("party")
+    )
+    work = models.TextField(_("work"), max_length=1000)
+    due_on = models.DateField(_("reply by"), null=True, blank=True)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    assigned_at = models.DateTimeField(_("assigned at"))
+    reply = models.TextField(_("reply"), max_length=2000, blank=True)
+    replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("work for an outside party")
+        verbose_name_plural = _("work for outside parties")
+        ordering = ["assigned_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "guest"], name="party_task_once"),
+            models.CheckConstraint(
+                condition=Q(reply="", replied_at__isnull=True)
+                | (~Q(reply="") & Q(replied_at__isnull=False)),
+                name="party_task_reply_whole",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.guest_id}: {self.work[:30]}"
+
+
 def tally_text(votes_for: int, against: int, abstain: int) -> str:
     return gettext("%(for)s for · %(against)s against · %(abstain)s abstaining") % {
         "for": votes_for,

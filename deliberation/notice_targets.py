@@ -35,6 +35,8 @@ MEETING_KINDS = (
     "meeting_urgent",
     "meeting_late_items",
     "meeting_guest_invited",
+    "party_task",
+    "party_replied",
 )
 MINUTES_KINDS = ("minutes_ready",)
 

@@ -23,7 +23,14 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from deliberation import permissions
-from deliberation.models import AgendaItem, Attendance, Decision, Meeting, MeetingGuest
+from deliberation.models import (
+    AgendaItem,
+    Attendance,
+    Decision,
+    Meeting,
+    MeetingGuest,
+    PartyTask,
+)
 from issues.models import Issue
 from members.models import Council, CouncilMember, Role, User
 from members.queries import communities_visible_to, council_members_of, scope_of, units_of
@@ -69,6 +76,13 @@ def guest_at(meeting: Meeting, pk: int) -> MeetingGuest:
     """A guest of this meeting; 404 for anyone else's."""
     return get_object_or_404(
         MeetingGuest.objects.select_related("unit", "user", "meeting"), meeting=meeting, pk=pk
+    )
+
+
+def party_tasks_of(meeting: Meeting) -> QuerySet[PartyTask]:
+    """The work the meeting's decisions gave its outside parties, with each party."""
+    return PartyTask.objects.filter(decision__item__meeting=meeting).select_related(
+        "guest__unit", "guest__user"
     )
 
 

@@ -300,6 +300,8 @@ class Event(models.Model):
         REVIEW_SENT = "review_sent", _("follow-up review started")
         REVIEW_REMINDED = "review_reminded", _("reminded the reporter to rate")
         ME_TOO = "me_too", _("another resident reported it too")
+        PARTY_ASSIGNED = "party_assigned", _("work given to an outside party")
+        PARTY_REPLIED = "party_replied", _("an outside party replied")
         RATED = "rated", _("the reporter rated the outcome")
         REVIEWED = "reviewed", _("follow-up review recorded by the council")
         TASK_PROGRESS = "task_progress", _("progress on the council's task")

@@ -124,6 +124,20 @@ KINDS: dict[str, NoticeKind] = {
         body=_("%(unit)s is invited to the meeting of %(council)s on %(when)s at %(place)s."),
         to_residents=True,
     ),
+    # Work a decision gave to an outside party (deliberation.actions.parties), and its reply.
+    "party_task_unit": NoticeKind(
+        subject=_("Work from a council meeting"),
+        body=_("%(council)s, meeting of %(when)s, asks %(party)s about “%(title)s”: %(work)s"),
+        to_residents=True,
+    ),
+    "party_task": NoticeKind(
+        subject=_("Work from a council meeting"),
+        body=_("%(council)s, meeting of %(when)s, asks you about “%(title)s”: %(work)s"),
+    ),
+    "party_replied": NoticeKind(
+        subject=_("An outside party replied"),
+        body=_("%(party)s replied about “%(title)s” (%(council)s, meeting of %(when)s)."),
+    ),
     "meeting_guest_invited": NoticeKind(
         subject=_("Invitation to a council meeting"),
         body=_("You are invited to the meeting of %(council)s on %(when)s at %(place)s."),

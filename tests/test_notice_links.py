@@ -119,6 +119,8 @@ KIND_TARGETS = {
     "meeting_urgent": "meeting",
     "meeting_late_items": "meeting",
     "meeting_guest_invited": "meeting",
+    "party_task": "meeting",
+    "party_replied": "meeting",
     "minutes_ready": "minutes",
     "export_ready": "export",
     "round_overdue": "team",
@@ -166,6 +168,7 @@ def test_every_kind_told_to_a_person_with_an_account_has_a_page_to_open():
         "review_reminder",
         "asked_visit_scheduled",
         "meeting_guest_unit",
+        "party_task_unit",
         "issue_reply",
         "supporter_progress",
     }
