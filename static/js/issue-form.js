@@ -848,13 +848,20 @@
         }
         for (const [name, files] of Object.entries(byField)) {
           const input = form.querySelector(`input[type=file][name="${name}"]`);
-          if (input && !input.files.length && putFiles(input, files)) keepPhotos(form, input, files);
+          if (!input || input.files.length || !putFiles(input, files)) continue;
+          keepPhotos(form, input, files);
+          const size = formatSize(totalSize(files));
+          say(photoStatus(input), message(input, "photos-restored", { n: files.length, size }), "restored");
         }
         saveDraft(form);
         return box.remove(item.key);
       })
       .catch(() => {});
   }
+
+  document.addEventListener("yishi:outbox", () => {
+    for (const form of document.querySelectorAll("form[data-outbox]")) takeBackRefused(form);
+  });
 
   function allowSending(form) {
     delete form.dataset.sending;

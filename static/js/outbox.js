@@ -232,8 +232,11 @@
       }
       lines.append(entry);
     }
-    // Lines of sent reports stay on the page until it is left; the rest are redrawn.
-    const kept = Array.from(holder.querySelectorAll("[data-outbox-item][data-state=sent]"));
+    // Lines of sent and refused reports stay on the page until it is left (the report
+    // form may have taken a refused one back already); the rest are redrawn.
+    const kept = Array.from(
+      holder.querySelectorAll("[data-outbox-item][data-state=sent], [data-outbox-item][data-state=refused]"),
+    );
     const shown = new Set(Array.from(lines.children).map((entry) => entry.dataset.outboxItem));
     holder.replaceChildren();
     const all = document.createElement("ul");
@@ -241,6 +244,8 @@
     for (const entry of kept) if (!shown.has(entry.dataset.outboxItem)) all.append(entry);
     all.append(...lines.children);
     if (all.children.length) holder.append(all);
+    // The report form on this page takes back a report the server refused.
+    document.dispatchEvent(new CustomEvent("yishi:outbox"));
   }
 
   let flushing = null;
@@ -285,6 +290,56 @@
     const holder = region();
     if (holder) holder.scrollIntoView({ block: "nearest" });
   }
+
+  // Logging out wipes what this site keeps on the phone (Clear-Site-Data): the member is
+  // told first when reports are still waiting, and logs out only when they say so.
+  function confirmLogout(form) {
+    form.dataset.outboxConfirmed = "1";
+    form.requestSubmit();
+  }
+
+  async function beforeLogout(form) {
+    let waiting = [];
+    try {
+      waiting = (await list()).filter((item) => item.owner === owner && WAITING.has(item.state));
+    } catch {
+      waiting = [];
+    }
+    const holder = region();
+    if (!waiting.length || !holder) {
+      confirmLogout(form);
+      return;
+    }
+    await show();
+    const entry = document.createElement("li");
+    entry.className = "message outbox error";
+    entry.dataset.state = "logout";
+    const words = document.createElement("span");
+    words.textContent = text("logout", { n: waiting.length });
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary";
+    button.textContent = text("logout-anyway");
+    button.addEventListener("click", () => confirmLogout(form));
+    entry.append(words, button);
+    let lines = holder.querySelector("ul");
+    if (!lines) {
+      lines = document.createElement("ul");
+      lines.className = "messages";
+      holder.append(lines);
+    }
+    lines.append(entry);
+    holder.scrollIntoView({ block: "nearest" });
+    button.focus();
+  }
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-outbox-logout")) return;
+    if (form.dataset.outboxConfirmed) return;
+    event.preventDefault();
+    beforeLogout(form);
+  });
 
   scope.YishiOutbox.queue = queue;
   scope.YishiOutbox.owner = owner;

@@ -62,6 +62,14 @@ def worker_ready(page) -> None:
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
 
 
+def wait_until_nothing_is_kept(page) -> None:
+    for _ in range(50):
+        if page.evaluate(KEPT) == []:
+            return
+        page.wait_for_timeout(100)
+    assert page.evaluate(KEPT) == []
+
+
 def fill_report(page, category, picture=None) -> None:
     form = page.locator("form[data-issue-form]")
     form.locator("input[name=title]").fill("地下室的灯坏了")
@@ -217,3 +225,61 @@ def test_a_kept_report_waits_for_the_member_to_log_in_again(reporting, open_tab,
     assert issue.title == "地下室的灯坏了"
     assert page.evaluate(KEPT) == []
     assert tab.console_errors == [] and tab.page_errors == []
+
+
+def test_a_kept_report_the_server_refuses_comes_back_into_the_form(
+    reporting, open_tab, log_in, tmp_path
+):
+    tab = open_tab(PHONE_WIDTH)
+    page = tab.page
+    log_in(page, "manan_member")
+    page.goto(reporting["url"])
+    worker_ready(page)
+    page.context.set_offline(True)
+    fill_report(page, reporting["category"], photo(tmp_path / "basement.jpg"))
+    expect(page.locator("[data-outbox-status] [data-state=queued]")).to_contain_text(SAVED)
+
+    # While the phone was offline the street retired the category chosen.
+    category = reporting["category"]
+    category.is_active = False
+    category.save(update_fields=["is_active"])
+    page.context.set_offline(False)
+    refused = page.locator("[data-outbox-status] [data-state=refused]")
+    expect(refused).to_contain_text("未能发送")
+    assert not Issue.objects.exists()
+
+    with page.expect_navigation():
+        refused.locator("a").click()
+    form = page.locator("form[data-issue-form]")
+    expect(form.locator("input[name=title]")).to_have_value("地下室的灯坏了")
+    expect(form.locator("input[name=place]")).to_have_value("2栋地下室")
+    expect(form.locator("[data-photo-status]")).not_to_be_empty()
+    assert len(form.locator("input[name=photos]").evaluate("el => Array.from(el.files)")) == 1
+    wait_until_nothing_is_kept(page)
+    page.reload()  # taken back into the draft: a reload keeps it, the queue has let it go
+    expect(form.locator("input[name=title]")).to_have_value("地下室的灯坏了")
+    expect(page.locator("[data-outbox-status] [data-state]")).to_have_count(0)
+    assert not Issue.objects.exists()
+    assert tab.console_errors == [] and tab.page_errors == []
+
+
+def test_logging_out_with_a_report_waiting_asks_first(reporting, open_tab, log_in, live_server):
+    tab = open_tab(PHONE_WIDTH)
+    page = tab.page
+    log_in(page, "manan_member")
+    page.goto(reporting["url"])
+    worker_ready(page)
+    page.context.set_offline(True)
+    fill_report(page, reporting["category"])
+    expect(page.locator("[data-outbox-status] [data-state=queued]")).to_contain_text(SAVED)
+
+    page.locator("form.logout button[type=submit]").click()
+    warning = page.locator("[data-outbox-status] [data-state=logout]")
+    expect(warning).to_contain_text("尚未发送的反映：1 条")
+    expect(page).to_have_url(reporting["url"])  # still logged in, the report still kept
+    assert page.evaluate(KEPT) == [["queued", 0]]
+
+    page.context.set_offline(False)
+    with page.expect_navigation():
+        warning.locator("button").click()
+    expect(page.locator("input[name=username]")).to_be_visible()
