@@ -773,17 +773,43 @@
     return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
 
-  // Offline, the report is kept to be sent later instead of posted into the void: its
-  // fields, its photos and its one-time key. The form is emptied for the next report,
-  // with a key of its own. True when the report was taken.
+  // Offline (the phone says so, or the server does not answer), the report is kept to
+  // be sent later instead of posted into the void; online it is posted as usual. True
+  // when the submit was taken over.
   function keepForLater(form, event) {
     const box = outbox(form);
-    if (!box || navigator.onLine !== false) return false;
-    event.preventDefault();
-    if (!form.checkValidity()) {
-      form.reportValidity();
-      return true;
+    if (!box) return false;
+    if (form.dataset.outboxOnline) {
+      delete form.dataset.outboxOnline; // the server answered: post as usual
+      return false;
     }
+    event.preventDefault();
+    if (form.dataset.outboxProbing) return true; // a second tap while asking
+    const submitter = event.submitter && event.submitter.form === form ? event.submitter : null;
+    form.dataset.outboxProbing = "1";
+    box
+      .reachable()
+      .then((online) => {
+        delete form.dataset.outboxProbing;
+        if (online) {
+          form.dataset.outboxOnline = "1";
+          if (submitter) form.requestSubmit(submitter);
+          else form.requestSubmit();
+        } else if (!form.checkValidity()) {
+          form.reportValidity();
+        } else {
+          keep(form, box);
+        }
+      })
+      .catch(() => {
+        delete form.dataset.outboxProbing;
+      });
+    return true;
+  }
+
+  // The report's fields, its photos and its one-time key go to the outbox; the form is
+  // emptied for the next report, with a key of its own.
+  function keep(form, box) {
     const fields = [];
     const files = [];
     for (const [name, value] of new FormData(form)) {
@@ -823,7 +849,6 @@
         // No room on the phone: leave the draft as it is and say nothing was sent.
         say(form.querySelector("[data-photo-status]"), message(form, "not-kept"), "error");
       });
-    return true;
   }
 
   // A report the server refused when it was sent later comes back into the form.

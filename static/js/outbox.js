@@ -29,6 +29,8 @@
   const REFUSED = "refused";
   const LOGIN = "login";
   const WAITING = new Set([QUEUED, LOGIN]);
+  const PROBE_MS = 6000;
+  const RETRY_MS = 30 * 1000;
 
   // --- IndexedDB -----------------------------------------------------------------------
 
@@ -217,6 +219,7 @@
     } catch {
       return;
     }
+    retryLater(items);
     const lines = document.createElement("ul");
     lines.className = "messages";
     for (const item of items.sort((a, b) => a.saved - b.saved)) {
@@ -248,7 +251,36 @@
     document.dispatchEvent(new CustomEvent("yishi:outbox"));
   }
 
+  // navigator.onLine says true in a basement with one bar and no data: before a report
+  // is posted the page asks the server, briefly, whether it answers at all.
+  async function reachable() {
+    if (navigator.onLine === false) return false;
+    const url = body && body.dataset.outboxProbe;
+    if (!url) return true;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), PROBE_MS);
+    try {
+      const response = await fetch(url, { cache: "no-store", credentials: "same-origin", signal: controller.signal });
+      return response.ok;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   let flushing = null;
+  let retry = null;
+
+  // While a report waits and the page stays open, it is tried again now and then: the
+  // `online` event never comes where the phone believed it was online all along.
+  function retryLater(items) {
+    clearTimeout(retry);
+    retry = null;
+    if (items.some((item) => item.owner === owner && item.state === QUEUED)) {
+      retry = setTimeout(sendNow, RETRY_MS);
+    }
+  }
 
   function sendNow() {
     if (!owner || navigator.onLine === false) return show();
@@ -342,6 +374,7 @@
   });
 
   scope.YishiOutbox.queue = queue;
+  scope.YishiOutbox.reachable = reachable;
   scope.YishiOutbox.owner = owner;
 
   if (!owner) return; // nobody logged in: what waits stays until they are

@@ -283,3 +283,28 @@ def test_logging_out_with_a_report_waiting_asks_first(reporting, open_tab, log_i
     with page.expect_navigation():
         warning.locator("button").click()
     expect(page.locator("input[name=username]")).to_be_visible()
+
+
+def test_a_phone_that_believes_it_is_online_keeps_the_report_when_nothing_answers(
+    reporting, open_tab, log_in
+):
+    tab = open_tab(PHONE_WIDTH)
+    page = tab.page
+    log_in(page, "manan_member")
+    page.goto(reporting["url"])
+    worker_ready(page)
+
+    # One bar and no data: every request fails, yet navigator.onLine stays true.
+    page.context.route("**/*", lambda route: route.abort("internetdisconnected"))
+    assert page.evaluate("navigator.onLine")
+    fill_report(page, reporting["category"])
+    expect(page.locator("[data-outbox-status] [data-state=queued]")).to_contain_text(SAVED)
+    expect(page).to_have_url(reporting["url"])
+    assert not Issue.objects.exists()
+
+    # The data comes back; the next page opened sends the report.
+    page.context.unroute("**/*")
+    page.reload()
+    expect(page.locator("[data-outbox-status] [data-state=sent]")).to_contain_text(SENT)
+    assert Issue.objects.get().title == "地下室的灯坏了"
+    assert tab.console_errors == [] and tab.page_errors == []
