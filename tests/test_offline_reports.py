@@ -5,6 +5,8 @@ and takes it only from the person who made it."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
@@ -137,3 +139,22 @@ def test_an_outsider_sending_a_kept_report_gets_404(as_user, manan, xingfu_staff
 
     assert answer.status_code == 404
     assert not Issue.objects.exists() and not Photo.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "saved", "sent"),
+    [
+        ("zh-hans", "已保存，联网后自动发送", "已发送"),
+        ("en", "Saved — it will be sent when you are back online", "Sent"),
+    ],
+)
+def test_the_phone_says_saved_and_sent_in_the_members_language(
+    as_user, manan, manan_member, language, saved, sent
+):
+    url = reverse("issues:report", args=[manan.pk])
+    page = as_user(manan_member).get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    assert f'data-msg-queued="{saved}"' in page
+    assert f'data-msg-sent="{sent}"' in page
+    assert re.search(r"<form[^>]*\sdata-outbox\s", page)  # the member's form is kept offline
