@@ -104,6 +104,7 @@ TEMPLATES = [
                 "members.context_processors.navigation",
                 "members.context_processors.display_mode",
                 "members.context_processors.draft_session",
+                "members.context_processors.outbox_owner",
             ],
         },
     },

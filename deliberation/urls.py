@@ -8,6 +8,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("health/", views.health, name="health"),
     path("health/ready/", views.health_ready, name="health_ready"),
+    path("sw.js", views.service_worker, name="service_worker"),
     path(
         "accounts/login/",
         LoginView.as_view(),

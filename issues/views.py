@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -51,6 +51,9 @@ def refusal_message(error: Exception) -> str:
     return str(error)
 
 
+# The header a report kept offline is sent with: whose it is (``submissions.outbox_owner``).
+OUTBOX_HEADER = "X-Yishi-Outbox"
+
 # At most this many residents are listed for one search; more asks for a longer search.
 RESIDENT_MATCHES = 20
 
@@ -80,6 +83,12 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
     else:
         last_channel = None if request.POST else queries.last_intake_channel(request.user)
         form = IntakeForm(*data, community=community, last_channel=last_channel)
+    # A report the phone kept while it had no signal, sent now (static/js/outbox.js):
+    # answered in JSON, and only under the login of the person who made it.
+    queued = request.method == "POST" and not is_staff and OUTBOX_HEADER in request.headers
+    if queued and request.headers[OUTBOX_HEADER] != submissions.outbox_owner(request.user):
+        refused = _("This report was made under another login.")
+        return JsonResponse({"errors": [refused]}, status=409)
     if request.method == "POST" and form.is_valid():
 
         def create() -> str:
@@ -105,10 +114,15 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
         except REFUSALS as error:
             form.add_error(None, refusal_message(error))
         else:
+            if queued:
+                return JsonResponse({"url": url, "first": first}, status=201 if first else 200)
             if first:
                 messages.success(request, _("The issue was recorded. Thank you."))
             # The page after a report tells the browser to forget its saved draft.
             return redirect(url + "?reported=1")
+    if queued:
+        errors = [str(message) for messages_ in form.errors.values() for message in messages_]
+        return JsonResponse({"errors": errors}, status=422)
     search = form["reporter_q"].value() if is_staff and form.is_bound else ""
     return _report_page(
         request, community, form, is_staff, search=search, status=422 if form.is_bound else 200

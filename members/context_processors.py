@@ -1,7 +1,7 @@
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
-from members import display, permissions, queries
+from members import display, permissions, queries, submissions
 
 
 def display_mode(request: HttpRequest) -> dict:
@@ -42,3 +42,12 @@ def draft_session(request: HttpRequest) -> dict:
     return {
         "draft_session": salted_hmac("yishi.draft-session", session.session_key).hexdigest()[:20]
     }
+
+
+def outbox_owner(request: HttpRequest) -> dict:
+    """``outbox_owner``: whose reports made offline this browser may send (empty when
+    nobody is logged in: then none are sent). No query."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"outbox_owner": ""}
+    return {"outbox_owner": submissions.outbox_owner(user)}

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from members.models import Submission, User
 
@@ -57,6 +58,13 @@ def sent_before(key: str, user: User | None) -> str | None:
         .values_list("result_url", flat=True)
         .first()
     )
+
+
+def outbox_owner(user: User) -> str:
+    """Whose reports a phone keeps to send later: an id of the person (not of the login,
+    which a new login changes), so a report made before the login ran out is still
+    theirs after they log in again, and is never sent under someone else's login."""
+    return salted_hmac("yishi.outbox-owner", str(user.pk)).hexdigest()[:20]
 
 
 def submissions_prune(*, now: dt.datetime | None = None) -> int:

@@ -33,6 +33,7 @@
       "photos-restored": "草稿中保留的照片：{n} 张（{size}）",
       "draft-restored": "已恢复您之前填写的内容。",
       discard: "放弃草稿",
+      "not-kept": "手机空间不足，无法保存这条反映。尚未发送，请在有信号时重试。",
       locating: "正在获取您的位置……",
       located: "已添加位置（误差约 {m} 米）",
       "locate-denied": "这部手机未允许获取位置，您可以用文字描述地点。",
@@ -47,6 +48,8 @@
       "photos-restored": "Photos kept from your draft: {n} ({size})",
       "draft-restored": "What you typed earlier has been restored.",
       discard: "Discard draft",
+      "not-kept":
+        "This phone has no room to keep the report. Nothing was sent: try again when you have a signal.",
       locating: "Finding your location…",
       located: "Location added (±{m} m)",
       "locate-denied":
@@ -687,6 +690,7 @@
       for (const button of within(root, "button[data-locate]")) button.hidden = false;
     }
     for (const form of within(root, "form[data-draft-key]")) restoreDraft(form);
+    for (const form of within(root, "form[data-outbox]")) takeBackRefused(form);
     for (const mode of within(root, "[data-reporter-mode]")) {
       if (mode.closest("form")) showReporterFields(mode.closest("form"));
     }
@@ -741,6 +745,7 @@
     }
     if (draftKey(form)) saveDraft(form);
     if (event.defaultPrevented || form.matches("[hx-post], [hx-put], [data-hx-post]")) return;
+    if (keepForLater(form, event)) return;
     // A second tap on a slow connection would send the matter twice.
     if (form.dataset.sending) {
       event.preventDefault();
@@ -751,6 +756,136 @@
       for (const button of submitButtons(form)) button.disabled = true;
     }, 0);
     setTimeout(() => allowSending(form), SENDING_GUARD_MS);
+  });
+
+  // --- Without a signal: the report waits on the phone (static/js/outbox.js) ---------------
+
+  function outbox(form) {
+    const box = window.YishiOutbox;
+    return form.hasAttribute("data-outbox") && box && box.owner && typeof box.queue === "function"
+      ? box
+      : null;
+  }
+
+  function newSubmissionKey() {
+    const bytes = new Uint8Array(24);
+    crypto.getRandomValues(bytes);
+    return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  // Offline (the phone says so, or the server does not answer), the report is kept to
+  // be sent later instead of posted into the void; online it is posted as usual. True
+  // when the submit was taken over.
+  function keepForLater(form, event) {
+    const box = outbox(form);
+    if (!box) return false;
+    if (form.dataset.outboxOnline) {
+      delete form.dataset.outboxOnline; // the server answered: post as usual
+      return false;
+    }
+    event.preventDefault();
+    if (form.dataset.outboxProbing) return true; // a second tap while asking
+    const submitter = event.submitter && event.submitter.form === form ? event.submitter : null;
+    form.dataset.outboxProbing = "1";
+    box
+      .reachable()
+      .then((online) => {
+        delete form.dataset.outboxProbing;
+        if (online) {
+          form.dataset.outboxOnline = "1";
+          if (submitter) form.requestSubmit(submitter);
+          else form.requestSubmit();
+        } else if (!form.checkValidity()) {
+          form.reportValidity();
+        } else {
+          keep(form, box);
+        }
+      })
+      .catch(() => {
+        delete form.dataset.outboxProbing;
+      });
+    return true;
+  }
+
+  // The report's fields, its photos and its one-time key go to the outbox; the form is
+  // emptied for the next report, with a key of its own.
+  function keep(form, box) {
+    const fields = [];
+    const files = [];
+    for (const [name, value] of new FormData(form)) {
+      if (name === "csrfmiddlewaretoken") continue;
+      if (value instanceof File) {
+        if (value.name && value.size) {
+          files.push({
+            field: name,
+            name: value.name,
+            type: value.type,
+            lastModified: value.lastModified,
+            blob: value.slice(0, value.size, value.type),
+          });
+        }
+      } else {
+        fields.push([name, value]);
+      }
+    }
+    const keyInput = form.querySelector("input[name=submission_key]");
+    const key = (keyInput && keyInput.value) || newSubmissionKey();
+    const title = form.querySelector("input[name=title]");
+    const item = {
+      key,
+      url: form.action || window.location.href,
+      draftKey: draftKey(form),
+      title: title ? title.value : "",
+      fields,
+      files,
+    };
+    box
+      .queue(item)
+      .then(() => {
+        discardDraft(form);
+        if (keyInput) keyInput.value = newSubmissionKey();
+      })
+      .catch(() => {
+        // No room on the phone: leave the draft as it is and say nothing was sent.
+        say(form.querySelector("[data-photo-status]"), message(form, "not-kept"), "error");
+      });
+  }
+
+  // A report the server refused when it was sent later comes back into the form.
+  function takeBackRefused(form) {
+    const box = outbox(form);
+    if (!box) return;
+    box
+      .list()
+      .then((items) => {
+        const item = items.find(
+          (one) => one.state === box.REFUSED && one.owner === box.owner && one.draftKey === draftKey(form),
+        );
+        if (!item) return;
+        const values = {};
+        for (const [name, value] of item.fields) (values[name] ||= []).push(value);
+        restoreFields(form, { fields: values });
+        const byField = {};
+        for (const saved of item.files) {
+          (byField[saved.field] ||= []).push(
+            new File([saved.blob], saved.name, { type: saved.type, lastModified: saved.lastModified }),
+          );
+        }
+        for (const [name, files] of Object.entries(byField)) {
+          const input = form.querySelector(`input[type=file][name="${name}"]`);
+          if (!input || input.files.length || !putFiles(input, files)) continue;
+          keepPhotos(form, input, files);
+          const size = formatSize(totalSize(files));
+          say(photoStatus(input), message(input, "photos-restored", { n: files.length, size }), "restored");
+        }
+        saveDraft(form);
+        return box.remove(item.key);
+      })
+      .catch(() => {});
+  }
+
+  document.addEventListener("yishi:outbox", () => {
+    for (const form of document.querySelectorAll("form[data-outbox]")) takeBackRefused(form);
   });
 
   function allowSending(form) {
