@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from bench import say, setup_django
+from bench.meetings import Served
 
 Out = Callable[[str], None]
 
@@ -41,20 +42,10 @@ TYPED = ["电梯停运", "小公园饮水机", "楼道堆放杂物", "路灯坏�
 
 
 @dataclass(frozen=True)
-class Served:
-    name: str
-    requests: int
-    p50: float
-    p95: float
-    max: float
-    bytes: int
-
-
-@dataclass(frozen=True)
 class Result:
     issues: int
     open_recent: int
-    hint: Served
+    hint: Served  # bench.meetings.Served: requests, p50, p95, max, bytes
     floor: Served
     statements: int
 
@@ -215,16 +206,6 @@ def _client(port, paths, repeat, warmup, start, into_hints, into_floor) -> None:
         raise
 
 
-def _served(name: str, timings: list[tuple[float, int]]) -> Served:
-    from bench.measure import percentile
-
-    walls = [took for took, _size in timings]
-    return Served(
-        name=name, requests=len(walls), p50=percentile(walls, 0.5), p95=percentile(walls, 0.95),
-        max=max(walls), bytes=max(size for _took, size in timings),
-    )  # fmt: skip
-
-
 def run(
     *,
     issues: int = ISSUES,
@@ -241,7 +222,7 @@ def run(
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from bench.meetings import Gunicorn
+    from bench.meetings import Gunicorn, _served
     from issues import similar
     from issues.models import Issue
     from members.models import Community
