@@ -48,6 +48,7 @@ class Result:
     hint: Served  # bench.meetings.Served: requests, p50, p95, max, bytes
     floor: Served
     statements: int
+    hinted: list[str]  # what the hint offers for the newest open matter's own title
 
 
 def _templates() -> list[tuple[str, str, str]]:
@@ -240,6 +241,16 @@ def run(
     titles = [hint.issue.title for hint in found]
     out(f"one community: {open_recent:,} open matters of the last 90 days; "
         f"“{TYPED[1]}” hints {titles} in {statements} statement(s)")  # fmt: skip
+    newest = (
+        Issue.objects.filter(community=community, status__in=Issue.OPEN_STATUSES)
+        .order_by("-created")
+        .first()
+    )
+    hinted = (
+        [hint.issue.title for hint in similar.similar_open(community.pk, title=newest.title)]
+        if newest
+        else []
+    )
     token = public_form_token(community)
     paths = [f"/r/{token}/?" + urlencode({"hint": 1, "title": typed}) for typed in TYPED]
     connections.close_all()
@@ -264,6 +275,7 @@ def run(
         hint=_served("hint", hints),
         floor=_served("/health/", floor),
         statements=statements,
+        hinted=hinted,
     )
     verdict = "met" if result.hint.p95 <= TARGET_P95_MS else "MISSED"
     for served in (result.hint, result.floor):
