@@ -313,11 +313,18 @@ def make_printouts(out: Out = say) -> list[tuple[str, int, float]]:
 
     year = timezone.localdate().year - 1
     made = []
+    from django.utils import translation
+
+    from volunteers.models import Volunteer
+
     for page, rows, volunteer_id in _printed():
-        started = time.perf_counter()
+        volunteer = Volunteer.objects.select_related("resident__community").get(pk=volunteer_id)
+        with translation.override(settings.LANGUAGE_CODE):
+            started = time.perf_counter()
+            printouts.render(volunteer, page, year)  # timed even when the cache holds it
+            made.append((page, rows, (time.perf_counter() - started) * 1000))
         printouts.make(volunteer_id=volunteer_id, kind=page, year=year,
                        language=settings.LANGUAGE_CODE)  # fmt: skip
-        made.append((page, rows, (time.perf_counter() - started) * 1000))
     out("PDFs made once by the worker's function before the requests: " + ", ".join(
         f"{page} ({rows} rows) {ms:.0f} ms" for page, rows, ms in made))  # fmt: skip
     return made

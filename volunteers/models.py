@@ -127,7 +127,11 @@ class Activity(models.Model):
         verbose_name = _("volunteer activity")
         verbose_name_plural = _("volunteer activities")
         ordering = ["starts_at", "id"]
-        indexes = [models.Index(fields=["team", "starts_at"], name="activity_team_start")]
+        indexes = [
+            models.Index(fields=["team", "starts_at"], name="activity_team_start"),
+            # The coming activities: those not over yet, found without reading the past.
+            models.Index(fields=["team", "ends_at"], name="activity_team_end"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__gt=F("starts_at")), name="activity_ends_after_start"
