@@ -115,6 +115,15 @@ def test_the_certificate_gives_the_years_hours_activities_and_teams_as_counted_b
     )  # fmt: skip  (spending is not un-serving)
     clock.move_to(local(2026, 11, 18, 10))
 
+    # The years to print: from the first day of service on, for the volunteer and the staff.
+    mine = as_user(li.user).get(reverse("volunteers:mine")).content.decode()
+    theirs = as_user(manan_staff).get(reverse("volunteers:volunteer", args=[li.pk])).content
+    staff_url = reverse("volunteers:certificate_pdf", args=[li.pk])
+    for page, url in ((mine, reverse("volunteers:my_certificate")),
+                      (theirs.decode(), staff_url)):  # fmt: skip
+        assert f"{url}?year=2026" in page and f"{url}?year=2025" in page
+        assert f"{url}?year=2024" not in page and "2025 年证明（PDF）" in page
+
     certificate = statement.certificate_of(li, 2026)
     # 90 + 45 in 萤火虫, 150 in 小蜜蜂: 285 minutes = 4 h 45 min in 3 activities.
     assert [(t.name, t.activities, t.minutes) for t in certificate.teams] == [

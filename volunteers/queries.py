@@ -51,11 +51,22 @@ def volunteer_of(user: User) -> Volunteer | None:
     volunteer = (
         Volunteer.objects.filter(match)
         .select_related("resident__community", "balance")
+        .annotate(first_served=_first_served())
         .order_by("id")
         .first()
     )
     user._yishi_volunteer = volunteer
     return volunteer
+
+
+def _first_served() -> Subquery:
+    """The volunteer's first day of service in the ledger (an indexed look-up), read with
+    the volunteer so that the years to print cost no query of their own."""
+    return Subquery(
+        HoursEntry.objects.filter(volunteer=OuterRef("pk"))
+        .order_by("served_on", "id")
+        .values("served_on")[:1]
+    )
 
 
 def _overseen(user: User) -> Q:
@@ -229,7 +240,10 @@ def volunteers_overseen_by(user: User) -> QuerySet[Volunteer]:
 def volunteer_for(user: User, pk: int) -> Volunteer:
     """A volunteer of a community the user works for or oversees; 404 for anyone else."""
     return get_object_or_404(
-        volunteers_overseen_by(user).select_related("resident__community", "balance"), pk=pk
+        volunteers_overseen_by(user)
+        .select_related("resident__community", "balance")
+        .annotate(first_served=_first_served()),
+        pk=pk,
     )
 
 
@@ -269,10 +283,15 @@ PRINTED_YEARS = 5
 
 def service_years(volunteer: Volunteer, *, today: dt.date | None = None) -> list[int]:
     """The years a statement or certificate can be printed for, newest first: from the
-    first day of service in the ledger (one indexed query) to this year, at most five."""
+    first day of service in the ledger (read with the volunteer, or one indexed query) to
+    this year, at most five."""
     this_year = (today or timezone.localdate()).year
-    first = HoursEntry.objects.filter(volunteer=volunteer).aggregate(first=Min("served_on"))
-    since = first["first"].year if first["first"] else this_year
+    if hasattr(volunteer, "first_served"):  # read with the volunteer
+        first = volunteer.first_served
+    else:
+        first = HoursEntry.objects.filter(volunteer=volunteer).aggregate(first=Min("served_on"))
+        first = first["first"]
+    since = first.year if first else this_year
     return list(range(this_year, max(since, this_year - PRINTED_YEARS + 1) - 1, -1))
 
 
