@@ -16,7 +16,14 @@ request:
   volunteer with the longest history and for the one with the shortest — the query count
   must not depend on it;
 - ``statement``: the staff's printable statement of the last year (PDF), same two volunteers;
+- ``certificate``: the staff's certificate of the last year's service hours (PDF), same two;
 - ``team``: a team's page as the community's staff (members with balances, activities).
+
+The PDFs are made once before the requests by the worker's function
+(``volunteers.printouts.make``), each timed apart; the requests then find them made, as a
+volunteer's second request does. ``--how gunicorn`` asks for every page over HTTP from
+gunicorn with ``--clients`` threads at once, beside the bare floor view ``/health/``
+(bench/meetings.py's method); ``--how both`` does both.
 
 The ledger cannot be cleared (it is append-only, on PostgreSQL by a trigger): the data is
 generated once per database and measured again on later runs. Use a database of its own.
@@ -29,6 +36,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -50,6 +58,9 @@ ACTIVITY_MINUTES = 120
 EXCHANGE_MINUTES = 40
 EXCHANGE_EVERY = 60  # days
 BATCH = 5_000
+CLIENTS = 4
+WORKERS = os.cpu_count() or 2
+HOW = ("in-process", "gunicorn", "both")
 HEADER = ("page", "volunteer_rows", "requests", "p50_ms", "p95_ms", "queries", "KB")
 
 
@@ -191,7 +202,7 @@ def generate(
                 entries = [
                     HoursEntry(volunteer_id=a.volunteer_id, kind=HoursEntry.Kind.CREDIT,
                                minutes=ACTIVITY_MINUTES, attendance=a, recorded_by=staff,
-                               created=ends)
+                               served_on=date, created=ends)
                     for a in attendances
                 ]  # fmt: skip
                 for i in range(volunteers):
@@ -221,7 +232,7 @@ def generate(
                     entries.append(
                         HoursEntry(volunteer=people[i], kind=HoursEntry.Kind.DEBIT,
                                    minutes=-EXCHANGE_MINUTES, exchange=exchange,
-                                   recorded_by=staff, created=at)
+                                   recorded_by=staff, served_on=date, created=at)
                     )  # fmt: skip
                 HoursEntry.objects.bulk_create(entries, batch_size=BATCH)
                 rows += len(entries)
@@ -285,12 +296,44 @@ def _time(page: str, rows: int, user, url: str, *, repeat: int, warmup: int) -> 
 
 
 def measure(*, repeat: int, warmup: int) -> list[PageResult]:
-    from django.db.models import Count
-    from django.urls import reverse
+    return [
+        _time(page, rows, user, url, repeat=repeat, warmup=warmup)
+        for page, rows, user, url in _urls()
+    ]
+
+
+def make_printouts(out: Out = say) -> list[tuple[str, int, float]]:
+    """Make the statements' and certificates' PDFs measured, as the worker makes them
+    (``volunteers.printouts.make``), timing each: the pages then find them made, as they
+    do after a volunteer's first request. Returns [(page, ledger rows, ms)]."""
+    from django.conf import settings
     from django.utils import timezone
 
-    from members.models import User
-    from volunteers.models import Team, Volunteer
+    from volunteers import printouts
+
+    year = timezone.localdate().year - 1
+    made = []
+    from django.utils import translation
+
+    from volunteers.models import Volunteer
+
+    for page, rows, volunteer_id in _printed():
+        volunteer = Volunteer.objects.select_related("resident__community").get(pk=volunteer_id)
+        with translation.override(settings.LANGUAGE_CODE):
+            started = time.perf_counter()
+            printouts.render(volunteer, page, year)  # timed even when the cache holds it
+            made.append((page, rows, (time.perf_counter() - started) * 1000))
+        printouts.make(volunteer_id=volunteer_id, kind=page, year=year,
+                       language=settings.LANGUAGE_CODE)  # fmt: skip
+    out("PDFs made once by the worker's function before the requests: " + ", ".join(
+        f"{page} ({rows} rows) {ms:.0f} ms" for page, rows, ms in made))  # fmt: skip
+    return made
+
+
+def _people():
+    from django.db.models import Count
+
+    from volunteers.models import Volunteer
 
     people = (
         Volunteer.objects.filter(resident__community__name=COMMUNITY,
@@ -299,24 +342,121 @@ def measure(*, repeat: int, warmup: int) -> list[PageResult]:
         .annotate(rows=Count("ledger"))
         .order_by("-rows", "id")
     )  # fmt: skip
-    busiest, quietest = people.first(), people.last()
+    return people.first(), people.last()
+
+
+def _printed() -> list[tuple[str, int, int]]:
+    return [(kind, who.rows, who.pk) for _page, _name, kind in PRINTED_URLS for who in _people()]
+
+
+def _urls() -> list[tuple[str, int, object, str]]:
+    """(page, ledger rows, user, url) of every page measured, in the order of the table."""
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from members.models import User
+    from volunteers.models import Team
+
+    busiest, quietest = _people()
     staff = User.objects.get(username=STAFF)
     team = Team.objects.filter(community__name=COMMUNITY, community__street__name=STREET).first()
     year = timezone.localdate().year - 1
-    results = []
-    for who in (busiest, quietest):
-        results.append(
-            _time("balance", who.rows, who.user, reverse("volunteers:mine"),
-                  repeat=repeat, warmup=warmup)
-        )  # fmt: skip
-    for who in (busiest, quietest):
-        url = reverse("volunteers:statement_pdf", args=[who.pk]) + f"?year={year}"
-        results.append(_time("statement", who.rows, staff, url, repeat=repeat, warmup=warmup))
-    results.append(
-        _time("team", 0, staff, reverse("volunteers:team", args=[team.pk]),
-              repeat=repeat, warmup=warmup)
-    )  # fmt: skip
-    return results
+    mine = reverse("volunteers:mine")
+    urls = [("balance", who.rows, who.user, mine) for who in (busiest, quietest)]
+    for page, name, _kind in PRINTED_URLS:
+        for who in (busiest, quietest):
+            url = reverse(name, args=[who.pk]) + f"?year={year}"
+            urls.append((page, who.rows, staff, url))
+    urls.append(("team", 0, staff, reverse("volunteers:team", args=[team.pk])))
+    return urls
+
+
+# The PDFs as staff print them: (page, URL name, kind of printout).
+PRINTED_URLS = (
+    ("statement", "volunteers:statement_pdf", "statement"),
+    ("certificate", "volunteers:certificate_pdf", "certificate"),
+)
+SERVED_HEADER = ("page", "volunteer_rows", "requests", "p50_ms", "p95_ms", "max_ms", "KB")
+
+
+def serve(
+    *, clients: int, repeat: int, warmup: int, workers: int, out: Out = say
+) -> tuple[list[tuple[str, int, object]], object]:
+    """Every page over HTTP from gunicorn (``workers`` sync workers), ``clients`` threads at
+    once, each asking for every page and then the bare floor view ``/health/`` in turn,
+    ``repeat`` times after ``warmup`` untimed rounds. Returns ([(page, rows, Served)], the
+    floor's Served)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.conf import settings
+    from django.db import connections
+    from django.test import Client
+
+    from bench.meetings import Gunicorn, _get, _served
+
+    urls = _urls()
+    cookies = {}
+    for _page, _rows, user, _url in urls:
+        if user.pk not in cookies:
+            login = Client()
+            login.force_login(user)
+            name = settings.SESSION_COOKIE_NAME
+            cookies[user.pk] = f"{name}={login.cookies[name].value}"
+    paths = [(url, cookies[user.pk]) for _page, _rows, user, url in urls]
+    connections.close_all()
+
+    def client(start: threading.Barrier) -> list[list[tuple[float, int]]]:
+        timings: list[list[tuple[float, int]]] = [[] for _ in range(len(paths) + 1)]
+        try:
+            for number in range(-warmup, repeat):
+                if number == 0:
+                    start.wait(timeout=600)
+                for index, (path, cookie) in enumerate([*paths, ("/health/", "")]):
+                    took, status, size = _get(server.port, path, cookie)
+                    if status != 200:
+                        raise RuntimeError(f"{path}: HTTP {status} from gunicorn")
+                    if number >= 0:
+                        timings[index].append((took, size))
+        except BaseException:
+            start.abort()
+            raise
+        return timings
+
+    out(f"Starting gunicorn with {workers} sync workers; {clients} clients at once …")
+    with Gunicorn(workers=workers) as server:
+        start = threading.Barrier(clients)
+        with ThreadPoolExecutor(clients) as pool:
+            futures = [pool.submit(client, start) for _ in range(clients)]
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        errors.sort(key=lambda error: isinstance(error, threading.BrokenBarrierError))
+        if errors:
+            raise errors[0]
+        runs = [future.result() for future in futures]
+    served = [
+        (page, rows, _served(page, [t for run in runs for t in run[index]]))
+        for index, (page, rows, _user, _url) in enumerate(urls)
+    ]
+    floor = _served("/health/", [t for run in runs for t in run[len(urls)]])
+    return served, floor
+
+
+def served_report(served, floor) -> str:
+    lines = ["  ".join(f"{name:>14}" for name in SERVED_HEADER)]
+    for page, rows, s in [*served, ("/health/", 0, floor)]:
+        cells = (page, str(rows), str(s.requests), f"{s.p50:.1f}", f"{s.p95:.1f}",
+                 f"{s.max:.1f}", f"{s.bytes / 1024:.1f}")  # fmt: skip
+        lines.append("  ".join(f"{cell:>14}" for cell in cells))
+    worst = max(s.p95 for _page, _rows, s in served)
+    verdict = "met" if worst <= TARGET_P95_MS else "MISSED"
+    lines.append(
+        f"slowest page over HTTP p95 {worst:.1f} ms (target <= {TARGET_P95_MS} ms: {verdict}); "
+        f"the floor view /health/ p95 {floor.p95:.1f} ms beside it, in the same run"
+    )
+    return "\n".join(lines)
+
+
+TARGET_P95_MS = 50
 
 
 def report(results: list[PageResult]) -> str:
@@ -335,19 +475,36 @@ def run(
     days: int | None = None,
     repeat: int = REPEAT,
     warmup: int = WARMUP,
+    how: str = "in-process",
+    clients: int = CLIENTS,
+    workers: int = WORKERS,
     out: Out = say,
 ) -> str:
     """Generate (once) and measure; the printed table, returned too."""
     from django.db import connection
 
     rows, _ = generate(volunteers=volunteers, years=years, days=days, out=out)
-    results = measure(repeat=repeat, warmup=warmup)
-    text = (
-        f"{rows:,} ledger rows on {connection.vendor}; {repeat} timed requests per page\n"
-        + report(results)
-    )
-    out(text)
-    return text
+    texts = []
+    made = make_printouts(out=out)
+    texts.append("PDFs made once (volunteers.printouts.make, a worker's task): " + ", ".join(
+        f"{page} of {rows} rows {ms:.0f} ms" for page, rows, ms in made))  # fmt: skip
+    if how in ("both", "in-process"):
+        results = measure(repeat=repeat, warmup=warmup)
+        texts.append(
+            f"{rows:,} ledger rows on {connection.vendor}; {repeat} timed requests per page, "
+            "in-process (django.test.Client)\n" + report(results)
+        )
+        out(texts[-1])
+    if how in ("both", "gunicorn"):
+        served, floor = serve(clients=clients, repeat=repeat, warmup=warmup, workers=workers,
+                              out=out)  # fmt: skip
+        texts.append(
+            f"{rows:,} ledger rows on {connection.vendor}; gunicorn with {workers} sync "
+            f"workers, {clients} clients at once, each asking {repeat} times for every page "
+            "and /health/; wall ms as the clients see it\n" + served_report(served, floor)
+        )
+        out(texts[-1])
+    return "\n\n".join(texts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -356,11 +513,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=int, default=YEARS)
     parser.add_argument("--repeat", type=int, default=REPEAT)
     parser.add_argument("--warmup", type=int, default=WARMUP)
+    parser.add_argument("--how", choices=HOW, default="in-process")
+    parser.add_argument("--clients", type=int, default=CLIENTS)
+    parser.add_argument("--workers", type=int, default=WORKERS)
     parser.add_argument("--no-migrate", action="store_true")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     args = parser.parse_args(argv)
     setup_django(migrate=not args.no_migrate)
-    run(volunteers=args.volunteers, years=args.years, repeat=args.repeat, warmup=args.warmup)
+    run(volunteers=args.volunteers, years=args.years, repeat=args.repeat, warmup=args.warmup,
+        how=args.how, clients=args.clients, workers=args.workers)  # fmt: skip
     return 0
 
 

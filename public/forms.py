@@ -28,6 +28,12 @@ MAX_PUBLIC_PHOTOS = 3
 STAMP_SALT = "yishi.public-form.rendered"
 
 REJECTED = _("We could not accept this report. Please check it and send it again in a moment.")
+# The join form's refusal by the spam checks: a person is most often refused for sending the
+# form too soon after opening it (autofill), so the message blames nobody and keeps the way on.
+JOIN_REJECTED = _(
+    "Your request did not go through this time. What you typed is still here: please wait "
+    "a moment and press “Ask to join” again. Your community office can also add you to a team."
+)
 
 
 def form_stamp(community: Community) -> str:
@@ -79,6 +85,8 @@ class PhotosField(forms.FileField):
 class StampedForm(forms.Form):
     """A public form drawn for one community, with the honeypot and the signed stamp."""
 
+    # What the spam checks' refusal says (the form's own wording).
+    rejected_message = REJECTED
     # The honeypot: hidden by the .hp class, left empty by people.
     homepage = forms.CharField(required=False)
     rendered = forms.CharField(required=False)
@@ -93,7 +101,7 @@ class StampedForm(forms.Form):
         self.nonce = stamp_nonce(self.data.get("rendered", ""), self.community)
         if data.get("homepage") or self.nonce is None:
             self.nonce = None
-            raise forms.ValidationError(REJECTED, code="rejected")
+            raise forms.ValidationError(self.rejected_message, code="rejected")
         return data
 
     @property
@@ -242,6 +250,8 @@ class TeamChoiceField(forms.ModelChoiceField):
 
 class JoinTeamForm(StampedForm):
     """A resident asks to join one of the community's volunteer teams."""
+
+    rejected_message = JOIN_REJECTED
 
     team = TeamChoiceField(
         label=_("Which team?"),

@@ -216,3 +216,42 @@ def test_the_team_page_runs_as_many_queries_with_many_requests_as_with_one(
                                 phone=f"1380000000{n}", phone_consent=True)  # fmt: skip
     with django_assert_max_num_queries(len(one)):
         assert "乙7" in client.get(url).content.decode()
+
+
+JOIN_REJECTED_ZH = "您的申请这次没有发出"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"homepage": "http://spam.example"}, {"rendered": "forged"}],
+    ids=["honeypot", "bad-stamp"],
+)
+def test_the_spam_checks_refuse_calmly_keeping_what_was_typed(client, bees, join_url, overrides):
+    response = send(client, join_url, bees, **overrides)
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert JOIN_REJECTED_ZH in page and "社区办公室" in page
+    # Not the report form's wording, and nothing that calls the resident a bot or spam.
+    assert "暂时无法受理这次反映" not in page
+    assert 'value="王阿姨"' in page and 'value="138 1234 5678"' in page
+    assert not JoinRequest.objects.exists()
+
+
+def test_a_form_sent_too_soon_is_refused_then_goes_through_with_the_new_stamp(
+    client, monkeypatch, bees, join_url
+):
+    monkeypatch.setattr(public_forms, "MIN_FORM_AGE_SECONDS", 3600)
+    response = send(client, join_url, bees)
+    assert response.status_code == 422 and JOIN_REJECTED_ZH in response.content.decode()
+    assert not JoinRequest.objects.exists()
+    monkeypatch.setattr(public_forms, "MIN_FORM_AGE_SECONDS", 0)
+    again = STAMP.search(response.content.decode())[1]
+    assert send(client, join_url, bees, rendered=again).status_code == 302
+    assert JoinRequest.objects.count() == 1
+
+
+def test_the_refusal_is_in_english_for_an_english_browser(client, bees, join_url):
+    client.cookies["django_language"] = "en"
+    response = send(client, join_url, bees, homepage="x")
+    page = response.content.decode()
+    assert "Your request did not go through this time" in page

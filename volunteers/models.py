@@ -127,7 +127,11 @@ class Activity(models.Model):
         verbose_name = _("volunteer activity")
         verbose_name_plural = _("volunteer activities")
         ordering = ["starts_at", "id"]
-        indexes = [models.Index(fields=["team", "starts_at"], name="activity_team_start")]
+        indexes = [
+            models.Index(fields=["team", "starts_at"], name="activity_team_start"),
+            # The coming activities: those not over yet, found without reading the past.
+            models.Index(fields=["team", "ends_at"], name="activity_team_end"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__gt=F("starts_at")), name="activity_ends_after_start"
@@ -284,6 +288,9 @@ class HoursEntry(models.Model):
         verbose_name=_("recorded by"),
     )  # fmt: skip
     note = models.CharField(_("note"), max_length=200, blank=True)
+    # The day the service happened (a credit: its activity's day); an exchange's or a
+    # correction's day otherwise. Statements and certificates count a year by this date.
+    served_on = models.DateField(_("date of service"))
     created = models.DateTimeField(auto_now_add=True)
 
     objects = LedgerQuerySet.as_manager()
@@ -292,7 +299,10 @@ class HoursEntry(models.Model):
         verbose_name = _("service-hours entry")
         verbose_name_plural = _("service-hours entries")
         ordering = ["-created", "-id"]
-        indexes = [models.Index(fields=["volunteer", "-created", "-id"], name="ledger_latest")]
+        indexes = [
+            models.Index(fields=["volunteer", "-created", "-id"], name="ledger_latest"),
+            models.Index(fields=["volunteer", "served_on", "id"], name="ledger_served"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(

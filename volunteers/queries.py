@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -50,11 +51,22 @@ def volunteer_of(user: User) -> Volunteer | None:
     volunteer = (
         Volunteer.objects.filter(match)
         .select_related("resident__community", "balance")
+        .annotate(first_served=_first_served())
         .order_by("id")
         .first()
     )
     user._yishi_volunteer = volunteer
     return volunteer
+
+
+def _first_served() -> Subquery:
+    """The volunteer's first day of service in the ledger (an indexed look-up), read with
+    the volunteer so that the years to print cost no query of their own."""
+    return Subquery(
+        HoursEntry.objects.filter(volunteer=OuterRef("pk"))
+        .order_by("served_on", "id")
+        .values("served_on")[:1]
+    )
 
 
 def _overseen(user: User) -> Q:
@@ -102,6 +114,34 @@ def members_of(team: Team) -> QuerySet[Membership]:
     )
 
 
+MEMBERS_PER_PAGE = 30
+UPCOMING_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class MembersPage:
+    members: list[Membership]
+    next_after: tuple[str, int] | None  # (name, membership id) to continue from, if more
+
+
+def members_page(team: Team, *, after: tuple[str, int] | None = None) -> MembersPage:
+    """A page of the team's members by name, continuing after (name, id): one query, the
+    same however many members the team has and however far on the page is."""
+    rows = members_of(team)
+    if after is not None:
+        name, pk = after
+        rows = rows.filter(
+            Q(volunteer__resident__name__gt=name) | Q(volunteer__resident__name=name, pk__gt=pk)
+        )
+    members = list(rows[: MEMBERS_PER_PAGE + 1])
+    if len(members) <= MEMBERS_PER_PAGE:
+        return MembersPage(members=members, next_after=None)
+    last = members[MEMBERS_PER_PAGE - 1]
+    return MembersPage(
+        members=members[:MEMBERS_PER_PAGE], next_after=(last.volunteer.resident.name, last.pk)
+    )
+
+
 def membership_for(user: User, pk: int) -> Membership:
     """A current membership of a team the user sees; 404 for anyone else's."""
     return get_object_or_404(
@@ -124,12 +164,24 @@ def residents_not_in(team: Team) -> QuerySet[Resident]:
     )
 
 
+def _signed_up() -> Subquery:
+    """How many signed up for the activity (the outer query's row): counted for the rows
+    shown only, not for every activity of the team before the list is cut."""
+    return Subquery(
+        Attendance.objects.filter(activity=OuterRef("pk"))
+        .order_by()
+        .values("activity")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+
+
 def activities_of(team: Team, *, now: dt.datetime | None = None) -> QuerySet[Activity]:
     """The team's activities from today on, with how many signed up."""
     start = (now or timezone.now()) - dt.timedelta(days=1)
     return (
         Activity.objects.filter(team=team, ends_at__gte=start)
-        .annotate(signed_up=Count("attendances"))
+        .annotate(signed_up=Coalesce(_signed_up(), 0))
         .order_by("starts_at", "id")
     )
 
@@ -138,7 +190,7 @@ def past_activities_of(team: Team, *, now: dt.datetime | None = None) -> QuerySe
     start = (now or timezone.now()) - dt.timedelta(days=1)
     return (
         Activity.objects.filter(team=team, ends_at__lt=start)
-        .annotate(signed_up=Count("attendances"))
+        .annotate(signed_up=Coalesce(_signed_up(), 0))
         .order_by("-starts_at", "-id")
     )
 
@@ -188,7 +240,10 @@ def volunteers_overseen_by(user: User) -> QuerySet[Volunteer]:
 def volunteer_for(user: User, pk: int) -> Volunteer:
     """A volunteer of a community the user works for or oversees; 404 for anyone else."""
     return get_object_or_404(
-        volunteers_overseen_by(user).select_related("resident__community", "balance"), pk=pk
+        volunteers_overseen_by(user)
+        .select_related("resident__community", "balance")
+        .annotate(first_served=_first_served()),
+        pk=pk,
     )
 
 
@@ -223,6 +278,23 @@ def balance_minutes(volunteer: Volunteer) -> int:
         return 0
 
 
+PRINTED_YEARS = 5
+
+
+def service_years(volunteer: Volunteer, *, today: dt.date | None = None) -> list[int]:
+    """The years a statement or certificate can be printed for, newest first: from the
+    first day of service in the ledger (read with the volunteer, or one indexed query) to
+    this year, at most five."""
+    this_year = (today or timezone.localdate()).year
+    if hasattr(volunteer, "first_served"):  # read with the volunteer
+        first = volunteer.first_served
+    else:
+        first = HoursEntry.objects.filter(volunteer=volunteer).aggregate(first=Min("served_on"))
+        first = first["first"]
+    since = first.year if first else this_year
+    return list(range(this_year, max(since, this_year - PRINTED_YEARS + 1) - 1, -1))
+
+
 @dataclass(frozen=True)
 class VolunteerPage:
     volunteer: Volunteer
@@ -230,6 +302,7 @@ class VolunteerPage:
     upcoming: list[Activity]
     ledger: list[HoursEntry]
     exchanges: list[Exchange]
+    years: list[int]
 
     @property
     def minutes(self) -> int:
@@ -261,6 +334,7 @@ def volunteer_page(volunteer: Volunteer, *, now: dt.datetime | None = None) -> V
         upcoming=upcoming,
         ledger=list(ledger_of(volunteer)[:RECENT]),
         exchanges=list(exchanges_of(volunteer)[:RECENT]),
+        years=service_years(volunteer, today=timezone.localdate(now)),
     )
 
 

@@ -7,6 +7,7 @@ app_name = "volunteers"
 urlpatterns = [
     path("volunteering/", views.mine, name="mine"),
     path("volunteering/statement.pdf", views.my_statement, name="my_statement"),
+    path("volunteering/certificate.pdf", views.my_certificate, name="my_certificate"),
     path("communities/<int:community_id>/volunteers/", views.teams, name="teams"),
     path(
         "communities/<int:community_id>/volunteers/teams/new/",
@@ -39,6 +40,11 @@ urlpatterns = [
         "volunteers/people/<int:volunteer_id>/statement.pdf",
         views.statement_pdf,
         name="statement_pdf",
+    ),
+    path(
+        "volunteers/people/<int:volunteer_id>/certificate.pdf",
+        views.certificate_pdf,
+        name="certificate_pdf",
     ),
     path("volunteers/people/<int:volunteer_id>/exchange/", views.exchange, name="exchange"),
     path(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -14,7 +16,7 @@ from common import flows
 from common.qr import qr_svg
 from members import queries as member_queries
 from members import submissions
-from volunteers import codes, permissions, queries, statement
+from volunteers import codes, permissions, printouts, queries, statement
 from volunteers.actions import activities, joins, ledger
 from volunteers.actions import teams as team_actions
 from volunteers.forms import (
@@ -100,13 +102,28 @@ def rule_create(request: HttpRequest, community_id: int) -> HttpResponse:
 # --- A team ---------------------------------------------------------------------------
 
 
+def _members_after(request: HttpRequest) -> tuple[str, int] | None:
+    """Where the list of members goes on from (``?name=…&after=<id>``), if anywhere."""
+    try:
+        return request.GET["name"], int(request.GET["after"])
+    except (KeyError, ValueError):
+        return None
+
+
 def _team_context(request: HttpRequest, team: Team) -> dict:
     can_manage = permissions.may_manage_teams(request.user, team.community)
     can_run = can_manage or permissions.leads(request.user, team)
+    members = queries.members_page(team, after=_members_after(request))
     return {
         "team": team,
-        "members": queries.members_of(team),
-        "upcoming": queries.activities_of(team),
+        "members": members.members,
+        "members_from": _members_after(request),
+        "more_members": (
+            urlencode({"name": members.next_after[0], "after": members.next_after[1]})
+            if members.next_after
+            else ""
+        ),
+        "upcoming": queries.activities_of(team)[: queries.UPCOMING_SHOWN],
         "past": queries.past_activities_of(team)[:10],
         "can_manage": can_manage,
         "can_run": can_run,
@@ -119,18 +136,16 @@ def _team_context(request: HttpRequest, team: Team) -> dict:
 @require_GET
 def team(request: HttpRequest, team_id: int) -> HttpResponse:
     team = queries.team_for(request.user, team_id)
-    context = _team_context(request, team)
-    if context["can_manage"]:
-        context["member_form"] = MemberForm(residents=queries.residents_not_in(team))
-    return render(request, "volunteers/team.html", context)
+    return render(request, "volunteers/team.html", _team_context(request, team))
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def member_add(request: HttpRequest, team_id: int) -> HttpResponse:
+    """A page of its own: the community's residents to choose from are many."""
     team = queries.team_for(request.user, team_id)
     permissions.require_manage_teams(request.user, team.community)
-    form = MemberForm(request.POST, residents=queries.residents_not_in(team))
+    form = MemberForm(request.POST or None, residents=queries.residents_not_in(team))
     return flows.form_response(
         request,
         form,
@@ -141,8 +156,8 @@ def member_add(request: HttpRequest, team_id: int) -> HttpResponse:
             _("%(name)s joined the team.") % {"name": membership.volunteer.resident.name}
         ),
         to=reverse("volunteers:team", args=[team.pk]),
-        template="volunteers/team.html",
-        context={**_team_context(request, team), "member_form": form},
+        template="volunteers/member_form.html",
+        context={"team": team},
     )
 
 
@@ -334,6 +349,7 @@ def _volunteer_context(request: HttpRequest, volunteer: Volunteer) -> dict:
         "minutes": queries.balance_minutes(volunteer),
         "ledger": queries.ledger_of(volunteer)[:50],
         "exchanges": queries.exchanges_of(volunteer)[:20],
+        "years": queries.service_years(volunteer),
         "can_approve": can_approve,
     }
 
@@ -414,22 +430,36 @@ def _year(request: HttpRequest) -> int:
     return year if 2000 <= year <= this_year else this_year
 
 
-def _statement_response(volunteer: Volunteer, year: int) -> HttpResponse:
-    printed = statement.statement_of(volunteer, year)
-    response = HttpResponse(statement.render_pdf(printed), content_type="application/pdf")
-    response["Content-Disposition"] = statement.content_disposition(printed)
+def _printout_response(request: HttpRequest, volunteer: Volunteer, kind: str) -> HttpResponse:
+    """The PDF once it is made; until then a page that asks again in a moment."""
+    year = _year(request)
+    pdf = printouts.printout(volunteer, kind, year)
+    if pdf is None:
+        response = render(
+            request,
+            "volunteers/printout_wait.html",
+            {"volunteer": volunteer, "year": year, "kind": kind, "again": request.get_full_path()},
+            status=202,
+        )
+    else:
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = statement.content_disposition(volunteer, year, kind)
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def _own(request: HttpRequest) -> Volunteer:
+    volunteer = queries.volunteer_of(request.user)
+    if volunteer is None:
+        raise Http404
+    return volunteer
 
 
 @login_required
 @require_GET
 def my_statement(request: HttpRequest) -> HttpResponse:
     """The volunteer's own statement of a year (PDF)."""
-    volunteer = queries.volunteer_of(request.user)
-    if volunteer is None:
-        raise Http404
-    return _statement_response(volunteer, _year(request))
+    return _printout_response(request, _own(request), "statement")
 
 
 @login_required
@@ -437,4 +467,19 @@ def my_statement(request: HttpRequest) -> HttpResponse:
 def statement_pdf(request: HttpRequest, volunteer_id: int) -> HttpResponse:
     """A volunteer's statement of a year, printed by the community's staff (PDF)."""
     volunteer = queries.volunteer_for(request.user, volunteer_id)
-    return _statement_response(volunteer, _year(request))
+    return _printout_response(request, volunteer, "statement")
+
+
+@login_required
+@require_GET
+def my_certificate(request: HttpRequest) -> HttpResponse:
+    """The volunteer's own certificate of a year's service hours (PDF)."""
+    return _printout_response(request, _own(request), "certificate")
+
+
+@login_required
+@require_GET
+def certificate_pdf(request: HttpRequest, volunteer_id: int) -> HttpResponse:
+    """A volunteer's certificate of a year's service hours, printed by staff (PDF)."""
+    volunteer = queries.volunteer_for(request.user, volunteer_id)
+    return _printout_response(request, volunteer, "certificate")

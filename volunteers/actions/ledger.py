@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import User
@@ -30,6 +31,12 @@ def _post(
     exchange: Exchange | None = None,
     note: str = "",
 ) -> HoursEntry:
+    # A credit counts on the day its activity took place; anything else on the day written.
+    served_on = (
+        timezone.localdate(attendance.activity.starts_at)
+        if attendance is not None
+        else timezone.localdate()
+    )
     balance, _created = Balance.objects.get_or_create(volunteer=volunteer)
     balance = Balance.objects.select_for_update().get(pk=balance.pk)
     if balance.minutes + minutes < 0:
@@ -48,6 +55,7 @@ def _post(
         exchange=exchange,
         recorded_by=actor,
         note=note,
+        served_on=served_on,
     )
     try:
         with transaction.atomic():
