@@ -253,6 +253,15 @@ def test_a_meeting_moved_by_its_schedule_says_why_on_its_page(as_user, manan, ma
     assert "Moved from 2026-02-18 (Spring Festival)." in page.text
 
 
+def test_a_member_sees_on_their_list_that_a_meeting_moved(as_user, announced, manan_staff,
+                                                          manan_member):  # fmt: skip
+    moving.meeting_move(meeting=announced, to=local(2026, 12, 9, 9, 30), reason="议事点停电",
+                        actor=manan_staff)  # fmt: skip
+    page = as_user(manan_member).get(reverse("meetings:mine")).text
+    assert "原定 2026-12-08 15:00，已调整。" in page
+    assert "2026-12-09" in page
+
+
 # --- The schedules saved before holidays were known ----------------------------------------
 
 
