@@ -182,6 +182,12 @@ class Meeting(models.Model):
                 condition=Q(state="scheduled", reminder_sent_at__isnull=True),
                 name="meeting_reminder_due",
             ),
+            # The slots held by moved meetings, looked up when materialising schedules.
+            models.Index(
+                fields=["council", "planned_at"],
+                condition=Q(planned_at__isnull=False),
+                name="meeting_planned_slot",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -75,6 +75,18 @@ def test_a_meeting_moved_by_hand_is_not_created_again_in_its_slot(manan, manan_s
     assert Meeting.objects.filter(council=manan.council, state="scheduled").count() == 4
 
 
+def test_a_meeting_made_on_the_slot_before_it_became_a_day_off_holds_it(manan, clock):
+    """One made before the holidays were known stays the slot's one meeting (staff move it);
+    one a schedule change cancelled does not hold the slot."""
+    clock.move_to(local(2026, 2, 1, 9))
+    schedule = factories.schedule(manan, month_days=[18])
+    factories.meeting(manan, local(2026, 2, 18, 15), schedule=schedule)
+    assert materialise.meetings_materialise(today=dt.date(2026, 2, 1), horizon_days=30) == 0
+    Meeting.objects.filter(council=manan.council).update(state="cancelled")
+    assert materialise.meetings_materialise(today=dt.date(2026, 2, 1), horizon_days=30) == 1
+    assert starts(manan.council) == [(local(2026, 2, 24, 15), local(2026, 2, 18, 15))]
+
+
 def test_a_council_moving_to_the_previous_working_day(manan, manan_staff, clock):
     clock.move_to(local(2026, 9, 20, 9))
     factories.schedule(manan, month_days=[1, 8], on_day_off="previous")

@@ -127,13 +127,18 @@ def meetings_insert(today: dt.date, end: dt.date, council_id: int | None = None)
             },
             f"FROM ({rows}) s CROSS JOIN ({dates}) o"
             f" WHERE NOT EXISTS (SELECT 1 FROM {meeting} m"
-            " WHERE m.council_id = s.council_pk AND (m.starts_at = o.starts_at"
-            # A meeting moved off its slot (by the schedule or by hand) holds it, unless a
-            # schedule change cancelled it (cancelled, not by anyone: ended_at empty).
-            "  OR (COALESCE(m.planned_at, m.starts_at) = o.slot"
-            "      AND NOT (m.state = %s AND m.ended_at IS NULL))))"
+            " WHERE m.council_id = s.council_pk AND m.starts_at = o.starts_at)"
+            # The slot is held by a meeting moved off it (by the schedule or by hand), or by
+            # one still on it (made before the day became a day off), unless a schedule
+            # change cancelled that one (cancelled by nobody: ended_at empty).
+            f" AND NOT EXISTS (SELECT 1 FROM {meeting} p"
+            " WHERE p.council_id = s.council_pk AND p.planned_at = o.slot"
+            " AND NOT (p.state = %s AND p.ended_at IS NULL))"
+            f" AND NOT EXISTS (SELECT 1 FROM {meeting} u"
+            " WHERE u.council_id = s.council_pk AND u.starts_at = o.slot AND u.planned_at IS NULL"
+            " AND NOT (u.state = %s AND u.ended_at IS NULL))"
             " ORDER BY s.schedule_pk, o.starts_at",
-            [*row_params, *date_params, Meeting.State.CANCELLED],
+            [*row_params, *date_params, Meeting.State.CANCELLED, Meeting.State.CANCELLED],
             constants={"kind": Meeting.Kind.REGULAR, "state": Meeting.State.SCHEDULED},
         )
     return created

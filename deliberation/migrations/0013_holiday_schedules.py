@@ -54,4 +54,12 @@ class Migration(migrations.Migration):
             name="planned_at",
             field=models.DateTimeField(blank=True, null=True, verbose_name="planned for"),
         ),
+        migrations.AddIndex(
+            model_name="meeting",
+            index=models.Index(
+                condition=models.Q(("planned_at__isnull", False)),
+                fields=["council", "planned_at"],
+                name="meeting_planned_slot",
+            ),
+        ),
     ]
