@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from django import forms
@@ -256,6 +257,52 @@ class AgendaTopicForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("prefix", "add-topic")
         super().__init__(*args, **kwargs)
+
+
+class MeetingMoveForm(forms.Form):
+    """Where staff move a meeting to: a day and an hour still to come, and why."""
+
+    date = forms.DateField(
+        label=_("New date"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={
+            "required": _("Choose the new date."),
+            "invalid": _("Enter the date as year-month-day, such as 2026-10-08."),
+        },
+    )
+    time = forms.TimeField(
+        label=_("New start time"),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={
+            "required": _("Choose the new start time."),
+            "invalid": _("Enter the time as hours:minutes, such as 15:00."),
+        },
+    )
+    reason = forms.CharField(
+        label=_("Reason for moving"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Shown on the meeting's page; members already told of the meeting are told."),
+        error_messages={"required": _("Give the reason for moving the meeting.")},
+    )
+
+    def __init__(self, *args, meeting=None, **kwargs) -> None:
+        kwargs.setdefault("prefix", "move")
+        if meeting is not None:
+            local = timezone.localtime(meeting.starts_at)
+            kwargs.setdefault("initial", {"date": local.date(), "time": local.time()})
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("date") and data.get("time"):
+            moment = dt.datetime.combine(
+                data["date"], data["time"], tzinfo=timezone.get_default_timezone()
+            )
+            if moment <= timezone.now():
+                self.add_error("date", _("Choose a day and time that are still to come."))
+            data["to"] = moment
+        return data
 
 
 class MeetingCancelForm(forms.Form):

@@ -11,8 +11,15 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.utils import timezone
 
+from common import holidays
 from deliberation import minutes_queries, permissions, queries
-from deliberation.forms import AgendaIssueForm, AgendaTopicForm, DecisionForm, MeetingCancelForm
+from deliberation.forms import (
+    AgendaIssueForm,
+    AgendaTopicForm,
+    DecisionForm,
+    MeetingCancelForm,
+    MeetingMoveForm,
+)
 from deliberation.models import AgendaItem, Meeting
 
 
@@ -25,6 +32,7 @@ def meeting_context(
     issue_form: AgendaIssueForm | None = None,
     topic_form: AgendaTopicForm | None = None,
     cancel_form: MeetingCancelForm | None = None,
+    move_form: MeetingMoveForm | None = None,
     open_items: set[int] | None = None,
 ) -> dict:
     """Everything the meeting page shows, in a fixed number of queries.
@@ -81,6 +89,12 @@ def meeting_context(
         ),
         "can_close": editable and timezone.now() >= meeting.starts_at,
         "cancel_form": (cancel_form or MeetingCancelForm()) if editable else None,
+        "move_form": (
+            (move_form or MeetingMoveForm(meeting=meeting))
+            if editable and timezone.now() < meeting.starts_at
+            else None
+        ),
+        **moved_from(meeting),
     }
     if not with_forms:
         return context
@@ -136,6 +150,14 @@ def meeting_context(
             context["invitable_units"] = queries.invitable_units(meeting, guests)
         context["guest_votes_open"] = timezone.now() < meeting.starts_at
     return context
+
+
+def moved_from(meeting: Meeting) -> dict:
+    """Where a moved meeting was planned, and why it moved (staff's reason, or the day off)."""
+    if meeting.planned_at is None:
+        return {}
+    planned = timezone.localtime(meeting.planned_at)
+    return {"moved_from": planned, "moved_from_day": holidays.day_kind(planned.date())}
 
 
 def issue_form_for(meeting: Meeting) -> AgendaIssueForm:

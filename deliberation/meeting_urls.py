@@ -42,6 +42,7 @@ urlpatterns = [
     path("meetings/<int:pk>/sign-in-sheet/", views.meeting_sign_in_sheet, name="sign_in_sheet"),
     path("meetings/<int:pk>/close/", views.meeting_close, name="close"),
     path("meetings/<int:pk>/cancel/", views.meeting_cancel, name="cancel"),
+    path("meetings/<int:pk>/move/", views.meeting_move, name="move"),
     path(
         "meetings/<int:pk>/agenda/issues/", agenda_views.agenda_add_issue, name="agenda_add_issue"
     ),

@@ -22,9 +22,15 @@ class Schedule(models.Model):
     - quarterly: on the first working day (Monday–Friday) of the window from the
       1st to the 10th of January, April, July and October.
 
-    With ``move_weekend_to_monday`` a meeting that falls on a Saturday or Sunday
-    moves to the following Monday. Public holidays are not known to Yishi.
+    ``on_day_off`` says what happens to a meeting that falls on a day off (a weekend or a
+    statutory holiday, ``common.holidays``): it stays, or moves to the next or the previous
+    working day. A make-up working day (调休) is a working day.
     """
+
+    class DayOff(models.TextChoices):
+        KEEP = "keep", _("keep the date")
+        NEXT = "next", _("move to the next working day")
+        PREVIOUS = "previous", _("move to the previous working day")
 
     class Kind(models.TextChoices):
         MONTHLY = "monthly", _("monthly on fixed days")
@@ -47,7 +53,9 @@ class Schedule(models.Model):
         default=3,
         validators=[MaxValueValidator(30)],
     )
-    move_weekend_to_monday = models.BooleanField(_("move weekend meetings to Monday"), default=True)
+    on_day_off = models.CharField(
+        _("on a day off"), max_length=10, choices=DayOff, default=DayOff.NEXT
+    )
     is_active = models.BooleanField(_("in use"), default=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -73,6 +81,10 @@ class Schedule(models.Model):
             models.CheckConstraint(
                 condition=Q(notice_days__gte=0, notice_days__lte=30),
                 name="schedule_notice_days_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(on_day_off__in=["keep", "next", "previous"]),
+                name="schedule_on_day_off_known",
             ),
         ]
 
@@ -111,6 +123,10 @@ class Meeting(models.Model):
         verbose_name=_("meeting schedule"),
     )
     starts_at = models.DateTimeField(_("starts at"))
+    # The slot the schedule gave, when the meeting takes place on another day: moved off a
+    # day off by the schedule (``move_reason`` empty) or by staff (their reason).
+    planned_at = models.DateTimeField(_("planned for"), null=True, blank=True)
+    move_reason = models.TextField(_("reason for moving"), blank=True)
     place = models.CharField(_("place"), max_length=200, blank=True)
     kind = models.CharField(_("type"), max_length=10, choices=Kind, default=Kind.REGULAR)
     state = models.CharField(_("state"), max_length=10, choices=State, default=State.SCHEDULED)
@@ -165,6 +181,12 @@ class Meeting(models.Model):
                 fields=["starts_at"],
                 condition=Q(state="scheduled", reminder_sent_at__isnull=True),
                 name="meeting_reminder_due",
+            ),
+            # The slots held by moved meetings, looked up when materialising schedules.
+            models.Index(
+                fields=["council", "planned_at"],
+                condition=Q(planned_at__isnull=False),
+                name="meeting_planned_slot",
             ),
         ]
 

@@ -32,6 +32,7 @@ MEETING_KINDS = (
     "meeting_notice",
     "meeting_reminder",
     "meeting_cancelled",
+    "meeting_moved",
     "meeting_urgent",
     "meeting_late_items",
     "meeting_guest_invited",

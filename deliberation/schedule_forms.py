@@ -50,8 +50,13 @@ class ScheduleForm(forms.Form):
         max_value=30,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
-    move_weekend_to_monday = forms.BooleanField(
-        label=_("move weekend meetings to Monday"), required=False
+    on_day_off = forms.ChoiceField(
+        label=_("a meeting on a day off"),
+        choices=Schedule.DayOff.choices,
+        help_text=_(
+            "Days off are weekends and China's statutory holidays; a make-up working day "
+            "(调休) is a working day."
+        ),
     )
     version = VersionField()
 
@@ -66,7 +71,7 @@ class ScheduleForm(forms.Form):
                     "start_time": schedule.start_time,
                     "place": schedule.place,
                     "notice_days": schedule.notice_days,
-                    "move_weekend_to_monday": schedule.move_weekend_to_monday,
+                    "on_day_off": schedule.on_day_off,
                     "version": schedule.version,
                 },
             )
@@ -79,7 +84,7 @@ class ScheduleForm(forms.Form):
                     "month_days": ",".join(str(day) for day in fresh.month_days),
                     "start_time": fresh.start_time,
                     "notice_days": fresh.notice_days,
-                    "move_weekend_to_monday": fresh.move_weekend_to_monday,
+                    "on_day_off": fresh.on_day_off,
                 },
             )
         super().__init__(*args, **kwargs)
@@ -121,5 +126,5 @@ class ScheduleForm(forms.Form):
             "start_time": data["start_time"],
             "place": data["place"],
             "notice_days": data["notice_days"],
-            "move_weekend_to_monday": data["move_weekend_to_monday"],
+            "on_day_off": data["on_day_off"],
         }

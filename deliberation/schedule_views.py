@@ -21,7 +21,7 @@ from deliberation.actions import schedules
 from deliberation.actions.base import ActionError
 from deliberation.models import Schedule
 from deliberation.schedule_forms import ScheduleForm
-from deliberation.schedules import occurrences
+from deliberation.schedules import PlannedDay, planned_days
 from members import queries, submissions
 from members.models import Community
 
@@ -36,10 +36,12 @@ def _schedule_for(community: Community, pk: int) -> Schedule:
     )
 
 
-def next_dates(schedule: Schedule, today: dt.date) -> list[dt.datetime]:
+def next_dates(schedule: Schedule, today: dt.date) -> list[tuple[dt.datetime, PlannedDay]]:
+    """The schedule's next meeting times, each with its day as the rule planned it."""
     if not schedule.is_active:
         return []
-    return occurrences(schedule, today, today + _LOOK_AHEAD)[:NEXT_DATES_SHOWN]
+    days = planned_days(schedule, today, today + _LOOK_AHEAD)[:NEXT_DATES_SHOWN]
+    return [(day.at(schedule.start_time), day) for day in days]
 
 
 @login_required
@@ -55,6 +57,11 @@ def schedule_list(request: HttpRequest, community_id: int) -> HttpResponse:
         (schedule, next_dates(schedule, today), WEEKDAYS.get(schedule.weekday, ""))
         for schedule in council.schedules.order_by("-is_active", "id")
     ]
+    # Years whose official holidays the calendar does not know yet: their dates move off
+    # weekends only, and the page says so instead of guessing.
+    unknown_years = sorted(
+        {when.year for _, dates, _ in rows for when, day in dates if not day.is_known}
+    )
     return render(
         request,
         "meetings/schedules.html",
@@ -62,6 +69,7 @@ def schedule_list(request: HttpRequest, community_id: int) -> HttpResponse:
             "community": community,
             "council": council,
             "rows": rows,
+            "unknown_years": unknown_years,
             "can_manage": permissions.can_manage_schedules(request.user, community),
         },
     )

@@ -20,12 +20,13 @@ from django.views.decorators.http import require_GET, require_POST
 from common.flows import action_response
 from common.qr import qr_svg
 from deliberation import exports, meeting_page, permissions, queries, readiness
-from deliberation.actions import closing, running, urgent
+from deliberation.actions import closing, moving, running, urgent
 from deliberation.actions.base import ActionError
 from deliberation.forms import (
     ConveneForm,
     DecisionForm,
     MeetingCancelForm,
+    MeetingMoveForm,
 )
 from deliberation.models import Attendance, Meeting
 from members import downloads
@@ -299,6 +300,29 @@ def meeting_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             to=reverse("meetings:detail", args=[meeting.pk]),
         )
     context = meeting_page.meeting_context(request, meeting, cancel_form=form)
+    return render(request, "meetings/meeting.html", context, status=422)
+
+
+@login_required
+@require_POST
+def meeting_move(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = queries.meeting_for(request.user, pk)
+    permissions.require_runner(request.user, meeting)
+    form = MeetingMoveForm(request.POST)
+    if form.is_valid():
+        try:
+            moving.meeting_move(
+                meeting=meeting,
+                to=form.cleaned_data["to"],
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+            )
+        except ActionError as refusal:  # kept on the form with what was typed
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, _("The meeting was moved."))
+            return redirect("meetings:detail", meeting.pk)
+    context = meeting_page.meeting_context(request, meeting, move_form=form)
     return render(request, "meetings/meeting.html", context, status=422)
 
 

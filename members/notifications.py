@@ -219,6 +219,14 @@ KINDS: dict[str, NoticeKind] = {
         subject=_("A council meeting was cancelled"),
         body=_("%(council)s will not meet on %(when)s at %(place)s."),
     ),
+    # Staff moved an announced meeting (deliberation.actions.moving): once per move.
+    "meeting_moved": NoticeKind(
+        subject=_("A council meeting was moved"),
+        body=_(
+            "%(council)s: the meeting of %(before)s now takes place on %(when)s at %(place)s."
+            " Reason: %(reason)s"
+        ),
+    ),
     "meeting_urgent": NoticeKind(
         subject=_("Urgent council meeting"),
         body=_("%(council)s meets urgently on %(when)s at %(place)s about “%(title)s”."),

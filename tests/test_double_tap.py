@@ -252,7 +252,7 @@ def test_a_double_tap_on_the_new_schedule_form_adds_one_schedule(as_user, manan,
     url = reverse("schedules:create", args=[manan.pk])
     form = {
         "kind": "monthly", "month_days": "8,18,28", "weekday": "", "start_time": "15:00",
-        "place": "社区居民议事点", "notice_days": "3", "move_weekend_to_monday": "on",
+        "place": "社区居民议事点", "notice_days": "3", "on_day_off": "next",
         "submission_key": drawn_key(client.get(url).text),
     }  # fmt: skip
 

@@ -68,7 +68,7 @@ def second_member(community) -> None:
 @pytest.fixture
 def announced(clock, manan, manan_staff, manan_member):
     """马南社区's meetings of 8 and 18 March; the first announced on the 5th with one matter."""
-    factories.schedule(manan, month_days=[8, 18], move_weekend_to_monday=False, notice_days=3)
+    factories.schedule(manan, month_days=[8, 18], on_day_off="keep", notice_days=3)
     second_member(manan)
     clock.move_to(at(1, 9))
     awaiting(manan, manan_staff, "楼道堆物")

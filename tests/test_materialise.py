@@ -56,7 +56,7 @@ def meeting_notices(kind: str = "meeting_notice") -> list[tuple[str, str]]:
 
 @pytest.mark.django_db
 def test_materialising_twice_creates_each_meeting_once(manan):
-    schedule = factories.schedule(manan, move_weekend_to_monday=False, notice_days=3)
+    schedule = factories.schedule(manan, on_day_off="keep", notice_days=3)
 
     assert materialise.meetings_materialise(today=TODAY) == 4
     assert materialise.meetings_materialise(today=TODAY) == 0
@@ -83,8 +83,8 @@ def test_inactive_schedules_produce_nothing(manan, xingfu):
 
 @pytest.mark.django_db
 def test_two_schedules_of_one_council_at_the_same_time_make_one_meeting(manan, xingfu):
-    factories.schedule(manan, month_days=[8], move_weekend_to_monday=False)
-    factories.schedule(manan, month_days=[8, 18], move_weekend_to_monday=False)
+    factories.schedule(manan, month_days=[8], on_day_off="keep")
+    factories.schedule(manan, month_days=[8, 18], on_day_off="keep")
     factories.schedule(xingfu, kind="weekly", weekday=2)
     materialise.meetings_materialise(today=TODAY, horizon_days=20)
     assert starts(manan.council) == [at(8, 15), at(18, 15)]
@@ -129,7 +129,7 @@ def test_two_runs_at_once_create_each_meeting_agenda_item_and_notice_once(
     manan, manan_staff, manan_member
 ):
     """Two beat processes: separate connections racing (IMMEDIATE transactions on SQLite)."""
-    factories.schedule(manan, move_weekend_to_monday=False)
+    factories.schedule(manan, on_day_off="keep")
     first, second = (awaiting(manan, actor=manan_staff, title=t) for t in ("电梯", "晾衣"))
 
     def tick():
@@ -154,7 +154,7 @@ def test_two_runs_at_once_create_each_meeting_agenda_item_and_notice_once(
 def test_agenda_puts_urgent_then_must_deliberate_then_oldest_first(
     manan, xingfu, manan_staff, xingfu_staff
 ):
-    factories.schedule(manan, move_weekend_to_monday=False)
+    factories.schedule(manan, on_day_off="keep")
     awaiting(manan, actor=manan_staff, title="老问题", code="other")
     awaiting(manan, actor=manan_staff, title="必议旧", code="environment")
     awaiting(manan, actor=manan_staff, title="紧急", code="other", is_urgent=True)
@@ -174,7 +174,7 @@ def test_agenda_puts_urgent_then_must_deliberate_then_oldest_first(
 
 @pytest.mark.django_db
 def test_an_issue_is_never_on_two_upcoming_agendas(manan, manan_staff, manan_member):
-    factories.schedule(manan, move_weekend_to_monday=False)
+    factories.schedule(manan, on_day_off="keep")
     awaiting(manan, actor=manan_staff, title="第一件")
     materialise.meetings_materialise(today=TODAY)
     materialise.meetings_materialise(today=TODAY)
@@ -204,7 +204,7 @@ def test_an_issue_is_never_on_two_upcoming_agendas(manan, manan_staff, manan_mem
 
 @pytest.mark.django_db
 def test_an_issue_removed_by_hand_waits_for_the_following_meeting(manan, manan_staff):
-    factories.schedule(manan, move_weekend_to_monday=False)
+    factories.schedule(manan, on_day_off="keep")
     awaiting(manan, actor=manan_staff, title="拿下")
     materialise.meetings_materialise(today=TODAY)
     first, second, *_ = Meeting.objects.filter(council=manan.council)
@@ -240,7 +240,7 @@ def council_people(manan, xingfu, manan_member):
 
 @pytest.mark.django_db
 def test_notices_go_once_to_each_current_member_when_the_lead_time_arrives(manan, council_people):
-    factories.schedule(manan, move_weekend_to_monday=False, notice_days=3)
+    factories.schedule(manan, on_day_off="keep", notice_days=3)
     materialise.meetings_materialise(today=TODAY)
 
     assert notices.meeting_notices_send(now=at(5, 14, 59)) == 0
@@ -277,7 +277,7 @@ def test_notices_go_once_to_each_current_member_when_the_lead_time_arrives(manan
 
 @pytest.mark.django_db
 def test_the_morning_reminder_goes_once_on_the_day(manan, council_people):
-    factories.schedule(manan, move_weekend_to_monday=False, notice_days=3)
+    factories.schedule(manan, on_day_off="keep", notice_days=3)
     materialise.meetings_materialise(today=TODAY)
     notices.meeting_notices_send(now=at(5, 15))
 
@@ -294,7 +294,7 @@ def test_the_morning_reminder_goes_once_on_the_day(manan, council_people):
 
 @pytest.mark.django_db
 def test_cancelled_and_past_meetings_are_not_announced(manan, manan_member):
-    factories.schedule(manan, move_weekend_to_monday=False, notice_days=3)
+    factories.schedule(manan, on_day_off="keep", notice_days=3)
     materialise.meetings_materialise(today=TODAY)
     Meeting.objects.filter(starts_at=at(8, 15)).update(state=Meeting.State.CANCELLED)
     assert notices.meeting_notices_send(now=at(8, 8)) == 0
@@ -305,7 +305,7 @@ def test_cancelled_and_past_meetings_are_not_announced(manan, manan_member):
 
 @pytest.mark.django_db
 def test_a_meeting_created_inside_its_lead_time_is_announced_at_once(manan, manan_member):
-    factories.schedule(manan, move_weekend_to_monday=False, notice_days=3)
+    factories.schedule(manan, on_day_off="keep", notice_days=3)
     materialise.meetings_materialise(today=dt.date(2027, 3, 7))
     assert notices.meeting_notices_send(now=at(7, 10)) == 1
     assert meeting_notices() == [("manan_member", "inapp")]
@@ -314,7 +314,7 @@ def test_a_meeting_created_inside_its_lead_time_is_announced_at_once(manan, mana
 @pytest.mark.django_db
 def test_a_claimed_meeting_is_not_announced_again(manan, manan_member):
     """The conditional UPDATE is the claim: a second announcement of one meeting does nothing."""
-    factories.schedule(manan, move_weekend_to_monday=False, notice_days=3)
+    factories.schedule(manan, on_day_off="keep", notice_days=3)
     materialise.meetings_materialise(today=TODAY)
     meeting = Meeting.objects.get(starts_at=at(8, 15))
     announce = notices.meeting_announce
@@ -350,7 +350,7 @@ def test_the_task_is_idempotent_and_on_the_beat_schedule(manan, manan_member):
 def test_meetings_are_visible_only_within_the_users_communities(
     manan, xingfu, manan_staff, manan_member, xingfu_staff, nanen_admin, other_admin
 ):
-    factories.schedule(manan, move_weekend_to_monday=False)
+    factories.schedule(manan, on_day_off="keep")
     materialise.meetings_materialise(today=TODAY)
     ours = set(Meeting.objects.filter(council=manan.council).values_list("pk", flat=True))
     assert len(ours) == 4
@@ -370,7 +370,7 @@ def test_meetings_are_visible_only_within_the_users_communities(
 
 @pytest.mark.django_db
 def test_the_top_up_numbers_on_from_the_last_item_still_on_the_agenda(manan, manan_staff):
-    factories.schedule(manan, move_weekend_to_monday=False)
+    factories.schedule(manan, on_day_off="keep")
     awaiting(manan, actor=manan_staff, title="甲")
     awaiting(manan, actor=manan_staff, title="乙")
     materialise.meetings_materialise(today=TODAY)
@@ -389,8 +389,8 @@ def test_the_top_up_numbers_on_from_the_last_item_still_on_the_agenda(manan, man
 def test_building_one_councils_agenda_leaves_the_others_alone(
     manan, xingfu, manan_staff, xingfu_staff
 ):
-    factories.schedule(manan, move_weekend_to_monday=False)
-    factories.schedule(xingfu, move_weekend_to_monday=False)
+    factories.schedule(manan, on_day_off="keep")
+    factories.schedule(xingfu, on_day_off="keep")
     materialise.meetings_materialise(today=TODAY)
     awaiting(manan, actor=manan_staff, title="马南一")
     awaiting(manan, actor=manan_staff, title="马南二", is_urgent=True)
@@ -409,7 +409,7 @@ def test_the_top_up_waits_for_a_hand_edit_of_the_same_agenda(manan, manan_staff)
     """Staff add a topic (meeting row locked) while the top-up runs: it numbers on after it."""
     from django.db import transaction
 
-    factories.schedule(manan, move_weekend_to_monday=False)
+    factories.schedule(manan, on_day_off="keep")
     materialise.meetings_materialise(today=TODAY)
     first = Meeting.objects.filter(council=manan.council).first()
     awaiting(manan, actor=manan_staff, title="自动")
@@ -450,8 +450,8 @@ def test_the_top_up_waits_for_a_hand_edit_of_the_same_agenda(manan, manan_staff)
 
 @pytest.mark.django_db
 def test_materialising_one_council_leaves_the_others_alone(manan, xingfu):
-    factories.schedule(manan, move_weekend_to_monday=False)
-    factories.schedule(xingfu, move_weekend_to_monday=False)
+    factories.schedule(manan, on_day_off="keep")
+    factories.schedule(xingfu, on_day_off="keep")
 
     assert materialise.meetings_materialise(today=TODAY, council_id=manan.council.pk) == 4
     assert len(starts(manan.council)) == 4

@@ -85,7 +85,7 @@ def weekly_from(community, day: dt.date, **fields):
         kind="weekly",
         weekday=day.weekday(),
         notice_days=3,
-        move_weekend_to_monday=False,
+        on_day_off="keep",
         **fields,
     )
 

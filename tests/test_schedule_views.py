@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -15,6 +16,7 @@ from deliberation.actions.base import ActionError
 from deliberation.models import Meeting, Schedule
 from members.models import Notice
 from tests import factories
+from tests.helpers.clock import local
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +40,7 @@ def form_data(**fields) -> dict:
         "start_time": "15:00",
         "place": "社区居民议事点",
         "notice_days": "3",
-        "move_weekend_to_monday": "on",
+        "on_day_off": "next",
     }
     data.update(fields)
     return {key: value for key, value in data.items() if value is not None}
@@ -67,7 +69,8 @@ def test_staff_see_the_next_five_dates(as_user, manan, manan_staff):
     factories.schedule(manan, month_days=[8, 18, 28])
     response = in_english(as_user(manan_staff)).get(list_url(manan))
     assert response.status_code == 200
-    ((_schedule, dates, _weekday),) = response.context["rows"]
+    ((_schedule, rows, _weekday),) = response.context["rows"]
+    dates = [when for when, _day in rows]
     assert len(dates) == 5
     assert all(timezone.localtime(d).date() >= timezone.localdate() for d in dates)
     assert dates == sorted(dates)
@@ -188,7 +191,7 @@ def test_the_action_refuses_what_the_form_would(manan, manan_staff):
 def test_editing_cancels_removed_meetings_creates_new_ones_and_notifies_once(
     as_user, manan, manan_staff, manan_member
 ):
-    schedule = factories.schedule(manan, month_days=[8, 18, 28], move_weekend_to_monday=False)
+    schedule = factories.schedule(manan, month_days=[8, 18, 28], on_day_off="keep")
     today = timezone.localdate()
     materialise.meetings_materialise(today=today)
     now = timezone.now()
@@ -206,7 +209,7 @@ def test_editing_cancels_removed_meetings_creates_new_ones_and_notifies_once(
     )
 
     client = as_user(manan_staff)
-    data = form_data(month_days="5,15,25", move_weekend_to_monday=None)
+    data = form_data(month_days="5,15,25", on_day_off="keep")
     assert client.post(edit_url(schedule), data).status_code == 302
 
     removed = {m.pk for m in old} - {announced.pk}
@@ -234,8 +237,8 @@ def test_editing_cancels_removed_meetings_creates_new_ones_and_notifies_once(
 
 
 def test_a_meeting_another_schedule_still_wants_is_not_cancelled(manan, manan_staff):
-    first = factories.schedule(manan, month_days=[8, 18, 28], move_weekend_to_monday=False)
-    factories.schedule(manan, month_days=[8], move_weekend_to_monday=False)
+    first = factories.schedule(manan, month_days=[8, 18, 28], on_day_off="keep")
+    factories.schedule(manan, month_days=[8], on_day_off="keep")
     materialise.meetings_materialise(today=timezone.localdate())
     schedules.schedule_save(
         actor=manan_staff, council=manan.council, schedule=first, month_days=[18]
@@ -332,3 +335,54 @@ def test_the_list_page_takes_a_fixed_number_of_queries(as_user, manan, manan_sta
     assert response.status_code == 200
     assert len(response.context["rows"]) == count
     assert len(queries) == LIST_QUERIES, [q["sql"] for q in queries.captured_queries]
+
+
+# --- China's holidays on the schedule page -------------------------------------------------
+
+
+def test_the_page_shows_which_dates_moved_for_spring_festival(as_user, manan, manan_staff,
+                                                              clock):  # fmt: skip
+    clock.move_to(local(2026, 2, 10, 9))
+    factories.schedule(manan, month_days=[8, 18, 28])
+    client = as_user(manan_staff)
+    page = in_english(client).get(list_url(manan)).text
+    assert "2026-02-24" in page
+    assert "moved from 02-18 (Spring Festival)" in page
+    assert "make-up working day" in page  # Saturday Feb 28 stays
+    assert "moved from 03-08 (Sun)" in page
+    assert "not published yet" not in page
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    page = client.get(list_url(manan)).text
+    assert "原定 02-18（春节），已调整" in page
+    assert "调休上班日" in page
+
+
+def test_a_quarterly_council_meets_after_the_national_day_week(as_user, manan, manan_staff,
+                                                               clock):  # fmt: skip
+    clock.move_to(local(2026, 9, 20, 9))
+    factories.schedule(manan, kind="quarterly", month_days=[])
+    page = in_english(as_user(manan_staff)).get(list_url(manan)).text
+    assert "2026-10-08" in page
+    assert "moved from 10-01 (National Day)" in page
+
+
+def test_a_year_without_published_holidays_is_flagged_not_guessed(as_user, manan, manan_staff,
+                                                                  clock):  # fmt: skip
+    clock.move_to(local(2026, 12, 20, 9))
+    factories.schedule(manan, month_days=[8, 18, 28])
+    client = as_user(manan_staff)
+    page = in_english(client).get(list_url(manan)).text
+    assert "The official holidays of 2027 are not published yet" in page
+    assert "only" in page and "weekends" in page
+    assert "holidays not yet published" in page
+    # Sunday 2027-01-03 is only known as a Sunday.
+    assert "2026-12-28" in page and "2027-01-08" in page
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    page = client.get(list_url(manan)).text
+    assert "2027 年的法定节假日安排尚未公布" in page
+
+
+def test_no_warning_while_every_date_is_in_a_published_year(as_user, manan, manan_staff):
+    factories.schedule(manan, month_days=[8, 18, 28])  # today is 2026-11-18
+    page = in_english(as_user(manan_staff)).get(list_url(manan)).text
+    assert "not published yet" not in page

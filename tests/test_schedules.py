@@ -9,13 +9,14 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from deliberation.models import Schedule
-from deliberation.schedules import clean_month_days, clean_schedule, occurrences
+from deliberation.schedules import clean_month_days, clean_schedule, occurrences, planned_days
 
 D = dt.date
 
 
 def monthly(*days: int, move: bool = False, **fields) -> Schedule:
-    return Schedule(kind="monthly", month_days=list(days), move_weekend_to_monday=move, **fields)
+    fields.setdefault("on_day_off", "next" if move else "keep")
+    return Schedule(kind="monthly", month_days=list(days), **fields)
 
 
 def dates(schedule: Schedule, start: dt.date, end: dt.date) -> list[dt.date]:
@@ -104,15 +105,18 @@ CASES = [
         [D(2026, 11, 4), D(2026, 11, 11), D(2026, 11, 18), D(2026, 11, 25)],
     ),
     (
-        "quarterly: first working day of days 1-10 of Jan/Apr/Jul/Oct",
-        Schedule(kind="quarterly", move_weekend_to_monday=False),
+        "quarterly: first working day from the 1st of Jan/Apr/Jul/Oct",
+        Schedule(kind="quarterly", on_day_off="keep"),
         D(2026, 1, 1),
         D(2028, 12, 31),
         [
-            D(2026, 1, 1),
+            # New Year's Day holiday Jan 1-3, then the make-up working Sunday.
+            D(2026, 1, 4),
             D(2026, 4, 1),
             D(2026, 7, 1),
-            D(2026, 10, 1),
+            # The National Day week Oct 1-7.
+            D(2026, 10, 8),
+            # 2027's holidays are not published in the calendar: weekends only.
             D(2027, 1, 1),
             D(2027, 4, 1),
             D(2027, 7, 1),
@@ -140,11 +144,84 @@ CASES = [
     ),
     ("no move without the flag", monthly(18), D(2026, 4, 1), D(2026, 4, 30), [D(2026, 4, 18)]),
     (
-        "weekend move across a month end: Sat Feb 28 to Mon Mar 2",
-        monthly(28, move=True),
+        "weekend move across a month end: Sat Jan 31 to Mon Feb 2",
+        monthly(31, move=True),
+        D(2026, 1, 20),
+        D(2026, 2, 5),
+        [D(2026, 2, 2)],
+    ),
+    # --- China's holidays (chinesecalendar: 2026 is published, 2027 is not) ---
+    (
+        "Spring Festival: Feb 18 (holiday Feb 15-23) moves to Tue Feb 24",
+        monthly(8, 18, 28, move=True),
         D(2026, 2, 1),
-        D(2026, 3, 5),
-        [D(2026, 3, 2)],
+        D(2026, 3, 10),
+        # Sun Feb 8 to Mon Feb 9; Sat Feb 28 is a make-up working day and stays; Sun Mar 8.
+        [D(2026, 2, 9), D(2026, 2, 24), D(2026, 2, 28), D(2026, 3, 9)],
+    ),
+    (
+        "Spring Festival, to the previous working day: Feb 18 to the make-up Sat Feb 14",
+        monthly(8, 18, 28, on_day_off="previous"),
+        D(2026, 2, 1),
+        D(2026, 3, 10),
+        [D(2026, 2, 6), D(2026, 2, 14), D(2026, 2, 28), D(2026, 3, 6)],
+    ),
+    (
+        "Spring Festival, kept: the 18th stays on the holiday",
+        monthly(8, 18, 28),
+        D(2026, 2, 1),
+        D(2026, 2, 28),
+        [D(2026, 2, 8), D(2026, 2, 18), D(2026, 2, 28)],
+    ),
+    (
+        "National Day: Oct 1 moves to Thu Oct 8; Sat Oct 10 is a make-up working day",
+        monthly(1, 10, move=True),
+        D(2026, 9, 25),
+        D(2026, 10, 31),
+        [D(2026, 10, 8), D(2026, 10, 10)],
+    ),
+    (
+        "National Day, to the previous working day: Oct 1 to Wed Sep 30, Oct 8 stays",
+        monthly(1, 8, on_day_off="previous"),
+        D(2026, 9, 20),
+        D(2026, 10, 20),
+        [D(2026, 9, 30), D(2026, 10, 8)],
+    ),
+    (
+        "a moved meeting comes into the range from before it (Oct 1 to Oct 8)",
+        monthly(1, move=True),
+        D(2026, 10, 8),
+        D(2026, 10, 20),
+        [D(2026, 10, 8)],
+    ),
+    (
+        "weekly on Wednesdays, previous: Oct 7 moves onto Sep 30, one meeting",
+        Schedule(kind="weekly", weekday=2, on_day_off="previous"),
+        D(2026, 9, 28),
+        D(2026, 10, 16),
+        [D(2026, 9, 30), D(2026, 10, 14)],
+    ),
+    (
+        "weekly on Wednesdays, next: Oct 7 moves to Thu Oct 8",
+        Schedule(kind="weekly", weekday=2),
+        D(2026, 9, 28),
+        D(2026, 10, 16),
+        [D(2026, 9, 30), D(2026, 10, 8), D(2026, 10, 14)],
+    ),
+    (
+        "weekly on Sundays: the make-up working Sunday Sep 20 keeps its meeting",
+        Schedule(kind="weekly", weekday=6),
+        D(2026, 9, 14),
+        D(2026, 9, 30),
+        # Sun Sep 13 to Mon Sep 14; Sun Sep 27 (Mid-Autumn Festival) to Mon Sep 28.
+        [D(2026, 9, 14), D(2026, 9, 20), D(2026, 9, 28)],
+    ),
+    (
+        "2027 is not published: only weekends move (Sun Feb 28 to Mon Mar 1)",
+        monthly(8, 18, 28, move=True),
+        D(2027, 2, 1),
+        D(2027, 3, 1),
+        [D(2027, 2, 8), D(2027, 2, 18), D(2027, 3, 1)],
     ),
     (
         "collision after a move: 18, 19 and 20 are one Monday meeting",
@@ -284,3 +361,24 @@ def test_the_database_refuses_schedules_out_of_range(manan, fields):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         factories.schedule(manan, **fields)
+
+
+def test_planned_days_say_which_dates_moved_and_why():
+    with translation.override("en"):
+        days = planned_days(monthly(8, 18, 28, move=True), D(2026, 2, 15), D(2026, 2, 28))
+        assert [(d.date, d.moved, d.planned.date, d.planned.holiday_name) for d in days] == [
+            (D(2026, 2, 24), True, D(2026, 2, 18), "Spring Festival"),
+            (D(2026, 2, 28), False, D(2026, 2, 28), "Spring Festival"),
+        ]
+        assert [(d.is_make_up, d.is_known) for d in days] == [(False, True), (True, True)]
+        assert days[0].planned_at(dt.time(15)).isoformat() == "2026-02-18T15:00:00+08:00"
+        assert days[1].planned_at(dt.time(15)) is None
+    with translation.override("zh-hans"):
+        assert days[0].planned.holiday_name == "春节"
+
+
+def test_a_year_the_calendar_does_not_cover_is_not_known():
+    (day,) = planned_days(monthly(28, move=True), D(2027, 2, 1), D(2027, 3, 5))
+    assert (day.date, day.planned.date, day.moved, day.is_known) == (
+        D(2027, 3, 1), D(2027, 2, 28), True, False,
+    )  # fmt: skip

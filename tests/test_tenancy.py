@@ -215,13 +215,21 @@ def meeting_edit_urls(data) -> list[tuple[str, dict]]:
         (reverse("meetings:agenda_add_topic", args=[m]), {"add-topic-topic": "入侵"}),
         (reverse("meetings:close", args=[m]), {}),
         (reverse("meetings:cancel", args=[m]), {"cancel-reason": "入侵"}),
+        (
+            reverse("meetings:move", args=[m]),
+            {"move-date": "2026-12-30", "move-time": "15:00", "move-reason": "入侵"},
+        ),
         (reverse("meetings:mine_sign_in", args=[m]), {}),
     ]
 
 
 def meeting_snapshot() -> tuple:
     return (
-        list(Meeting.objects.order_by("id").values_list("id", "state", "ended_at")),
+        list(
+            Meeting.objects.order_by("id").values_list(
+                "id", "state", "ended_at", "starts_at", "move_reason"
+            )
+        ),
         list(
             AgendaItem.objects.order_by("id").values_list(
                 "id", "meeting_id", "position", "removed_at", "moved_to_id"
@@ -240,6 +248,7 @@ def meeting_snapshot() -> tuple:
     "meetings:agenda_add_topic",
     "meetings:close",
     "meetings:cancel",
+    "meetings:move",
     "meetings:mine_sign_in",
 )
 @pytest.mark.parametrize("outsider", ["xingfu_staff", "other_admin", "city_handler"])

@@ -17,7 +17,7 @@ from tests.helpers import visits as build
 from visits.actions import VisitsRefusal, rounds, teams, visiting
 from visits.models import Pairing, Round, Target, TeamMember, Visit, VisitConcern
 
-ROUND_DAY = dt.date(2026, 10, 1)  # a Thursday, the quarter's first working day
+ROUND_DAY = dt.date(2026, 10, 8)  # a Thursday, the first working day after National Day
 
 
 @pytest.fixture
@@ -211,7 +211,7 @@ def test_targets_are_households_of_the_paired_compounds(manan_team, households, 
 def test_the_round_is_opened_by_its_beat_task(manan_team, households, clock):
     from visits import tasks
 
-    clock.move_to(dt.datetime(2026, 10, 1, 7, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+    clock.move_to(dt.datetime(2026, 10, 8, 7, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))))
     assert tasks.open_rounds.delay().get() == 1
     assert tasks.open_rounds.delay().get() == 0
     assert Target.objects.count() == 5
@@ -240,7 +240,7 @@ def opened(manan_team, households, nanen):
 
 def visit_post(resident, *, category, concerns=(), **fields) -> dict:
     data = {
-        "resident": resident.pk, "kind": "concentrated", "visited_on": "2026-10-05",
+        "resident": resident.pk, "kind": "concentrated", "visited_on": "2026-10-09",
         "notes": "家里一切都好", "submission_key": "k-1",
         "concern-TOTAL_FORMS": "3", "concern-INITIAL_FORMS": "0",
         "concern-MIN_NUM_FORMS": "0", "concern-MAX_NUM_FORMS": "6",
@@ -274,7 +274,7 @@ def test_a_visit_with_two_concerns_makes_two_matters_in_the_community_inbox(
     inbox = as_user(manan_staff).get(reverse("issues:inbox"))
     assert "楼道堆物" in inbox.text and "路灯不亮" in inbox.text
     # The household 3栋101 counts as visited, whoever of its residents was met.
-    assert Target.objects.get(resident=households["wang"]).visited_on == dt.date(2026, 10, 5)
+    assert Target.objects.get(resident=households["wang"]).visited_on == dt.date(2026, 10, 9)
     assert visit.target.resident == households["wang"]
     # A second post of the same drawn form records nothing more.
     again = as_user(leader).post(url, data)
@@ -313,7 +313,7 @@ def test_a_household_outside_the_teams_compounds_is_refused(as_user, opened, man
     assert response.url == reverse("visits:visit_pick", args=[manan_team.pk])
     with translation.override("en"), pytest.raises(VisitsRefusal, match="not in the team"):
         visiting.visit_record(actor=leader, team=manan_team, resident=households["xf1"],
-                              kind="thematic", visited_on=dt.date(2026, 10, 5), visitors=[],
+                              kind="thematic", visited_on=dt.date(2026, 10, 9), visitors=[],
                               today=dt.date(2026, 11, 18))  # fmt: skip
     assert not Visit.objects.exists() and not Issue.objects.exists()
 
@@ -324,7 +324,7 @@ def test_a_concern_that_fails_leaves_no_visit(opened, manan_team, households, le
     with pytest.raises(VisitsRefusal.__mro__[1]):
         visiting.visit_record(
             actor=leader, team=manan_team, resident=households["li"], kind="concentrated",
-            visited_on=dt.date(2026, 10, 5), visitors=[],
+            visited_on=dt.date(2026, 10, 9), visitors=[],
             concerns=[{"title": "好的", "category": factories.category(nanen, "other")},
                       {"title": "坏的", "category": wrong}],
             today=dt.date(2026, 11, 18),
@@ -337,7 +337,7 @@ def test_the_street_page_shows_progress_and_flags_overdue_teams(as_user, opened,
                                                                 households, leader, nanen,
                                                                 nanen_admin):  # fmt: skip
     visiting.visit_record(actor=leader, team=manan_team, resident=households["li"],
-                          kind="concentrated", visited_on=dt.date(2026, 10, 5), visitors=[],
+                          kind="concentrated", visited_on=dt.date(2026, 10, 9), visitors=[],
                           today=dt.date(2026, 11, 18))  # fmt: skip
     page = as_user(nanen_admin).get(reverse("visits:street", args=[nanen.pk]))
     assert page.status_code == 200
@@ -376,7 +376,7 @@ def test_outsiders_get_404_everywhere(as_user, opened, manan_team, households, l
                                       other_admin, xingfu_staff, manan_staff):  # fmt: skip
     other_team = build.team(nanen, "另一队", leader=build.cadre("another"))
     visit = visiting.visit_record(actor=leader, team=manan_team, resident=households["li"],
-                                  kind="thematic", visited_on=dt.date(2026, 10, 5), visitors=[],
+                                  kind="thematic", visited_on=dt.date(2026, 10, 9), visitors=[],
                                   today=dt.date(2026, 11, 18))  # fmt: skip
     urls = [
         reverse("visits:team", args=[manan_team.pk]),
@@ -424,7 +424,7 @@ def test_team_and_street_pages_run_a_fixed_number_of_queries(
     rounds.round_open(street=nanen, year=2026, quarter=4, today=ROUND_DAY)
     for target in Target.objects.order_by("id")[: min(count, 20)]:
         visiting.visit_record(actor=leader, team=manan_team, resident=target.resident,
-                              kind="concentrated", visited_on=dt.date(2026, 10, 5),
+                              kind="concentrated", visited_on=dt.date(2026, 10, 9),
                               visitors=[], today=dt.date(2026, 11, 18))  # fmt: skip
     # session, user, roles, unread count; team memberships; the team; the round; the
     # page of households; the progress; members, pairings, history, visits, the matters

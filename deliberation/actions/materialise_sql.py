@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from deliberation.actions.base import start_of
 from deliberation.models import AgendaItem, Meeting, Schedule
-from deliberation.schedules import occurrences
+from deliberation.schedules import planned_days
 from issues.models import Category, Issue
 from members.models import Council
 
@@ -32,7 +32,7 @@ _SCHEDULE_TIMING = (
     "days",
     "weekday",
     "start_time",
-    "move_weekend_to_monday",
+    "on_day_off",
     "notice_days",
 )
 # Next meetings locked and topped up per transaction: a short wait for staff editing one of
@@ -60,16 +60,25 @@ def analyze_after_bulk(model: type[models.Model], rows: int) -> int:
     return 0
 
 
+def _planned_sql() -> str:
+    """A parameter that may be NULL in every row of the UNION: PostgreSQL needs its type."""
+    if connection.vendor == "postgresql":
+        return f"CAST(%s AS {Meeting._meta.get_field('planned_at').db_type(connection)})"
+    return "%s"
+
+
 def meetings_insert(today: dt.date, end: dt.date, council_id: int | None = None) -> int:
     """Insert the active schedules' missing meetings: one statement per distinct timing.
 
-    Python works out the dates (``schedules.occurrences``); the database pairs every
+    Python works out the dates (``schedules.planned_days``); the database pairs every
     schedule of that timing with them and skips the meetings already there, so neither
     the schedules nor their meetings pass through Python (400,000 rows for 100,000
     councils). Rows go in (schedule, start) order, so two runs racing wait for one
     another instead of deadlocking, and the unique (council, starts_at) constraint with
     ON CONFLICT DO NOTHING keeps each meeting single. Two schedules of one council at the
-    same time make one meeting.
+    same time make one meeting. A meeting moved off a day off keeps the slot the rule
+    gave as ``planned_at``; one moved by hand later still holds that slot, so it is not
+    created a second time.
     """
     active = Schedule.objects.filter(is_active=True).annotate(days=Cast("month_days", TextField()))
     if council_id is not None:
@@ -81,16 +90,25 @@ def meetings_insert(today: dt.date, end: dt.date, council_id: int | None = None)
         del timing["first"]
         fields = {name: value for name, value in timing.items() if name != "days"}
         days = json.loads(timing["days"]) if timing["days"] is not None else None
-        times = occurrences(Schedule(month_days=days, **fields), today, end)
-        if not times:
+        rule = Schedule(month_days=days, **fields)
+        planned = planned_days(rule, today, end)
+        if not planned:
             continue
         notice = dt.timedelta(days=timing["notice_days"])
-        dates = " UNION ALL ".join(["SELECT %s AS starts_at, %s AS notice_due_at"] * len(times))
-        date_params = [
-            connection.ops.adapt_datetimefield_value(moment)
-            for starts_at in times
-            for moment in (starts_at, starts_at - notice)
-        ]
+        dates = " UNION ALL ".join(
+            [f"SELECT %s AS starts_at, %s AS notice_due_at, {_planned_sql()} AS planned_at,"
+             " %s AS slot"] * len(planned)
+        )  # fmt: skip
+        adapt = connection.ops.adapt_datetimefield_value
+        date_params = []
+        for day in planned:
+            starts_at, planned_at = day.at(rule.start_time), day.planned_at(rule.start_time)
+            date_params += [
+                adapt(starts_at),
+                adapt(starts_at - notice),
+                adapt(planned_at),
+                adapt(planned_at or starts_at),
+            ]
         rows, row_params = (
             active.filter(**timing)
             .order_by()
@@ -105,12 +123,22 @@ def meetings_insert(today: dt.date, end: dt.date, council_id: int | None = None)
                 "starts_at": "o.starts_at",
                 "place": "s.schedule_place",
                 "notice_due_at": "o.notice_due_at",
+                "planned_at": "o.planned_at",
             },
             f"FROM ({rows}) s CROSS JOIN ({dates}) o"
             f" WHERE NOT EXISTS (SELECT 1 FROM {meeting} m"
             " WHERE m.council_id = s.council_pk AND m.starts_at = o.starts_at)"
+            # The slot is held by a meeting moved off it (by the schedule or by hand), or by
+            # one still on it (made before the day became a day off), unless a schedule
+            # change cancelled that one (cancelled by nobody: ended_at empty).
+            f" AND NOT EXISTS (SELECT 1 FROM {meeting} p"
+            " WHERE p.council_id = s.council_pk AND p.planned_at = o.slot"
+            " AND NOT (p.state = %s AND p.ended_at IS NULL))"
+            f" AND NOT EXISTS (SELECT 1 FROM {meeting} u"
+            " WHERE u.council_id = s.council_pk AND u.starts_at = o.slot AND u.planned_at IS NULL"
+            " AND NOT (u.state = %s AND u.ended_at IS NULL))"
             " ORDER BY s.schedule_pk, o.starts_at",
-            [*row_params, *date_params],
+            [*row_params, *date_params, Meeting.State.CANCELLED, Meeting.State.CANCELLED],
             constants={"kind": Meeting.Kind.REGULAR, "state": Meeting.State.SCHEDULED},
         )
     return created

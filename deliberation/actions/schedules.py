@@ -14,7 +14,7 @@ from deliberation import queries
 from deliberation.actions import materialise, notices
 from deliberation.actions.base import ActionError
 from deliberation.models import Meeting, Schedule
-from deliberation.schedules import clean_schedule, occurrences
+from deliberation.schedules import clean_schedule, planned_days
 from members.models import Council, User
 
 SCHEDULE_FIELDS = (
@@ -24,7 +24,7 @@ SCHEDULE_FIELDS = (
     "start_time",
     "place",
     "notice_days",
-    "move_weekend_to_monday",
+    "on_day_off",
 )
 
 
@@ -101,20 +101,27 @@ def _schedule_reconcile(schedule: Schedule) -> int:
     last = max((timezone.localtime(m.starts_at).date() for m in meetings), default=today)
     end = max(last, today + dt.timedelta(days=42))
     wanted: set[dt.datetime] = set()
+    slots: set[dt.datetime] = set()
     for active in Schedule.objects.filter(council_id=schedule.council_id, is_active=True):
-        wanted.update(occurrences(active, today, end))
-    cancelled = [
-        m for m in meetings if m.state == Meeting.State.SCHEDULED and m.starts_at not in wanted
-    ]
+        for day in planned_days(active, today, end):
+            wanted.add(day.at(active.start_time))
+            slots.add(day.planned_at(active.start_time) or day.at(active.start_time))
+
+    def still_wanted(meeting: Meeting) -> bool:
+        # A meeting staff moved by hand stays while the schedule still gives its slot.
+        moved_by_hand = bool(meeting.move_reason) and meeting.planned_at is not None
+        return meeting.starts_at in wanted or (moved_by_hand and meeting.planned_at in slots)
+
+    cancelled = [m for m in meetings if m.state == Meeting.State.SCHEDULED and not still_wanted(m)]
     if schedule.is_active:
         # A meeting staff called off by hand (ended_at set) stays off.
         again = [
             m.pk
             for m in meetings
-            if m.state == Meeting.State.CANCELLED and m.ended_at is None and m.starts_at in wanted
+            if m.state == Meeting.State.CANCELLED and m.ended_at is None and still_wanted(m)
         ]
         Meeting.objects.filter(pk__in=again).update(state=Meeting.State.SCHEDULED, updated=now)
-    kept = [m.pk for m in meetings if m.state == Meeting.State.SCHEDULED and m.starts_at in wanted]
+    kept = [m.pk for m in meetings if m.state == Meeting.State.SCHEDULED and still_wanted(m)]
     for meeting in Meeting.objects.filter(pk__in=kept):
         meeting.place = schedule.place
         meeting.notice_due_at = meeting.starts_at - dt.timedelta(days=schedule.notice_days)

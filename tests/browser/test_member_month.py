@@ -95,7 +95,7 @@ def test_a_members_month_from_a_report_to_the_follow_up_review_in_elder_mode(
 
     # 马南社区's council meets on the 20th at 15:00, announced three days before. Five
     # members: the leader, 李秀英 with her phone, and three who have no phone.
-    factories.schedule(manan, month_days=[20], move_weekend_to_monday=False, notice_days=3)
+    factories.schedule(manan, month_days=[20], on_day_off="keep", notice_days=3)
     li = factories.council_member(manan, factories.resident(manan, "李秀英", phone=PHONE))
     account = factories.user("li_member", display_name="李秀英", phone=PHONE)
     factories.role(account, Role.Kind.COUNCIL_MEMBER, council_member=li)

@@ -15,6 +15,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from common import holidays
 from deliberation.schedules import QUARTER_MONTHS, QUARTER_WINDOW_DAYS
 from members import notifications
 from members.models import Resident, Street
@@ -30,13 +31,18 @@ def quarter_of(day: dt.date) -> int:
 
 
 def is_round_day(day: dt.date) -> bool:
-    """A working day (Monday–Friday) among the first ten of a quarter's first month.
+    """A working day among the first ten of a quarter's first month.
 
-    The same window as the councils' quarterly meetings (``deliberation.schedules``); a
-    beat that missed the first working day opens the round on the next one. Chinese
-    public holidays are not yet known here.
+    China's working days (``common.holidays``): not on New Year's Day nor in the National
+    Day week, but on a make-up working Saturday or Sunday. The same days as the councils'
+    quarterly meetings (``deliberation.schedules``); a beat that missed the first working
+    day opens the round on the next one.
     """
-    return day.month in QUARTER_MONTHS and day.day in QUARTER_WINDOW_DAYS and day.weekday() < 5
+    return (
+        day.month in QUARTER_MONTHS
+        and day.day in QUARTER_WINDOW_DAYS
+        and holidays.is_working_day(day)
+    )
 
 
 @transaction.atomic

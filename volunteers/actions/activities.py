@@ -60,7 +60,7 @@ def series_starts(starts_at: dt.datetime, repeats: str, until: dt.date | None) -
         weekday=first.weekday(),
         month_days=[first.day],
         start_time=local.time().replace(tzinfo=None),
-        move_weekend_to_monday=False,
+        on_day_off=Schedule.DayOff.KEEP,
     )
     return schedules.occurrences(rule, first, until)
 

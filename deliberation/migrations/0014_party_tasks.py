@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('deliberation', '0012_meeting_guests'),
+        ('deliberation', '0013_holiday_schedules'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
