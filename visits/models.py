@@ -150,10 +150,47 @@ class Round(models.Model):
         return f"{self.year} Q{self.quarter}"
 
 
+class Building(models.Model):
+    """A building of a community as the housing records know it, with its number of flats.
+
+    Where the residents register is thin — it holds fewer households in a building than
+    the building has flats, or none — a round gives the building's team one target for the
+    building itself, standing for its flats not on the register (``Target.unregistered``).
+    """
+
+    community = models.ForeignKey(
+        "members.Community",
+        on_delete=models.PROTECT,
+        related_name="visit_buildings",
+        verbose_name=_("community"),
+    )
+    lane = models.CharField(_("lane"), max_length=50, blank=True)
+    building = models.CharField(_("building"), max_length=50)
+    flats = models.PositiveIntegerField(
+        _("flats"), validators=[MinValueValidator(1), MaxValueValidator(10_000)]
+    )
+
+    class Meta:
+        verbose_name = _("building")
+        verbose_name_plural = _("buildings")
+        ordering = ["community_id", "lane", "building", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community", "lane", "building"], name="visit_building_once"
+            ),
+            models.CheckConstraint(condition=Q(flats__gte=1), name="visit_building_has_flats"),
+        ]
+
+    def __str__(self) -> str:
+        return " ".join(part for part in (self.lane, self.building) if part)
+
+
 class Target(models.Model):
     """A household a team must visit in a round: one row per address (lane, building, room),
     or per resident where the register has no room; ``resident`` is the household's first
-    resident on the register."""
+    resident on the register. A building whose register is thin is a target of its own,
+    with no resident: ``unregistered`` says how many of its flats the register lacks (0
+    when its number of flats is not known)."""
 
     # A round writes hundreds of thousands of these at once: no index a query does not use
     # (round and team lead the two below; communities and residents are never deleted),
@@ -182,12 +219,15 @@ class Target(models.Model):
         "members.Resident",
         on_delete=models.PROTECT,
         related_name="visit_targets",
+        null=True,
+        blank=True,
         db_index=False,
         db_constraint=False,
     )
     lane = models.CharField(max_length=50, blank=True)
     building = models.CharField(max_length=50, blank=True)
     room = models.CharField(max_length=30, blank=True)
+    unregistered = models.PositiveIntegerField(default=0)
     visited_on = models.DateField(_("visited on"), null=True, blank=True)
 
     class Meta:
@@ -197,6 +237,11 @@ class Target(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["round", "resident"], name="visit_target_once"),
+            models.UniqueConstraint(
+                fields=["round", "community", "lane", "building"],
+                condition=Q(resident__isnull=True),
+                name="visit_target_building_once",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -205,6 +250,10 @@ class Target(models.Model):
     @property
     def address(self) -> str:
         return " ".join(part for part in (self.lane, self.building, self.room) if part)
+
+    @property
+    def is_building(self) -> bool:
+        return self.resident_id is None
 
 
 class Visit(models.Model):

@@ -17,6 +17,7 @@ from members.models import Resident, Street, User
 from members.queries import scope_of
 from visits.models import (
     AskedVisit,
+    Building,
     Pairing,
     Round,
     Target,
@@ -48,6 +49,23 @@ def pairing_history(team: Team) -> QuerySet[Pairing]:
         Pairing.objects.filter(team=team, ended_on__isnull=False)
         .select_related("community")
         .order_by("-ended_on", "-id")
+    )
+
+
+def buildings_of(team: Team) -> QuerySet[Building]:
+    """The known buildings of the communities the team is paired with now."""
+    communities = Pairing.objects.filter(team=team, ended_on__isnull=True).values("community_id")
+    return (
+        Building.objects.filter(community_id__in=communities)
+        .select_related("community")
+        .order_by("community__name", "lane", "building", "id")
+    )
+
+
+def building_target_for(team: Team, pk: int) -> Target:
+    """A thin building of the team's rounds; 404 for anything else."""
+    return get_object_or_404(
+        Target.objects.filter(team=team, resident__isnull=True).select_related("team"), pk=pk
     )
 
 

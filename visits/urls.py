@@ -21,6 +21,12 @@ urlpatterns = [
         team_edit_views.pairing_end,
         name="pairing_end",
     ),
+    path("teams/<int:team_id>/buildings/", team_edit_views.building_set, name="building_set"),
+    path(
+        "teams/<int:team_id>/buildings/<int:target_id>/visited/",
+        views.building_visited,
+        name="building_visited",
+    ),
     path("teams/<int:team_id>/visit/", views.visit_pick, name="visit_pick"),
     path("teams/<int:team_id>/visit/new/", views.visit_new, name="visit_new"),
     path(
