@@ -87,7 +87,11 @@ def seed(street: Street, other: Street) -> list[tuple[str, str, str]]:
 
 
 def _visits(team: Team, cadre: User, colleague: User, opened: dt.date, today: dt.date) -> None:
-    targets = list(team.targets.select_related("resident__community").order_by("id")[:12])
+    targets = list(
+        team.targets.filter(resident__isnull=False)
+        .select_related("resident__community")
+        .order_by("id")[:12]
+    )
     category = Category.objects.filter(street=team.street, is_active=True).order_by("id")
     said = ["家中老人身体不错，希望楼道灯早点修好。", "反映楼下商铺油烟大。", "一切正常。"]
     for index, target in enumerate(targets):
@@ -113,7 +117,9 @@ def _visits(team: Team, cadre: User, colleague: User, opened: dt.date, today: dt
 def _round_done(team: Team, leader: User, opened: dt.date, today: dt.date) -> None:
     """Every household of the team's round visited in time: beside the first team, which
     lags, the quarter's review flags one team and not the other."""
-    for index, target in enumerate(team.targets.select_related("resident").order_by("id")):
+    for index, target in enumerate(
+        team.targets.filter(resident__isnull=False).select_related("resident").order_by("id")
+    ):
         visiting.visit_record(
             actor=leader,
             team=team,
@@ -129,7 +135,13 @@ def _round_done(team: Team, leader: User, opened: dt.date, today: dt.date) -> No
 def _asked_and_returned(team: Team, cadre: User, admin: User, today: dt.date) -> None:
     """Two visits residents asked for from the public page (one already given a date) and a
     matter raised on a visit, since resolved, that waits for its return visit."""
-    resident = team.targets.select_related("resident__community").order_by("-id").first().resident
+    resident = (
+        team.targets.filter(resident__isnull=False)
+        .select_related("resident__community")
+        .order_by("-id")
+        .first()
+        .resident
+    )
     waiting = asked.asked_visit_create(
         community=resident.community,
         name="周阿婆",
