@@ -380,6 +380,9 @@ class AskedVisit(models.Model):
         Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="asked"
     )
     created = models.DateTimeField(auto_now_add=True)
+    # When the name, phone, address and preferred times were erased (the form's promise:
+    # six months after the visit, a year after asking when no visit was made).
+    contact_erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("asked-for visit")
@@ -388,9 +391,29 @@ class AskedVisit(models.Model):
         indexes = [models.Index(fields=["team", "state", "created"], name="asked_visit_list")]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(phone="", address=""), name="asked_visit_phone_or_address"
+                condition=~Q(phone="", address="") | Q(contact_erased_at__isnull=False),
+                name="asked_visit_phone_or_address",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} · {self.topic}"
+
+
+class AskedPhoneReveal(models.Model):
+    """The full number a resident left when asking for a visit was shown to a team member
+    (PIPL: each full view is recorded, as ``members.PhoneReveal`` does for residents)."""
+
+    actor = models.ForeignKey(
+        "members.User", on_delete=models.PROTECT, related_name="asked_phone_reveals"
+    )
+    asked = models.ForeignKey(AskedVisit, on_delete=models.PROTECT, related_name="phone_reveals")
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("phone number view")
+        verbose_name_plural = _("phone number views")
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor} → {self.asked_id} ({self.created:%Y-%m-%d %H:%M})"

@@ -54,6 +54,7 @@ urlpatterns = [
         name="review_year_xlsx",
     ),
     path("asked/<int:asked_id>/", asked_views.asked, name="asked"),
+    path("asked/<int:asked_id>/phone/", asked_views.asked_phone, name="asked_phone"),
     path("asked/<int:asked_id>/schedule/", asked_views.asked_schedule, name="asked_schedule"),
     path("asked/<int:asked_id>/visit/", asked_views.asked_visit, name="asked_visit"),
     path("returns/<int:concern_id>/", return_views.return_new, name="return_new"),
