@@ -177,3 +177,27 @@ def test_a_building_outside_the_teams_compounds_is_refused(
     )
     assert response.status_code == 422
     assert not Building.objects.exists()
+
+
+def test_the_teams_tally_follows_its_targets(manan_team, register, known, nanen, leader, manan):
+    from visits.actions import visiting
+    from visits.models import Tally
+
+    round_, _ = rounds.round_open(street=nanen, year=2026, quarter=4, today=ROUND_DAY)
+    tally = Tally.objects.get(round=round_, team=manan_team)
+    assert (tally.target, tally.visited) == (5, 0)  # three households and two buildings
+    wang = manan.residents.get(name="王阿姨")
+    husband = manan.residents.get(name="王叔叔")  # the same household, 一巷3栋101
+    for resident in (wang, husband):
+        visiting.visit_record(actor=leader, team=manan_team, resident=resident,
+                              kind="concentrated", visited_on=dt.date(2026, 10, 5), visitors=[],
+                              today=dt.date(2026, 10, 6))  # fmt: skip
+    building = Target.objects.get(building="7栋")
+    for _ in range(2):
+        rounds.building_visited(actor=leader, target=building, visited_on=dt.date(2026, 10, 6),
+                                today=dt.date(2026, 10, 6))  # fmt: skip
+    tally.refresh_from_db()
+    assert (tally.target, tally.visited) == (5, 2)
+    assert Target.objects.filter(visited_on__isnull=False).count() == 2
+    rounds.tallies_recount(round_)  # counted afresh: the same
+    assert Tally.objects.get(round=round_, team=manan_team).visited == 2

@@ -256,6 +256,29 @@ class Target(models.Model):
         return self.resident_id is None
 
 
+class Tally(models.Model):
+    """A team's progress in a round: its targets and how many are visited, kept as the
+    targets are written and visited, so that the street's page, a team's page and the
+    review read one row per team instead of counting a round's hundreds of thousands of
+    targets on every request. ``visits.actions.rounds.tallies_recount`` rebuilds them."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="tallies")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="tallies")
+    target = models.PositiveIntegerField(default=0)
+    visited = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "round"], name="visit_tally_once"),
+            models.CheckConstraint(
+                condition=Q(visited__lte=F("target")), name="visit_tally_visited_of_target"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round} · {self.team_id}: {self.visited}/{self.target}"
+
+
 class Visit(models.Model):
     """A team's visit to a household: who went, what was said. Never public."""
 

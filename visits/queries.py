@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from issues.models import FollowUpReview, Issue, Rating
@@ -20,6 +21,7 @@ from visits.models import (
     Building,
     Pairing,
     Round,
+    Tally,
     Target,
     Team,
     TeamMember,
@@ -139,14 +141,15 @@ def progress_of(round_: Round, visited: int, target: int, today: dt.date) -> Pro
 
 
 def teams_with_progress(user: User, street: Street, round_: Round | None) -> QuerySet[Team]:
-    """The street's teams, each with its round's targets and households visited: one query."""
+    """The street's teams, each with its round's targets and households visited (their
+    tallies): one query, whatever the number of households."""
     teams = teams_visible_to(user).filter(street=street).select_related("leader")
     if round_ is None:
         return teams.order_by("name", "id")
-    in_round = Q(targets__round=round_)
+    tally = Tally.objects.filter(round=round_, team=OuterRef("pk"))
     return teams.annotate(
-        target_count=Count("targets", filter=in_round),
-        visited_count=Count("targets", filter=in_round & Q(targets__visited_on__isnull=False)),
+        target_count=Coalesce(Subquery(tally.values("target")[:1]), 0),
+        visited_count=Coalesce(Subquery(tally.values("visited")[:1]), 0),
     ).order_by("name", "id")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,7 +20,7 @@ from members import notifications
 from members.models import Resident, Street, User
 from visits import permissions, queries
 from visits.actions import VisitsRefusal
-from visits.models import Building, Pairing, Round, Target, Team
+from visits.models import Building, Pairing, Round, Tally, Target, Team
 
 DUE_DAY = 10  # the round is finished in the first ten days of the quarter's first month
 
@@ -65,7 +65,36 @@ def round_open(*, street: Street, year: int, quarter: int, today: dt.date) -> tu
         return Round.objects.get(street=street, year=year, quarter=quarter), False
     targets_write(round_)
     building_targets_write(round_)
+    tallies_recount(round_)
     return round_, True
+
+
+def tallies_recount(round_: Round) -> int:
+    """Each team's targets and visited households of the round, counted afresh."""
+    counts = (
+        Target.objects.filter(round=round_)
+        .values("team_id")
+        .annotate(n=Count("id"), done=Count("id", filter=Q(visited_on__isnull=False)))
+        .order_by()
+    )
+    Tally.objects.filter(round=round_).delete()
+    Tally.objects.bulk_create(
+        Tally(round=round_, team_id=row["team_id"], target=row["n"], visited=row["done"])
+        for row in counts
+    )
+    return len(counts)
+
+
+def target_visited(target: Target, visited_on: dt.date) -> bool:
+    """Mark a target visited, once: the team's tally counts it then."""
+    marked = Target.objects.filter(pk=target.pk, visited_on__isnull=True).update(
+        visited_on=visited_on
+    )
+    if marked:
+        Tally.objects.filter(round_id=target.round_id, team_id=target.team_id).update(
+            visited=F("visited") + 1
+        )
+    return bool(marked)
 
 
 def targets_write(round_: Round) -> int:
@@ -177,7 +206,7 @@ def building_visited(
         raise VisitsRefusal(_("Record a household's visit from the household's page."))
     if visited_on > today:
         raise VisitsRefusal(_("A visit cannot be dated in the future."))
-    Target.objects.filter(pk=target.pk, visited_on__isnull=True).update(visited_on=visited_on)
+    target_visited(target, visited_on)
     target.refresh_from_db(fields=["visited_on"])
     return target
 
