@@ -242,6 +242,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "visits.tasks.remind_overdue_rounds",
         "schedule": crontab(hour=8, minute=30),
     },
+    # Nightly: the ask-for-a-visit form promises when the resident's contact details go.
+    "erase-asked-visit-contacts": {
+        "task": "visits.tasks.erase_asked_contacts",
+        "schedule": crontab(hour=3, minute=40),
+    },
     # Meetings from every schedule, their agendas, notices and morning reminders.
     # Idempotent in the database, so a second beat process does no harm.
     "materialise-meetings": {

@@ -336,6 +336,16 @@ def forget_phone(*, context_issue_id: int) -> int:
     return about.exclude(phone="").update(phone="")
 
 
+def forget_phone_of(*, key: str) -> int:
+    """Blank the number on the text message to a resident sent by ``notify_phone`` under
+    ``key`` (PIPL art. 19); still waiting, it is marked failed, not sent."""
+    about = Notice.objects.filter(recipient__isnull=True, key=f"{key}:{Notice.Channel.SMS}")
+    about.filter(status__in=[Notice.Status.PENDING, Notice.Status.SENDING]).update(
+        status=Notice.Status.FAILED, last_error="contact details erased"
+    )
+    return about.exclude(phone="").update(phone="")
+
+
 def default_channels(user: User) -> list[str]:
     channels = [Notice.Channel.INAPP]
     if user.notify_by_sms:

@@ -14,6 +14,7 @@ from issues import permissions as issue_permissions
 from members import queries as member_queries
 from reports import dashboard, period_reports, permissions
 from reports.forms import ReportRequestForm
+from visits import permissions as visit_permissions
 
 SORT_COLUMNS = [
     ("name", _("Community")),
@@ -83,6 +84,7 @@ def street_dashboard(request: HttpRequest, street_id: int) -> HttpResponse:
             "sort": sort,
             "sort_columns": SORT_COLUMNS,
             "reports": period_reports.reports_of(request.user, street=street),
+            "team_exports": visit_permissions.may_manage_teams(request.user, street),
         },
     )
 

@@ -32,6 +32,7 @@ from members.queries import communities_visible_to, scope_of
 from reports import charts as report_charts
 from reports import dashboard
 from reports.models import PeriodReport
+from visits import figures as visit_figures
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +188,18 @@ def notable_resolved(communities: list[Community], period: Period) -> list[Issue
     return issues
 
 
+def visiting_teams(report: PeriodReport) -> list[visit_figures.TeamFigures]:
+    """A street report's visiting teams with their visit and satisfaction figures for the
+    report's quarter or year (the quarter's review's figures); none for a community's."""
+    if not report.street_id:
+        return []
+    quarter = None
+    if report.kind == PeriodReport.Kind.QUARTER:
+        quarter = (report.since.month - 1) // 3 + 1
+    span = visit_figures.Span(report.since.year, quarter)
+    return visit_figures.team_figures(report.street, span, today=timezone.localdate())
+
+
 def render_html(report: PeriodReport, progress=lambda n: None) -> str:
     period = Period(report.since, report.until, "custom")
     communities = communities_of(report)
@@ -204,6 +217,7 @@ def render_html(report: PeriodReport, progress=lambda n: None) -> str:
         "dashboard": figures,
         "top_categories": top,
         "notable": notable_resolved(communities, period),
+        "teams": visiting_teams(report),
         "months_chart": report_charts.month_bars(figures.months),
         "categories_chart": report_charts.horizontal_bars(top),
         "lang": "zh-Hans" if report.language == "zh-hans" else "en",

@@ -297,3 +297,196 @@ def test_anonymous_visitors_cannot_run_meetings(manan_meeting, client):
         assert response["Location"].startswith(login), url
     assert client.get(reverse("meetings:mine"))["Location"].startswith(login)
     assert meeting_snapshot() == before
+
+
+# --- Visiting teams: every URL of the visits app ---------------------------------------------
+
+
+@pytest.fixture
+def visits_data(nanen, manan, nanen_admin):
+    """A team of 南恩街道 paired with 马南社区: a member, a household with a phone, a round
+    with a thin building, a visit with a concern, a request a resident left."""
+    from tests.helpers import visits as build
+    from visits.actions import asked, rounds, teams, visiting
+    from visits.models import Target
+
+    leader, walker = build.cadre("v_leader"), build.cadre("v_walker")
+    team = build.team(nanen, "马南走访队", leader=leader, members=[walker], communities=[manan],
+                      admin=nanen_admin)  # fmt: skip
+    resident = factories.resident(manan, "王阿姨", building="3栋", room="101", phone="13812345678")
+    teams.building_set(actor=nanen_admin, team=team, community=manan, lane="", building="7栋",
+                       flats=12)  # fmt: skip
+    round_, _ = rounds.round_open(street=nanen, year=2026, quarter=4, today=dt.date(2026, 10, 1))
+    visit = visiting.visit_record(
+        actor=leader, team=team, resident=resident, kind="concentrated",
+        visited_on=dt.date(2026, 10, 5), visitors=[], today=dt.date(2026, 10, 6),
+        concerns=[{"title": "楼道堆物", "category": factories.category(nanen, "other"),
+                   "description": ""}],
+    )  # fmt: skip
+    request = asked.asked_visit_create(community=manan, name="李", topic="加装电梯",
+                                       phone="13900001111", phone_consent=True)  # fmt: skip
+    return {
+        "street": nanen.pk,
+        "team": team.pk,
+        "membership": team.memberships.get(user=walker).pk,
+        "pairing": team.pairings.get().pk,
+        "building_target": Target.objects.get(round=round_, resident__isnull=True).pk,
+        "resident": resident.pk,
+        "visit": visit.pk,
+        "concern": visit.concerns.get().pk,
+        "asked": request.pk,
+    }
+
+
+def visits_urls(d) -> dict[str, list[tuple[str, str, dict]]]:
+    """Every URL of the visits app that takes an id, by name: (method, url, data)."""
+    s, t = d["street"], d["team"]
+    visit_data = {"resident": d["resident"], "kind": "thematic", "visited_on": "2026-10-05",
+                  "notes": "入侵", "submission_key": "k"}  # fmt: skip
+    return {
+        "visits:street": [("get", reverse("visits:street", args=[s]), {})],
+        "visits:team_new": [
+            ("get", reverse("visits:team_new", args=[s]), {}),
+            ("post", reverse("visits:team_new", args=[s]), {"name": "入侵队"}),
+        ],
+        "visits:team": [("get", reverse("visits:team", args=[t]), {})],
+        "visits:team_edit": [("get", reverse("visits:team_edit", args=[t]), {})],
+        "visits:member_add": [("post", reverse("visits:member_add", args=[t]), {})],
+        "visits:member_leave": [
+            ("post", reverse("visits:member_leave", args=[t, d["membership"]]), {})
+        ],
+        "visits:pairing_add": [("post", reverse("visits:pairing_add", args=[t]), {})],
+        "visits:pairing_end": [("post", reverse("visits:pairing_end", args=[t, d["pairing"]]), {})],
+        "visits:building_set": [
+            ("post", reverse("visits:building_set", args=[t]), {"building": "9栋", "flats": "9"})
+        ],
+        "visits:building_visited": [
+            ("post", reverse("visits:building_visited", args=[t, d["building_target"]]), {})
+        ],
+        "visits:visit_pick": [("get", reverse("visits:visit_pick", args=[t]), {"q": "王"})],
+        "visits:visit_new": [
+            ("get", reverse("visits:visit_new", args=[t]), {"resident": d["resident"]}),
+            ("post", reverse("visits:visit_new", args=[t]), visit_data),
+        ],
+        "visits:household_phone": [
+            ("post", reverse("visits:household_phone", args=[t, d["resident"]]), {})
+        ],
+        "visits:visit": [("get", reverse("visits:visit", args=[d["visit"]]), {})],
+        "visits:review": [("get", reverse("visits:review", args=[s]), {})],
+        "visits:review_pdf": [("get", reverse("visits:review_pdf", args=[s]), {})],
+        "visits:review_thresholds": [
+            ("get", reverse("visits:review_thresholds", args=[s]), {}),
+            (
+                "post",
+                reverse("visits:review_thresholds", args=[s]),
+                {"visited_percent": "1", "satisfied_percent": "1"},
+            ),
+        ],
+        "visits:review_year": [("get", reverse("visits:review_year", args=[s]), {})],
+        "visits:review_year_csv": [("get", reverse("visits:review_year_csv", args=[s]), {})],
+        "visits:review_year_xlsx": [("get", reverse("visits:review_year_xlsx", args=[s]), {})],
+        "visits:asked": [("get", reverse("visits:asked", args=[d["asked"]]), {})],
+        "visits:asked_phone": [("post", reverse("visits:asked_phone", args=[d["asked"]]), {})],
+        "visits:asked_schedule": [
+            (
+                "post",
+                reverse("visits:asked_schedule", args=[d["asked"]]),
+                {"when": "2026-12-21T09:30", "submission_key": "s"},
+            ),
+        ],
+        "visits:asked_visit": [
+            (
+                "post",
+                reverse("visits:asked_visit", args=[d["asked"]]),
+                {"resident": d["resident"], "visited_on": "2026-10-05", "submission_key": "v"},
+            ),
+        ],
+        "visits:return_new": [
+            ("get", reverse("visits:return_new", args=[d["concern"]]), {}),
+            (
+                "post",
+                reverse("visits:return_new", args=[d["concern"]]),
+                {"visited_on": "2026-10-06", "notes": "入侵", "submission_key": "r"},
+            ),
+        ],
+    }
+
+
+def visits_snapshot() -> tuple:
+    from members.models import ExportRecord
+    from visits.models import (
+        AskedPhoneReveal,
+        AskedVisit,
+        Building,
+        Pairing,
+        ReviewThresholds,
+        Target,
+        Team,
+        TeamMember,
+        Visit,
+    )  # fmt: skip
+
+    return (
+        list(Team.objects.order_by("id").values_list("id", "name", "leader_id")),
+        list(TeamMember.objects.order_by("id").values_list("id", "left_on")),
+        list(Pairing.objects.order_by("id").values_list("id", "ended_on")),
+        list(Building.objects.order_by("id").values_list("id", "flats")),
+        list(Target.objects.order_by("id").values_list("id", "visited_on")),
+        list(Visit.objects.order_by("id").values_list("id", "kind", "notes")),
+        list(AskedVisit.objects.order_by("id").values_list("id", "state", "scheduled_for")),
+        ReviewThresholds.objects.count(),
+        PhoneReveal.objects.count(),
+        AskedPhoneReveal.objects.count(),
+        ExportRecord.objects.count(),
+    )
+
+
+VISITS_URL_NAMES = (
+    "visits:street", "visits:team_new", "visits:team", "visits:team_edit", "visits:member_add",
+    "visits:member_leave", "visits:pairing_add", "visits:pairing_end", "visits:building_set",
+    "visits:building_visited", "visits:visit_pick", "visits:visit_new",
+    "visits:household_phone", "visits:visit", "visits:review", "visits:review_pdf",
+    "visits:review_thresholds", "visits:review_year", "visits:review_year_csv",
+    "visits:review_year_xlsx", "visits:asked", "visits:asked_phone", "visits:asked_schedule",
+    "visits:asked_visit", "visits:return_new",
+)  # fmt: skip
+
+
+def test_the_visits_outsider_test_names_every_url_of_the_visits_app(visits_data):
+    from visits import urls
+
+    assert {f"visits:{p.name}" for p in urls.urlpatterns} == set(VISITS_URL_NAMES)
+    assert set(visits_urls(visits_data)) == set(VISITS_URL_NAMES)
+
+
+@pytest.mark.outsider(
+    "visits:street", "visits:team_new", "visits:team", "visits:team_edit", "visits:member_add",
+    "visits:member_leave", "visits:pairing_add", "visits:pairing_end", "visits:building_set",
+    "visits:building_visited", "visits:visit_pick", "visits:visit_new",
+    "visits:household_phone", "visits:visit", "visits:review", "visits:review_pdf",
+    "visits:review_thresholds", "visits:review_year", "visits:review_year_csv",
+    "visits:review_year_xlsx", "visits:asked", "visits:asked_phone", "visits:asked_schedule",
+    "visits:asked_visit", "visits:return_new",
+)  # fmt: skip
+@pytest.mark.parametrize("outsider", ["other_admin", "xingfu_staff", "another_team"])
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_outsiders_get_404_on_every_visits_url_and_change_nothing(
+    request, outsider, htmx, visits_data, nanen, as_user
+):
+    """Another street's admin, a community's staff with no team, and the leader of another
+    team of the same street: 404 everywhere, nothing written, no number shown."""
+    if outsider == "another_team":
+        from tests.helpers import visits as build
+
+        who = build.team(nanen, "别的队", leader=build.cadre("another_leader")).leader
+    else:
+        who = request.getfixturevalue(outsider)
+    before = visits_snapshot()
+    client = as_user(who)
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    for name, calls in visits_urls(visits_data).items():
+        for method, url, payload in calls:
+            response = getattr(client, method)(url, payload, **headers)
+            assert response.status_code == 404, (name, method, response.status_code)
+            assert "13812345678" not in response.content.decode(errors="ignore")
+    assert visits_snapshot() == before

@@ -16,7 +16,7 @@ from public import views as public_views
 from tests import factories
 from tests.helpers import visits as build
 from visits.actions import VisitsRefusal, asked
-from visits.models import AskedVisit, Visit
+from visits.models import AskedPhoneReveal, AskedVisit, Visit
 
 STAMP = re.compile(r'name="rendered" value="([^"]+)"')
 pytestmark = pytest.mark.usefixtures("clear_cache")
@@ -176,3 +176,97 @@ def test_outsiders_get_404(client, as_user, team, manan, xingfu, nanen, other_ad
     request.refresh_from_db()
     assert request.state == "requested" and not Visit.objects.exists()
     assert not Notice.objects.filter(kind="asked_visit_scheduled").exists()
+
+
+# --- The number the resident left: masked, each full view recorded; erased in time ---------
+
+
+@pytest.mark.outsider("visits:asked_phone")
+def test_the_number_is_masked_and_each_full_view_is_recorded(
+    as_user, team, manan, leader, nanen_admin, other_admin, xingfu_staff, nanen
+):
+    request = asked.asked_visit_create(community=manan, name="王阿姨", topic="加装电梯",
+                                       phone="13812345678", phone_consent=True)  # fmt: skip
+    page = as_user(leader).get(reverse("visits:asked", args=[request.pk]))
+    assert "138****5678" in page.text and "13812345678" not in page.text
+    assert "同意就这次走访接听电话或短信" in page.text  # the consent, dated
+    url = reverse("visits:asked_phone", args=[request.pk])
+    shown = as_user(leader).post(url)
+    assert shown.status_code == 200 and "13812345678" in shown.text
+    assert "no-store" in shown["Cache-Control"]
+    as_user(leader).post(url)
+    assert list(AskedPhoneReveal.objects.values_list("actor", "asked")) == [
+        (leader.pk, request.pk), (leader.pk, request.pk),
+    ]  # fmt: skip
+    # The street's admin reads the request, masked, but does not call from it.
+    admin_page = as_user(nanen_admin).get(reverse("visits:asked", args=[request.pk]))
+    assert "138****5678" in admin_page.text and url not in admin_page.text
+    assert as_user(nanen_admin).post(url).status_code == 403
+    other_team = build.team(nanen, "另一队", leader=build.cadre("another"))
+    for who in [other_admin, xingfu_staff, other_team.leader]:
+        assert as_user(who).post(url).status_code == 404
+        assert as_user(who).post(url, HTTP_HX_REQUEST="true").status_code == 404
+    assert AskedPhoneReveal.objects.count() == 2
+    assert as_user(leader).get(url).status_code == 405  # never shown by a link
+
+
+def test_the_form_says_when_the_contact_details_go(client, team, ask_url):
+    page = client.get(ask_url)
+    assert "走访后六个月，或提出申请一年后仍未走访的" in page.text
+
+
+def test_contact_details_are_erased_as_the_form_promises(team, manan, leader, settings):
+    from visits.tasks import erase_asked_contacts
+
+    assert (
+        settings.CELERY_BEAT_SCHEDULE["erase-asked-visit-contacts"]["task"]
+        == "visits.tasks.erase_asked_contacts"
+    )
+    now = timezone.now()
+
+    def request(name, *, asked_days_ago, visited_days_ago=None):
+        made = asked.asked_visit_create(community=manan, name=name, topic="加装电梯",
+                                        phone="13812345678", phone_consent=True,
+                                        address="一巷3栋101", preferred_times="周末")  # fmt: skip
+        asked.asked_visit_schedule(actor=leader, asked=made, when=now + dt.timedelta(days=1))
+        AskedVisit.objects.filter(pk=made.pk).update(
+            created=now - dt.timedelta(days=asked_days_ago)
+        )
+        if visited_days_ago is not None:
+            resident = factories.resident(manan, name, building="3栋", room=name)
+            visit = asked.asked_visit_record(
+                actor=leader,
+                asked=made,
+                resident=resident,
+                visited_on=timezone.localdate(),
+                notes="谈了电梯",
+            )
+            Visit.objects.filter(pk=visit.pk).update(
+                created=now - dt.timedelta(days=visited_days_ago)
+            )
+        return made
+
+    visited_long_ago = request("甲", asked_days_ago=200, visited_days_ago=190)
+    visited_lately = request("乙", asked_days_ago=100, visited_days_ago=90)
+    never_visited = request("丙", asked_days_ago=400)
+    waiting = request("丁", asked_days_ago=300)
+
+    assert erase_asked_contacts.delay().get() == 2
+    rows = {row.pk: row for row in AskedVisit.objects.all()}
+    for gone in (visited_long_ago, never_visited):
+        row = rows[gone.pk]
+        assert (row.name, row.phone, row.address, row.preferred_times) == ("", "", "", "")
+        assert row.contact_erased_at is not None and row.topic == "加装电梯"
+        text = Notice.objects.get(key__startswith=f"asked_visit_scheduled:{gone.pk}:")
+        assert text.phone == ""
+    for kept in (visited_lately, waiting):
+        assert rows[kept.pk].phone == "13812345678" and rows[kept.pk].name in ("乙", "丁")
+        assert (
+            Notice.objects.get(key__startswith=f"asked_visit_scheduled:{kept.pk}:").phone
+            == "13812345678"
+        )
+    # What the team recorded of the visit stays; a second run erases nothing more.
+    assert rows[visited_long_ago.pk].visit.notes == "谈了电梯"
+    assert asked.asked_contacts_erase() == 0
+    page_rows = AskedVisit.objects.filter(contact_erased_at__isnull=False).count()
+    assert page_rows == 2

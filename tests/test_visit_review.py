@@ -15,6 +15,8 @@ from deliberation.actions import review_items
 from issues.actions import handling
 from issues.models import Issue
 from members.models import ExportRecord
+from reports import period_reports
+from reports.models import PeriodReport
 from tests import factories
 from tests.helpers import reviews as review_build
 from tests.helpers import visits as build
@@ -188,3 +190,55 @@ def test_the_review_runs_the_same_queries_for_3_and_30_teams(
     # Four quarters and the year, each: rounds, teams, days; the thresholds once.
     with django_assert_num_queries(5 + 1 + 5 * 3):
         assert client.get(reverse("visits:review_year", args=[nanen.pk])).status_code == 200
+
+
+def _street_report(nanen, nanen_admin, kind: str, since: dt.date, until: dt.date):
+    return PeriodReport.objects.create(
+        street=nanen, scope_key=f"street:{nanen.pk}", kind=kind, since=since, until=until,
+        language="zh-hans", requested_by=nanen_admin,
+    )  # fmt: skip
+
+
+def test_the_streets_year_report_gives_each_teams_visits_and_satisfaction(
+    quarter, nanen, manan, nanen_admin, manan_staff
+):
+    report = _street_report(nanen, nanen_admin, "year", dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    rows = by_name(period_reports.visiting_teams(report))
+    a, b = rows["马南走访队"], rows["幸福村走访队"]
+    # The hand counts of the fixture: the year holds only the fourth quarter's round.
+    assert (a.visited, a.target, a.raised, a.resolved, a.median_days) == (4, 5, 3, 2, 3.0)
+    assert (a.satisfied, a.rated, a.overdue_left) == (1, 2, 1)
+    assert (b.visited, b.target, b.raised, b.resolved, b.satisfied, b.rated) == (2, 2, 1, 1, 1, 1)
+
+    text = "\n".join(
+        page.extract_text()
+        for page in PdfReader(io.BytesIO(period_reports.render_pdf(report))).pages
+    )
+    assert "走访工作团队" in text
+    line = next(line for line in text.splitlines() if line.startswith("马南走访队"))
+    cells = ["4", "/", "5", "(80%)", "3", "2", "3.0", "1", "/", "2", "(50%)", "1"]
+    assert line.split()[1:] == cells
+
+    # A quarter before the round has no visits; a community's report has no teams.
+    q3 = _street_report(nanen, nanen_admin, "quarter", dt.date(2026, 7, 1), dt.date(2026, 9, 30))
+    assert [(r.target, r.raised) for r in period_reports.visiting_teams(q3)] == [(0, 0), (0, 0)]
+
+    mine = PeriodReport.objects.create(
+        community=manan, scope_key=f"community:{manan.pk}", kind="year",
+        since=dt.date(2026, 1, 1), until=dt.date(2026, 12, 31), requested_by=manan_staff,
+    )  # fmt: skip
+    assert period_reports.visiting_teams(mine) == []
+    assert "走访工作团队" not in period_reports.render_html(mine)
+
+
+def test_the_street_dashboard_offers_the_teams_year_export_to_its_admins(
+    quarter, nanen, nanen_admin, as_user
+):
+    url = reverse("reports:street_dashboard", args=[nanen.pk])
+    page = as_user(nanen_admin).get(url, {"since": "2026-01-01", "until": "2026-12-31"})
+    assert page.status_code == 200
+    export = reverse("visits:review_year_xlsx", args=[nanen.pk]) + "?year=2026"
+    assert export in page.text
+    response = as_user(nanen_admin).get(export)
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    assert sheet.max_row == 1 + 2 * 5

@@ -134,8 +134,11 @@ def test_the_edit_page_runs_a_fixed_number_of_queries(as_user, team, nanen, nane
         community = Community.objects.create(street=nanen, name=f"社区{i}")
         teams.team_pair(actor=nanen_admin, team=team, community=community)
         teams.team_member_add(actor=nanen_admin, team=team, user=build.cadre(f"c{i}"))
+        teams.building_set(actor=nanen_admin, team=team, community=community, lane="",
+                           building=f"{i}栋", flats=10 + i)  # fmt: skip
     admin = as_user(nanen_admin)
     # session, user, roles, unread count; memberships; the team; members, pairings, history;
-    # the candidates and the departments of the member form; the communities.
-    with django_assert_num_queries(12):
+    # the candidates and the departments of the member form; the communities; the known
+    # buildings and the building form's communities.
+    with django_assert_num_queries(14):
         assert admin.get(reverse("visits:team_edit", args=[team.pk])).status_code == 200

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from common.refusals import Refusal
@@ -117,3 +118,18 @@ def asked_visit(request: HttpRequest, asked_id: int) -> HttpResponse:
                 messages.success(request, _("The visit was recorded."))
             return redirect(url)
     return _page(request, asked, record=form, status=422)
+
+
+@login_required
+@require_POST
+@never_cache
+def asked_phone(request: HttpRequest, asked_id: int) -> HttpResponse:
+    """The full number the resident left, for the team's members, on the record."""
+    asked = queries.asked_for(request.user, asked_id)
+    permissions.require_record_visit(request.user, asked.team)
+    phone = asked_actions.asked_phone_reveal(actor=request.user, asked=asked)
+    return render(
+        request,
+        "visits/asked_phone.html",
+        {"asked": asked, "team": asked.team, "full_phone": phone},
+    )

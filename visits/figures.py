@@ -2,13 +2,14 @@
 
 Per team, for a period (a quarter, or a year of four quarters):
 
-- households visited of the target: the targets of the period's rounds, and those visited;
+- households visited of the target: the targets of the period's rounds, and those visited
+  (the teams' tallies of those rounds, kept as targets are written and visited);
 - concerns raised: matters taken in from the team's visits dated in the period;
 - resolved: those of them with a resolution (``resolved_at`` set);
 - median days to resolution: from the matter's creation to its resolution;
 - satisfied share: ratings of 4–5 (``Rating.SATISFIED_FROM``) among the ratings of those
   matters, told to staff or given by the link alike;
-- overdue: households left in a round whose due date has passed.
+- overdue: households left in a round whose due date has passed (target less visited).
 
 Every count is a subquery of one statement over the street's teams, and the median days are
 read in one more statement: the number of queries does not grow with the teams.
@@ -22,14 +23,14 @@ import datetime as dt
 import statistics
 from dataclasses import dataclass, field
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from issues.figures import Share
 from issues.models import Rating
 from members.models import Street
-from visits.models import ReviewThresholds, Round, Target, Team, VisitConcern
+from visits.models import ReviewThresholds, Round, Tally, Team, VisitConcern
 
 SECONDS_PER_DAY = 86_400
 
@@ -99,6 +100,13 @@ def _count(queryset: QuerySet, key: str) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
+def _sum(tallies: QuerySet, expression) -> Coalesce:
+    """SUM of ``expression`` over the team's tallies (already tied to the outer team) as a
+    subquery; 0 when none."""
+    summed = tallies.order_by().values("team").annotate(n=Sum(expression)).values("n")
+    return Coalesce(Subquery(summed, output_field=IntegerField()), 0)
+
+
 def team_figures(
     street: Street, span: Span, *, today: dt.date, thresholds: ReviewThresholds | None = None
 ) -> list[TeamFigures]:
@@ -106,8 +114,7 @@ def team_figures(
     thresholds; three or four queries whatever the number of teams."""
     thresholds = thresholds or thresholds_of(street)
     round_ids = list(span.rounds(street).values_list("pk", flat=True))
-    targets = Target.objects.filter(team=OuterRef("pk"), round_id__in=round_ids)
-    past_due = Q(round__due_on__lt=today, visited_on__isnull=True)
+    tallies = Tally.objects.filter(team=OuterRef("pk"), round_id__in=round_ids)
     concerns = VisitConcern.objects.filter(
         visit__team=OuterRef("pk"),
         visit__visited_on__gte=span.since,
@@ -123,9 +130,9 @@ def team_figures(
         Team.objects.filter(street=street)
         .select_related("leader")
         .annotate(
-            f_target=_count(targets, "team"),
-            f_visited=_count(targets.filter(visited_on__isnull=False), "team"),
-            f_overdue=_count(targets.filter(past_due), "team"),
+            f_target=_sum(tallies, F("target")),
+            f_visited=_sum(tallies, F("visited")),
+            f_overdue=_sum(tallies.filter(round__due_on__lt=today), F("target") - F("visited")),
             f_raised=_count(concerns, "visit__team"),
             f_resolved=_count(concerns.filter(issue__resolved_at__isnull=False), "visit__team"),
             f_rated=_count(ratings, team_key),

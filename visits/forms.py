@@ -292,3 +292,31 @@ class PairingAddForm(forms.Form):
         self.fields["community"].queryset = Community.objects.filter(street=team.street).order_by(
             "name"
         )
+
+
+class BuildingForm(forms.Form):
+    community = forms.ModelChoiceField(
+        label=_("Community"), queryset=Community.objects.none(), empty_label=_("Choose one")
+    )
+    lane = forms.CharField(label=_("Lane"), max_length=50, required=False)
+    building = forms.CharField(label=_("Building"), max_length=50)
+    flats = forms.IntegerField(
+        label=_("Flats in the building"),
+        min_value=1,
+        max_value=10_000,
+        help_text=_(
+            "Where the residents register holds fewer households than this, the round "
+            "gives the team the building to walk as well."
+        ),
+    )
+    submission_key = SubmissionKeyField()
+
+    def __init__(self, *args, team: Team, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["community"].queryset = (
+            Community.objects.filter(
+                visit_pairings__team=team, visit_pairings__ended_on__isnull=True
+            )
+            .distinct()
+            .order_by("name")
+        )

@@ -150,10 +150,47 @@ class Round(models.Model):
         return f"{self.year} Q{self.quarter}"
 
 
+class Building(models.Model):
+    """A building of a community as the housing records know it, with its number of flats.
+
+    Where the residents register is thin — it holds fewer households in a building than
+    the building has flats, or none — a round gives the building's team one target for the
+    building itself, standing for its flats not on the register (``Target.unregistered``).
+    """
+
+    community = models.ForeignKey(
+        "members.Community",
+        on_delete=models.PROTECT,
+        related_name="visit_buildings",
+        verbose_name=_("community"),
+    )
+    lane = models.CharField(_("lane"), max_length=50, blank=True)
+    building = models.CharField(_("building"), max_length=50)
+    flats = models.PositiveIntegerField(
+        _("flats"), validators=[MinValueValidator(1), MaxValueValidator(10_000)]
+    )
+
+    class Meta:
+        verbose_name = _("building")
+        verbose_name_plural = _("buildings")
+        ordering = ["community_id", "lane", "building", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community", "lane", "building"], name="visit_building_once"
+            ),
+            models.CheckConstraint(condition=Q(flats__gte=1), name="visit_building_has_flats"),
+        ]
+
+    def __str__(self) -> str:
+        return " ".join(part for part in (self.lane, self.building) if part)
+
+
 class Target(models.Model):
     """A household a team must visit in a round: one row per address (lane, building, room),
     or per resident where the register has no room; ``resident`` is the household's first
-    resident on the register."""
+    resident on the register. A building whose register is thin is a target of its own,
+    with no resident: ``unregistered`` says how many of its flats the register lacks (0
+    when its number of flats is not known)."""
 
     # A round writes hundreds of thousands of these at once: no index a query does not use
     # (round and team lead the two below; communities and residents are never deleted),
@@ -182,12 +219,15 @@ class Target(models.Model):
         "members.Resident",
         on_delete=models.PROTECT,
         related_name="visit_targets",
+        null=True,
+        blank=True,
         db_index=False,
         db_constraint=False,
     )
     lane = models.CharField(max_length=50, blank=True)
     building = models.CharField(max_length=50, blank=True)
     room = models.CharField(max_length=30, blank=True)
+    unregistered = models.PositiveIntegerField(default=0)
     visited_on = models.DateField(_("visited on"), null=True, blank=True)
 
     class Meta:
@@ -197,6 +237,11 @@ class Target(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["round", "resident"], name="visit_target_once"),
+            models.UniqueConstraint(
+                fields=["round", "community", "lane", "building"],
+                condition=Q(resident__isnull=True),
+                name="visit_target_building_once",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -205,6 +250,33 @@ class Target(models.Model):
     @property
     def address(self) -> str:
         return " ".join(part for part in (self.lane, self.building, self.room) if part)
+
+    @property
+    def is_building(self) -> bool:
+        return self.resident_id is None
+
+
+class Tally(models.Model):
+    """A team's progress in a round: its targets and how many are visited, kept as the
+    targets are written and visited, so that the street's page, a team's page and the
+    review read one row per team instead of counting a round's hundreds of thousands of
+    targets on every request. ``visits.actions.rounds.tallies_recount`` rebuilds them."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="tallies")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="tallies")
+    target = models.PositiveIntegerField(default=0)
+    visited = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "round"], name="visit_tally_once"),
+            models.CheckConstraint(
+                condition=Q(visited__lte=F("target")), name="visit_tally_visited_of_target"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round} · {self.team_id}: {self.visited}/{self.target}"
 
 
 class Visit(models.Model):
@@ -331,6 +403,9 @@ class AskedVisit(models.Model):
         Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="asked"
     )
     created = models.DateTimeField(auto_now_add=True)
+    # When the name, phone, address and preferred times were erased (the form's promise:
+    # six months after the visit, a year after asking when no visit was made).
+    contact_erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("asked-for visit")
@@ -339,9 +414,29 @@ class AskedVisit(models.Model):
         indexes = [models.Index(fields=["team", "state", "created"], name="asked_visit_list")]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(phone="", address=""), name="asked_visit_phone_or_address"
+                condition=~Q(phone="", address="") | Q(contact_erased_at__isnull=False),
+                name="asked_visit_phone_or_address",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} · {self.topic}"
+
+
+class AskedPhoneReveal(models.Model):
+    """The full number a resident left when asking for a visit was shown to a team member
+    (PIPL: each full view is recorded, as ``members.PhoneReveal`` does for residents)."""
+
+    actor = models.ForeignKey(
+        "members.User", on_delete=models.PROTECT, related_name="asked_phone_reveals"
+    )
+    asked = models.ForeignKey(AskedVisit, on_delete=models.PROTECT, related_name="phone_reveals")
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("phone number view")
+        verbose_name_plural = _("phone number views")
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor} → {self.asked_id} ({self.created:%Y-%m-%d %H:%M})"

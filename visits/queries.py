@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from issues.models import FollowUpReview, Issue, Rating
@@ -17,8 +18,10 @@ from members.models import Resident, Street, User
 from members.queries import scope_of
 from visits.models import (
     AskedVisit,
+    Building,
     Pairing,
     Round,
+    Tally,
     Target,
     Team,
     TeamMember,
@@ -48,6 +51,23 @@ def pairing_history(team: Team) -> QuerySet[Pairing]:
         Pairing.objects.filter(team=team, ended_on__isnull=False)
         .select_related("community")
         .order_by("-ended_on", "-id")
+    )
+
+
+def buildings_of(team: Team) -> QuerySet[Building]:
+    """The known buildings of the communities the team is paired with now."""
+    communities = Pairing.objects.filter(team=team, ended_on__isnull=True).values("community_id")
+    return (
+        Building.objects.filter(community_id__in=communities)
+        .select_related("community")
+        .order_by("community__name", "lane", "building", "id")
+    )
+
+
+def building_target_for(team: Team, pk: int) -> Target:
+    """A thin building of the team's rounds; 404 for anything else."""
+    return get_object_or_404(
+        Target.objects.filter(team=team, resident__isnull=True).select_related("team"), pk=pk
     )
 
 
@@ -121,14 +141,15 @@ def progress_of(round_: Round, visited: int, target: int, today: dt.date) -> Pro
 
 
 def teams_with_progress(user: User, street: Street, round_: Round | None) -> QuerySet[Team]:
-    """The street's teams, each with its round's targets and households visited: one query."""
+    """The street's teams, each with its round's targets and households visited (their
+    tallies): one query, whatever the number of households."""
     teams = teams_visible_to(user).filter(street=street).select_related("leader")
     if round_ is None:
         return teams.order_by("name", "id")
-    in_round = Q(targets__round=round_)
+    tally = Tally.objects.filter(round=round_, team=OuterRef("pk"))
     return teams.annotate(
-        target_count=Count("targets", filter=in_round),
-        visited_count=Count("targets", filter=in_round & Q(targets__visited_on__isnull=False)),
+        target_count=Coalesce(Subquery(tally.values("target")[:1]), 0),
+        visited_count=Coalesce(Subquery(tally.values("visited")[:1]), 0),
     ).order_by("name", "id")
 
 

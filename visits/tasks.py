@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from visits.actions import rounds
+from visits.actions import asked, rounds
 
 
 @shared_task(acks_late=True)
@@ -15,3 +15,10 @@ def open_rounds() -> int:
 def remind_overdue_rounds() -> int:
     """Once a day: the leaders of teams with households left in a round past due."""
     return rounds.overdue_remind()
+
+
+@shared_task(acks_late=True)
+def erase_asked_contacts() -> int:
+    """Nightly: the contact details residents left when asking for a visit, once their
+    time is up (see the action); idempotent."""
+    return asked.asked_contacts_erase()

@@ -14,7 +14,7 @@ from common import flows
 from members import submissions
 from visits import permissions, queries
 from visits.actions import teams as team_actions
-from visits.forms import MemberAddForm, PairingAddForm
+from visits.forms import BuildingForm, MemberAddForm, PairingAddForm
 from visits.models import Pairing, Team, TeamMember
 
 TEMPLATE = "visits/team_edit.html"
@@ -34,6 +34,8 @@ def _context(request: HttpRequest, team: Team, **forms) -> dict:
         "history": queries.pairing_history(team),
         "member_form": forms.get("member_form") or MemberAddForm(team=team, user=request.user),
         "pairing_form": forms.get("pairing_form") or PairingAddForm(team=team),
+        "buildings": queries.buildings_of(team),
+        "building_form": forms.get("building_form") or BuildingForm(team=team),
     }
 
 
@@ -116,4 +118,28 @@ def pairing_end(request: HttpRequest, team_id: int, pairing_id: int) -> HttpResp
         lambda: team_actions.pairing_end(actor=request.user, pairing=pairing),
         done=_("The pairing ended; it stays in the team's history."),
         to=reverse("visits:team_edit", args=[team.pk]),
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def building_set(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = _team(request, team_id)
+    form = BuildingForm(request.POST, team=team)
+    return flows.form_response(
+        request,
+        form,
+        lambda data: team_actions.building_set(
+            actor=request.user,
+            team=team,
+            community=data["community"],
+            lane=data["lane"],
+            building=data["building"],
+            flats=data["flats"],
+        ),
+        done=_("The building's flats were saved; the next round counts them."),
+        to=reverse("visits:team_edit", args=[team.pk]),
+        template=TEMPLATE,
+        context=_context(request, team, building_form=form),
+        once=submissions.once_for(request.user),
     )

@@ -21,6 +21,12 @@ urlpatterns = [
         team_edit_views.pairing_end,
         name="pairing_end",
     ),
+    path("teams/<int:team_id>/buildings/", team_edit_views.building_set, name="building_set"),
+    path(
+        "teams/<int:team_id>/buildings/<int:target_id>/visited/",
+        views.building_visited,
+        name="building_visited",
+    ),
     path("teams/<int:team_id>/visit/", views.visit_pick, name="visit_pick"),
     path("teams/<int:team_id>/visit/new/", views.visit_new, name="visit_new"),
     path(
@@ -48,6 +54,7 @@ urlpatterns = [
         name="review_year_xlsx",
     ),
     path("asked/<int:asked_id>/", asked_views.asked, name="asked"),
+    path("asked/<int:asked_id>/phone/", asked_views.asked_phone, name="asked_phone"),
     path("asked/<int:asked_id>/schedule/", asked_views.asked_schedule, name="asked_schedule"),
     path("asked/<int:asked_id>/visit/", asked_views.asked_visit, name="asked_visit"),
     path("returns/<int:concern_id>/", return_views.return_new, name="return_new"),

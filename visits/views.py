@@ -20,6 +20,7 @@ from members import actions as members_actions
 from members import queries as members_queries
 from members import submissions
 from visits import permissions, queries
+from visits.actions import rounds as round_actions
 from visits.actions import teams as team_actions
 from visits.actions import visiting
 from visits.forms import ConcernFormSet, TeamForm, VisitForm
@@ -228,4 +229,21 @@ def household_phone(request: HttpRequest, team_id: int, resident_id: int) -> Htt
         request,
         "visits/household_phone.html",
         {"team": team, "resident": resident, "full_phone": phone},
+    )
+
+
+@login_required
+@require_POST
+def building_visited(request: HttpRequest, team_id: int, target_id: int) -> HttpResponse:
+    """A team member walked a building whose register is thin: the round counts it."""
+    team = queries.team_for(request.user, team_id)
+    permissions.require_record_visit(request.user, team)
+    target = queries.building_target_for(team, target_id)
+    return flows.action_response(
+        request,
+        lambda: round_actions.building_visited(
+            actor=request.user, target=target, visited_on=timezone.localdate()
+        ),
+        done=_("The building was marked visited."),
+        to=reverse("visits:team", args=[team.pk]),
     )

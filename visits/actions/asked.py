@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -15,9 +16,13 @@ from members import notifications
 from members.models import Community, Resident, User
 from visits import permissions
 from visits.actions import VisitsRefusal, visiting
-from visits.models import AskedVisit, Pairing, Team, Visit
+from visits.models import AskedPhoneReveal, AskedVisit, Pairing, Team, Visit
 
 NOTICE = "asked_visit_scheduled"
+# What the form promises: contact details go six months after the visit was made, or a
+# year after asking when no visit was made.
+KEPT_AFTER_VISIT = dt.timedelta(days=183)
+KEPT_UNVISITED = dt.timedelta(days=365)
 
 
 def team_of_community(community: Community) -> Team | None:
@@ -136,3 +141,34 @@ def asked_visit_record(
     asked.state = AskedVisit.State.VISITED
     asked.save(update_fields=["visit", "state"])
     return visit
+
+
+@transaction.atomic
+def asked_phone_reveal(*, actor: User, asked: AskedVisit) -> str:
+    """The full number the resident left, for a member of the team, on the record."""
+    if not permissions.may_record_visit(actor, asked.team):
+        raise VisitsRefusal(_("Only the team's members record its visits."))
+    AskedPhoneReveal.objects.create(actor=actor, asked=asked)
+    return asked.phone
+
+
+def asked_contacts_erase(*, now: dt.datetime | None = None) -> int:
+    """Blank the name, phone, address and preferred times residents left when asking for
+    a visit, as the form promises (PIPL art. 19): six months after the visit, or a year
+    after asking when no visit was made; the text that gave the date forgets the number
+    too. What the team recorded of the visit stays. Running it again erases nothing more.
+    """
+    now = now or timezone.now()
+    due = AskedVisit.objects.filter(contact_erased_at__isnull=True).filter(
+        Q(visit__created__lt=now - KEPT_AFTER_VISIT) | Q(created__lt=now - KEPT_UNVISITED)
+    )
+    erased = 0
+    for asked_id in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            claimed = AskedVisit.objects.filter(pk=asked_id, contact_erased_at__isnull=True).update(
+                name="", phone="", address="", preferred_times="", contact_erased_at=now
+            )
+            if claimed:
+                notifications.forget_phone_of(key=f"{NOTICE}:{asked_id}")
+                erased += 1
+    return erased

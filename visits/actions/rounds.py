@@ -11,17 +11,17 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common import holidays
 from deliberation.schedules import QUARTER_MONTHS, QUARTER_WINDOW_DAYS
 from members import notifications
-from members.models import Resident, Street
-from visits import queries
+from members.models import Resident, Street, User
+from visits import permissions, queries
 from visits.actions import VisitsRefusal
-from visits.models import Pairing, Round, Target, Team
+from visits.models import Building, Pairing, Round, Tally, Target, Team
 
 DUE_DAY = 10  # the round is finished in the first ten days of the quarter's first month
 
@@ -70,7 +70,37 @@ def round_open(*, street: Street, year: int, quarter: int, today: dt.date) -> tu
     except IntegrityError:  # another beat opened it meanwhile
         return Round.objects.get(street=street, year=year, quarter=quarter), False
     targets_write(round_)
+    building_targets_write(round_)
+    tallies_recount(round_)
     return round_, True
+
+
+def tallies_recount(round_: Round) -> int:
+    """Each team's targets and visited households of the round, counted afresh."""
+    counts = (
+        Target.objects.filter(round=round_)
+        .values("team_id")
+        .annotate(n=Count("id"), done=Count("id", filter=Q(visited_on__isnull=False)))
+        .order_by()
+    )
+    Tally.objects.filter(round=round_).delete()
+    Tally.objects.bulk_create(
+        Tally(round=round_, team_id=row["team_id"], target=row["n"], visited=row["done"])
+        for row in counts
+    )
+    return len(counts)
+
+
+def target_visited(target: Target, visited_on: dt.date) -> bool:
+    """Mark a target visited, once: the team's tally counts it then."""
+    marked = Target.objects.filter(pk=target.pk, visited_on__isnull=True).update(
+        visited_on=visited_on
+    )
+    if marked:
+        Tally.objects.filter(round_id=target.round_id, team_id=target.team_id).update(
+            visited=F("visited") + 1
+        )
+    return bool(marked)
 
 
 def targets_write(round_: Round) -> int:
@@ -83,8 +113,9 @@ def targets_write(round_: Round) -> int:
     pairing, team = Pairing._meta.db_table, Team._meta.db_table
     sql = f"""
         INSERT INTO {target}
-            (round_id, team_id, community_id, resident_id, lane, building, room, visited_on)
-        SELECT %s, p.team_id, r.community_id, MIN(r.id), r.lane, r.building, r.room, NULL
+            (round_id, team_id, community_id, resident_id, lane, building, room, unregistered,
+             visited_on)
+        SELECT %s, p.team_id, r.community_id, MIN(r.id), r.lane, r.building, r.room, 0, NULL
         FROM {resident} r
         JOIN {pairing} p
           ON p.community_id = r.community_id AND p.ended_on IS NULL
@@ -98,6 +129,92 @@ def targets_write(round_: Round) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, [round_.pk, round_.street_id, True])
         return cursor.rowcount
+
+
+def building_targets_write(round_: Round) -> int:
+    """One target per building of the teams' compounds whose register is thin.
+
+    A building's register is thin when it holds fewer households than the building's known
+    flats (``Building``), none at all included; a building a team is paired with by name
+    and whose flats are not known is thin when the register holds none of its households.
+    The target stands for the flats not on the register. The households come from the
+    targets the round has just written, grouped once per building.
+    """
+    pairings = list(Pairing.objects.filter(team__street_id=round_.street_id, ended_on__isnull=True))
+    if not pairings:
+        return 0
+    flats: dict[tuple[int, str, str], int | None] = {
+        (b.community_id, b.lane, b.building): b.flats
+        for b in Building.objects.filter(community_id__in={p.community_id for p in pairings})
+    }
+    known_names = {(community_id, building) for community_id, _lane, building in flats}
+    for pairing in pairings:
+        if pairing.building and (pairing.community_id, pairing.building) not in known_names:
+            flats.setdefault((pairing.community_id, pairing.lane, pairing.building), None)
+    registered: dict[tuple[int, str, str], int] = {}
+    for row in (
+        Target.objects.filter(round=round_)
+        .exclude(building="")
+        .values("community_id", "lane", "building")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        key = (row["community_id"], row["lane"], row["building"])
+        registered[key] = row["n"]
+    rows = []
+    for (community_id, lane, building), known in sorted(flats.items()):
+        team_id = _team_of(pairings, community_id, lane, building)
+        if team_id is None:
+            continue
+        households = sum(
+            n
+            for (c, ln, b), n in registered.items()
+            if c == community_id and b == building and (ln == lane or not lane)
+        )
+        thin = households == 0 if known is None else households < known
+        if thin:
+            rows.append(
+                Target(
+                    round=round_,
+                    team_id=team_id,
+                    community_id=community_id,
+                    resident=None,
+                    lane=lane,
+                    building=building,
+                    unregistered=0 if known is None else known - households,
+                )
+            )
+    Target.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+def _team_of(pairings: list[Pairing], community_id: int, lane: str, building: str) -> int | None:
+    """The team whose open pairing covers the building (a building named without its lane
+    is covered by a pairing of that building, or of the whole community)."""
+    for pairing in pairings:
+        if pairing.community_id != community_id:
+            continue
+        if pairing.lane not in ("", lane) or pairing.building not in ("", building):
+            continue
+        return pairing.team_id
+    return None
+
+
+@transaction.atomic
+def building_visited(
+    *, actor: User, target: Target, visited_on: dt.date, today: dt.date | None = None
+) -> Target:
+    """A team member walked a thin building of the round: its target is visited."""
+    today = today or timezone.localdate()
+    if not permissions.may_record_visit(actor, target.team):
+        raise VisitsRefusal(_("Only the team's members record its visits."))
+    if not target.is_building:
+        raise VisitsRefusal(_("Record a household's visit from the household's page."))
+    if visited_on > today:
+        raise VisitsRefusal(_("A visit cannot be dated in the future."))
+    target_visited(target, visited_on)
+    target.refresh_from_db(fields=["visited_on"])
+    return target
 
 
 def rounds_open_due(*, today: dt.date | None = None) -> list[Round]:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from members.models import Community, Department, Street, User
 from visits.actions import VisitsRefusal
-from visits.models import Pairing, Team, TeamMember
+from visits.models import Building, Pairing, Team, TeamMember
 
 
 @transaction.atomic
@@ -127,3 +127,26 @@ def pairing_end(*, actor: User, pairing: Pairing, today: dt.date | None = None) 
         pairing.ended_on = max(today, pairing.started_on)
         pairing.save(update_fields=["ended_on"])
     return pairing
+
+
+@transaction.atomic
+def building_set(
+    *, actor: User, team: Team, community: Community, lane: str, building: str, flats: int
+) -> Building:
+    """Record how many flats a building of the team's compounds has (again: the new
+    number). The next round compares it with the residents register."""
+    lane, building = lane.strip(), building.strip()
+    if not building:
+        raise VisitsRefusal(_("Give the building's name or number."))
+    if flats < 1:
+        raise VisitsRefusal(_("A building has at least one flat."))
+    paired = Pairing.objects.filter(team=team, community=community, ended_on__isnull=True)
+    covering = paired.filter(Q(lane="") | Q(lane=lane)).filter(
+        Q(building="") | Q(building=building)
+    )
+    if not covering.exists():
+        raise VisitsRefusal(_("This building is not in the team's compounds."))
+    row, _created = Building.objects.update_or_create(
+        community=community, lane=lane, building=building, defaults={"flats": flats}
+    )
+    return row

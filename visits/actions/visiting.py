@@ -14,7 +14,7 @@ from issues.actions import intake
 from issues.models import Category, Issue
 from members.models import Resident, User
 from visits import permissions, queries
-from visits.actions import VisitsRefusal
+from visits.actions import VisitsRefusal, rounds
 from visits.models import Target, Team, TeamMember, Visit, VisitConcern
 
 
@@ -66,9 +66,7 @@ def visit_record(
         if target is not None:
             visit.target = target
             visit.save(update_fields=["target"])
-            Target.objects.filter(pk=target.pk, visited_on__isnull=True).update(
-                visited_on=visited_on
-            )
+            rounds.target_visited(target, visited_on)
     for concern in concerns:
         category: Category = concern["category"]
         issue = intake.issue_report(
