@@ -267,6 +267,7 @@ class Event(models.Model):
         TASK_DONE = "task_done", _("the council's task reported done")
         TASK_CONFIRMED = "task_confirmed", _("the council's task confirmed done")
         TASK_RETURNED = "task_returned", _("the council's task returned")
+        VOLUNTEER_WORK = "volunteer_work", _("volunteers did the work")
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

@@ -219,6 +219,7 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
         and issue.tier in (Issue.Tier.COUNCIL, Issue.Tier.COMMUNITY),
         "today": timezone.localdate(),
         "convene_form": extensions.convene_form(user, issue),
+        "volunteer_work": extensions.volunteer_work(user, issue),
         **forms,
     }
     return render(request, "issues/detail.html", context, status=status)

@@ -17,6 +17,7 @@ from members.models import Community, CouncilMember, Resident, User
 from members.queries import scope_of
 from volunteers.models import (
     Activity,
+    ActivityPhoto,
     Attendance,
     Balance,
     Exchange,
@@ -152,6 +153,23 @@ def activity_for(user: User, pk: int) -> Activity:
         activities_visible_to(user).select_related("team__community", "team__leader__resident"),
         pk=pk,
     )
+
+
+def photos_of(activity: Activity) -> QuerySet[ActivityPhoto]:
+    return ActivityPhoto.objects.filter(activity=activity).order_by("created", "id")
+
+
+def activity_photo_for(user: User, activity_pk: int, photo_pk: int) -> ActivityPhoto:
+    return get_object_or_404(
+        ActivityPhoto.objects.filter(activity__in=activities_visible_to(user)),
+        activity_id=activity_pk,
+        pk=photo_pk,
+    )
+
+
+def matter_activities(issue) -> QuerySet[Activity]:
+    """The activities that work on a matter, with their team."""
+    return Activity.objects.filter(issue=issue).select_related("team").order_by("starts_at", "id")
 
 
 def attendances_of(activity: Activity) -> QuerySet[Attendance]:

@@ -27,6 +27,18 @@ urlpatterns = [
         name="activity_create",
     ),
     path("volunteers/activities/<int:activity_id>/", views.activity, name="activity"),
+    path("volunteers/activities/<int:activity_id>/close/", views.activity_close, name="close"),
+    path("volunteers/activities/<int:activity_id>/photos/", views.activity_photos, name="photos"),
+    path(
+        "volunteers/activities/<int:activity_id>/photos/<int:photo_id>/",
+        views.activity_photo,
+        name="photo",
+    ),
+    path(
+        "volunteers/matters/<int:issue_id>/activities/new/",
+        views.matter_activity_create,
+        name="matter_activity_create",
+    ),
     path("volunteers/activities/<int:activity_id>/sign-up/", views.sign_up, name="sign_up"),
     path("volunteers/activities/<int:activity_id>/code/<str:code>/", views.code, name="code"),
     path("volunteers/attendances/<int:pk>/sign-in/", views.sign_in, name="sign_in"),
