@@ -4,18 +4,29 @@ exchanges (志愿服务统计), counted by hand, in a fixed number of queries.""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
+from openpyxl import load_workbook
 
+from members.models import ExportRecord
 from tests.helpers import volunteers as build
 from tests.helpers.clock import local
 from volunteers.actions import ledger
 
 AUTUMN = {"period": "custom", "since": "2026-10-01", "until": "2026-11-30"}
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The pages are read in English (the cookie); the language goes back afterwards."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -138,3 +149,63 @@ def test_the_volunteer_figures_take_as_many_queries_for_many_teams_as_for_one(
         return len(captured)
 
     assert grow(1) == grow(8)
+
+
+# --- The ledger as a workbook -----------------------------------------------------------------
+
+
+def workbook(response):
+    return load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+
+
+def test_the_ledger_exports_to_xlsx_row_by_row_as_counted_by_hand(as_user, manan, manan_staff,
+                                                                    autumn):  # fmt: skip
+    response = as_user(manan_staff).get(reverse("volunteers:ledger_xlsx", args=[manan.pk]))
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    book = workbook(response)
+    ledger_sheet, balances = (list(s.iter_rows(values_only=True)) for s in book.worksheets)
+    assert ledger_sheet[0][:4] == ("Recorded at", "Volunteer", "Kind", "Minutes")
+    assert [row[1:6] for row in ledger_sheet[1:]] == [
+        ("李秀英", "service credited", 100, "萤火虫", "夜间巡逻"),
+        ("李秀英", "service credited", 60, "萤火虫", "夜间巡逻"),
+        ("赵桂兰", "service credited", 45, "萤火虫", "夜间巡逻"),
+        ("王秀兰", "service credited", 90, "小蜜蜂", "夜间巡逻"),
+        ("李秀英", "service credited", 120, "萤火虫", "夜间巡逻"),
+        ("李秀英", "exchanged", -40, None, "老年学校课程 1.5 小时"),
+    ]
+    assert balances[1:] == [("李秀英", 240), ("王秀兰", 90), ("赵桂兰", 45)]
+    record = ExportRecord.objects.get()
+    assert (record.actor, record.kind, record.rows) == (manan_staff, "volunteer_ledger", 9)
+
+
+def test_the_ledger_export_reads_as_many_queries_for_many_rows_as_for_few(
+    as_user, manan, manan_staff, clock
+):
+    client = as_user(manan_staff)
+    url = reverse("volunteers:ledger_xlsx", args=[manan.pk])
+    team = build.team(manan, manan_staff)
+
+    def grow(n: int) -> int:
+        for i in range(n):
+            volunteer = build.volunteer(team, manan_staff, f"志愿者{n}-{i}")
+            serve(clock, team, manan_staff, volunteer, local(2026, 11, 18, 7, 0), 30)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    assert grow(1) == grow(6)
+
+
+@pytest.mark.outsider("volunteers:ledger_xlsx")
+def test_only_the_communitys_own_staff_export_its_ledger(
+    as_user, manan, xingfu_staff, other_admin, nanen_admin, manan_member, autumn
+):
+    url = reverse("volunteers:ledger_xlsx", args=[manan.pk])
+    for outsider in (xingfu_staff, other_admin):
+        assert as_user(outsider).get(url).status_code == 404
+        assert as_user(outsider).get(url, HTTP_HX_REQUEST="true").status_code == 404
+    # The street's admin sees the community, the council member its council: not its ledger.
+    assert as_user(nanen_admin).get(url).status_code == 403
+    assert as_user(manan_member).get(url).status_code == 403
+    assert not ExportRecord.objects.exists()

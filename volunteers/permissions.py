@@ -40,6 +40,14 @@ def may_approve_exchanges(user: User, community: Community) -> bool:
 require_approve_exchanges = requirement(may_approve_exchanges)
 
 
+def may_export_ledger(user: User, community: Community) -> bool:
+    """Only the community's own staff take its ledger away as a file (names of residents)."""
+    return community.pk in scope_of(user).staff_community_ids
+
+
+require_export_ledger = requirement(may_export_ledger)
+
+
 def leads(user: User, team: Team) -> bool:
     """The user is the team's leader (as a volunteer)."""
     volunteer = volunteer_of(user)

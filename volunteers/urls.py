@@ -14,6 +14,11 @@ urlpatterns = [
         name="team_create",
     ),
     path(
+        "communities/<int:community_id>/volunteers/ledger.xlsx",
+        views.ledger_xlsx,
+        name="ledger_xlsx",
+    ),
+    path(
         "communities/<int:community_id>/volunteers/rules/new/",
         views.rule_create,
         name="rule_create",

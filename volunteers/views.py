@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -13,9 +13,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from common import flows
 from common.qr import qr_svg
 from issues import queries as issue_queries
+from members import downloads as member_downloads
 from members import queries as member_queries
 from members import submissions
-from volunteers import codes, permissions, queries, statement
+from volunteers import codes, exports, permissions, queries, statement
 from volunteers.actions import activities, joins, ledger, matters
 from volunteers.actions import teams as team_actions
 from volunteers.forms import (
@@ -58,6 +59,7 @@ def teams(request: HttpRequest, community_id: int) -> HttpResponse:
             "teams": queries.teams_of(community),
             "rules": queries.rules_of(community),
             "can_manage": permissions.may_manage_teams(request.user, community),
+            "can_export": permissions.may_export_ledger(request.user, community),
         },
     )
 
@@ -527,3 +529,29 @@ def activity_photo(request: HttpRequest, activity_id: int, photo_id: int) -> Fil
     response = FileResponse(found.image.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- The ledger as a workbook (staff) -------------------------------------------------------
+
+
+@login_required
+@require_GET
+def ledger_xlsx(request: HttpRequest, community_id: int) -> HttpResponseBase:
+    """The community's service-hours ledger and balances as XLSX, for its staff."""
+    community = member_queries.community_for(request.user, community_id)
+    permissions.require_export_ledger(request.user, community)
+    return member_downloads.export_download(
+        actor=request.user,
+        kind="volunteer_ledger",
+        format="xlsx",
+        filters={"community": community.pk},
+        name=("service-hours", _("Service-hours ledger")),
+        sheets=[
+            member_downloads.Sheet(
+                _("Service-hours ledger"), exports.ledger_headers, exports.ledger_rows(community)
+            ),
+            member_downloads.Sheet(
+                _("Balances"), exports.balance_headers, exports.balance_rows(community)
+            ),
+        ],
+    )
