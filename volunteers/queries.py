@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -261,9 +261,18 @@ def volunteer_page(volunteer: Volunteer, *, now: dt.datetime | None = None) -> V
     team_ids = Membership.objects.filter(volunteer=volunteer, left_on__isnull=True).values(
         "team_id"
     )
+    membership = Membership.objects.filter(
+        team=OuterRef("pk"), volunteer=volunteer, left_on__isnull=True
+    )
     teams = list(
         Team.objects.filter(Q(pk__in=team_ids) | Q(leader=volunteer))
         .select_related("leader__resident")
+        .annotate(
+            my_membership=Subquery(membership.values("pk")[:1]),
+            my_thanks_name=Subquery(
+                membership.filter(thanks_consent=True).values("thanks_name")[:1]
+            ),
+        )
         .order_by("name", "id")
     )
     mine = Attendance.objects.filter(volunteer=volunteer)
@@ -306,3 +315,39 @@ def join_request_for(user: User, pk: int) -> JoinRequest:
         ),
         pk=pk,
     )
+
+
+@dataclass(frozen=True)
+class Thanked:
+    team: str
+    names: list[str]
+
+
+def thanked_in(community: Community, start: dt.datetime, end: dt.datetime) -> list[Thanked]:
+    """Per team, the names volunteers chose to be thanked by, of those whose service in an
+    activity starting between ``start`` and ``end`` was confirmed: one query. Only the
+    shown name leaves the database; nobody who did not consent is read."""
+    consented = Membership.objects.filter(
+        team=OuterRef("activity__team"),
+        volunteer=OuterRef("volunteer"),
+        left_on__isnull=True,
+        thanks_consent=True,
+    ).exclude(thanks_name="")
+    rows = (
+        Attendance.objects.filter(
+            activity__team__community=community,
+            activity__starts_at__gte=start,
+            activity__starts_at__lt=end,
+            confirmed_at__isnull=False,
+            credited_minutes__gt=0,
+        )
+        .annotate(shown=Subquery(consented.values("thanks_name")[:1]))
+        .filter(shown__isnull=False)
+        .order_by("activity__team__name", "shown")
+        .values_list("activity__team__name", "shown")
+        .distinct()
+    )
+    teams: dict[str, list[str]] = {}
+    for team, name in rows:
+        teams.setdefault(team, []).append(name)
+    return [Thanked(team=team, names=names) for team, names in teams.items()]

@@ -26,6 +26,7 @@ urlpatterns = [
     path("volunteers/teams/<int:team_id>/", views.team, name="team"),
     path("volunteers/teams/<int:team_id>/members/", views.member_add, name="member_add"),
     path("volunteers/memberships/<int:pk>/remove/", views.member_remove, name="member_remove"),
+    path("volunteers/memberships/<int:pk>/thanks/", views.member_thanks, name="member_thanks"),
     path(
         "volunteers/teams/<int:team_id>/activities/new/",
         views.activity_create,

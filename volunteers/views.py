@@ -28,6 +28,7 @@ from volunteers.forms import (
     MemberForm,
     RuleForm,
     TeamForm,
+    ThanksForm,
 )
 from volunteers.models import Team, Volunteer
 
@@ -148,6 +149,33 @@ def member_add(request: HttpRequest, team_id: int) -> HttpResponse:
         to=reverse("volunteers:team", args=[team.pk]),
         template="volunteers/team.html",
         context={**_team_context(request, team), "member_form": form},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_thanks(request: HttpRequest, pk: int) -> HttpResponse:
+    """Whether a volunteer is thanked by name on the public page: said by the volunteer, or
+    recorded by the community's staff."""
+    membership = queries.membership_for(request.user, pk)
+    permissions.require_set_thanks(request.user, membership)
+    own = membership.volunteer_id == getattr(queries.volunteer_of(request.user), "pk", None)
+    initial = {"thanks_consent": membership.thanks_consent, "thanks_name": membership.thanks_name}
+    return flows.form_response(
+        request,
+        ThanksForm(request.POST or None, initial=initial),
+        lambda data: team_actions.membership_thanks_set(
+            membership=membership,
+            consent=data["thanks_consent"],
+            name=data["thanks_name"],
+            actor=request.user,
+        ),
+        done=_("Saved."),
+        to=reverse("volunteers:mine")
+        if own
+        else reverse("volunteers:team", args=[membership.team_id]),
+        template="volunteers/thanks_form.html",
+        context={"membership": membership},
     )
 
 
