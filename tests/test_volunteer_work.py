@@ -3,20 +3,13 @@ activity does the work, and closing the activity reports it on the matter (志�
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from deliberation.actions import running
-from deliberation.models import AgendaItem, Meeting
-from issues.actions import handling
 from issues.models import Event, Photo
-from tests import factories
 from tests.helpers import volunteers as build
 from tests.helpers.clock import local
-from tests.helpers.meetings import quorum_present
 from tests.helpers.photos import jpeg
 from volunteers.actions import activities, matters
 from volunteers.models import Activity, ActivityPhoto, Attendance, HoursEntry
@@ -59,29 +52,8 @@ def chen(bees, manan_staff):
     return build.volunteer(bees, manan_staff, "陈桂芳", account="chen_volunteer")
 
 
-def decided(community, staff, outcome: str, title: str = "二巷杂物堆积"):
-    """A matter on a meeting's agenda, decided with ``outcome`` by a quorum."""
-    issue = factories.issue(community, actor=staff, title=title, place="二巷东口")
-    issue = handling.issue_transition(issue=issue, actor=staff, name="accept")
-    meeting = Meeting.objects.create(
-        council=community.council,
-        starts_at=MEETING,
-        notice_due_at=MEETING - dt.timedelta(days=3),
-        place="社区居民议事点",
-    )
-    item = AgendaItem.objects.create(meeting=meeting, issue=issue, position=0)
-    present = quorum_present(meeting, staff)
-    running.decision_record(
-        item=item,
-        actor=staff,
-        outcome=outcome,
-        notes="居民自己清理",
-        explanation="不属议事范围" if outcome == "not_actionable" else "",
-        members=present if outcome == "solve_by_council" else (),
-        due_on=dt.date(2026, 12, 31) if outcome == "solve_by_council" else None,
-    )
-    issue.refresh_from_db()
-    return issue
+def decided(community, staff, outcome: str):
+    return build.decided_matter(community, staff, outcome, at=MEETING)
 
 
 @pytest.fixture
@@ -162,6 +134,11 @@ def test_a_decided_matter_becomes_an_activity_whose_closing_reports_the_work_onc
         assert reverse("issues:photo", args=[lane.pk, photo.pk]) in page
         assert staff.get(reverse("issues:photo", args=[lane.pk, photo.pk])).status_code == 200
     assert "work reported" in page
+    # The matter is linked from the activity for the staff, not for a leader who cannot open it.
+    matter = reverse("issues:detail", args=[lane.pk])
+    activity_url = reverse("volunteers:activity", args=[activity.pk])
+    assert matter in staff.get(activity_url).content.decode()
+    assert matter not in leader.get(activity_url).content.decode()
 
 
 def test_closing_with_a_volunteer_still_signed_in_is_refused_and_writes_nothing(

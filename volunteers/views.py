@@ -232,6 +232,8 @@ def _activity_context(request: HttpRequest, activity) -> dict:
         "can_run": can_run,
         "attendances": queries.attendances_of(activity) if can_run else [],
         "photos": queries.photos_of(activity),
+        # The community's staff and the street's admins open the matter; a leader may not.
+        "can_open_matter": permissions.may_see_volunteers(request.user, activity.team.community),
     }
     if can_run:
         link = request.build_absolute_uri(codes.sign_in_path(activity))
