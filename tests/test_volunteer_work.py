@@ -4,6 +4,7 @@ activity does the work, and closing the activity reports it on the matter (志�
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
@@ -82,6 +83,7 @@ def work_events(issue) -> list[Event]:
 # --- From the decision to the matter's timeline ---------------------------------------------
 
 
+@pytest.mark.usefixtures("clear_cache")  # a fresh throttle for the public tracking page
 def test_a_decided_matter_becomes_an_activity_whose_closing_reports_the_work_once(
     as_user, clock, manan_staff, lane, bees, wang, chen
 ):
@@ -134,6 +136,10 @@ def test_a_decided_matter_becomes_an_activity_whose_closing_reports_the_work_onc
         assert reverse("issues:photo", args=[lane.pk, photo.pk]) in page
         assert staff.get(reverse("issues:photo", args=[lane.pk, photo.pk])).status_code == 200
     assert "work reported" in page
+    # The resident who reported it follows the work on the public tracking page.
+    tracking = Client().get(reverse("public:track_issue", args=[lane.tracking_code]),
+                            HTTP_ACCEPT_LANGUAGE="en").content.decode()  # fmt: skip
+    assert "小蜜蜂, 2 volunteers, 3 h 30 min in total" in tracking and "清理二巷" in tracking
     # The matter is linked from the activity for the staff, not for a leader who cannot open it.
     matter = reverse("issues:detail", args=[lane.pk])
     activity_url = reverse("volunteers:activity", args=[activity.pk])

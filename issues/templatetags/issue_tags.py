@@ -1,8 +1,6 @@
 import datetime as dt
 
 from django import template
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from issues.models import Event, FollowUpReview, Issue, Rating
 
@@ -35,19 +33,5 @@ def event_text(event: Event) -> str:
             f"{Event.Kind(event.kind).label}: {FollowUpReview.CouncilOutcome(event.to_value).label}"
         )
     if event.kind == Event.Kind.VOLUNTEER_WORK:
-        return _volunteer_work_text(event)
+        return f"{Event.Kind(event.kind).label}: {event.volunteer_work_detail}"
     return str(Event.Kind(event.kind).label)
-
-
-def _volunteer_work_text(event: Event) -> str:
-    """ "Volunteers did the work: 小蜜蜂, 3 volunteers, 4 h 30 min in total"."""
-    people = int(event.data.get("volunteers", 0))
-    hours, minutes = divmod(int(event.data.get("minutes", 0)), 60)
-    served = ngettext("%(count)s volunteer", "%(count)s volunteers", people) % {"count": people}
-    return _("%(what)s: %(team)s, %(served)s, %(hours)s h %(minutes)s min in total") % {
-        "what": Event.Kind(event.kind).label,
-        "team": event.data.get("team", ""),
-        "served": served,
-        "hours": hours,
-        "minutes": minutes,
-    }
