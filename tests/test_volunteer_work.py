@@ -204,10 +204,19 @@ def test_another_communitys_team_is_refused_with_what_was_typed_kept(
     assert not Activity.objects.exists()
 
 
-def test_a_council_member_sees_the_work_but_may_not_plan_it(as_user, manan_member, lane, bees):
+def test_a_council_member_sees_the_work_but_may_not_plan_it(
+    as_user, manan_member, manan_staff, lane, bees
+):
+    activity = activities.activity_create(
+        team=bees, title="清理二巷", place="二巷", starts_at=local(2026, 11, 21, 9, 0),
+        ends_at=local(2026, 11, 21, 11, 0), headcount=3, actor=manan_staff, issue=lane,
+    )  # fmt: skip
     client = as_user(manan_member)
     url = reverse("volunteers:matter_activity_create", args=[lane.pk])
-    assert url not in client.get(reverse("issues:detail", args=[lane.pk])).content.decode()
+    page = client.get(reverse("issues:detail", args=[lane.pk])).content.decode()
+    assert "小蜜蜂</bdi> · 清理二巷" in page
+    # No link to a page the member cannot open, nor to planning.
+    assert url not in page and reverse("volunteers:activity", args=[activity.pk]) not in page
     assert client.get(url).status_code == 403
 
 

@@ -23,6 +23,8 @@ def volunteer_work(user: User, issue: Issue) -> dict | None:
         return None
     return {
         "activities": planned,
+        # Staff and the street's admins open the activities; others see what was planned.
+        "can_open": permissions.may_see_volunteers(user, issue.community),
         "plan_url": reverse("volunteers:matter_activity_create", args=[issue.pk])
         if can_plan
         else None,
