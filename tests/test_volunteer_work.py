@@ -4,6 +4,7 @@ activity does the work, and closing the activity reports it on the matter (志�
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -251,3 +252,28 @@ def test_outsiders_get_404_on_the_work_from_a_matter(
     activity.refresh_from_db()
     assert activity.closed_at is None and work_events(lane) == []
     assert ActivityPhoto.objects.count() == 1 and Activity.objects.count() == 1
+
+
+def test_a_file_that_is_no_photo_is_refused_and_nothing_is_kept(as_user, manan_staff, bees, wang):
+    activity = activities.activity_create(
+        team=bees, title="清理二巷", place="二巷", starts_at=local(2026, 11, 18, 9, 0),
+        ends_at=local(2026, 11, 18, 12, 0), headcount=3, actor=manan_staff,
+    )  # fmt: skip
+    bad = SimpleUploadedFile("lane.jpg", b"not a photo at all", content_type="image/jpeg")
+    response = as_user(wang.user).post(
+        reverse("volunteers:photos", args=[activity.pk]), {"photos": [jpeg(), bad]}
+    )
+    assert response.status_code == 422
+    assert "is not a photo we can read" in response.content.decode()
+    assert not ActivityPhoto.objects.exists()
+
+
+def test_an_activity_is_not_closed_before_it_starts(clock, manan_staff, lane, bees):
+    activity = activities.activity_create(
+        team=bees, title="清理二巷", place="二巷", starts_at=local(2026, 11, 19, 9, 0),
+        ends_at=local(2026, 11, 19, 11, 0), headcount=3, actor=manan_staff, issue=lane,
+    )  # fmt: skip
+    with pytest.raises(VolunteerRefusal, match="has not started yet"):
+        activities.activity_close(activity=activity, actor=manan_staff)
+    activity.refresh_from_db()
+    assert activity.closed_at is None and work_events(lane) == []
