@@ -19,3 +19,8 @@ review_items_done = ExtensionPoint("issues.review_items_done", default=lambda *,
 # meeting that has them on its agenda (a cadre sent down), as a values() queryset, or None.
 # The meetings app provides it; without it, such an account sees no matter.
 guest_issue_ids = ExtensionPoint("issues.guest_issue_ids", default=lambda user: None)
+
+# (user, issue) -> what an issue's page shows of the volunteer work on the matter: a dict
+# with "activities" (the activities working on it) and "plan_url" (where the user plans
+# one, or None), or None when there is nothing to show. The volunteers app provides it.
+volunteer_work = ExtensionPoint("issues.volunteer_work", default=lambda user, issue: None)

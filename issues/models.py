@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import get_language, gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -308,6 +308,7 @@ class Event(models.Model):
         TASK_DONE = "task_done", _("the council's task reported done")
         TASK_CONFIRMED = "task_confirmed", _("the council's task confirmed done")
         TASK_RETURNED = "task_returned", _("the council's task returned")
+        VOLUNTEER_WORK = "volunteer_work", _("volunteers did the work")
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -327,6 +328,20 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.issue_id} {self.kind}"
+
+    @property
+    def volunteer_work_detail(self) -> str:
+        """What volunteers did (a ``volunteer_work`` event): "小蜜蜂, 3 volunteers, 4 h 30 min
+        in total", in the reader's language."""
+        people = int(self.data.get("volunteers", 0))
+        hours, minutes = divmod(int(self.data.get("minutes", 0)), 60)
+        served = ngettext("%(count)s volunteer", "%(count)s volunteers", people) % {"count": people}
+        return gettext("%(team)s, %(served)s, %(hours)s h %(minutes)s min in total") % {
+            "team": self.data.get("team", ""),
+            "served": served,
+            "hours": hours,
+            "minutes": minutes,
+        }
 
 
 class TaskReport(models.Model):

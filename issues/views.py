@@ -288,6 +288,7 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
         "convene_form": extensions.convene_form(user, issue),
         "reply_templates": _reply_templates(issue) if may_reply else [],
         "supporters": list(issue.supporters.all()) if issue.supporter_count else [],
+        "volunteer_work": extensions.volunteer_work(user, issue),
         **forms,
     }
     return render(request, "issues/detail.html", context, status=status)

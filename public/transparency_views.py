@@ -3,8 +3,9 @@
 Reached from the QR poster by the same signed community token as the report form. It shows
 one month of the council's work: meetings, what was decided on the agenda items of the
 meetings held, and counts. It holds no personal data: no names of residents, members or
-staff, no phone numbers, no decision notes or explanations (those may name people), and no
-place finer than an issue's title, which the tracking pages already show to anyone.
+staff (but for the volunteers who agreed to be thanked, by the name each chose), no phone
+numbers, no decision notes or explanations (those may name people), and no place finer
+than an issue's title, which the tracking pages already show to anyone.
 
 A community that has not published its page answers exactly as a forged token does (404),
 so the page cannot tell anyone which communities exist.
@@ -40,6 +41,7 @@ from public.views import (
     public_form_token,
     public_page,
 )
+from volunteers import queries as volunteer_queries
 
 # How far back the page goes: two years of months, the current one included.
 MONTHS_BACK = 24
@@ -124,6 +126,8 @@ def transparency(request: HttpRequest, token: str) -> HttpResponse:
         meetings=_meetings(community, start, end),
         counts=_counts(community, start, end),
         figures=figures.community_review_figures(community),
+        # Volunteers who agreed to it, by the name each chose (王阿姨, or a surname).
+        thanked=volunteer_queries.thanked_in(community, start, end),
     )
     return render(request, "public/transparency.html", context)
 

@@ -467,6 +467,8 @@ def _public_event(event: Event) -> PublicEvent:
         detail = _choice_label(Rating.Satisfaction, int(event.to_value or 0))
     elif event.kind == Event.Kind.REVIEWED:
         detail = _choice_label(FollowUpReview.CouncilOutcome, event.to_value)
+    elif event.kind == Event.Kind.VOLUNTEER_WORK:
+        detail = event.volunteer_work_detail
     note = event.note if event.data.get("note_public") else ""
     return PublicEvent(label=label, created=event.created, detail=detail, note=note)
 

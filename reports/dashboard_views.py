@@ -15,6 +15,7 @@ from members import queries as member_queries
 from reports import dashboard, period_reports, permissions
 from reports.forms import ReportRequestForm
 from visits import permissions as visit_permissions
+from volunteers import figures as volunteer_figures
 
 SORT_COLUMNS = [
     ("name", _("Community")),
@@ -35,7 +36,7 @@ def community_dashboard(request: HttpRequest, community_id: int) -> HttpResponse
     community = member_queries.community_for(request.user, community_id)
     permissions.require_see_community_dashboard(request.user, community)
     form = period_form(request.GET)
-    figures = None
+    figures = volunteering = None
     if form.is_valid():
         links = dashboard.InboxLinks(
             form.result,
@@ -43,6 +44,7 @@ def community_dashboard(request: HttpRequest, community_id: int) -> HttpResponse
             enabled=issue_permissions.may_use_inbox(request.user),
         )
         figures = dashboard.dashboard([community], form.result, links=links, with_attendance=True)
+        volunteering = volunteer_figures.figures_of([community.pk], form.result)
     return _render(
         request,
         "reports/dashboard.html",
@@ -50,6 +52,7 @@ def community_dashboard(request: HttpRequest, community_id: int) -> HttpResponse
             "community": community,
             "form": form,
             "dashboard": figures,
+            "volunteering": volunteering,
             "reports": period_reports.reports_of(request.user, community=community),
         },
     )
@@ -60,7 +63,7 @@ def community_dashboard(request: HttpRequest, community_id: int) -> HttpResponse
 def street_dashboard(request: HttpRequest, street_id: int) -> HttpResponse:
     street = member_queries.street_for(request.user, street_id)
     form = period_form(request.GET)
-    figures, sort = None, "name"
+    figures, volunteering, sort = None, None, "name"
     if form.is_valid():
         communities = list(
             member_queries.communities_visible_to(request.user)
@@ -69,6 +72,9 @@ def street_dashboard(request: HttpRequest, street_id: int) -> HttpResponse:
         )
         links = dashboard.InboxLinks(form.result, street=street.pk)
         figures = dashboard.dashboard(communities, form.result, links=links, street=street)
+        volunteering = volunteer_figures.figures_of(
+            [community.pk for community in communities], form.result
+        )
         for row in figures.communities:
             row.url = dashboard.InboxLinks(form.result, community=row.community.pk).collected()
         figures.communities, sort = dashboard.sorted_rows(
@@ -81,6 +87,7 @@ def street_dashboard(request: HttpRequest, street_id: int) -> HttpResponse:
             "street": street,
             "form": form,
             "dashboard": figures,
+            "volunteering": volunteering,
             "sort": sort,
             "sort_columns": SORT_COLUMNS,
             "reports": period_reports.reports_of(request.user, street=street),

@@ -16,7 +16,15 @@ from visits import figures
 from visits import queries as visits_queries
 from visits.models import AskedVisit, Pairing, Round, Target, Visit, VisitConcern
 from visits.models import Team as VisitingTeam
-from volunteers.models import Activity, Attendance, Exchange, HoursEntry, Team, Volunteer
+from volunteers.models import (
+    Activity,
+    Attendance,
+    Exchange,
+    HoursEntry,
+    Membership,
+    Team,
+    Volunteer,
+)
 
 
 def seed() -> str:
@@ -103,6 +111,8 @@ def test_demo_data_is_realistic_and_idempotent(db):
     assert Activity.objects.filter(team__in=teams, starts_at__gt=timezone.now()).exists()
     assert HoursEntry.objects.filter(kind="credit").count() >= 100
     assert Exchange.objects.exists()
+    # Two of each team agreed to be thanked on the transparency page.
+    assert Membership.objects.filter(team__in=teams, thanks_consent=True).count() == 12
     for volunteer in Volunteer.objects.select_related("balance"):
         rows = HoursEntry.objects.filter(volunteer=volunteer).values_list("minutes", flat=True)
         assert volunteer.balance.minutes == sum(rows) >= 0

@@ -47,8 +47,9 @@ PERSONAL = [
     "楼下设晾衣区",
     "二单元",
 ]
-# One community lookup, then meetings, decisions, issue counts and the two figures queries.
-PAGE_QUERIES = 6
+# One community lookup, then meetings, decisions, issue counts, the two figures queries and
+# the volunteers thanked.
+PAGE_QUERIES = 7
 
 
 def page_url(community: Community, **query: str) -> str:

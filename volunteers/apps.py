@@ -8,8 +8,10 @@ class VolunteersConfig(AppConfig):
 
     def ready(self) -> None:
         from deliberation import extensions as deliberation_extensions
+        from issues import extensions as issue_extensions
         from members import extensions
-        from volunteers import demo, home
+        from volunteers import demo, home, issue_page
 
         extensions.volunteering.provide(home.volunteering)
+        issue_extensions.volunteer_work.provide(issue_page.volunteer_work)
         deliberation_extensions.demo_seed.provide([self.label], demo.seed_street)

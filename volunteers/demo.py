@@ -106,6 +106,7 @@ def _teams(community: Community, staff: User) -> None:
                     attendance=attendance, actor=staff, at=signed_out
                 )
                 activities.attendance_confirm(attendance=attendance, actor=staff)
+    _thanks(made, staff)
     class_rule = ExchangeRule.objects.get(community=community, minutes=40)
     for team, _place in made:
         for membership in team.memberships.select_related("volunteer__balance")[:2]:
@@ -116,3 +117,18 @@ def _teams(community: Community, staff: User) -> None:
                     volunteer=volunteer, rule=class_rule, quantity=2, actor=staff,
                     note="老年学校书法班",
                 )  # fmt: skip
+
+
+def _thanks(made: list[tuple[Team, str]], staff: User) -> None:
+    """Two members of each team agreed to be thanked in public, by a name of their choice."""
+    for team, _place in made:
+        for number, membership in enumerate(
+            team.memberships.select_related("volunteer__resident").order_by("id")[:2]
+        ):
+            surname = membership.volunteer.resident.name[:1]
+            teams.membership_thanks_set(
+                membership=membership,
+                consent=True,
+                name=f"{surname}阿姨" if number == 0 else f"{surname}师傅",
+                actor=staff,
+            )

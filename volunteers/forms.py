@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from common.forms import SubmissionKeyField
+from issues.forms import PhotosField
 from volunteers.actions.activities import LONGEST, LONGEST_SERIES, Repeats
 from volunteers.models import ExchangeRule
 
@@ -130,3 +131,40 @@ class CorrectionForm(forms.Form):
         if minutes == 0:
             raise forms.ValidationError(_("A correction adds or takes away at least one minute."))
         return minutes
+
+
+class MatterActivityForm(ActivityForm):
+    """An activity that works on a matter: which team does it, and when (not repeated)."""
+
+    team = forms.ModelChoiceField(label=_("team"), queryset=None)
+    field_order = ["team", "title", "place", "day", "starts", "ends_day", "ends", "headcount"]
+
+    def __init__(self, *args, teams=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+        del self.fields["repeats"]
+        del self.fields["until"]
+
+
+class ActivityPhotosForm(forms.Form):
+    photos = PhotosField(label=_("Photos of the work"), required=True)
+
+
+class ThanksForm(forms.Form):
+    """Whether the volunteer may be thanked by name on the community's public page."""
+
+    thanks_consent = forms.BooleanField(
+        label=_("Thank me by name on the community's public page"), required=False
+    )
+    thanks_name = forms.CharField(
+        label=_("name shown in public"),
+        max_length=20,
+        required=False,
+        help_text=_("As you like to be called, e.g. 王阿姨, or your surname only."),
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("thanks_consent") and not (data.get("thanks_name") or "").strip():
+            self.add_error("thanks_name", _("Say the name to show, e.g. 王阿姨."))
+        return data

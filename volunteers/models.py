@@ -88,6 +88,10 @@ class Membership(models.Model):
     )  # fmt: skip
     joined_on = models.DateField(_("joined on"))
     left_on = models.DateField(_("left on"), null=True, blank=True)
+    # Thanked by name on the community's public transparency page only with consent, and
+    # under the name the volunteer chose (e.g. 王阿姨, or the surname only).
+    thanks_consent = models.BooleanField(_("agreed to be thanked by name in public"), default=False)
+    thanks_name = models.CharField(_("name shown in public"), max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("team membership")
@@ -122,6 +126,21 @@ class Activity(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created = models.DateTimeField(auto_now_add=True)
+    # The matter the council decided residents solve themselves, worked on by this activity.
+    issue = models.ForeignKey(
+        "issues.Issue",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="volunteer_activities",
+        verbose_name=_("matter"),
+    )
+    # Closed by the leader once the hours are confirmed; the work goes on the matter then.
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
 
     class Meta:
         verbose_name = _("volunteer activity")
@@ -145,6 +164,32 @@ class Activity(models.Model):
     @property
     def length_minutes(self) -> int:
         return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+
+class ActivityPhoto(models.Model):
+    """A photo of an activity's work, cleaned like a matter's photos (``issues.photos``)."""
+
+    activity = models.ForeignKey(
+        Activity, on_delete=models.PROTECT, related_name="photos", verbose_name=_("activity")
+    )
+    image = models.ImageField(
+        upload_to="volunteers/%Y/%m/", width_field="width", height_field="height"
+    )
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    size = models.PositiveIntegerField(default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("activity photo")
+        verbose_name_plural = _("activity photos")
+        ordering = ["created", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.activity_id}: {self.image.name}"
 
 
 class Attendance(models.Model):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from common.permissions import requirement
 from members.models import Community, User
 from members.queries import scope_of
-from volunteers.models import Activity, Team
+from volunteers.models import Activity, Membership, Team
 from volunteers.queries import volunteer_of
 
 
@@ -38,6 +38,25 @@ def may_approve_exchanges(user: User, community: Community) -> bool:
 
 
 require_approve_exchanges = requirement(may_approve_exchanges)
+
+
+def may_export_ledger(user: User, community: Community) -> bool:
+    """Only the community's own staff take its ledger away as a file (names of residents)."""
+    return community.pk in scope_of(user).staff_community_ids
+
+
+require_export_ledger = requirement(may_export_ledger)
+
+
+def may_set_thanks(user: User, membership: Membership) -> bool:
+    """The volunteer says whether they are thanked in public; staff record what they said."""
+    volunteer = volunteer_of(user)
+    return (volunteer is not None and membership.volunteer_id == volunteer.pk) or may_manage_teams(
+        user, membership.team.community
+    )
+
+
+require_set_thanks = requirement(may_set_thanks)
 
 
 def leads(user: User, team: Team) -> bool:

@@ -18,6 +18,7 @@ from members.models import Community, CouncilMember, Resident, User
 from members.queries import scope_of
 from volunteers.models import (
     Activity,
+    ActivityPhoto,
     Attendance,
     Balance,
     Exchange,
@@ -206,6 +207,23 @@ def activity_for(user: User, pk: int) -> Activity:
     )
 
 
+def photos_of(activity: Activity) -> QuerySet[ActivityPhoto]:
+    return ActivityPhoto.objects.filter(activity=activity).order_by("created", "id")
+
+
+def activity_photo_for(user: User, activity_pk: int, photo_pk: int) -> ActivityPhoto:
+    return get_object_or_404(
+        ActivityPhoto.objects.filter(activity__in=activities_visible_to(user)),
+        activity_id=activity_pk,
+        pk=photo_pk,
+    )
+
+
+def matter_activities(issue) -> QuerySet[Activity]:
+    """The activities that work on a matter, with their team."""
+    return Activity.objects.filter(issue=issue).select_related("team").order_by("starts_at", "id")
+
+
 def attendances_of(activity: Activity) -> QuerySet[Attendance]:
     return (
         Attendance.objects.filter(activity=activity)
@@ -316,9 +334,18 @@ def volunteer_page(volunteer: Volunteer, *, now: dt.datetime | None = None) -> V
     team_ids = Membership.objects.filter(volunteer=volunteer, left_on__isnull=True).values(
         "team_id"
     )
+    membership = Membership.objects.filter(
+        team=OuterRef("pk"), volunteer=volunteer, left_on__isnull=True
+    )
     teams = list(
         Team.objects.filter(Q(pk__in=team_ids) | Q(leader=volunteer))
         .select_related("leader__resident")
+        .annotate(
+            my_membership=Subquery(membership.values("pk")[:1]),
+            my_thanks_name=Subquery(
+                membership.filter(thanks_consent=True).values("thanks_name")[:1]
+            ),
+        )
         .order_by("name", "id")
     )
     mine = Attendance.objects.filter(volunteer=volunteer)
@@ -362,3 +389,39 @@ def join_request_for(user: User, pk: int) -> JoinRequest:
         ),
         pk=pk,
     )
+
+
+@dataclass(frozen=True)
+class Thanked:
+    team: str
+    names: list[str]
+
+
+def thanked_in(community: Community, start: dt.datetime, end: dt.datetime) -> list[Thanked]:
+    """Per team, the names volunteers chose to be thanked by, of those whose service in an
+    activity starting between ``start`` and ``end`` was confirmed: one query. Only the
+    shown name leaves the database; nobody who did not consent is read."""
+    consented = Membership.objects.filter(
+        team=OuterRef("activity__team"),
+        volunteer=OuterRef("volunteer"),
+        left_on__isnull=True,
+        thanks_consent=True,
+    ).exclude(thanks_name="")
+    rows = (
+        Attendance.objects.filter(
+            activity__team__community=community,
+            activity__starts_at__gte=start,
+            activity__starts_at__lt=end,
+            confirmed_at__isnull=False,
+            credited_minutes__gt=0,
+        )
+        .annotate(shown=Subquery(consented.values("thanks_name")[:1]))
+        .filter(shown__isnull=False)
+        .order_by("activity__team__name", "shown")
+        .values_list("activity__team__name", "shown")
+        .distinct()
+    )
+    teams: dict[str, list[str]] = {}
+    for team, name in rows:
+        teams.setdefault(team, []).append(name)
+    return [Thanked(team=team, names=names) for team, names in teams.items()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,18 +14,23 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from common import flows
 from common.qr import qr_svg
+from issues import queries as issue_queries
+from members import downloads as member_downloads
 from members import queries as member_queries
 from members import submissions
-from volunteers import codes, permissions, printouts, queries, statement
-from volunteers.actions import activities, joins, ledger
+from volunteers import codes, exports, permissions, printouts, queries, statement
+from volunteers.actions import activities, joins, ledger, matters
 from volunteers.actions import teams as team_actions
 from volunteers.forms import (
     ActivityForm,
+    ActivityPhotosForm,
     CorrectionForm,
     ExchangeForm,
+    MatterActivityForm,
     MemberForm,
     RuleForm,
     TeamForm,
+    ThanksForm,
 )
 from volunteers.models import Team, Volunteer
 
@@ -57,6 +62,7 @@ def teams(request: HttpRequest, community_id: int) -> HttpResponse:
             "teams": queries.teams_of(community),
             "rules": queries.rules_of(community),
             "can_manage": permissions.may_manage_teams(request.user, community),
+            "can_export": permissions.may_export_ledger(request.user, community),
         },
     )
 
@@ -162,6 +168,33 @@ def member_add(request: HttpRequest, team_id: int) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def member_thanks(request: HttpRequest, pk: int) -> HttpResponse:
+    """Whether a volunteer is thanked by name on the public page: said by the volunteer, or
+    recorded by the community's staff."""
+    membership = queries.membership_for(request.user, pk)
+    permissions.require_set_thanks(request.user, membership)
+    own = membership.volunteer_id == getattr(queries.volunteer_of(request.user), "pk", None)
+    initial = {"thanks_consent": membership.thanks_consent, "thanks_name": membership.thanks_name}
+    return flows.form_response(
+        request,
+        ThanksForm(request.POST or None, initial=initial),
+        lambda data: team_actions.membership_thanks_set(
+            membership=membership,
+            consent=data["thanks_consent"],
+            name=data["thanks_name"],
+            actor=request.user,
+        ),
+        done=_("Saved."),
+        to=reverse("volunteers:mine")
+        if own
+        else reverse("volunteers:team", args=[membership.team_id]),
+        template="volunteers/thanks_form.html",
+        context={"membership": membership},
+    )
+
+
+@login_required
 @require_POST
 def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     membership = queries.membership_for(request.user, pk)
@@ -204,10 +237,7 @@ def activity_create(request: HttpRequest, team_id: int) -> HttpResponse:
 # --- An activity ------------------------------------------------------------------------
 
 
-@login_required
-@require_GET
-def activity(request: HttpRequest, activity_id: int) -> HttpResponse:
-    activity = queries.activity_for(request.user, activity_id)
+def _activity_context(request: HttpRequest, activity) -> dict:
     volunteer = queries.volunteer_of(request.user)
     can_run = permissions.may_run_activity(request.user, activity)
     context = {
@@ -216,12 +246,23 @@ def activity(request: HttpRequest, activity_id: int) -> HttpResponse:
         "can_take_part": permissions.may_take_part(request.user, activity.team),
         "can_run": can_run,
         "attendances": queries.attendances_of(activity) if can_run else [],
+        "photos": queries.photos_of(activity),
+        # The community's staff and the street's admins open the matter; a leader may not.
+        "can_open_matter": permissions.may_see_volunteers(request.user, activity.team.community),
     }
     if can_run:
         link = request.build_absolute_uri(codes.sign_in_path(activity))
         context["sign_in_link"] = link
         context["sign_in_qr"] = qr_svg(link)
-    return render(request, "volunteers/activity.html", context)
+        context["photo_form"] = ActivityPhotosForm()
+    return context
+
+
+@login_required
+@require_GET
+def activity(request: HttpRequest, activity_id: int) -> HttpResponse:
+    activity = queries.activity_for(request.user, activity_id)
+    return render(request, "volunteers/activity.html", _activity_context(request, activity))
 
 
 @login_required
@@ -470,6 +511,76 @@ def statement_pdf(request: HttpRequest, volunteer_id: int) -> HttpResponse:
     return _printout_response(request, volunteer, "statement")
 
 
+# --- Work from matters ----------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def matter_activity_create(request: HttpRequest, issue_id: int) -> HttpResponse:
+    """Plan a team's activity for a matter the council decided residents solve themselves."""
+    issue = issue_queries.issue_for(request.user, issue_id)
+    permissions.require_manage_teams(request.user, issue.community)
+    if not matters.decided_for_residents(issue):
+        raise Http404
+    teams = queries.teams_of(issue.community)
+    initial = {"title": issue.title[:100], "place": (issue.place or "")[:100], "headcount": 3}
+    return flows.form_response(
+        request,
+        MatterActivityForm(request.POST or None, teams=teams, initial=initial),
+        lambda data: activities.activity_create(
+            team=data["team"],
+            title=data["title"],
+            place=data["place"],
+            starts_at=data["starts_at"],
+            ends_at=data["ends_at"],
+            headcount=data["headcount"],
+            issue=issue,
+            actor=request.user,
+        ),
+        done=lambda activity: _("%(title)s was planned.") % {"title": activity.title},
+        to=lambda activity: reverse("volunteers:activity", args=[activity.pk]),
+        template="volunteers/matter_activity_form.html",
+        context={"issue": issue},
+        once=submissions.once_for(request.user),
+    )
+
+
+@login_required
+@require_POST
+def activity_close(request: HttpRequest, activity_id: int) -> HttpResponse:
+    activity = queries.activity_for(request.user, activity_id)
+    permissions.require_run_activity(request.user, activity)
+    return flows.action_response(
+        request,
+        lambda: activities.activity_close(activity=activity, actor=request.user),
+        done=(
+            _("The activity is closed and its work is reported on the matter.")
+            if activity.issue_id
+            else _("The activity is closed.")
+        ),
+        to=reverse("volunteers:activity", args=[activity.pk]),
+    )
+
+
+@login_required
+@require_POST
+def activity_photos(request: HttpRequest, activity_id: int) -> HttpResponse:
+    activity = queries.activity_for(request.user, activity_id)
+    permissions.require_run_activity(request.user, activity)
+    form = ActivityPhotosForm(request.POST, request.FILES)
+    return flows.form_response(
+        request,
+        form,
+        lambda data: activities.activity_photos_add(
+            activity=activity, actor=request.user, uploads=data["photos"]
+        ),
+        done=lambda stored: _("%(n)s photos were added.") % {"n": len(stored)},
+        to=reverse("volunteers:activity", args=[activity.pk]) + "#photos",
+        template="volunteers/activity.html",
+        context={**_activity_context(request, activity), "photo_form": form},
+    )
+
+
 @login_required
 @require_GET
 def my_certificate(request: HttpRequest) -> HttpResponse:
@@ -479,7 +590,43 @@ def my_certificate(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+def activity_photo(request: HttpRequest, activity_id: int, photo_id: int) -> FileResponse:
+    """An activity's photo, only for those who see the activity (it can show people)."""
+    found = queries.activity_photo_for(request.user, activity_id, photo_id)
+    response = FileResponse(found.image.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
 def certificate_pdf(request: HttpRequest, volunteer_id: int) -> HttpResponse:
     """A volunteer's certificate of a year's service hours, printed by staff (PDF)."""
     volunteer = queries.volunteer_for(request.user, volunteer_id)
     return _printout_response(request, volunteer, "certificate")
+
+
+# --- The ledger as a workbook (staff) -------------------------------------------------------
+
+
+@login_required
+@require_GET
+def ledger_xlsx(request: HttpRequest, community_id: int) -> HttpResponseBase:
+    """The community's service-hours ledger and balances as XLSX, for its staff."""
+    community = member_queries.community_for(request.user, community_id)
+    permissions.require_export_ledger(request.user, community)
+    return member_downloads.export_download(
+        actor=request.user,
+        kind="volunteer_ledger",
+        format="xlsx",
+        filters={"community": community.pk},
+        name=("service-hours", _("Service-hours ledger")),
+        sheets=[
+            member_downloads.Sheet(
+                _("Service-hours ledger"), exports.ledger_headers, exports.ledger_rows(community)
+            ),
+            member_downloads.Sheet(
+                _("Balances"), exports.balance_headers, exports.balance_rows(community)
+            ),
+        ],
+    )

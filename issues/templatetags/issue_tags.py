@@ -32,4 +32,6 @@ def event_text(event: Event) -> str:
         return (
             f"{Event.Kind(event.kind).label}: {FollowUpReview.CouncilOutcome(event.to_value).label}"
         )
+    if event.kind == Event.Kind.VOLUNTEER_WORK:
+        return f"{Event.Kind(event.kind).label}: {event.volunteer_work_detail}"
     return str(Event.Kind(event.kind).label)

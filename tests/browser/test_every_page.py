@@ -106,6 +106,7 @@ NOT_PAGES = {
     "reports:report_download",
     "issues:export_download",
     "issues:photo",
+    "volunteers:photo",
     "calendars:feed",
     "public:poster_svg",
     "public:transparency_qr",

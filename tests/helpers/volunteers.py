@@ -52,3 +52,35 @@ def class_rule(community: Community, staff: User) -> ExchangeRule:
     return ledger.rule_create(
         community=community, minutes=40, gives="老年学校课程 1.5 小时", actor=staff
     )
+
+
+def decided_matter(community: Community, staff: User, outcome: str, *, at: dt.datetime,
+                   title: str = "二巷杂物堆积"):  # fmt: skip
+    """A matter on the agenda of a meeting starting at ``at``, decided with ``outcome`` by a
+    quorum (the clock must allow recording a decision at that meeting)."""
+    from deliberation.actions import running
+    from deliberation.models import AgendaItem, Meeting
+    from issues.actions import handling
+    from tests.helpers.meetings import quorum_present
+
+    issue = factories.issue(community, actor=staff, title=title, place="二巷东口")
+    issue = handling.issue_transition(issue=issue, actor=staff, name="accept")
+    meeting = Meeting.objects.create(
+        council=community.council,
+        starts_at=at,
+        notice_due_at=at - dt.timedelta(days=3),
+        place="社区居民议事点",
+    )
+    item = AgendaItem.objects.create(meeting=meeting, issue=issue, position=0)
+    present = quorum_present(meeting, staff)
+    running.decision_record(
+        item=item,
+        actor=staff,
+        outcome=outcome,
+        notes="居民自己清理",
+        explanation="不属议事范围" if outcome == "not_actionable" else "",
+        members=present if outcome == "solve_by_council" else (),
+        due_on=(at + dt.timedelta(days=40)).date() if outcome == "solve_by_council" else None,
+    )
+    issue.refresh_from_db()
+    return issue

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from deliberation import schedules
 from deliberation.models import Schedule
+from issues import photos
+from issues.models import Issue
 from members.models import User
-from volunteers.actions import ledger
-from volunteers.models import Activity, Attendance, Membership, Team, Volunteer
+from volunteers.actions import ledger, matters
+from volunteers.models import Activity, ActivityPhoto, Attendance, Membership, Team, Volunteer
 from volunteers.refusals import VolunteerRefusal
 
 LONGEST = dt.timedelta(days=1)
@@ -77,11 +82,19 @@ def activity_create(
     actor: User,
     repeats: str = Repeats.ONCE,
     until: dt.date | None = None,
+    issue: Issue | None = None,
 ) -> Activity:
-    """Plan an activity, or a series of them (the first is returned)."""
+    """Plan an activity, or a series of them (the first is returned).
+
+    With ``issue``, the activity works on a matter the council decided residents solve
+    themselves (one activity, not a series); closing it reports the work on the matter.
+    """
     check_times(starts_at, ends_at)
     if headcount < 1:
         raise VolunteerRefusal(_("An activity needs at least one person."))
+    if issue is not None:
+        matters.check_for_residents(issue, team)
+        repeats = Repeats.ONCE
     length = ends_at - starts_at
     series = uuid.uuid4() if repeats != Repeats.ONCE else None
     planned = Activity.objects.bulk_create(
@@ -94,6 +107,7 @@ def activity_create(
             headcount=headcount,
             series=series,
             created_by=actor,
+            issue=issue,
         )
         for start in series_starts(starts_at, repeats, until)
     )
@@ -107,10 +121,11 @@ def _is_member(volunteer: Volunteer, team: Team) -> bool:
 @transaction.atomic
 def activity_sign_up(*, activity: Activity, volunteer: Volunteer, actor: User) -> Attendance:
     """A member of the team puts their name down (again: nothing changes)."""
-    Activity.objects.select_for_update().get(pk=activity.pk)  # one sign-up at a time
+    activity = Activity.objects.select_for_update().get(pk=activity.pk)  # one sign-up at a time
     existing = Attendance.objects.filter(activity=activity, volunteer=volunteer).first()
     if existing is not None:
         return existing
+    _check_open(activity)
     if not _is_member(volunteer, activity.team):
         raise VolunteerRefusal(_("Only the team's members can sign up for its activities."))
     if activity.ends_at <= timezone.now():
@@ -118,6 +133,11 @@ def activity_sign_up(*, activity: Activity, volunteer: Volunteer, actor: User) -
     if activity.attendances.count() >= activity.headcount:
         raise VolunteerRefusal(_("This activity has all the people it needs."))
     return Attendance.objects.create(activity=activity, volunteer=volunteer)
+
+
+def _check_open(activity: Activity) -> None:
+    if activity.closed_at is not None:
+        raise VolunteerRefusal(_("This activity is closed: its hours are confirmed."))
 
 
 def _locked(attendance: Attendance) -> Attendance:
@@ -135,6 +155,7 @@ def attendance_sign_in(
     attendance = _locked(attendance)
     at = at or timezone.now()
     activity = attendance.activity
+    _check_open(activity)
     if attendance.signed_in_at is not None:
         raise VolunteerRefusal(_("Already signed in."))
     if at < activity.starts_at - SIGN_IN_OPENS:
@@ -152,6 +173,7 @@ def attendance_sign_out(
 ) -> Attendance:
     attendance = _locked(attendance)
     at = at or timezone.now()
+    _check_open(attendance.activity)
     if attendance.signed_in_at is None:
         raise VolunteerRefusal(_("Sign in first: there is no sign-in to sign out from."))
     if attendance.signed_out_at is not None:
@@ -200,3 +222,70 @@ def attend_by_code(*, activity: Activity, volunteer: Volunteer, actor: User) -> 
     if attendance.signed_in_at is None:
         return attendance_sign_in(attendance=attendance, actor=actor)
     return attendance_sign_out(attendance=attendance, actor=actor)
+
+
+@transaction.atomic
+def activity_close(*, activity: Activity, actor: User) -> Activity:
+    """The leader confirms everyone's hours and closes the activity; an activity worked on
+    a matter reports the work on the matter's timeline. Closing again changes nothing."""
+    activity = (
+        Activity.objects.select_for_update(of=("self",)).select_related("team").get(pk=activity.pk)
+    )
+    if activity.closed_at is not None:
+        return activity
+    if timezone.now() < activity.starts_at:
+        raise VolunteerRefusal(_("The activity has not started yet: close it after the work."))
+    attendances = list(
+        Attendance.objects.filter(activity=activity)
+        .select_related("volunteer__resident")
+        .order_by("id")
+    )
+    still_in = [
+        a.volunteer.resident.name for a in attendances if a.signed_in_at and not a.signed_out_at
+    ]
+    if still_in:
+        raise VolunteerRefusal(
+            _("Still signed in: %(names)s. Sign them out first, then close the activity.")
+            % {"names": "、".join(still_in)}
+        )
+    for attendance in attendances:
+        if attendance.signed_out_at is not None and attendance.confirmed_at is None:
+            attendance_confirm(attendance=attendance, actor=actor)
+    activity.closed_at = timezone.now()
+    activity.closed_by = actor
+    activity.save(update_fields=["closed_at", "closed_by"])
+    if activity.issue_id is not None:
+        matters.work_report(activity=activity, actor=actor)
+    return activity
+
+
+MAX_ACTIVITY_PHOTOS = 12
+
+
+@transaction.atomic
+def activity_photos_add(
+    *, activity: Activity, actor: User, uploads: Sequence[UploadedFile]
+) -> list[ActivityPhoto]:
+    """Photos of the work, cleaned like a matter's; all checked before any is kept."""
+    activity = Activity.objects.select_for_update(of=("self",)).get(pk=activity.pk)
+    if not uploads:
+        raise VolunteerRefusal(_("Choose at least one photo."))
+    if activity.closed_at is not None and activity.issue_id is not None:
+        raise VolunteerRefusal(
+            _("This activity is closed and its work is on the matter: no more photos.")
+        )
+    if activity.photos.count() + len(uploads) > MAX_ACTIVITY_PHOTOS:
+        raise VolunteerRefusal(
+            _("An activity keeps at most %(n)s photos.") % {"n": MAX_ACTIVITY_PHOTOS}
+        )
+    try:
+        cleaned = [photos.process(upload) for upload in uploads]
+    except ValidationError as error:
+        raise VolunteerRefusal(" ".join(error.messages)) from error
+    stored = []
+    for content in cleaned:
+        photo = ActivityPhoto(activity=activity, uploaded_by=actor, size=content.size)
+        photo.image.save(content.name, content, save=False)
+        photo.save()
+        stored.append(photo)
+    return stored

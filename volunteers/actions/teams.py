@@ -73,3 +73,21 @@ def team_remove_member(*, membership: Membership, actor: User) -> Membership:
             team.leader = None
             team.save(update_fields=["leader"])
     return membership
+
+
+@transaction.atomic
+def membership_thanks_set(
+    *, membership: Membership, consent: bool, name: str, actor: User
+) -> Membership:
+    """Whether the volunteer is thanked by name on the community's public page, and under
+    which name; withdrawing the consent forgets the name too."""
+    name = name.strip()
+    if consent and not name:
+        raise VolunteerRefusal(_("Say the name to show, e.g. 王阿姨."))
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.left_on is not None:
+        raise VolunteerRefusal(_("This volunteer has left the team."))
+    membership.thanks_consent = consent
+    membership.thanks_name = name if consent else ""
+    membership.save(update_fields=["thanks_consent", "thanks_name"])
+    return membership

@@ -1,0 +1,31 @@
+"""The volunteers app's part of a matter's page (provided to ``issues.extensions``)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from issues.models import Issue
+from members.models import User
+from volunteers import permissions, queries
+from volunteers.actions import matters
+
+
+def volunteer_work(user: User, issue: Issue) -> dict | None:
+    """The activities working on the matter and, for the community's staff, where to plan
+    one while the matter is open and the council decided residents solve it."""
+    can_plan = (
+        issue.is_open
+        and permissions.may_manage_teams(user, issue.community)
+        and matters.decided_for_residents(issue)
+    )
+    planned = list(queries.matter_activities(issue))
+    if not planned and not can_plan:
+        return None
+    return {
+        "activities": planned,
+        # Staff and the street's admins open the activities; others see what was planned.
+        "can_open": permissions.may_see_volunteers(user, issue.community),
+        "plan_url": reverse("volunteers:matter_activity_create", args=[issue.pk])
+        if can_plan
+        else None,
+    }
