@@ -251,3 +251,22 @@ def test_street_admins_set_the_first_reply_days_on_the_categories_page(nanen, na
     assert response.status_code == 422
     category.refresh_from_db()
     assert category.first_reply_days == 2
+
+
+def test_internal_notes_and_replies_stay_off_the_public_transparency_page(
+    reported, manan, manan_staff
+):
+    from django.test import Client
+
+    from members import actions as members_actions
+    from public.views import public_form_token
+
+    members_actions.community_transparency_set(actor=manan_staff, community=manan, public=True)
+    intake.issue_comment(issue=reported, actor=manan_staff, text=NOTE_TEXT)
+    replies.issue_reply(issue=reported, actor=manan_staff, text=REPLY_TEXT)
+    page = Client().get(reverse("public:transparency", args=[public_form_token(manan)]))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert NOTE_TEXT not in body and "物业经理" not in body
+    # A reply is for the resident who asked, on their tracking page: not for the whole street.
+    assert REPLY_TEXT not in body
