@@ -55,7 +55,7 @@ def test_a_large_export_is_prepared_by_the_worker_while_its_page_watches(
     job = ExportRecord.objects.get()
     assert urlsplit(page.url).path == reverse("issues:export_job", args=[job.pk])
     card = page.locator("#export-job")
-    expect(page.locator(".message, [role=status]").first).to_be_visible()
+    expect(page.locator(".message, #export-job [role=status]").first).to_be_visible()
     expect(card.locator("a.button")).to_have_count(0)
     with page.expect_response(lambda r: urlsplit(r.url).path == urlsplit(page.url).path) as polled:
         pass
