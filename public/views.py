@@ -148,11 +148,13 @@ class ReportRefused(Exception):
 @require_http_methods(["GET", "POST"])
 @public_page
 def report(request: HttpRequest, token: str) -> HttpResponse:
-    community = community_from_token(token, with_teams=True)
     if request.htmx and "hint" in request.GET:
+        # Asked for as the resident types: the hints alone, without the page's other reads.
+        community = community_from_token(token)
         return render(
             request, "issues/_similar.html", similar.hints_context(community, request.GET)
         )
+    community = community_from_token(token, with_teams=True)
     bound = request.method == "POST"
     form = public_forms.PublicReportForm(
         request.POST if bound else None, request.FILES if bound else None, community=community

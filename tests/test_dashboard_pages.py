@@ -639,8 +639,9 @@ def count_queries(client, url: str, params: dict) -> int:
 # Every page reads the session, the user, the user's roles and the unread count (4), then
 # its scope (the community; or the street and its communities) and the period reports (1).
 # The figures take 6 however many issues or months: the months kept in the roll-up, open
-# and overdue, the residents who said "me too", reviews, meetings, categories; a period that cuts a month (a custom range
-# to the 20th) adds two for each month cut (collected and resolved, read from the issues).
+# and overdue, the residents who said "me too", reviews, meetings, categories; a period
+# that cuts a month (a custom range to the 20th) adds two for each month cut (collected
+# and resolved, read from the issues).
 # A community adds attendance (members, held meetings, sign-ins: 3), a council leader the
 # check of their post (1); a street adds its departments (departments, their months kept
 # in the roll-up, overdue: 3), and one more for each month cut (its escalations). Both add
