@@ -426,11 +426,11 @@ def test_team_and_street_pages_run_a_fixed_number_of_queries(
         visiting.visit_record(actor=leader, team=manan_team, resident=target.resident,
                               kind="concentrated", visited_on=dt.date(2026, 10, 9),
                               visitors=[], today=dt.date(2026, 11, 18))  # fmt: skip
-    # session, user, roles, unread count; team memberships; the team; the round; the
-    # page of households; the progress; members, pairings, history, visits, the matters
-    # to revisit, the visits residents asked for.
+    # session, user, roles, unread count; team memberships; the team; the round with the
+    # team's progress; the page of households; members, pairings (now and before), visits,
+    # the matters to revisit, the visits residents asked for.
     member, admin = as_user(leader), as_user(nanen_admin)
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(13):
         assert member.get(reverse("visits:team", args=[manan_team.pk])).status_code == 200
     # session, user, roles, unread count; the street; the round; the admin's own teams;
     # the teams with their progress.
@@ -456,3 +456,28 @@ def test_a_member_who_leaves_keeps_the_history_and_loses_the_team(as_user, manan
     assert TeamMember.objects.get(pk=term.pk).left_on == dt.date(2026, 10, 9)
     assert as_user(walker).get(reverse("visits:team", args=[manan_team.pk])).status_code == 404
     assert as_user(walker).get(reverse("home")).status_code == 403
+
+
+def test_a_teams_households_come_in_the_pages_order_from_an_index(manan_team, manan, nanen):
+    """The team page lists its households by compound, lane, building and room, 50 at a
+    time; with thousands per team, sorting them all on every page was most of its time.
+    The planner is told not to sort where it can avoid it: only an index in that order lets
+    it."""
+    from visits import queries
+
+    fill(manan_team, manan, 30)
+    round_, _ = rounds.round_open(street=nanen, year=2026, quarter=4, today=ROUND_DAY)
+    for left in (False, True):
+        page = queries.targets_of(manan_team, round_, left=left)[:51]
+        sql, params = page.query.sql_with_params()
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                for setting in ("enable_sort", "enable_seqscan", "enable_bitmapscan"):
+                    cursor.execute(f"SET LOCAL {setting} = off")
+                cursor.execute(f"EXPLAIN {sql}", params)
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+                assert "visit_target_page" in plan and "Sort" not in plan, plan
+            else:
+                cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+                plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+                assert "visit_target_page" in plan and "TEMP B-TREE" not in plan, plan

@@ -233,7 +233,22 @@ class Target(models.Model):
     class Meta:
         ordering = ["lane", "building", "room", "id"]
         indexes = [
-            models.Index(fields=["team", "round", "visited_on"], name="visit_target_progress"),
+            # A team's households in the page's order (keyset pages without a sort of the
+            # team's thousands of rows); visited_on last so that the tallies and the "left
+            # only" filter are read from the index alone.
+            models.Index(
+                fields=[
+                    "team",
+                    "round",
+                    "community",
+                    "lane",
+                    "building",
+                    "room",
+                    "id",
+                    "visited_on",
+                ],
+                name="visit_target_page",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["round", "resident"], name="visit_target_once"),

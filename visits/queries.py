@@ -54,6 +54,18 @@ def pairing_history(team: Team) -> QuerySet[Pairing]:
     )
 
 
+def pairings_now_and_before(team: Team) -> tuple[list[Pairing], list[Pairing]]:
+    """``open_pairings`` and ``pairing_history`` read in one statement."""
+    pairings = list(
+        Pairing.objects.filter(team=team).select_related("community").order_by("-ended_on", "-id")
+    )
+    now = sorted(
+        (p for p in pairings if p.ended_on is None),
+        key=lambda p: (p.community_id, p.lane, p.building, p.pk),  # Pairing's own ordering
+    )
+    return now, [p for p in pairings if p.ended_on is not None]
+
+
 def buildings_of(team: Team) -> QuerySet[Building]:
     """The known buildings of the communities the team is paired with now."""
     communities = Pairing.objects.filter(team=team, ended_on__isnull=True).values("community_id")
@@ -113,6 +125,21 @@ def current_round(street: Street, today: dt.date) -> Round | None:
     """The street's latest round opened by ``today``."""
     return (
         Round.objects.filter(street=street, opened_on__lte=today)
+        .order_by("-year", "-quarter")
+        .first()
+    )
+
+
+def current_round_of(team: Team, today: dt.date) -> Round | None:
+    """``current_round`` of the team's street, with the team's tally of it read in the same
+    statement (``team_target``, ``team_visited``)."""
+    tally = Tally.objects.filter(round=OuterRef("pk"), team=team)
+    return (
+        Round.objects.filter(street_id=team.street_id, opened_on__lte=today)
+        .annotate(
+            team_target=Coalesce(Subquery(tally.values("target")[:1]), 0),
+            team_visited=Coalesce(Subquery(tally.values("visited")[:1]), 0),
+        )
         .order_by("-year", "-quarter")
         .first()
     )

@@ -91,7 +91,7 @@ def team(request: HttpRequest, team_id: int) -> HttpResponse:
     members and compounds. The list alone when htmx asks for it."""
     team = queries.team_for(request.user, team_id)
     today = timezone.localdate()
-    round_ = queries.current_round(team.street, today)
+    round_ = queries.current_round_of(team, today)
     search = request.GET.get("q", "").strip()[:50]
     left_only = request.GET.get("left") == "1"
     page = None
@@ -103,8 +103,7 @@ def team(request: HttpRequest, team_id: int) -> HttpResponse:
             cursor=request.GET.get("after", ""),
             size=PAGE_SIZE,
         )
-        counts = queries.teams_with_progress(request.user, team.street, round_).get(pk=team.pk)
-        progress = queries.progress_of(round_, counts.visited_count, counts.target_count, today)
+        progress = queries.progress_of(round_, round_.team_visited, round_.team_target, today)
     context = {
         "team": team,
         "round": round_,
@@ -117,10 +116,11 @@ def team(request: HttpRequest, team_id: int) -> HttpResponse:
     }
     if request.htmx and request.htmx.target == "targets":
         return render(request, "visits/team.html#targets", context)
+    pairings, history = queries.pairings_now_and_before(team)
     context.update(
         members=queries.current_members(team),
-        pairings=queries.open_pairings(team),
-        history=queries.pairing_history(team),
+        pairings=pairings,
+        history=history,
         visits=queries.visits_of(team)[:20],
         to_revisit=queries.return_tasks(team)[:50],
         asked=queries.asked_open_of(team)[:50],

@@ -359,7 +359,13 @@ def volunteer_page(volunteer: Volunteer, *, now: dt.datetime | None = None) -> V
         volunteer=volunteer,
         teams=teams,
         upcoming=upcoming,
-        ledger=list(ledger_of(volunteer)[:RECENT]),
+        ledger=list(
+            # What the page shows of a row: the activity's title or the exchange, not who
+            # recorded it (fewer joins to build and read on every visit).
+            HoursEntry.objects.filter(volunteer=volunteer)
+            .select_related("attendance__activity", "exchange")
+            .order_by("-created", "-id")[:RECENT]
+        ),
         exchanges=list(exchanges_of(volunteer)[:RECENT]),
         years=service_years(volunteer, today=timezone.localdate(now)),
     )
