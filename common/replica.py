@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -34,7 +34,6 @@ from typing import Any, ParamSpec, TypeVar
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 
 log = logging.getLogger(__name__)
 
@@ -125,20 +124,24 @@ health = _Health()
 def _probe() -> Snapshot:
     """One query on the replica (is it there, what has it applied); the primary's WAL
     position only when its last applied transaction is older than the notice threshold."""
+    notice = getattr(settings, "YISHI_REPLICA_LAG_NOTICE_SECONDS", 5)
     try:
         with connections[REPLICA].cursor() as cursor:
-            cursor.execute("SELECT pg_last_xact_replay_timestamp(), pg_last_wal_replay_lsn()")
-            replayed_at, replayed_lsn = cursor.fetchone()
+            # The age by the database's clock, the one the timestamp was written with.
+            cursor.execute(
+                "SELECT pg_last_xact_replay_timestamp(), pg_last_wal_replay_lsn(),"
+                " clock_timestamp() - pg_last_xact_replay_timestamp()"
+                " > make_interval(secs => %s)",
+                [float(notice)],
+            )
+            replayed_at, replayed_lsn, old = cursor.fetchone()
     except DatabaseError as error:
         _forget_connection()
         health.mark_down(error)
         return PRIMARY
     health.mark_up()
-    if replayed_at is None or replayed_lsn is None:
-        return Snapshot(REPLICA)  # not a standby (or nothing replayed yet): current
-    notice = dt.timedelta(seconds=getattr(settings, "YISHI_REPLICA_LAG_NOTICE_SECONDS", 5))
-    if timezone.now() - replayed_at <= notice:
-        return Snapshot(REPLICA)
+    if replayed_at is None or replayed_lsn is None or not old:
+        return Snapshot(REPLICA)  # current, or not a standby (nothing replayed, no lag)
     # An old last transaction is also what a quiet primary looks like: it is behind only
     # if the primary has written more than it has applied.
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
@@ -149,10 +152,8 @@ def _probe() -> Snapshot:
 
 def _forget_connection() -> None:
     """Drop a broken replica connection, so the next try connects afresh."""
-    try:
+    with suppress(DatabaseError):
         connections[REPLICA].close()
-    except DatabaseError:
-        pass
 
 
 def must_read_primary() -> bool:
@@ -185,7 +186,9 @@ def reading_from_replica() -> Iterator[Snapshot]:
         _reading_from.reset(token)
 
 
-def read_on_replica(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> tuple[R, Snapshot]:
+def read_on_replica(
+    function: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+) -> tuple[R, Snapshot]:
     """``function(*args, **kwargs)`` reading from the replica, and the snapshot it read.
 
     If the replica fails while the function runs, it is marked down and the function runs
