@@ -344,6 +344,33 @@ def test_a_replica_that_answers_again_is_used_again(streaming, manan, manan_staf
         assert Issue.objects.filter(community=manan).count() == 3
 
 
+@ON_ALL
+def test_work_the_replica_drops_half_way_runs_again_on_the_primary(streaming, manan, caplog):
+    three_matters(manan)
+    if streaming:
+        live.wait_for_replay()
+    runs = []
+    moved = {}
+
+    def figures() -> int:
+        runs.append(replica.ReplicaRouter().db_for_read(Issue) or "default")
+        if streaming and len(runs) == 1:
+            moved.update(live.point_at(live.DEAD_URL))  # the replica goes away mid-way
+        return Issue.objects.filter(community=manan).count()
+
+    with caplog.at_level(logging.WARNING, logger="common.replica"):
+        result, snapshot = replica.read_on_replica(figures)
+    if moved:
+        live.restore(moved)
+    assert result == 3
+    assert snapshot == replica.PRIMARY
+    if streaming:
+        assert runs == [REPLICA, "default"]
+        assert [r for r in caplog.records if UNREACHABLE in r.getMessage()]
+    else:
+        assert runs == ["default"]
+
+
 class _nothing:
     captured_queries: list = []
 
