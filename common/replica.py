@@ -122,32 +122,30 @@ health = _Health()
 
 
 def _probe() -> Snapshot:
-    """One query on the replica (is it there, what has it applied); the primary's WAL
-    position only when its last applied transaction is older than the notice threshold."""
+    """One query on the replica: is it there, and is it behind (then since when)."""
     notice = getattr(settings, "YISHI_REPLICA_LAG_NOTICE_SECONDS", 5)
     try:
         with connections[REPLICA].cursor() as cursor:
-            # The age by the database's clock, the one the timestamp was written with.
-            cursor.execute(
-                "SELECT pg_last_xact_replay_timestamp(), pg_last_wal_replay_lsn(),"
-                " clock_timestamp() - pg_last_xact_replay_timestamp()"
-                " > make_interval(secs => %s)",
-                [float(notice)],
-            )
-            replayed_at, replayed_lsn, old = cursor.fetchone()
+            cursor.execute(LAG_SQL, [float(notice)])
+            replayed_at, behind = cursor.fetchone()
     except DatabaseError as error:
         _forget_connection()
         health.mark_down(error)
         return PRIMARY
     health.mark_up()
-    if replayed_at is None or replayed_lsn is None or not old:
-        return Snapshot(REPLICA)  # current, or not a standby (nothing replayed, no lag)
-    # An old last transaction is also what a quiet primary looks like: it is behind only
-    # if the primary has written more than it has applied.
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn() > %s::pg_lsn", [replayed_lsn])
-        (behind,) = cursor.fetchone()
     return Snapshot(REPLICA, as_of=replayed_at if behind else None)
+
+
+# Behind: its last applied transaction is older than the notice threshold (by the database's
+# clock, the one it was written with) while WAL waits to be applied, or while it receives
+# nothing from the primary. A quiet primary's replica has an old last transaction too, but
+# nothing waiting and its receiver streaming. Not a standby: the timestamp is null, current.
+LAG_SQL = """
+SELECT pg_last_xact_replay_timestamp(),
+       clock_timestamp() - pg_last_xact_replay_timestamp() > make_interval(secs => %s)
+       AND (pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()
+            OR NOT EXISTS (SELECT FROM pg_stat_wal_receiver WHERE status = 'streaming'))
+"""
 
 
 def _forget_connection() -> None:

@@ -163,6 +163,7 @@ def test_a_replica_behind_makes_the_dashboard_say_as_of_its_time(
     live.pause_replay()
     try:
         factories.issue(manan)  # on the primary, not yet applied on the replica
+        live.wait_for_replay(position="receive")  # received: it waits to be applied
         as_of = live.replayed_at()
         response = client.get(community_dashboard(manan))
         page = response.content.decode()

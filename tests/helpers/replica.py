@@ -73,13 +73,15 @@ def _one(alias: str, sql: str, params: list | None = None):
         return cursor.fetchone()[0]
 
 
-def wait_for_replay(timeout: float = 20) -> None:
-    """Until the replica has applied everything the primary has written so far."""
+def wait_for_replay(timeout: float = 20, *, position: str = "replay") -> None:
+    """Until the replica has applied (or only received: ``position="receive"``)
+    everything the primary has written so far."""
     target = _one(DEFAULT_DB_ALIAS, "SELECT pg_current_wal_lsn()::text")
     deadline = time.monotonic() + timeout
-    while not _one(REPLICA, "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [target]):
+    sql = f"SELECT pg_last_wal_{position}_lsn() >= %s::pg_lsn"
+    while not _one(REPLICA, sql, [target]):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"the replica did not replay up to {target}")
+            raise TimeoutError(f"the replica's {position} did not reach {target}")
         time.sleep(0.05)
 
 
