@@ -43,8 +43,8 @@ COOKIE = "yishi_read_primary"
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# The alias reads go to inside reading_from_replica(), or None outside it.
-_reading_from: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+# Where reads go inside reading_from_replica() (and how old that is), or None outside it.
+_reading_from: contextvars.ContextVar[Snapshot | None] = contextvars.ContextVar(
     "yishi_reading_from", default=None
 )
 # True while the current request must read its own writes from the primary.
@@ -172,16 +172,22 @@ def reading_from_replica() -> Iterator[Snapshot]:
     """
     current = _reading_from.get()
     if current is not None:
-        yield Snapshot(current)
+        yield current
         return
     snapshot = PRIMARY
     if not must_read_primary() and health.usable():
         snapshot = _probe()
-    token = _reading_from.set(snapshot.database)
+    token = _reading_from.set(snapshot)
     try:
         yield snapshot
     finally:
         _reading_from.reset(token)
+
+
+def current_snapshot() -> Snapshot:
+    """Where the reads of the enclosing ``reading_from_replica()`` go, and how old that is
+    (the primary, current, outside one): for what is built from them to say so."""
+    return _reading_from.get() or PRIMARY
 
 
 def read_on_replica(
@@ -228,7 +234,7 @@ def _replica_answers() -> bool:
 
 @contextmanager
 def _primary_only() -> Iterator[None]:
-    token = _reading_from.set(DEFAULT_DB_ALIAS)
+    token = _reading_from.set(PRIMARY)
     try:
         yield
     finally:
@@ -242,7 +248,8 @@ class ReplicaRouter:
     """Reads go where ``reading_from_replica()`` says; writes and migrations to the primary."""
 
     def db_for_read(self, model: type, **hints: Any) -> str | None:
-        if _reading_from.get() == REPLICA and not must_read_primary():
+        current = _reading_from.get()
+        if current is not None and current.on_replica and not must_read_primary():
             return REPLICA
         return None
 

@@ -224,6 +224,8 @@ def render_html(report: PeriodReport, progress=lambda n: None) -> str:
         "categories_chart": report_charts.horizontal_bars(top),
         "lang": "zh-Hans" if report.language == "zh-hans" else "en",
         "printed_at": timezone.localtime(),
+        # Built from a replica that lags: the figures are as of its last applied change.
+        "as_of": replica.current_snapshot().as_of,
     }
     progress(60)
     return render_to_string(TEMPLATE, context)

@@ -148,9 +148,10 @@ def test_the_dashboards_read_their_figures_from_the_replica(
 
 
 @ON_ALL
-def test_a_replica_behind_makes_the_dashboard_say_as_of_its_time(
-    streaming, manan, manan_staff, nanen_admin, as_user, settings
+def test_a_replica_behind_makes_the_dashboard_and_a_report_say_as_of_its_time(
+    streaming, manan, manan_staff, nanen_admin, as_user, settings, monkeypatch
 ):
+    monkeypatch.setattr(period_reports, "_send", lambda report_id: None)
     settings.YISHI_REPLICA_LAG_NOTICE_SECONDS = 0
     three_matters(manan)
     client = as_user(manan_staff)
@@ -159,6 +160,10 @@ def test_a_replica_behind_makes_the_dashboard_say_as_of_its_time(
         page = client.get(community_dashboard(manan)).content.decode()
         assert collected(page) == 4 and "as-of" not in page
         return
+    report, _ = period_reports.report_request(
+        actor=manan_staff, kind=PeriodReport.Kind.YEAR, community=manan,
+        period=period_reports.report_period("year", 2026, None, today=timezone.localdate()),
+    )  # fmt: skip
     live.wait_for_replay()
     live.pause_replay()
     try:
@@ -174,6 +179,10 @@ def test_a_replica_behind_makes_the_dashboard_say_as_of_its_time(
         assert f"{local:%H:%M}" in page
         street_page = as_user(nanen_admin).get(street_dashboard(manan.street))
         assert street_page.status_code == 200 and "as-of" in street_page.content.decode()
+        # A period report built now says as of when its figures are.
+        with reading_from_replica():
+            html = period_reports.render_html(report)
+        assert f"{local:%Y-%m-%d %H:%M}" in html and "as-of" in html
     finally:
         live.resume_replay()
     live.wait_for_replay()
