@@ -9,6 +9,7 @@ requests carry no query log.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import django
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -173,13 +174,20 @@ def warm_up(get: Callable[[], object], key: str, warmup: int) -> WarmUp:
     counts, sql_times = [], []
     captured: list[dict] = []
     for _ in range(max(1, warmup)):
-        timer = SqlTimer()
-        with CaptureQueriesContext(connection) as context, connection.execute_wrapper(timer):
+        # Every database the page reads: the primary, and the read replica when there is one.
+        watched = []
+        with contextlib.ExitStack() as stack:
+            for database in connections.all():
+                timer = SqlTimer()
+                context = stack.enter_context(CaptureQueriesContext(database))
+                stack.enter_context(database.execute_wrapper(timer))
+                watched.append((context, timer))
             response = get()
-        counts.append(len(context.captured_queries))
-        sql_times.append(timer.total * 1000)
+        counts.append(sum(len(context.captured_queries) for context, _ in watched))
+        sql_times.append(sum(timer.total for _, timer in watched) * 1000)
         captured = [
             {"sql": q["sql"], "time": seconds}
+            for context, timer in watched
             for q, seconds in zip(context.captured_queries, timer.times, strict=False)
         ]
     if len(set(counts)) != 1:

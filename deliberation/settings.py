@@ -136,6 +136,32 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # one per test run, so that two runs on one machine do not share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 
+# --- Read replica ---------------------------------------------------------------
+# With DATABASE_REPLICA_URL (a streaming replica of DATABASE_URL) the dashboards, the
+# inbox exports built by workers and the period reports read from it; everything else,
+# and every write, stays on the primary (common/replica.py). Without it the router and
+# the middleware do nothing.
+DATABASE_ROUTERS = ["common.replica.ReplicaRouter"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "common.replica.PrimaryAfterWriteMiddleware"
+)
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+    # A replica that does not answer is skipped quickly rather than holding the page.
+    DATABASES["replica"]["OPTIONS"] = {"connect_timeout": 3}
+    # The tests read the primary's test database through the replica: none of its own.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# Seconds a person who wrote reads the primary, so the next page shows their change.
+YISHI_REPLICA_STICKY_SECONDS = int(os.environ.get("YISHI_REPLICA_STICKY_SECONDS", "10"))
+# A replica behind by more than this makes the dashboards say "as of" its time.
+YISHI_REPLICA_LAG_NOTICE_SECONDS = int(os.environ.get("YISHI_REPLICA_LAG_NOTICE_SECONDS", "5"))
+# After the replica failed to answer, reads stay on the primary this long before a new try.
+YISHI_REPLICA_RETRY_SECONDS = int(os.environ.get("YISHI_REPLICA_RETRY_SECONDS", "30"))
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "members.User"
 

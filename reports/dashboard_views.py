@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from common import replica
 from common.periods import period_form
 from issues import permissions as issue_permissions
 from members import queries as member_queries
@@ -37,14 +38,16 @@ def community_dashboard(request: HttpRequest, community_id: int) -> HttpResponse
     permissions.require_see_community_dashboard(request.user, community)
     form = period_form(request.GET)
     figures = volunteering = None
+    snapshot = replica.PRIMARY
     if form.is_valid():
         links = dashboard.InboxLinks(
             form.result,
             community=community.pk,
             enabled=issue_permissions.may_use_inbox(request.user),
         )
-        figures = dashboard.dashboard([community], form.result, links=links, with_attendance=True)
-        volunteering = volunteer_figures.figures_of([community.pk], form.result)
+        (figures, volunteering), snapshot = replica.read_on_replica(
+            _community_figures, community, form.result, links
+        )
     return _render(
         request,
         "reports/dashboard.html",
@@ -53,6 +56,7 @@ def community_dashboard(request: HttpRequest, community_id: int) -> HttpResponse
             "form": form,
             "dashboard": figures,
             "volunteering": volunteering,
+            "as_of": snapshot.as_of,
             "reports": period_reports.reports_of(request.user, community=community),
         },
     )
@@ -64,6 +68,7 @@ def street_dashboard(request: HttpRequest, street_id: int) -> HttpResponse:
     street = member_queries.street_for(request.user, street_id)
     form = period_form(request.GET)
     figures, volunteering, sort = None, None, "name"
+    snapshot = replica.PRIMARY
     if form.is_valid():
         communities = list(
             member_queries.communities_visible_to(request.user)
@@ -71,9 +76,8 @@ def street_dashboard(request: HttpRequest, street_id: int) -> HttpResponse:
             .order_by("name", "pk")
         )
         links = dashboard.InboxLinks(form.result, street=street.pk)
-        figures = dashboard.dashboard(communities, form.result, links=links, street=street)
-        volunteering = volunteer_figures.figures_of(
-            [community.pk for community in communities], form.result
+        (figures, volunteering), snapshot = replica.read_on_replica(
+            _street_figures, communities, form.result, links, street
         )
         for row in figures.communities:
             row.url = dashboard.InboxLinks(form.result, community=row.community.pk).collected()
@@ -88,12 +92,25 @@ def street_dashboard(request: HttpRequest, street_id: int) -> HttpResponse:
             "form": form,
             "dashboard": figures,
             "volunteering": volunteering,
+            "as_of": snapshot.as_of,
             "sort": sort,
             "sort_columns": SORT_COLUMNS,
             "reports": period_reports.reports_of(request.user, street=street),
             "team_exports": visit_permissions.may_manage_teams(request.user, street),
         },
     )
+
+
+def _community_figures(community, period, links):
+    """The figures of one community's dashboard: heavy reads, made on the replica."""
+    figures = dashboard.dashboard([community], period, links=links, with_attendance=True)
+    return figures, volunteer_figures.figures_of([community.pk], period)
+
+
+def _street_figures(communities, period, links, street):
+    """The figures of a street's dashboard: heavy reads, made on the replica."""
+    figures = dashboard.dashboard(communities, period, links=links, street=street)
+    return figures, volunteer_figures.figures_of([c.pk for c in communities], period)
 
 
 def _render(request: HttpRequest, template: str, context: dict) -> HttpResponse:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import uuid
 from collections import defaultdict
 from pathlib import Path
@@ -50,6 +51,50 @@ def clock(request):
         return
     with time_machine.travel(NOW.astimezone(dt.UTC), tick=True) as traveller:
         yield traveller
+
+
+def pytest_collection_modifyitems(items):
+    """With a read replica configured (DATABASE_REPLICA_URL), tests whose rows are committed
+    read the dashboards, exports and period reports from it, so they may use its alias.
+
+    Other tests stay in a transaction on the primary, where every read stays too.
+    """
+    from django.conf import settings
+
+    if "replica" not in settings.DATABASES:
+        return
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        kwargs = dict(marker.kwargs) if marker else {}
+        commits = kwargs.get("transaction") or bool(
+            {"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ()))
+        )
+        if commits and not kwargs.get("databases"):
+            item.add_marker(
+                pytest.mark.django_db(**kwargs | {"transaction": True, "databases": "__all__"}),
+                append=False,
+            )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def replica_of_the_test_database(request):
+    """Processes the tests start (workers, servers, benchmarks) read the test database's
+    replica too: DATABASE_REPLICA_URL names the test database for them, as DATABASE_URL
+    does (tests/processes.py)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from django.conf import settings
+    from django.db import connections
+
+    url = os.environ.get("DATABASE_REPLICA_URL")
+    if not url or "replica" not in settings.DATABASES:
+        yield
+        return
+    request.getfixturevalue("django_db_setup")
+    name = connections["replica"].settings_dict["NAME"]
+    os.environ["DATABASE_REPLICA_URL"] = urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+    yield
+    os.environ["DATABASE_REPLICA_URL"] = url
 
 
 CALL_REPORT = pytest.StashKey[pytest.TestReport]()
