@@ -57,11 +57,15 @@ def meeting_context(
     own_term = permissions.own_term_at(user, meeting)
     own_guest = queries.own_guest_row(user, guests)
     scheduled = meeting.state == Meeting.State.SCHEDULED
+    councils = queries.councils_at(meeting)
     # Closing ends decisions and agenda changes as cancelling does.
     editable = can_run and scheduled
     context = {
         "meeting": meeting,
         "council": meeting.council,
+        "councils": councils,
+        "joined_councils": councils[1:],
+        "can_join_councils": scheduled and permissions.can_join_councils(user, meeting),
         "community": meeting.council.community,
         "rows": [],
         "attendances": attendances,
@@ -136,6 +140,7 @@ def meeting_context(
         for item, _form in rows:
             item.party_tasks = tasks.get(item.decision.pk, []) if hasattr(item, "decision") else []
     context["removed_items"] = list(queries.removed_items_of(meeting))
+
     if not request.htmx:
         context["minutes"] = minutes_queries.latest_for(meeting)
         context["minutes_draftable"] = minutes_queries.is_draftable(meeting)

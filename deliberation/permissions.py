@@ -19,6 +19,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from common.permissions import requirement
+from deliberation.joint_councils import council_ids_at, councils_at
 from deliberation.models import Meeting
 from issues.models import Issue
 from members import permissions as member_permissions
@@ -41,10 +42,16 @@ def terms_held_by(user: User) -> QuerySet[CouncilMember]:
 
 
 def own_term_at(user: User, meeting: Meeting) -> CouncilMember | None:
-    """The user's current term on the meeting's council: who they sign themself in as."""
-    return (
-        terms_held_by(user).filter(council_id=meeting.council_id).select_related("resident").first()
-    )
+    """The user's current term on a council at the meeting: who they sign themself in as.
+
+    At a joint meeting a person on two of its councils signs in with the seat
+    ``queries.active_members_of`` gives them (the host's first).
+    """
+    if not scope_of(user).council_member_ids:
+        return None
+    order = {pk: index for index, pk in enumerate(council_ids_at(meeting))}
+    terms = terms_held_by(user).filter(council_id__in=order).select_related("resident")
+    return min(terms, key=lambda term: (order[term.council_id], term.pk), default=None)
 
 
 def sees_council(user: User) -> bool:
@@ -57,8 +64,32 @@ def sees_council(user: User) -> bool:
 
 
 def can_run(user: User, meeting: Meeting) -> bool:
-    """Staff of the council's community run its meetings and edit their agendas."""
-    return meeting.council.community_id in scope_of(user).staff_community_ids
+    """Staff of the council's community run its meetings and edit their agendas; at a joint
+    meeting, staff of every joined council's community too."""
+    staff = scope_of(user).staff_community_ids
+    if not staff:
+        return False
+    if meeting.council.community_id in staff:
+        return True
+    return any(council.community_id in staff for council in councils_at(meeting))
+
+
+def can_join_councils(user: User, meeting: Meeting) -> bool:
+    """Staff of the host council's community, or an admin of its street, make the meeting
+    joint with other councils (which ones: ``queries.joinable_councils``)."""
+    scope = scope_of(user)
+    return (
+        meeting.council.community_id in scope.staff_community_ids
+        or meeting.council.community.street_id in scope.admin_street_ids
+    )
+
+
+require_council_joiner = requirement(can_join_councils)
+
+
+def can_convene_for_street(user: User) -> bool:
+    """A street's admin convenes a joint meeting of its communities' councils."""
+    return bool(scope_of(user).admin_street_ids)
 
 
 require_runner = requirement(can_run)
