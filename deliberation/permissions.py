@@ -16,11 +16,11 @@ they act? A view that is told no answers 403 (``PermissionDenied``).
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 
 from common.permissions import requirement
 from deliberation.joint_councils import council_ids_at, councils_at
-from deliberation.models import Meeting
+from deliberation.models import JointCouncil, Meeting
 from issues.models import Issue
 from members import permissions as member_permissions
 from members.models import Community, Council, CouncilMember, User
@@ -49,9 +49,17 @@ def own_term_at(user: User, meeting: Meeting) -> CouncilMember | None:
     """
     if not scope_of(user).council_member_ids:
         return None
-    order = {pk: index for index, pk in enumerate(council_ids_at(meeting))}
-    terms = terms_held_by(user).filter(council_id__in=order).select_related("resident")
-    return min(terms, key=lambda term: (order[term.council_id], term.pk), default=None)
+    # One query: the joined councils as a subquery, unless the page has them already.
+    if hasattr(meeting, "_councils_at"):
+        at = Q(council_id__in=council_ids_at(meeting))
+    else:
+        at = Q(council_id=meeting.council_id) | Q(
+            council_id__in=JointCouncil.objects.filter(meeting_id=meeting.pk).values("council_id")
+        )
+    host_first = Case(When(council_id=meeting.council_id, then=Value(0)), default=Value(1))
+    return (
+        terms_held_by(user).filter(at).select_related("resident").order_by(host_first, "pk").first()
+    )
 
 
 def sees_council(user: User) -> bool:

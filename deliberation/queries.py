@@ -323,7 +323,9 @@ def _start_of_day(moment: dt.datetime) -> dt.datetime:
 
 
 def attendances_of(meeting: Meeting) -> QuerySet[Attendance]:
-    return meeting.attendances.select_related("member__resident", "member__council").order_by("signed_in_at", "id")
+    return meeting.attendances.select_related("member__resident", "member__council").order_by(
+        "signed_in_at", "id"
+    )
 
 
 def active_members_of(meeting: Meeting) -> list[CouncilMember]:
