@@ -40,13 +40,12 @@ from deliberation.models import (
     PartyTask,
 )
 from issues.models import Issue
-from members.models import Council, CouncilMember, Role, Street, User
+from members.models import Council, CouncilMember, OutsideUnit, Role, Street, User
 from members.queries import (
     ROLE_ORDER,
     communities_visible_to,
     council_members_of,
     scope_of,
-    units_of,
 )
 
 PAST_MEETINGS_SHOWN = 20
@@ -181,9 +180,18 @@ def cadre_named(username: str) -> User | None:
 
 
 def invitable_units(meeting: Meeting, guests: list[MeetingGuest]) -> list:
-    """The community's units not yet invited to the meeting."""
+    """The units of the meeting's communities (the host's, and a joint meeting's joined
+    ones) not yet invited to the meeting."""
     invited = {guest.unit_id for guest in guests}
-    return [unit for unit in units_of(meeting.council.community) if unit.pk not in invited]
+    units = OutsideUnit.objects.filter(community_id__in=community_ids_at(meeting)).order_by(
+        "name", "id"
+    )
+    return [unit for unit in units if unit.pk not in invited]
+
+
+def unit_at(meeting: Meeting, pk: int) -> OutsideUnit:
+    """A unit of one of the meeting's communities; 404 for anyone else's."""
+    return get_object_or_404(OutsideUnit, community_id__in=community_ids_at(meeting), pk=pk)
 
 
 def voting_guests_present(meeting: Meeting) -> int:

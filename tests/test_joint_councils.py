@@ -457,3 +457,25 @@ def test_meeting_page_query_count_does_not_grow_per_joined_council(
     # The same as a meeting of one council (test_meetings pins it): the councils at the
     # meeting come in one query, their members in one.
     assert one == four == 14
+
+
+def test_units_of_a_joined_community_can_be_invited_and_others_not(
+    meeting, xingfu, beishan, xingfu_council, manan_staff, nanen_admin, as_user
+):
+    from members.models import OutsideUnit
+
+    theirs = OutsideUnit.objects.create(
+        community=xingfu, name="幸福村小学", contact_name="陈老师", phone="13900003333"
+    )
+    elsewhere = OutsideUnit.objects.create(
+        community=beishan, name="北山供水站", contact_name="何师傅", phone="13900004444"
+    )
+    url = reverse("meetings:guest_invite", args=[meeting.pk])
+    client = as_user(manan_staff)
+    assert client.post(url, {"unit": theirs.pk}).status_code == 404
+
+    joined(meeting, nanen_admin, xingfu_council)
+
+    assert client.post(url, {"unit": theirs.pk}).status_code == 302
+    assert client.post(url, {"unit": elsewhere.pk}).status_code == 404
+    assert list(meeting.guests.values_list("unit__name", flat=True)) == ["幸福村小学"]
