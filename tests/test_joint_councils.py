@@ -479,3 +479,18 @@ def test_units_of_a_joined_community_can_be_invited_and_others_not(
     assert client.post(url, {"unit": theirs.pk}).status_code == 302
     assert client.post(url, {"unit": elsewhere.pk}).status_code == 404
     assert list(meeting.guests.values_list("unit__name", flat=True)) == ["幸福村小学"]
+
+
+def test_cancelling_a_joint_meeting_tells_every_councils_members(
+    meeting, manan_member, xingfu_council, xingfu_member, manan_staff, nanen_admin
+):
+    from deliberation.actions import closing
+
+    joined(meeting, nanen_admin, xingfu_council)
+    closing.meeting_cancel(meeting=meeting, actor=manan_staff, reason="台风预警")
+
+    told = Notice.objects.filter(kind="meeting_cancelled", channel="inapp")
+    assert sorted(told.values_list("recipient__username", flat=True)) == [
+        "manan_member",
+        "xingfu_member",
+    ]
