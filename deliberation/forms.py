@@ -214,9 +214,12 @@ class AgendaIssueForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, candidates: list[Issue], **kwargs) -> None:
+    def __init__(
+        self, *args, candidates: list[Issue], with_community: bool = False, **kwargs
+    ) -> None:
         kwargs.setdefault("prefix", "add-issue")
         super().__init__(*args, **kwargs)
+        self.with_community = with_community
         self.issues_by_id = {issue.pk: issue for issue in candidates}
         awaiting = [self._choice(i) for i in candidates if i.status == Issue.Status.AWAITING]
         other = [self._choice(i) for i in candidates if i.status != Issue.Status.AWAITING]
@@ -227,9 +230,13 @@ class AgendaIssueForm(forms.Form):
             groups.append((_("Other open issues"), other))
         self.fields["issue"].choices = [("", _("Choose an issue")), *groups]
 
-    @staticmethod
-    def _choice(issue: Issue) -> tuple[int, str]:
+    def _choice(self, issue: Issue) -> tuple[int, str]:
         label = issue.title
+        if self.with_community:
+            label = _("%(title)s · %(community)s") % {
+                "title": label,
+                "community": getattr(issue, "community_name", ""),
+            }
         if issue.is_urgent:
             label = _("%(title)s (urgent)") % {"title": label}
         waiting_at = getattr(issue, "waiting_at", None)

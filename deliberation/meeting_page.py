@@ -167,7 +167,11 @@ def moved_from(meeting: Meeting) -> dict:
 
 def issue_form_for(meeting: Meeting) -> AgendaIssueForm:
     """The form that adds one of the community's open issues to the agenda."""
-    return AgendaIssueForm(candidates=queries.agenda_candidates(meeting))
+    return AgendaIssueForm(
+        candidates=queries.agenda_candidates(meeting),
+        # A joint meeting's list holds several communities' matters: each says whose.
+        with_community=len(queries.councils_at(meeting)) > 1,
+    )
 
 
 def opened_in(request: HttpRequest) -> set[int]:

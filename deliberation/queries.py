@@ -320,7 +320,11 @@ def agenda_candidates(meeting: Meeting, *, now: dt.datetime | None = None) -> li
             community_id__in=community_ids_at(meeting), status__in=Issue.OPEN_STATUSES
         )
         .filter(~Exists(live_here))
-        .annotate(awaiting_first=awaiting_first, waiting_at=Subquery(waiting_elsewhere))
+        .annotate(
+            awaiting_first=awaiting_first,
+            waiting_at=Subquery(waiting_elsewhere),
+            community_name=F("community__name"),
+        )
         .order_by("awaiting_first", "-is_urgent", "-category__must_deliberate", "created", "id")
         .only("pk", "title", "status", "is_urgent", "community_id")[:AGENDA_CANDIDATES_SHOWN]
     )

@@ -494,3 +494,20 @@ def test_cancelling_a_joint_meeting_tells_every_councils_members(
         "manan_member",
         "xingfu_member",
     ]
+
+
+def test_the_add_an_issue_list_of_a_joint_meeting_says_whose_each_matter_is(
+    meeting, manan, xingfu, xingfu_council, manan_staff, xingfu_staff, nanen_admin, as_user
+):
+    open_issue(manan, manan_staff, "楼道堆物")
+    open_issue(xingfu, xingfu_staff, "健身器材损坏")
+    joined(meeting, nanen_admin, xingfu_council)
+
+    page = (
+        as_user(manan_staff)
+        .get(reverse("meetings:detail", args=[meeting.pk]), {"add": "issue"})
+        .content.decode()
+    )
+
+    assert "楼道堆物 · 马南社区" in page
+    assert "健身器材损坏 · 幸福村社区" in page
