@@ -119,7 +119,7 @@ def meeting_context(
         if item.opened:
             form = (bound or {}).get(item.pk) or DecisionForm(
                 prefix=f"item-{item.pk}",
-                members=members,
+                members=assignable_members(meeting, item, members),
                 present=present_members,
                 kind=item.kind,
                 named=named,
@@ -155,6 +155,16 @@ def meeting_context(
             context["invitable_units"] = queries.invitable_units(meeting, guests)
         context["guest_votes_open"] = timezone.now() < meeting.starts_at
     return context
+
+
+def assignable_members(meeting: Meeting, item: AgendaItem, members: list) -> list:
+    """The members a decision on ``item`` can give the work to: at a joint meeting, those of
+    the council of the matter's own community (the only ones who may see the matter)."""
+    councils = queries.councils_at(meeting)
+    if len(councils) == 1 or item.issue_id is None:
+        return members
+    community_of = {council.pk: council.community_id for council in councils}
+    return [m for m in members if community_of.get(m.council_id) == item.issue.community_id]
 
 
 def moved_from(meeting: Meeting) -> dict:

@@ -6,6 +6,7 @@ one agenda and are decided there as the host's are."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -511,3 +512,21 @@ def test_the_add_an_issue_list_of_a_joint_meeting_says_whose_each_matter_is(
 
     assert "楼道堆物 · 马南社区" in page
     assert "健身器材损坏 · 幸福村社区" in page
+
+
+def test_a_joined_communitys_matter_is_given_only_to_its_own_councils_members(
+    meeting, manan, xingfu, xingfu_council, manan_staff, xingfu_staff, nanen_admin, as_user
+):
+    factories.council_member(manan, factories.resident(manan, "马南的张三"))
+    li = factories.council_member(xingfu, factories.resident(xingfu, "幸福村的李四"))
+    joined(meeting, nanen_admin, xingfu_council)
+    theirs = open_issue(xingfu, xingfu_staff, "健身器材损坏")
+    meeting = Meeting.objects.get(pk=meeting.pk)
+    item, _ = agenda.agenda_issue_add(meeting=meeting, actor=manan_staff, issue=theirs)
+
+    page = as_user(manan_staff).get(
+        reverse("meetings:detail", args=[meeting.pk]), {"open": item.pk}
+    ).content.decode()
+    offered = re.findall(rf'name="item-{item.pk}-members" value="(\d+)"', page)
+
+    assert offered == [str(li.pk)]
