@@ -524,9 +524,29 @@ def test_a_joined_communitys_matter_is_given_only_to_its_own_councils_members(
     meeting = Meeting.objects.get(pk=meeting.pk)
     item, _ = agenda.agenda_issue_add(meeting=meeting, actor=manan_staff, issue=theirs)
 
-    page = as_user(manan_staff).get(
-        reverse("meetings:detail", args=[meeting.pk]), {"open": item.pk}
-    ).content.decode()
+    page = (
+        as_user(manan_staff)
+        .get(reverse("meetings:detail", args=[meeting.pk]), {"open": item.pk})
+        .content.decode()
+    )
     offered = re.findall(rf'name="item-{item.pk}-members" value="(\d+)"', page)
 
     assert offered == [str(li.pk)]
+
+
+def test_a_meeting_the_street_convenes_is_announced_to_every_council(
+    manan, manan_member, xingfu_council, xingfu_member, nanen_admin
+):
+    starts = local(2026, 11, 20, 9, 30)  # sooner than the three days' notice: told at once
+    meeting = joint.joint_meeting_convene(
+        actor=nanen_admin, host=manan.council, councils=[xingfu_council], starts_at=starts
+    )
+    assert meeting.notice_due_at <= dt.datetime.now(dt.UTC)
+
+    notices.meeting_notices_send(now=dt.datetime.now(dt.UTC))
+
+    told = Notice.objects.filter(kind="meeting_notice", channel="inapp")
+    assert sorted(told.values_list("recipient__username", flat=True)) == [
+        "manan_member",
+        "xingfu_member",
+    ]
