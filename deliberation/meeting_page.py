@@ -77,6 +77,9 @@ def meeting_context(
         "quorum_reached": reached,
         "can_run": can_run,
         "guest_only": not permissions.sees_council(user),
+        "council_archive_hidden": not permissions.sees_host_council(
+            user, meeting, own_term=own_term
+        ),
         "open_for_decisions": editable,
         "editable": editable,
         "own_term": own_term,

@@ -68,6 +68,25 @@ def sees_council(user: User) -> bool:
     return not scope_of(user).is_empty
 
 
+_UNKNOWN = object()
+
+
+def sees_host_council(user: User, meeting: Meeting, *, own_term=_UNKNOWN) -> bool:
+    """Whether the user sees the host council's own pages (its minutes archive): at a joint
+    meeting, the joined communities' staff and members see the meeting, not the host council.
+
+    ``own_term``: the user's term at the meeting (``own_term_at``), when the caller has it.
+    """
+    scope = scope_of(user)
+    community = meeting.council.community
+    if community.pk in scope.staff_community_ids or community.street_id in scope.admin_street_ids:
+        return True
+    if not scope.council_member_ids:
+        return False
+    term = own_term_at(user, meeting) if own_term is _UNKNOWN else own_term
+    return term is not None and term.council_id == meeting.council_id
+
+
 # --- Running a meeting and editing its agenda ----------------------------------------------
 
 
@@ -114,10 +133,18 @@ def can_convene(user: User, issue: Issue) -> bool:
 # --- Minutes -------------------------------------------------------------------------------
 
 
-def is_leader(user: User, meeting: Meeting) -> bool:
-    """The user's account serves the meeting's council as its current leader."""
-    term = own_term_at(user, meeting)
-    return term is not None and term.role == CouncilMember.Role.LEADER
+def is_leader(user: User, meeting: Meeting, *, own_term=_UNKNOWN) -> bool:
+    """The user's account serves the meeting's (host) council as its current leader: a
+    joined council's leader does not approve the host's minutes.
+
+    ``own_term``: the user's term at the meeting (``own_term_at``), when the caller has it.
+    """
+    term = own_term_at(user, meeting) if own_term is _UNKNOWN else own_term
+    return (
+        term is not None
+        and term.council_id == meeting.council_id
+        and term.role == CouncilMember.Role.LEADER
+    )
 
 
 def can_draft_minutes(user: User, meeting: Meeting) -> bool:

@@ -550,3 +550,23 @@ def test_a_meeting_the_street_convenes_is_announced_to_every_council(
         "manan_member",
         "xingfu_member",
     ]
+
+
+def test_the_joined_side_sees_the_meeting_but_not_the_host_councils_archive(
+    meeting, xingfu, xingfu_council, xingfu_staff, manan_staff, nanen_admin, as_user
+):
+    from deliberation import permissions
+    from members.models import CouncilMember
+
+    leader_term = factories.council_member(xingfu, role=CouncilMember.Role.LEADER)
+    leader = factories.user("xingfu_leader")
+    factories.role(leader, Role.Kind.COUNCIL_MEMBER, council_member=leader_term)
+    joined(meeting, nanen_admin, xingfu_council)
+    archive = reverse("minutes:archive", args=[meeting.council.pk])
+    url = reverse("meetings:detail", args=[meeting.pk])
+
+    assert archive not in as_user(xingfu_staff).get(url).content.decode()
+    assert archive not in as_user(leader).get(url).content.decode()
+    assert archive in as_user(manan_staff).get(url).content.decode()
+    # A joined council's leader does not approve the host's minutes.
+    assert not permissions.can_approve_minutes(leader, meeting)
