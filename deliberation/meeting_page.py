@@ -77,6 +77,7 @@ def meeting_context(
         "quorum_reached": reached,
         "can_run": can_run,
         "guest_only": not permissions.sees_council(user),
+        "unseen_community_ids": permissions.communities_unseen_at(user, meeting, own_term=own_term),
         "council_archive_hidden": not permissions.sees_host_council(
             user, meeting, own_term=own_term
         ),

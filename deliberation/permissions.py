@@ -62,6 +62,25 @@ def own_term_at(user: User, meeting: Meeting) -> CouncilMember | None:
     )
 
 
+def communities_unseen_at(user: User, meeting: Meeting, *, own_term) -> set[int]:
+    """The communities at a joint meeting whose matters the user does not see (their pages
+    would answer 404): a joined community's staff see their own community's matters on the
+    agenda, not the host's. None for a guest, who sees the matters on the agenda; no query.
+    """
+    councils = councils_at(meeting)
+    scope = scope_of(user)
+    if len(councils) == 1 or scope.is_empty:
+        return set()
+    served = {own_term.council_id} if own_term is not None else set()
+    return {
+        council.community_id
+        for council in councils
+        if council.community_id not in scope.staff_community_ids
+        and council.community.street_id not in scope.admin_street_ids
+        and council.pk not in served
+    }
+
+
 def sees_council(user: User) -> bool:
     """Whether the user's roles show them councils at all: a cadre invited as a guest sees
     the meetings they are invited to, not the council's other pages (its minutes archive)."""

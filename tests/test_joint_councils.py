@@ -570,3 +570,23 @@ def test_the_joined_side_sees_the_meeting_but_not_the_host_councils_archive(
     assert archive in as_user(manan_staff).get(url).content.decode()
     # A joined council's leader does not approve the host's minutes.
     assert not permissions.can_approve_minutes(leader, meeting)
+
+
+def test_the_joined_staff_see_the_hosts_matters_on_the_agenda_without_a_link_to_them(
+    meeting, manan, xingfu, xingfu_council, manan_staff, xingfu_staff, nanen_admin, as_user
+):
+    joined(meeting, nanen_admin, xingfu_council)
+    meeting = Meeting.objects.get(pk=meeting.pk)
+    ours = open_issue(manan, manan_staff, "楼道堆物")
+    theirs = open_issue(xingfu, xingfu_staff, "健身器材损坏")
+    agenda.agenda_issue_add(meeting=meeting, actor=manan_staff, issue=ours)
+    agenda.agenda_issue_add(meeting=meeting, actor=manan_staff, issue=theirs)
+    url = reverse("meetings:detail", args=[meeting.pk])
+
+    page = as_user(xingfu_staff).get(url).content.decode()
+    assert "楼道堆物" in page
+    assert reverse("issues:detail", args=[ours.pk]) not in page
+    assert reverse("issues:detail", args=[theirs.pk]) in page
+    assert as_user(xingfu_staff).get(reverse("issues:detail", args=[ours.pk])).status_code == 404
+    host_page = as_user(manan_staff).get(url).content.decode()
+    assert reverse("issues:detail", args=[ours.pk]) in host_page
