@@ -161,7 +161,11 @@ def agenda_issue_choices(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def agenda_add_issue(request: HttpRequest, pk: int) -> HttpResponse:
     meeting, _item = _editing(request, pk)
-    form = AgendaIssueForm(request.POST, candidates=queries.agenda_candidates(meeting))
+    form = AgendaIssueForm(
+        request.POST,
+        candidates=queries.agenda_candidates(meeting),
+        with_community=len(queries.councils_at(meeting)) > 1,
+    )
     if not form.is_valid():
         return _agenda_response(request, meeting, status=422, issue_form=form)
     issue = form.chosen_issue()

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from deliberation import permissions, queries
-from deliberation.models import CalendarFeed, Meeting
+from deliberation.models import CalendarFeed, JointCouncil, Meeting
 from members.models import Council, CouncilMember, User
 
 # A feed lists the council's upcoming meetings and those of this many days past.
@@ -71,10 +71,13 @@ def feed_council(feed: CalendarFeed) -> Council:
 
 
 def feed_meetings(council: Council, *, now: dt.datetime) -> list[Meeting]:
-    """The council's upcoming meetings and those of the last 90 days, cancelled ones too."""
+    """The council's upcoming meetings and those of the last 90 days, cancelled ones too,
+    with the joint meetings (联席会议) other councils hold with it."""
+    joined = JointCouncil.objects.filter(council=council).values("meeting_id")
     return list(
         Meeting.objects.filter(
-            council=council, starts_at__gte=now - dt.timedelta(days=FEED_PAST_DAYS)
+            Q(council=council) | Q(pk__in=joined),
+            starts_at__gte=now - dt.timedelta(days=FEED_PAST_DAYS),
         ).order_by("starts_at", "id")
     )
 

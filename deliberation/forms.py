@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from deliberation.models import AgendaItem, Decision, MeetingGuest, Vote
 from deliberation.queries import outcomes_for
 from issues.models import Issue
-from members.models import CouncilMember
+from members.models import Council, CouncilMember
 
 
 def _count_field(label) -> forms.IntegerField:
@@ -214,9 +214,12 @@ class AgendaIssueForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, candidates: list[Issue], **kwargs) -> None:
+    def __init__(
+        self, *args, candidates: list[Issue], with_community: bool = False, **kwargs
+    ) -> None:
         kwargs.setdefault("prefix", "add-issue")
         super().__init__(*args, **kwargs)
+        self.with_community = with_community
         self.issues_by_id = {issue.pk: issue for issue in candidates}
         awaiting = [self._choice(i) for i in candidates if i.status == Issue.Status.AWAITING]
         other = [self._choice(i) for i in candidates if i.status != Issue.Status.AWAITING]
@@ -227,9 +230,13 @@ class AgendaIssueForm(forms.Form):
             groups.append((_("Other open issues"), other))
         self.fields["issue"].choices = [("", _("Choose an issue")), *groups]
 
-    @staticmethod
-    def _choice(issue: Issue) -> tuple[int, str]:
+    def _choice(self, issue: Issue) -> tuple[int, str]:
         label = issue.title
+        if self.with_community:
+            label = _("%(title)s · %(community)s") % {
+                "title": label,
+                "community": getattr(issue, "community_name", ""),
+            }
         if issue.is_urgent:
             label = _("%(title)s (urgent)") % {"title": label}
         waiting_at = getattr(issue, "waiting_at", None)
@@ -317,3 +324,90 @@ class MeetingCancelForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("prefix", "cancel")
         super().__init__(*args, **kwargs)
+
+
+class CouncilChoiceField(forms.MultipleChoiceField):
+    """Councils chosen by id: the list offers those the user may join; any other id is looked
+    up too, so the action can say why it cannot join (another street, another community)."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def validate(self, value) -> None:
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+
+    def clean(self, value) -> list[Council]:
+        ids = super().clean(value)
+        if not all(str(pk).isdigit() for pk in ids):
+            raise forms.ValidationError(_("Choose councils from the list."), code="invalid_choice")
+        found = {
+            council.pk: council
+            for council in Council.objects.filter(pk__in=[int(pk) for pk in ids]).select_related(
+                "community"
+            )
+        }
+        if len(found) != len(set(ids)):
+            raise forms.ValidationError(_("Choose councils from the list."), code="invalid_choice")
+        return [found[int(pk)] for pk in dict.fromkeys(ids)]
+
+
+def _council_choices(councils: Sequence[Council]) -> list[tuple[int, str]]:
+    return [
+        (
+            council.pk,
+            _("%(council)s (%(community)s)")
+            % {
+                "council": council.name,
+                "community": council.community.name,
+            },
+        )
+        for council in councils
+    ]
+
+
+class JointCouncilsForm(forms.Form):
+    """Which councils meet with the host council (联席会议)."""
+
+    councils = CouncilChoiceField(
+        label=_("Councils meeting together with this council"), required=False
+    )
+
+    def __init__(self, *args, offered: Sequence[Council], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["councils"].choices = _council_choices(offered)
+
+
+class JointMeetingForm(forms.Form):
+    """A street's admin convenes a joint meeting: host council, joined councils, time, place."""
+
+    host = forms.TypedChoiceField(
+        label=_("Host council"),
+        coerce=int,
+        error_messages={
+            "required": _("Choose the host council."),
+            "invalid_choice": _("Choose the host council from the list."),
+        },
+    )
+    councils = CouncilChoiceField(
+        label=_("Councils meeting with it"),
+        error_messages={
+            "required": _("Choose at least one council to meet with the host council.")
+        },
+    )
+    starts_at = forms.DateTimeField(
+        label=_("Starts at"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={"required": _("Give the day and time of the meeting.")},
+    )
+    place = forms.CharField(label=_("Place"), max_length=200, required=False)
+
+    def __init__(self, *args, offered: Sequence[Council], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.councils_by_id = {council.pk: council for council in offered}
+        choices = _council_choices(offered)
+        self.fields["host"].choices = [("", _("Choose the host council")), *choices]
+        self.fields["councils"].choices = choices
+
+    def chosen_host(self) -> Council:
+        return self.councils_by_id[self.cleaned_data["host"]]

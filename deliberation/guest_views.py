@@ -13,7 +13,6 @@ from deliberation import permissions, queries
 from deliberation.actions import guests
 from deliberation.actions.base import ActionError
 from deliberation.models import MeetingGuest
-from members.queries import unit_for
 
 
 @login_required
@@ -29,7 +28,7 @@ def guest_invite(request: HttpRequest, pk: int) -> HttpResponse:
     if unit_id:
         if not unit_id.isdigit():
             raise Http404
-        unit = unit_for(meeting.council.community, int(unit_id))
+        unit = queries.unit_at(meeting, int(unit_id))
     elif username:
         cadre = queries.cadre_named(username)
         if cadre is None:

@@ -57,11 +57,15 @@ def meeting_context(
     own_term = permissions.own_term_at(user, meeting)
     own_guest = queries.own_guest_row(user, guests)
     scheduled = meeting.state == Meeting.State.SCHEDULED
+    councils = queries.councils_at(meeting)
     # Closing ends decisions and agenda changes as cancelling does.
     editable = can_run and scheduled
     context = {
         "meeting": meeting,
         "council": meeting.council,
+        "councils": councils,
+        "joined_councils": councils[1:],
+        "can_join_councils": scheduled and permissions.can_join_councils(user, meeting),
         "community": meeting.council.community,
         "rows": [],
         "attendances": attendances,
@@ -73,6 +77,10 @@ def meeting_context(
         "quorum_reached": reached,
         "can_run": can_run,
         "guest_only": not permissions.sees_council(user),
+        "unseen_community_ids": permissions.communities_unseen_at(user, meeting, own_term=own_term),
+        "council_archive_hidden": not permissions.sees_host_council(
+            user, meeting, own_term=own_term
+        ),
         "open_for_decisions": editable,
         "editable": editable,
         "own_term": own_term,
@@ -115,7 +123,7 @@ def meeting_context(
         if item.opened:
             form = (bound or {}).get(item.pk) or DecisionForm(
                 prefix=f"item-{item.pk}",
-                members=members,
+                members=assignable_members(meeting, item, members),
                 present=present_members,
                 kind=item.kind,
                 named=named,
@@ -136,6 +144,7 @@ def meeting_context(
         for item, _form in rows:
             item.party_tasks = tasks.get(item.decision.pk, []) if hasattr(item, "decision") else []
     context["removed_items"] = list(queries.removed_items_of(meeting))
+
     if not request.htmx:
         context["minutes"] = minutes_queries.latest_for(meeting)
         context["minutes_draftable"] = minutes_queries.is_draftable(meeting)
@@ -152,6 +161,16 @@ def meeting_context(
     return context
 
 
+def assignable_members(meeting: Meeting, item: AgendaItem, members: list) -> list:
+    """The members a decision on ``item`` can give the work to: at a joint meeting, those of
+    the council of the matter's own community (the only ones who may see the matter)."""
+    councils = queries.councils_at(meeting)
+    if len(councils) == 1 or item.issue_id is None:
+        return members
+    community_of = {council.pk: council.community_id for council in councils}
+    return [m for m in members if community_of.get(m.council_id) == item.issue.community_id]
+
+
 def moved_from(meeting: Meeting) -> dict:
     """Where a moved meeting was planned, and why it moved (staff's reason, or the day off)."""
     if meeting.planned_at is None:
@@ -162,7 +181,11 @@ def moved_from(meeting: Meeting) -> dict:
 
 def issue_form_for(meeting: Meeting) -> AgendaIssueForm:
     """The form that adds one of the community's open issues to the agenda."""
-    return AgendaIssueForm(candidates=queries.agenda_candidates(meeting))
+    return AgendaIssueForm(
+        candidates=queries.agenda_candidates(meeting),
+        # A joint meeting's list holds several communities' matters: each says whose.
+        with_community=len(queries.councils_at(meeting)) > 1,
+    )
 
 
 def opened_in(request: HttpRequest) -> set[int]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from deliberation import agenda_views, guest_views, home_views, party_views, views
+from deliberation import agenda_views, guest_views, home_views, joint_views, party_views, views
 
 app_name = "meetings"
 
@@ -23,6 +23,12 @@ urlpatterns = [
     path("meetings/<int:pk>/sign-in/", views.meeting_sign_in, name="sign_in"),
     path("meetings/<int:pk>/attendance/", views.meeting_attendance, name="attendance"),
     path("meetings/<int:pk>/guests/", guest_views.guest_invite, name="guest_invite"),
+    path("meetings/<int:pk>/councils/", joint_views.joint_councils, name="joint_councils"),
+    path(
+        "street/<int:street_id>/joint-meetings/",
+        joint_views.street_joint_meetings,
+        name="street_joint_meetings",
+    ),
     path("meetings/<int:pk>/guests/sign-in/", guest_views.guest_sign_in, name="guest_sign_in"),
     path(
         "meetings/<int:pk>/items/<int:item_pk>/parties/",

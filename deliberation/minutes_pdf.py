@@ -16,6 +16,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from common.pdf import pdf_from_html
+from deliberation import queries
 from deliberation.models import Minutes
 
 TEMPLATE = "meetings/minutes_pdf.html"
@@ -29,6 +30,7 @@ def render_html(minutes: Minutes) -> str:
             "minutes": minutes,
             "meeting": meeting,
             "council": meeting.council,
+            "joined_councils": queries.councils_at(meeting)[1:],
             "is_draft": not minutes.is_locked,
             "lang": "zh-Hans" if translation.get_language() == "zh-hans" else "en",
             "printed_at": timezone.localtime(),

@@ -17,7 +17,6 @@ from django.utils.translation import pgettext
 from deliberation import queries
 from deliberation.models import AgendaItem, Decision, Meeting, MeetingGuest, Minutes
 from members.models import CouncilMember
-from members.queries import council_members_of
 
 INDENT = "   "
 
@@ -31,7 +30,7 @@ def local_day(meeting: Meeting) -> str:
 
 def title_for(meeting: Meeting) -> str:
     title = _("Minutes of the %(council)s meeting of %(date)s") % {
-        "council": meeting.council.name,
+        "council": "、".join(council.name for council in queries.councils_at(meeting)),
         "date": local_day(meeting),
     }
     return title[: Minutes._meta.get_field("title").max_length]
@@ -74,7 +73,7 @@ def compose(meeting: Meeting, *, chair: str = "", recorder: str = "") -> tuple[s
     """The title and text of a first draft, in the active language, from the meeting's record."""
     council = meeting.council
     separator = pgettext("list separator", ", ")
-    members = list(council_members_of(council))
+    members = queries.active_members_of(meeting)
     attendances = list(queries.attendances_of(meeting))
     present_ids = {attendance.member_id for attendance in attendances}
     present_active = sum(1 for member in members if member.pk in present_ids)
@@ -82,6 +81,12 @@ def compose(meeting: Meeting, *, chair: str = "", recorder: str = "") -> tuple[s
     start = timezone.localtime(meeting.starts_at)
 
     lines = [_("Time: %(when)s") % {"when": start.strftime("%Y-%m-%d %H:%M")}]
+    joined = queries.councils_at(meeting)[1:]
+    if joined:
+        lines.append(
+            _("Joint meeting of: %(host)s (host), %(joined)s")
+            % {"host": council.name, "joined": separator.join(c.name for c in joined)}
+        )
     if meeting.place:
         lines.append(_("Place: %(place)s") % {"place": meeting.place})
     lines.append(_("Type: %(kind)s") % {"kind": meeting.get_kind_display()})
@@ -90,6 +95,11 @@ def compose(meeting: Meeting, *, chair: str = "", recorder: str = "") -> tuple[s
         lines.append(_("Closed at: %(when)s") % {"when": closed})
     lines += people_lines(chair, recorder)
     lines += ["", _("Attendance")]
+    if joined:
+        lines.append(
+            _("The quorum counts the active members of all %(count)s councils, each person once.")
+            % {"count": len(joined) + 1}
+        )
     lines.append(
         _(
             "Present: %(present)s of %(active)s active members "

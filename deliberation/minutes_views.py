@@ -49,7 +49,8 @@ def _page(
     request: HttpRequest, meeting: Meeting, versions: list[Minutes], shown: Minutes | None
 ) -> dict:
     user = request.user
-    leader = permissions.is_leader(user, meeting)
+    own_term = permissions.own_term_at(user, meeting)
+    leader = permissions.is_leader(user, meeting, own_term=own_term)
     can_run = permissions.can_run(user, meeting)
     can_edit = permissions.can_edit_minutes(user, meeting, leader=leader)
     can_draft = permissions.can_draft_minutes(user, meeting)
@@ -63,6 +64,9 @@ def _page(
         "is_latest": bool(shown and versions and shown.pk == versions[0].pk),
         "can_run": can_run,
         "guest_only": not permissions.sees_council(user),
+        "council_archive_hidden": not permissions.sees_host_council(
+            user, meeting, own_term=own_term
+        ),
         "can_draft": can_draft and not versions and minutes_queries.is_draftable(meeting),
         "can_edit": can_edit,
         "can_approve": leader,

@@ -146,6 +146,24 @@ class Meeting(models.Model):
         verbose_name=_("closed or cancelled by"),
     )
     cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    # A joint meeting (联席会议): other councils meet with the host council (``council``),
+    # on one agenda. Set by ``actions.joint.joined_councils_set``, which logs each change.
+    joined_councils = models.ManyToManyField(
+        "members.Council",
+        through="JointCouncil",
+        related_name="joint_meetings",
+        blank=True,
+        verbose_name=_("joined councils"),
+    )
+    # The street that convened the meeting from its pages, when it did.
+    convened_by_street = models.ForeignKey(
+        "members.Street",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("convened by the street"),
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -192,6 +210,73 @@ class Meeting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.council} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class JointCouncil(models.Model):
+    """A council that meets with a meeting's host council (联席会议): its members are told,
+    sign in and count towards the quorum; its community's matters may go on the agenda."""
+
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.CASCADE, related_name="joint_councils", verbose_name=_("meeting")
+    )
+    council = models.ForeignKey(
+        "members.Council",
+        on_delete=models.PROTECT,
+        related_name="joint_council_rows",
+        verbose_name=_("council"),
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    added_at = models.DateTimeField(_("joined at"))
+
+    class Meta:
+        verbose_name = _("joined council")
+        verbose_name_plural = _("joined councils")
+        ordering = ["meeting_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "council"], name="joint_council_once"),
+        ]
+        indexes = [models.Index(fields=["council", "meeting"], name="joint_council_by_council")]
+
+    def __str__(self) -> str:
+        return f"{self.meeting_id} + {self.council_id}"
+
+
+class JointCouncilChange(models.Model):
+    """The log of who made a meeting joint with a council, or took a council off, and when."""
+
+    class Change(models.TextChoices):
+        JOINED = "joined", _("joined")
+        LEFT = "left", _("taken off")
+
+    meeting = models.ForeignKey(
+        Meeting,
+        on_delete=models.CASCADE,
+        related_name="joint_council_changes",
+        verbose_name=_("meeting"),
+    )
+    council = models.ForeignKey(
+        "members.Council", on_delete=models.PROTECT, related_name="+", verbose_name=_("council")
+    )
+    change = models.CharField(_("change"), max_length=10, choices=Change)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        verbose_name = _("joined council change")
+        verbose_name_plural = _("joined council changes")
+        ordering = ["meeting_id", "at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(change__in=["joined", "left"]), name="joint_council_change_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meeting_id} {self.change} {self.council_id}"
 
 
 class AgendaItem(models.Model):

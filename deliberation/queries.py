@@ -13,6 +13,7 @@ from django.db.models import (
     F,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -23,17 +24,29 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from deliberation import permissions
+from deliberation.joint_councils import (
+    community_ids_at,
+    council_ids_at,
+    councils_at,
+)
 from deliberation.models import (
     AgendaItem,
     Attendance,
     Decision,
+    JointCouncil,
+    JointCouncilChange,
     Meeting,
     MeetingGuest,
     PartyTask,
 )
 from issues.models import Issue
-from members.models import Council, CouncilMember, Role, User
-from members.queries import communities_visible_to, council_members_of, scope_of, units_of
+from members.models import Council, CouncilMember, OutsideUnit, Role, Street, User
+from members.queries import (
+    ROLE_ORDER,
+    communities_visible_to,
+    council_members_of,
+    scope_of,
+)
 
 PAST_MEETINGS_SHOWN = 20
 # The "add an issue" list on a meeting page: enough for a community's open matters.
@@ -48,7 +61,73 @@ def meetings_visible_to(user: User) -> QuerySet[Meeting]:
     """
     if user.is_authenticated and scope_of(user).is_empty:
         return Meeting.objects.filter(pk__in=guest_meeting_ids(user))
-    return Meeting.objects.filter(council__community__in=communities_visible_to(user))
+    communities = communities_visible_to(user)
+    # A joint meeting is seen from every council at it: a subquery, so no row comes twice.
+    joined_here = JointCouncil.objects.filter(council__community__in=communities).values(
+        "meeting_id"
+    )
+    return Meeting.objects.filter(Q(council__community__in=communities) | Q(pk__in=joined_here))
+
+
+# --- Joint meetings (联席会议) --------------------------------------------------------------
+
+
+def joint_council_log(meeting: Meeting) -> list[JointCouncilChange]:
+    """Who joined which council to the meeting, or took it off, and when; latest first."""
+    return list(
+        JointCouncilChange.objects.filter(meeting=meeting)
+        .select_related("council", "actor")
+        .order_by("-at", "-id")
+    )
+
+
+def joinable_councils(user: User, meeting: Meeting) -> list[Council]:
+    """The councils the user may join to the meeting: of the communities they are staff of,
+    and of the communities of the streets they administer in the host's street."""
+    scope = scope_of(user)
+    street_id = meeting.council.community.street_id
+    return list(
+        Council.objects.filter(
+            Q(community_id__in=scope.staff_community_ids)
+            | Q(community__street_id__in=scope.admin_street_ids & {street_id})
+        )
+        .exclude(pk=meeting.council_id)
+        .select_related("community")
+        .order_by("community__name", "pk")
+    )
+
+
+def street_councils(street: Street) -> list[Council]:
+    """The councils of the street's communities (the caller checked the user administers it)."""
+    return list(
+        Council.objects.filter(community__street=street)
+        .select_related("community")
+        .order_by("community__name", "pk")
+    )
+
+
+def joint_meetings_of_street(street: Street, *, now: dt.datetime) -> list[Meeting]:
+    """The street's joint meetings from today on, soonest first, each with its councils
+    (``joined``), in two queries whatever their number."""
+    joint = JointCouncil.objects.values("meeting_id")
+    meetings = list(
+        Meeting.objects.filter(
+            council__community__street=street,
+            pk__in=joint,
+            starts_at__gte=_start_of_day(now),
+        )
+        .select_related("council")
+        .prefetch_related(
+            Prefetch(
+                "joint_councils",
+                queryset=JointCouncil.objects.select_related("council").order_by("id"),
+            )
+        )
+        .order_by("starts_at", "id")[:PAST_MEETINGS_SHOWN]
+    )
+    for meeting in meetings:
+        meeting.joined = [row.council for row in meeting.joint_councils.all()]
+    return meetings
 
 
 def guest_meeting_ids(user: User) -> QuerySet:
@@ -101,9 +180,18 @@ def cadre_named(username: str) -> User | None:
 
 
 def invitable_units(meeting: Meeting, guests: list[MeetingGuest]) -> list:
-    """The community's units not yet invited to the meeting."""
+    """The units of the meeting's communities (the host's, and a joint meeting's joined
+    ones) not yet invited to the meeting."""
     invited = {guest.unit_id for guest in guests}
-    return [unit for unit in units_of(meeting.council.community) if unit.pk not in invited]
+    units = OutsideUnit.objects.filter(community_id__in=community_ids_at(meeting)).order_by(
+        "name", "id"
+    )
+    return [unit for unit in units if unit.pk not in invited]
+
+
+def unit_at(meeting: Meeting, pk: int) -> OutsideUnit:
+    """A unit of one of the meeting's communities; 404 for anyone else's."""
+    return get_object_or_404(OutsideUnit, community_id__in=community_ids_at(meeting), pk=pk)
 
 
 def voting_guests_present(meeting: Meeting) -> int:
@@ -229,10 +317,14 @@ def agenda_candidates(meeting: Meeting, *, now: dt.datetime | None = None) -> li
     )
     return list(
         Issue.objects.filter(
-            community_id=meeting.council.community_id, status__in=Issue.OPEN_STATUSES
+            community_id__in=community_ids_at(meeting), status__in=Issue.OPEN_STATUSES
         )
         .filter(~Exists(live_here))
-        .annotate(awaiting_first=awaiting_first, waiting_at=Subquery(waiting_elsewhere))
+        .annotate(
+            awaiting_first=awaiting_first,
+            waiting_at=Subquery(waiting_elsewhere),
+            community_name=F("community__name"),
+        )
         .order_by("awaiting_first", "-is_urgent", "-category__must_deliberate", "created", "id")
         .only("pk", "title", "status", "is_urgent", "community_id")[:AGENDA_CANDIDATES_SHOWN]
     )
@@ -243,17 +335,45 @@ def _start_of_day(moment: dt.datetime) -> dt.datetime:
 
 
 def attendances_of(meeting: Meeting) -> QuerySet[Attendance]:
-    return meeting.attendances.select_related("member__resident").order_by("signed_in_at", "id")
+    return meeting.attendances.select_related("member__resident", "member__council").order_by(
+        "signed_in_at", "id"
+    )
 
 
 def active_members_of(meeting: Meeting) -> list[CouncilMember]:
-    return list(council_members_of(meeting.council))
+    """The active members of every council at the meeting, each person once.
+
+    A resident who sits on two of the councils keeps the seat of the first (the host's
+    before a joined one's): they sign in once and count once towards the quorum.
+    """
+    councils = councils_at(meeting)
+    if len(councils) == 1:
+        return list(council_members_of(meeting.council))
+    order = {council.pk: index for index, council in enumerate(councils)}
+    terms = CouncilMember.objects.filter(council_id__in=order, left_on__isnull=True).select_related(
+        "resident", "council"
+    )
+    seats: dict[int, CouncilMember] = {}
+    for term in sorted(terms, key=lambda t: (order[t.council_id], t.pk)):
+        seats.setdefault(term.resident_id, term)
+    ranked = {role: index for index, role in enumerate(ROLE_ORDER)}
+    return sorted(
+        seats.values(),
+        key=lambda t: (
+            order[t.council_id],
+            ranked.get(t.role, len(ROLE_ORDER)),
+            t.resident.name,
+            t.pk,
+        ),
+    )
 
 
 def member_at(meeting: Meeting, pk: int) -> CouncilMember:
-    """A member (current or former) of the meeting's council; 404 for anyone else's."""
+    """A member (current or former) of a council at the meeting; 404 for anyone else's."""
     return get_object_or_404(
-        CouncilMember.objects.select_related("resident"), council_id=meeting.council_id, pk=pk
+        CouncilMember.objects.select_related("resident"),
+        council_id__in=council_ids_at(meeting),
+        pk=pk,
     )
 
 
@@ -275,13 +395,18 @@ def sign_in_open(meeting: Meeting, *, now: dt.datetime | None = None) -> bool:
 def quorum(meeting: Meeting) -> tuple[int, int, bool]:
     """(present, needed, reached): more than the council's quorum ratio of its active members.
 
+    At a joint meeting the active members of every council count (each person once,
+    ``active_members_of``), against the host council's ratio.
+
     With the default ratio of 0.5, 10 active members need 6 present, 9 need 5.
     A ratio of 1 needs every active member. A council without members never
     has a quorum. Only members still active count as present.
     """
-    active = CouncilMember.objects.filter(council_id=meeting.council_id, left_on__isnull=True)
-    present = Attendance.objects.filter(meeting=meeting, member__in=active).count()
-    return (present, *quorum_needed(active.count(), meeting.council.quorum_ratio, present))
+    members = active_members_of(meeting)
+    present = Attendance.objects.filter(
+        meeting=meeting, member_id__in=[member.pk for member in members]
+    ).count()
+    return (present, *quorum_needed(len(members), meeting.council.quorum_ratio, present))
 
 
 def quorum_needed(active: int, ratio, present: int) -> tuple[int, bool]:
@@ -312,7 +437,8 @@ def outcomes_for(kind: str) -> list[tuple[str, str]]:
 def notice_context(meeting: Meeting) -> dict[str, object]:
     """What every notice about a meeting says: whose, when and where."""
     return {
-        "council": meeting.council.name,
+        # A joint meeting's notice names every council at it.
+        "council": "、".join(council.name for council in councils_at(meeting)),
         "when": local_time(meeting.starts_at),
         "place": meeting.place,
         "meeting_id": meeting.pk,
@@ -321,6 +447,20 @@ def notice_context(meeting: Meeting) -> dict[str, object]:
 
 def local_time(moment: dt.datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def meeting_member_accounts(meeting: Meeting) -> list[User]:
+    """The active accounts of the current members of every council at the meeting, each once."""
+    return list(
+        User.objects.filter(
+            is_active=True,
+            roles__kind=Role.Kind.COUNCIL_MEMBER,
+            roles__council_member__council_id__in=council_ids_at(meeting),
+            roles__council_member__left_on__isnull=True,
+        )
+        .distinct()
+        .order_by("pk")
+    )
 
 
 def council_member_accounts(council_id: int, *, role: str | None = None) -> list[User]:
@@ -418,7 +558,9 @@ def meetings_of_member(user: User, terms: list[CouncilMember]) -> QuerySet[Meeti
         joined = dt.datetime.combine(
             term.joined_on, dt.time(), tzinfo=timezone.get_default_timezone()
         )
+        joint = JointCouncil.objects.filter(council_id=term.council_id).values("meeting_id")
         since |= Q(council_id=term.council_id, starts_at__gte=joined)
+        since |= Q(pk__in=joint, starts_at__gte=joined)
     own = Attendance.objects.filter(
         meeting=OuterRef("pk"), member_id__in=[term.pk for term in terms]
     ).order_by("signed_in_at")

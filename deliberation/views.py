@@ -199,7 +199,7 @@ def meeting_decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     form = DecisionForm(
         request.POST,
         prefix=f"item-{item.pk}",
-        members=context["members"],
+        members=meeting_page.assignable_members(meeting, item, context["members"]),
         present=context["present_members"],
         kind=item.kind,
         named=meeting.council.named_votes,

@@ -139,6 +139,11 @@ def test_demo_data_is_realistic_and_idempotent(db):
     assert sorted(str(guest) for guest in held) == ["区住建局 下沉干部 赵明", "区供电所"]
     assert not held.filter(may_vote=True).exists()
     assert "列席（无表决权）" in Minutes.objects.get(meeting=held.first().meeting).text
+    # 马南社区's next meeting, with the same guests, is joint with 幸福村社区's council (联席会议).
+    upcoming = Meeting.objects.filter(state="scheduled", joined_councils__isnull=False)
+    assert [(m.council.name, [c.name for c in m.joined_councils.all()]) for m in upcoming] == [
+        ("马南社区居民议事会", ["幸福村社区居民议事会"])
+    ]
     assert DEMO_PASSWORD in printed
     for username in [
         "manan_staff", "xingfu_staff", "nanen_admin", "manan_member", "city_handler",

@@ -120,7 +120,7 @@ def agenda_item_move(*, item: AgendaItem, actor: User, direction: str) -> Agenda
 def agenda_issue_add(
     *, meeting: Meeting, actor: User, issue: Issue
 ) -> tuple[AgendaItem, list[Meeting]]:
-    """Put an open issue of the council's community at the end of the agenda.
+    """Put an open issue of the council's community, or a joined one's, on the agenda's end.
 
     An issue waiting, undecided, on another upcoming meeting's agenda is moved here: that
     item is taken off and points to this meeting. After the notice went out the issue is a
@@ -136,7 +136,7 @@ def agenda_issue_add(
             )
         )
     issue = Issue.objects.get(pk=issue.pk)
-    if issue.community_id != meeting.council.community_id:
+    if issue.community_id not in queries.community_ids_at(meeting):
         raise ActionError(_("Only issues of the council's own community can go on its agenda."))
     if not issue.is_open:
         raise ActionError(_("Only an open issue can go on the agenda."))

@@ -64,6 +64,6 @@ def meeting_cancel(*, meeting: Meeting, actor: User, reason: str) -> Meeting:
     locked.cancel_reason = reason
     locked.save(update_fields=["state", "ended_at", "ended_by", "cancel_reason", "updated"])
     notices.cancellation_notices_send(
-        meetings=[locked], accounts=queries.council_member_accounts(locked.council_id)
+        meetings=[locked], accounts=queries.meeting_member_accounts(locked)
     )
     return locked

@@ -41,7 +41,7 @@ def guest_invite(
     if (unit is None) == (cadre is None):
         raise ValueError("invite either a unit or a cadre")
     meeting = _open_meeting(meeting)
-    if unit is not None and unit.community_id != meeting.council.community_id:
+    if unit is not None and unit.community_id not in queries.community_ids_at(meeting):
         raise ActionError(_("Only units based in this community can be invited."))
     if cadre is not None and not cadre.is_active:
         raise ActionError(_("This account is no longer active."))

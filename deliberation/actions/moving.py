@@ -74,7 +74,7 @@ def meeting_move(
             "reason": reason,
         }
         stamp = timezone.localtime(to).strftime("%Y%m%d%H%M")
-        for user in queries.council_member_accounts(locked.council_id):
+        for user in queries.meeting_member_accounts(locked):
             notifications.notify(
                 user, "meeting_moved", context, key=f"meeting_moved:{locked.pk}:{stamp}:{user.pk}"
             )

@@ -74,7 +74,7 @@ def meeting_announce(*, meeting_id: int, now: dt.datetime, kind: str) -> int:
     meeting = Meeting.objects.select_related("council").get(pk=meeting_id)
     context = queries.notice_context(meeting)
     count = 0
-    for user in queries.council_member_accounts(meeting.council_id):
+    for user in queries.meeting_member_accounts(meeting):
         count += len(
             notifications.notify(user, kind, context, key=f"{kind}:{meeting.pk}:{user.pk}")
         )
@@ -164,7 +164,7 @@ def late_items_tell(*, meeting_id: int, now: dt.datetime) -> int:
     }
     first = min(item.pk for item in items)
     count = 0
-    for user in queries.council_member_accounts(meeting.council_id):
+    for user in queries.meeting_member_accounts(meeting):
         count += len(
             notifications.notify(
                 user,

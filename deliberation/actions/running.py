@@ -34,7 +34,7 @@ def attendance_sign_in(
         raise ActionError(_("This meeting was cancelled."))
     if state == Meeting.State.HELD:
         raise ActionError(_("This meeting has been closed; signing in is over."))
-    if member.council_id != meeting.council_id:
+    if member.council_id not in queries.council_ids_at(meeting):
         raise ActionError(_("Only members of this council can sign in at its meetings."))
     opens_at = queries.sign_in_opens_at(meeting)
     if timezone.now() < opens_at:

@@ -13,7 +13,7 @@ from common import versions
 from deliberation import queries
 from deliberation.actions import materialise, notices
 from deliberation.actions.base import ActionError
-from deliberation.models import Meeting, Schedule
+from deliberation.models import JointCouncil, Meeting, Schedule
 from deliberation.schedules import clean_schedule, planned_days
 from members.models import Council, User
 
@@ -133,5 +133,12 @@ def _schedule_reconcile(schedule: Schedule) -> int:
         notices.cancellation_notices_send(
             meetings=cancelled, accounts=queries.council_member_accounts(schedule.council_id)
         )
+        # A joint meeting among them: the joined councils' members are told too (the
+        # notices' keys keep anyone on two councils from hearing twice).
+        joint = JointCouncil.objects.filter(meeting__in=cancelled).values("meeting_id")
+        for meeting in Meeting.objects.filter(pk__in=joint).select_related("council"):
+            notices.cancellation_notices_send(
+                meetings=[meeting], accounts=queries.meeting_member_accounts(meeting)
+            )
     materialise.meetings_materialise(today=today, council_id=schedule.council_id)
     return len(cancelled)

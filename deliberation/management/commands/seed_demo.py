@@ -382,10 +382,13 @@ class Command(BaseCommand):
 
     @staticmethod
     def _next_joint_meeting(manan: Community) -> None:
-        """The power supply office and the cadre are invited to 马南社区's next meeting too."""
+        """The power supply office and the cadre are invited to 马南社区's next meeting too, and
+        the street makes it a joint meeting with 幸福村社区's council."""
         from django.utils import timezone
 
+        from deliberation.actions import joint
         from deliberation.models import Meeting, MeetingGuest
+        from members.models import Council
 
         following = (
             Meeting.objects.filter(
@@ -394,9 +397,21 @@ class Command(BaseCommand):
             .order_by("starts_at", "id")
             .first()
         )
-        if following is None or MeetingGuest.objects.filter(meeting=following).exists():
+        if following is None:
             return
-        Command._invite_guests(following, manan, User.objects.get(username="manan_staff"))
+        if not MeetingGuest.objects.filter(meeting=following).exists():
+            Command._invite_guests(following, manan, User.objects.get(username="manan_staff"))
+        # A joint meeting (联席会议): the street joins 幸福村社区's council to it.
+        if not following.joined_councils.exists():
+            xingfu = Council.objects.filter(
+                community__street_id=manan.street_id, community__name="幸福村社区"
+            ).first()
+            if xingfu is not None:
+                joint.joined_councils_set(
+                    meeting=following,
+                    actor=User.objects.get(username="nanen_admin"),
+                    councils=[xingfu],
+                )
 
     @staticmethod
     def _held_meeting(manan: Community) -> None:
