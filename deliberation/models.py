@@ -211,6 +211,15 @@ class Meeting(models.Model):
     def __str__(self) -> str:
         return f"{self.council} {self.starts_at:%Y-%m-%d %H:%M}"
 
+    @property
+    def kind_label(self) -> str:
+        """What pages call the meeting. A joint meeting the street convenes is kept out of
+        the agenda's automatic top-up as an urgent meeting is, but it is not urgent to the
+        people invited: it is a joint meeting."""
+        if self.convened_by_street_id:
+            return gettext("joint meeting")
+        return self.get_kind_display()
+
 
 class JointCouncil(models.Model):
     """A council that meets with a meeting's host council (联席会议): its members are told,

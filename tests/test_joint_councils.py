@@ -230,6 +230,11 @@ def test_street_admin_convenes_a_joint_meeting(
     # The joined council's member sees it among their meetings.
     mine = as_user(xingfu_member).get(reverse("meetings:mine")).content.decode()
     assert reverse("meetings:detail", args=[meeting.pk]) in mine
+    # It is called what it is, not an urgent meeting, wherever the meeting is named.
+    page = as_user(xingfu_member).get(reverse("meetings:detail", args=[meeting.pk])).text
+    for text in (mine, page):  # this member reads English
+        assert "joint meeting" in text.lower()
+        assert "urgent meeting" not in text.lower()
 
 
 def test_street_convening_with_another_streets_council_is_refused_and_keeps_the_form(
