@@ -51,14 +51,24 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
     # "Show more" renders only the rows: it needs no counts.
     more = bool(request.htmx and request.htmx.target == "more-issues")
-    counts = {} if more else queries.status_counts(request.user, filters)
+    exact = request.GET.get("count") == "exact"
+    counts = (
+        queries.StatusCounts({}, 0)
+        if more
+        else queries.status_counts(request.user, filters, exact=exact)
+    )
     query = request.GET.copy()
     query.pop("after", None)
+    query.pop("count", None)
     context = {
         "form": form,
         "page": page,
-        "counts": [(value, label, counts.get(value, 0)) for value, label in Issue.Status.choices],
-        "total": sum(counts.values()),
+        "counts": [
+            (value, label, counts.by_status.get(value, 0)) for value, label in Issue.Status.choices
+        ],
+        "total": counts.total,
+        "capped": counts.capped,
+        "counted_exactly": exact and not counts.capped,
         "query": query.urlencode(),
         "status_query": _without(query, "status"),
         "today": timezone.localdate(),

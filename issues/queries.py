@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -17,6 +17,7 @@ from issues.models import (
     Event,
     FollowUpReview,
     Issue,
+    IssueCount,
     Photo,
     Rating,
     ReplyTemplate,
@@ -110,8 +111,76 @@ def inbox(user: User, filters: InboxFilters) -> QuerySet[Issue]:
     return issues.select_related("community", "category").order_by("-created", "-id")
 
 
-def status_counts(user: User, filters: InboxFilters) -> dict[str, int]:
-    """Counts per status for the same filters (but any status): one grouped query."""
+# A count the counters cannot answer stops here: "1,000+", with a link to count exactly.
+COUNT_CAP = 1000
+
+# The filters the counts per community and status answer; any other needs the issues.
+_COUNTER_FILTERS = frozenset({"status", "community", "street", "state"})
+
+
+@dataclass
+class StatusCounts:
+    """The inbox's counts per status for its filters (any status).
+
+    ``capped``: more than ``total`` issues match and the counts per status are unknown (a
+    bounded count stopped at the cap); ``exact`` says the figures are a full count.
+    """
+
+    by_status: dict[str, int]
+    total: int
+    capped: bool = False
+    exact: bool = True
+
+    def _totalled(self) -> StatusCounts:
+        self.total = sum(self.by_status.values())
+        return self
+
+
+def status_counts(user: User, filters: InboxFilters, *, exact: bool = False) -> StatusCounts:
+    """Counts per status for the same filters (but any status), in one statement.
+
+    From the counts kept per community and status (``issues.rollup``) when the filters are
+    only those they answer; otherwise counted up to ``COUNT_CAP`` unless ``exact``, so a
+    common search or a wide date range does not read every visible issue.
+    """
+    if _answered_by_counters(user, filters):
+        return _kept_counts(user, filters)
+    if exact:
+        return StatusCounts(_grouped_counts(user, filters), 0)._totalled()
+    # Ids and statuses of at most COUNT_CAP + 1 matching issues, in no order: the scan
+    # stops there. (The pk keeps "mine"'s DISTINCT from folding issues of one status.)
+    rows = list(_filtered(user, filters).order_by().values_list("pk", "status")[: COUNT_CAP + 1])
+    if len(rows) > COUNT_CAP:
+        return StatusCounts({}, COUNT_CAP, capped=True, exact=False)
+    by_status: dict[str, int] = {}
+    for _pk, status in rows:
+        by_status[status] = by_status.get(status, 0) + 1
+    return StatusCounts(by_status, len(rows))
+
+
+def _answered_by_counters(user: User, filters: InboxFilters) -> bool:
+    asked = {name for name, value in vars(filters).items() if value and name != "extra"}
+    if asked - _COUNTER_FILTERS or filters.extra:
+        return False
+    # A department handler also sees matters of other communities escalated to them, a
+    # guest the matters of their meetings: neither is a whole community's count.
+    scope = scope_of(user)
+    return not scope.is_empty and not scope.department_ids
+
+
+def _kept_counts(user: User, filters: InboxFilters) -> StatusCounts:
+    rows = IssueCount.objects.filter(community__in=communities_visible_to(user), n__gt=0)
+    if filters.community:
+        rows = rows.filter(community_id=filters.community)
+    if filters.street:
+        rows = rows.filter(community__street_id=filters.street)
+    if filters.state == "open":
+        rows = rows.filter(status__in=Issue.OPEN_STATUSES)
+    summed = rows.order_by().values("status").annotate(total=Sum("n"))
+    return StatusCounts({row["status"]: row["total"] for row in summed}, 0)._totalled()
+
+
+def _grouped_counts(user: User, filters: InboxFilters) -> dict[str, int]:
     # distinct only for "mine", which joins assigned members (one issue, several rows):
     # COUNT(DISTINCT) sorts every row; COUNT(*) is answered from the issue_status index.
     counted = Count("pk", distinct=True) if filters.mine else Count("*")
