@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from common.forms import SubmissionKeyField, day_field
 from common.phones import normalise_phone
 from common.versions import VersionField
-from issues import lifecycle, photos, replies
+from issues import lifecycle, photos, replies, search
 from issues.models import Category, Issue
 from members.forms import review_days_field
 from members.models import Community, CouncilMember, Department, Resident, Role, Street, User
@@ -509,6 +509,15 @@ class InboxFilterForm(forms.Form):
         required=False,
         choices=[("", _("Any")), *REVIEW_FILTERS],
     )
+
+    def clean_q(self) -> str:
+        q = " ".join(self.cleaned_data.get("q", "").split())
+        if q and not search.searchable(q):
+            # One character, or only signs: every issue would have to be read to find it.
+            raise forms.ValidationError(
+                _("Type a word of at least two letters or digits to search."), code="too_short"
+            )
+        return q
 
     def __init__(self, *args, communities, street_ids, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -43,11 +43,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     filters = queries.InboxFilters()
     if form.is_bound and form.is_valid():
         filters = inbox_filters(form)
-    page = keyset_page(
-        queries.inbox(request.user, filters),
-        keys=("-created", "-id"),
-        cursor=request.GET.get("after", ""),
-        size=PAGE_SIZE,
+    page = queries.inbox_page(
+        request.user, filters, cursor=request.GET.get("after", ""), size=PAGE_SIZE
     )
     # "Show more" renders only the rows: it needs no counts.
     more = bool(request.htmx and request.htmx.target == "more-issues")
