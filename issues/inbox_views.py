@@ -82,10 +82,11 @@ def inbox_filter_form(request: HttpRequest, data: QueryDict | None) -> InboxFilt
     """The inbox's filters over the communities the user sees; 403 for those with no inbox."""
     permissions.require_use_inbox(request.user)
     communities = member_queries.communities_visible_to(request.user).order_by("name")
-    street_ids = set(member_queries.scope_of(request.user).admin_street_ids) | set(
-        communities.values_list("street_id", flat=True).distinct()
+    return InboxFilterForm(
+        data,
+        communities=communities,
+        admin_street_ids=member_queries.scope_of(request.user).admin_street_ids,
     )
-    return InboxFilterForm(data, communities=communities, street_ids=street_ids)
 
 
 def inbox_filters(form: InboxFilterForm) -> queries.InboxFilters:

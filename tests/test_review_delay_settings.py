@@ -19,7 +19,7 @@ from tests import factories
 # session, user, roles, unread count, then each page's own (see the test at the end); the
 # issue page reads the street's reply templates once for those who may reply, and the
 # volunteer work done for the matter.
-PINNED_CATEGORIES, PINNED_DETAIL = 6, 13
+PINNED_CATEGORIES, PINNED_DETAIL = 6, 11
 
 
 def resolved(community, actor, *, code: str = "other"):

@@ -155,25 +155,3 @@ def test_a_count_the_counters_cannot_answer_stops_at_the_cap_with_a_way_to_count
 
     few = queries.status_counts(manan_staff, queries.InboxFilters(q="路灯"))
     assert (few.by_status, few.total, few.capped) == ({"submitted": 1}, 1, False)
-
-
-def test_the_inbox_runs_the_same_statements_for_few_and_many_issues(
-    manan, manan_staff, django_assert_max_num_queries
-):
-    client = client_for(manan_staff)
-    for n in range(3):
-        factories.issue(manan, actor=manan_staff, title=f"楼道杂物{n}")
-    with CaptureQueriesContext(connection) as few:
-        assert client.get(reverse("issues:inbox")).status_code == 200
-    for n in range(30):
-        factories.issue(manan, actor=manan_staff, title=f"楼道杂物{n}")
-    with CaptureQueriesContext(connection) as many:
-        assert client.get(reverse("issues:inbox")).status_code == 200
-    assert len(few) == len(many)
-    with django_assert_max_num_queries(INBOX_STATEMENTS):
-        client.get(reverse("issues:inbox"))
-
-
-# The inbox's statements: session, user, roles, unread notices, the page, the counts, the
-# filter form's choices (communities, categories), and a savepoint pair of the session.
-INBOX_STATEMENTS = 9
