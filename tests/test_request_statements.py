@@ -10,14 +10,15 @@ from django.db.models.query import QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from members import notifications
 from members.models import Notice
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, roles, unread count; then the inbox's communities (which also give the
+# Session, user with its unread count, roles; then the inbox's communities (which also give the
 # streets), its page, its counts (kept per community and status), and its categories.
-INBOX_STATEMENTS = 8
+INBOX_STATEMENTS = 7
 
 
 def unread_notices(user, count: int) -> None:
@@ -26,6 +27,27 @@ def unread_notices(user, count: int) -> None:
                context={"text": str(i)})
         for i in range(count)
     )  # fmt: skip
+
+
+def test_the_header_count_comes_with_the_user_and_a_page_after_reading_counts_again(
+    as_user, manan_staff
+):
+    unread_notices(manan_staff, 3)
+    client = as_user(manan_staff)
+    with CaptureQueriesContext(connection) as statements:
+        page = client.get(reverse("issues:inbox")).content.decode()
+    assert '<span class="badge">3</span>' in page
+    counts = 'SELECT COUNT(*) AS "__count" FROM "members_notice"'
+    assert not [s for s in statements if s["sql"].startswith(counts)]
+
+    # Read within a request: the count loaded with the user is forgotten, not shown stale.
+    user = type(manan_staff).objects.get(pk=manan_staff.pk)
+    user.unread_at_load = 3
+    notifications.mark_read(actor=user)
+    from members.queries import unread_count
+
+    assert unread_count(user) == 0
+    assert '<span class="badge">' not in client.get(reverse("issues:inbox")).content.decode()
 
 
 def test_the_inbox_reads_its_choice_lists_without_server_side_cursors(
