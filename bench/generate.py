@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -27,7 +28,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from bench import vocabulary as words
-from issues import search
+from issues import rollup, search
 from issues.actions import upkeep
 from issues.actions.intake import TRACKING_ALPHABET
 from issues.categories import seed_categories
@@ -601,6 +602,8 @@ def generate(*, issues: int, communities: int, out: Out = print) -> Generated:
                 _add_issue(chunk, world, rng, start + offset, issues, anchor, issue_id)
             for name, table in tables.items():
                 table.write(getattr(chunk, name))
+            # The inbox's counts per community and status, kept as the actions keep them.
+            rollup.add_counts(Counter((row["community_id"], row["status"]) for row in chunk.issues))
         written += size
         elapsed = time.perf_counter() - started
         out(

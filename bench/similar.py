@@ -92,6 +92,9 @@ def generate(*, issues: int, communities: int, out: Out = say) -> None:
     started = time.perf_counter()
     if connection.vendor != "postgresql":
         _generate_here(existing, issues, community_ids, category, templates)
+        from issues import rollup
+
+        rollup.repair_counts(log=False)
         out(f"{issues:>10,} issues   {time.perf_counter() - started:6.0f} s")
         return
     for first in range(existing, issues, BATCH):
@@ -131,6 +134,10 @@ def generate(*, issues: int, communities: int, out: Out = say) -> None:
                 ],
             )  # fmt: skip
         out(f"{last:>10,} issues   {time.perf_counter() - started:6.0f} s")
+    from issues import rollup
+
+    # Written around the actions: the inbox's counts per community and status from a COUNT.
+    rollup.repair_counts(log=False)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"VACUUM (ANALYZE) {table}")

@@ -63,17 +63,22 @@ def after(keys: tuple[str, ...], values: list[Any]) -> Q:
     return bound & condition
 
 
-def keyset_page(
-    queryset: QuerySet, *, keys: tuple[str, ...], cursor: str = "", size: int = 50
-) -> Page:
-    """One page of ``queryset`` ordered by ``keys`` (the last one unique, e.g. the id)."""
+def ordered_after(queryset: QuerySet, *, keys: tuple[str, ...], cursor: str = "") -> QuerySet:
+    """``queryset`` in the order of ``keys``, from the row after the cursor's on."""
     ordered = queryset.order_by(*keys)
     start = decode_cursor(cursor, len(keys))
     if start is not None:
         # A cursor edited by hand starts again from the first page.
         with suppress(ValidationError, ValueError, TypeError):
             ordered = ordered.filter(after(keys, start))
-    rows = list(ordered[: size + 1])
+    return ordered
+
+
+def keyset_page(
+    queryset: QuerySet, *, keys: tuple[str, ...], cursor: str = "", size: int = 50
+) -> Page:
+    """One page of ``queryset`` ordered by ``keys`` (the last one unique, e.g. the id)."""
+    rows = list(ordered_after(queryset, keys=keys, cursor=cursor)[: size + 1])
     has_more = len(rows) > size
     rows = rows[:size]
     next_cursor = None

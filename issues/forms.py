@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from common.forms import SubmissionKeyField, day_field
 from common.phones import normalise_phone
 from common.versions import VersionField
-from issues import lifecycle, photos, replies
+from issues import lifecycle, photos, replies, search
 from issues.models import Category, Issue
 from members.forms import review_days_field
 from members.models import Community, CouncilMember, Department, Resident, Role, Street, User
@@ -473,6 +473,24 @@ REVIEW_FILTERS = [
 ]
 
 
+class ListedChoices(forms.models.ModelChoiceIterator):
+    """A short choice list read with one plain query, once per form.
+
+    Django's own iterates with ``QuerySet.iterator()``, which on PostgreSQL opens a
+    server-side cursor (DECLARE, FETCH, CLOSE: three round trips) and reads again each time
+    the choices are drawn; a list of a few dozen rows needs neither.
+    """
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for choice in self.queryset:  # evaluated once, then from the queryset's cache
+            yield self.choice(choice)
+
+    def __len__(self) -> int:
+        return len(self.queryset) + (self.field.empty_label is not None)
+
+
 class InboxFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=50)
     status = forms.ChoiceField(
@@ -510,9 +528,24 @@ class InboxFilterForm(forms.Form):
         choices=[("", _("Any")), *REVIEW_FILTERS],
     )
 
-    def __init__(self, *args, communities, street_ids, **kwargs) -> None:
+    def clean_q(self) -> str:
+        q = " ".join(self.cleaned_data.get("q", "").split())
+        if q and not search.searchable(q):
+            # One character, or only signs: every issue would have to be read to find it.
+            raise forms.ValidationError(
+                _("Type a word of at least two letters or digits to search."), code="too_short"
+            )
+        return q
+
+    def __init__(self, *args, communities, admin_street_ids=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # Before the querysets: setting one hands the widget its choices' iterator.
+        self.fields["community"].iterator = ListedChoices
+        self.fields["category"].iterator = ListedChoices
         self.fields["community"].queryset = communities
+        # The communities' list, read once, also says which streets they are in.
+        listed = list(self.fields["community"].queryset)
+        street_ids = set(admin_street_ids) | {community.street_id for community in listed}
         if len(street_ids) > 1:
             streets = Street.objects.filter(pk__in=street_ids).order_by("name")
             choices = [(street.pk, street.name) for street in streets]

@@ -43,22 +43,29 @@ def inbox(request: HttpRequest) -> HttpResponse:
     filters = queries.InboxFilters()
     if form.is_bound and form.is_valid():
         filters = inbox_filters(form)
-    page = keyset_page(
-        queries.inbox(request.user, filters),
-        keys=("-created", "-id"),
-        cursor=request.GET.get("after", ""),
-        size=PAGE_SIZE,
+    page = queries.inbox_page(
+        request.user, filters, cursor=request.GET.get("after", ""), size=PAGE_SIZE
     )
     # "Show more" renders only the rows: it needs no counts.
     more = bool(request.htmx and request.htmx.target == "more-issues")
-    counts = {} if more else queries.status_counts(request.user, filters)
+    exact = request.GET.get("count") == "exact"
+    counts = (
+        queries.StatusCounts({}, 0)
+        if more
+        else queries.status_counts(request.user, filters, exact=exact)
+    )
     query = request.GET.copy()
     query.pop("after", None)
+    query.pop("count", None)
     context = {
         "form": form,
         "page": page,
-        "counts": [(value, label, counts.get(value, 0)) for value, label in Issue.Status.choices],
-        "total": sum(counts.values()),
+        "counts": [
+            (value, label, counts.by_status.get(value, 0)) for value, label in Issue.Status.choices
+        ],
+        "total": counts.total,
+        "capped": counts.capped,
+        "counted_exactly": exact and not counts.capped,
         "query": query.urlencode(),
         "status_query": _without(query, "status"),
         "today": timezone.localdate(),
@@ -75,10 +82,11 @@ def inbox_filter_form(request: HttpRequest, data: QueryDict | None) -> InboxFilt
     """The inbox's filters over the communities the user sees; 403 for those with no inbox."""
     permissions.require_use_inbox(request.user)
     communities = member_queries.communities_visible_to(request.user).order_by("name")
-    street_ids = set(member_queries.scope_of(request.user).admin_street_ids) | set(
-        communities.values_list("street_id", flat=True).distinct()
+    return InboxFilterForm(
+        data,
+        communities=communities,
+        admin_street_ids=member_queries.scope_of(request.user).admin_street_ids,
     )
-    return InboxFilterForm(data, communities=communities, street_ids=street_ids)
 
 
 def inbox_filters(form: InboxFilterForm) -> queries.InboxFilters:

@@ -222,6 +222,9 @@ class Issue(models.Model):
     # (community, reported, resolved) as last read or saved: issues.rollup refreshes the
     # months an issue leaves (a reopen clears its resolution) as well as those it is in.
     stored_for_rollup: tuple | None = None
+    # (community, status) as last read or saved: issues.rollup moves the issue from the
+    # count it leaves to the one it joins.
+    stored_for_counts: tuple | None = None
 
     @classmethod
     def from_db(cls, db, field_names, values):
@@ -229,6 +232,8 @@ class Issue(models.Model):
         loaded = issue.__dict__
         if all(name in loaded for name in ("community_id", "created", "resolved_at")):
             issue.stored_for_rollup = (issue.community_id, issue.created, issue.resolved_at)
+        if "community_id" in loaded and "status" in loaded:
+            issue.stored_for_counts = (issue.community_id, issue.status)
         return issue
 
     @property
@@ -655,6 +660,25 @@ class IssueMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.community_id} {self.month:%Y-%m}"
+
+
+class IssueCount(models.Model):
+    """How many issues one community holds in one status, kept exact by issues.rollup.
+
+    The inbox's per-status counts add these rows up instead of counting the issues.
+    """
+
+    community = models.ForeignKey("members.Community", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=20, choices=Issue.Status)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["community", "status"], name="issue_count_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.community_id} {self.status} {self.n}"
 
 
 class DepartmentMonth(models.Model):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from common.paging import Page, keyset_page, ordered_after
 from common.periods import local_midnight
 from issues import extensions, permissions, search
 from issues.models import (
@@ -17,6 +19,7 @@ from issues.models import (
     Event,
     FollowUpReview,
     Issue,
+    IssueCount,
     Photo,
     Rating,
     ReplyTemplate,
@@ -110,8 +113,115 @@ def inbox(user: User, filters: InboxFilters) -> QuerySet[Issue]:
     return issues.select_related("community", "category").order_by("-created", "-id")
 
 
-def status_counts(user: User, filters: InboxFilters) -> dict[str, int]:
-    """Counts per status for the same filters (but any status): one grouped query."""
+# A count the counters cannot answer stops here: "1,000+", with a link to count exactly.
+COUNT_CAP = 1000
+
+# The filters the counts per community and status answer; any other needs the issues.
+_COUNTER_FILTERS = frozenset({"status", "community", "street", "state"})
+
+
+@dataclass
+class StatusCounts:
+    """The inbox's counts per status for its filters (any status).
+
+    ``capped``: more than ``total`` issues match and the counts per status are unknown (a
+    bounded count stopped at the cap); ``exact`` says the figures are a full count.
+    """
+
+    by_status: dict[str, int]
+    total: int
+    capped: bool = False
+    exact: bool = True
+
+    def _totalled(self) -> StatusCounts:
+        self.total = sum(self.by_status.values())
+        return self
+
+
+INBOX_KEYS = ("-created", "-id")
+# How many of the newest issues (of the other filters) a search reads before it asks the
+# index instead: a word in one issue of fifty fills a page of 30 within them.
+SEARCH_WALK = 2000
+
+
+def inbox_page(user: User, filters: InboxFilters, *, cursor: str = "", size: int) -> Page:
+    """One page of the inbox after ``cursor``, newest first.
+
+    A search for a common word (电梯 is in one issue of nine) matches tens of thousands of
+    issues; the index lookup finds and sorts them all before the page can start. So on
+    PostgreSQL a search first walks the newest ``SEARCH_WALK`` issues the other filters
+    keep, checking the words on each: a common word fills the page there. Only when it does
+    not (a rare word, a narrow filter) does the index lookup run, which is fast for exactly
+    those. Both give the same rows: the walk covers a prefix of the order, so the first
+    ``size`` matches in it are the first ones overall.
+    """
+    walk = filters.q and not filters.mine and search.searchable(filters.q)
+    if walk and connection.vendor == "postgresql":
+        # The walk's end: the SEARCH_WALK-th newest issue the user sees after the cursor, as
+        # a literal date, so the planner sees how few rows the walk covers and reads them
+        # down the newest-first index. (Not of the other filters: a narrow one would put
+        # that issue far back; the index lookup serves a narrow filter better.)
+        edge = (
+            ordered_after(issues_visible_to(user), keys=INBOX_KEYS, cursor=cursor)
+            .values_list("created", flat=True)[SEARCH_WALK - 1 : SEARCH_WALK]
+            .first()
+        )
+        if edge is not None:
+            others = inbox(user, replace(filters, q=""))
+            walked = keyset_page(
+                others.filter(created__gte=edge).filter(search.substring(filters.q)),
+                keys=INBOX_KEYS, cursor=cursor, size=size,
+            )  # fmt: skip
+            if walked.next_cursor is not None:
+                return walked
+    return keyset_page(inbox(user, filters), keys=INBOX_KEYS, cursor=cursor, size=size)
+
+
+def status_counts(user: User, filters: InboxFilters, *, exact: bool = False) -> StatusCounts:
+    """Counts per status for the same filters (but any status), in one statement.
+
+    From the counts kept per community and status (``issues.rollup``) when the filters are
+    only those they answer; otherwise counted up to ``COUNT_CAP`` unless ``exact``, so a
+    common search or a wide date range does not read every visible issue.
+    """
+    if _answered_by_counters(user, filters):
+        return _kept_counts(user, filters)
+    if exact:
+        return StatusCounts(_grouped_counts(user, filters), 0)._totalled()
+    # Ids and statuses of at most COUNT_CAP + 1 matching issues, in no order: the scan
+    # stops there. (The pk keeps "mine"'s DISTINCT from folding issues of one status.)
+    rows = list(_filtered(user, filters).order_by().values_list("pk", "status")[: COUNT_CAP + 1])
+    if len(rows) > COUNT_CAP:
+        return StatusCounts({}, COUNT_CAP, capped=True, exact=False)
+    by_status: dict[str, int] = {}
+    for _pk, status in rows:
+        by_status[status] = by_status.get(status, 0) + 1
+    return StatusCounts(by_status, len(rows))
+
+
+def _answered_by_counters(user: User, filters: InboxFilters) -> bool:
+    asked = {name for name, value in vars(filters).items() if value and name != "extra"}
+    if asked - _COUNTER_FILTERS or filters.extra:
+        return False
+    # A department handler also sees matters of other communities escalated to them, a
+    # guest the matters of their meetings: neither is a whole community's count.
+    scope = scope_of(user)
+    return not scope.is_empty and not scope.department_ids
+
+
+def _kept_counts(user: User, filters: InboxFilters) -> StatusCounts:
+    rows = IssueCount.objects.filter(community__in=communities_visible_to(user), n__gt=0)
+    if filters.community:
+        rows = rows.filter(community_id=filters.community)
+    if filters.street:
+        rows = rows.filter(community__street_id=filters.street)
+    if filters.state == "open":
+        rows = rows.filter(status__in=Issue.OPEN_STATUSES)
+    summed = rows.order_by().values("status").annotate(total=Sum("n"))
+    return StatusCounts({row["status"]: row["total"] for row in summed}, 0)._totalled()
+
+
+def _grouped_counts(user: User, filters: InboxFilters) -> dict[str, int]:
     # distinct only for "mine", which joins assigned members (one issue, several rows):
     # COUNT(DISTINCT) sorts every row; COUNT(*) is answered from the issue_status index.
     counted = Count("pk", distinct=True) if filters.mine else Count("*")

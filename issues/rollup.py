@@ -19,11 +19,20 @@ the actions (bulk imports).
 
 Figures that depend on today (still open, overdue) and the follow-up reviews are not here:
 the dashboards read them live.
+
+``IssueCount`` holds how many issues each community has in each status: the inbox's counts
+per status add up a few of these rows instead of reading every visible issue. The same
+call (``issue_changed``) moves an issue from the count it leaves to the one it joins, with
+one ``INSERT … ON CONFLICT DO UPDATE SET n = n + …`` per row (concurrent writers add to the
+row rather than overwrite it; the issue's own row lock orders two changes of one issue).
+``repair_counts`` (nightly, and after bulk writes) compares them with a COUNT and fixes and
+logs any that were off.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import sys
 from array import array
@@ -40,10 +49,14 @@ from django.utils import timezone
 
 from common.periods import local_midnight
 from issues.figures import SECONDS_PER_DAY, days_between
-from issues.models import DepartmentMonth, Escalation, Issue, IssueMonth
+from issues.models import DepartmentMonth, Escalation, Issue, IssueCount, IssueMonth
+
+logger = logging.getLogger(__name__)
 
 # The fields of an issue the monthly figures read.
 ISSUE_FIELDS = frozenset({"community", "created", "category", "channel", "tier", "resolved_at"})
+# The fields of an issue the counts per community and status read.
+COUNT_FIELDS = frozenset({"community", "status"})
 
 
 # The durations are stored as 32-bit integers (68 years of seconds), little-endian: four
@@ -338,7 +351,8 @@ def _write(
 def issue_changed(issue: Issue, fields: Iterable[str] | None = None) -> None:
     """Keep the months of an issue just written exact; ``fields`` are those it saved (None:
     all of them, as for a new issue). Months it left (a reopen clears its resolution) are
-    refreshed as well as those it is in."""
+    refreshed as well as those it is in. Its count per community and status moves too."""
+    _count_changed(issue, fields)
     if fields is not None and not ISSUE_FIELDS.intersection(fields):
         return
     touched: dict[int, set[dt.date]] = defaultdict(set)
@@ -396,5 +410,86 @@ def rebuild_months(
 
 
 def rebuild(*, since: dt.date | None = None) -> int:
-    """Recompute the months of both kinds (see ``rebuild_months``); the months written."""
+    """Recompute the months of both kinds (see ``rebuild_months``) and repair the counts per
+    community and status; the months written."""
+    repair_counts()
     return sum(rebuild_months(kind, since=since) for kind in (ISSUES, DEPARTMENTS))
+
+
+# --- Counts per community and status ------------------------------------------------------
+
+
+def _count_changed(issue: Issue, fields: Iterable[str] | None) -> None:
+    """Move a just-written issue from the count it left to the one it joins (a new issue:
+    ``fields`` None and never read from the database, joins one)."""
+    if fields is not None and not COUNT_FIELDS.intersection(fields):
+        return
+    now = (issue.community_id, issue.status)
+    before = issue.stored_for_counts
+    if before is None and fields is not None:
+        # Saved from a partial read: where it was is unknown, so recount its community
+        # (and any other the issue could have come from: all of them, a rare path).
+        repair_counts(
+            community_ids=None if "community" in fields else [issue.community_id], log=False
+        )
+    elif before != now:
+        deltas: Counter = Counter({now: 1})
+        if before is not None:
+            deltas[before] -= 1
+        add_counts(deltas)
+    issue.stored_for_counts = now
+
+
+def add_counts(deltas: dict[tuple[int, str], int]) -> None:
+    """Add to the counts of these (community, status) pairs: one statement each, in key
+    order (two writers moving issues in opposite directions cannot deadlock)."""
+    table = IssueCount._meta.db_table
+    sql = (
+        f"INSERT INTO {table} (community_id, status, n) VALUES (%s, %s, %s) "
+        f"ON CONFLICT (community_id, status) DO UPDATE SET n = {table}.n + EXCLUDED.n"
+    )
+    with connection.cursor() as cursor:
+        for (community_id, status), delta in sorted(deltas.items()):
+            if delta:
+                cursor.execute(sql, [community_id, status, delta])
+
+
+def counted(issues: QuerySet | None = None) -> dict[tuple[int, str], int]:
+    """The counts per (community, status) read from the issues themselves (one query)."""
+    issues = Issue.objects.all() if issues is None else issues
+    rows = issues.order_by().values_list("community_id", "status").annotate(n=Count("*"))
+    return {(community_id, status): n for community_id, status, n in rows}
+
+
+def repair_counts(*, community_ids: Iterable[int] | None = None, log: bool = True) -> int:
+    """Compare the kept counts with a COUNT of the issues and fix those that differ (of
+    these communities, or all); the rows fixed, each logged as a warning when ``log``.
+
+    On PostgreSQL the counts' table is locked against writers for the comparison (an
+    action waits a moment, the time of one grouped count), so an action that committed
+    between the COUNT and the fix cannot be lost or counted twice.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {IssueCount._meta.db_table} IN EXCLUSIVE MODE")
+        issues, kept = Issue.objects.all(), IssueCount.objects.all()
+        if community_ids is not None:
+            ids = list(community_ids)
+            issues, kept = issues.filter(community_id__in=ids), kept.filter(community_id__in=ids)
+        actual = counted(issues)
+        stored = {(row.community_id, row.status): row.n for row in kept}
+        off = {
+            key: actual.get(key, 0) - stored.get(key, 0)
+            for key in actual.keys() | stored.keys()
+            if actual.get(key, 0) != stored.get(key, 0)
+        }
+        for community_id, status in sorted(off):
+            if log:
+                logger.warning(
+                    "issue count of community %s, status %s was %s, counted %s: fixed",
+                    community_id, status, stored.get((community_id, status), 0),
+                    actual.get((community_id, status), 0),
+                )  # fmt: skip
+        add_counts(off)
+    return len(off)

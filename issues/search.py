@@ -40,23 +40,37 @@ def document(*texts: str) -> str:
     return " ".join(dict.fromkeys(pair for text in texts for pair in bigrams(text)))
 
 
+def lookup_pairs(query: str) -> list[str]:
+    """The character pairs of a query's words of two or more characters: what the index can
+    look up. A one-character word has none (its character may stand inside any pair)."""
+    words = [word for word in _WORD.findall((query or "").lower()) if len(word) > 1]
+    return list(dict.fromkeys(pair for word in words for pair in bigrams(word)))
+
+
+def searchable(query: str) -> bool:
+    """Whether a query can be searched without reading every issue: it has at least one
+    word of two letters or digits. ("a", "%_", spaces: no.)"""
+    return bool(lookup_pairs(query))
+
+
 def matching(queryset: QuerySet, query: str) -> QuerySet:
     query = query.strip()
     if not query:
         return queryset
     if connection.vendor == "postgresql":
-        pairs = list(dict.fromkeys(bigrams(query)))
-        # A one-character word has no pair to look up; it falls back to the substring scan.
-        if pairs and all(len(word) > 1 for word in _WORD.findall(query.lower())):
-            # The index finds rows holding every pair; the substring check then keeps
-            # only those where the words stand as typed (漏水到楼上 ≠ its pairs scattered).
+        pairs = lookup_pairs(query)
+        if pairs:
+            # The index finds rows holding every pair of the longer words; the substring
+            # check then keeps only those where each word stands as typed (漏水到楼上 ≠ its
+            # pairs scattered; a one-character word is checked here only).
             return queryset.alias(search_pairs=pairs_of("search_bigrams")).filter(
-                Q(search_pairs__contains=pairs) & _substring(query)
+                Q(search_pairs__contains=pairs) & substring(query)
             )
-    return queryset.filter(_substring(query))
+    return queryset.filter(substring(query))
 
 
-def _substring(query: str) -> Q:
+def substring(query: str) -> Q:
+    """Each word of the query inside the title, the description or the place."""
     condition = Q()
     for word in query.split():
         condition &= (

@@ -237,6 +237,7 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
     """The issue page, with any form that failed shown again with what was typed."""
     user = request.user
     can_handle = permissions.may_handle_issue(user, issue)
+    assigned_members = list(issue.assigned_members.select_related("resident"))
     version = {"version": issue.version}
     forms = {}
     if can_handle:
@@ -245,7 +246,7 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
             "assign_form": AssignForm(
                 initial={
                     **version,
-                    "members": list(issue.assigned_members.all()),
+                    "members": assigned_members,
                     "staff": issue.assigned_staff,
                     "due_on": issue.due_on,
                 },
@@ -265,7 +266,6 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
         forms["comment_form"] = CommentForm(may_reply=may_reply)
         forms["photo_form"] = PhotoForm()
     forms.update(bound)
-    assigned_members = list(issue.assigned_members.select_related("resident"))
     is_task = bool(assigned_members) and issue.tier == Issue.Tier.COUNCIL
     context = {
         "issue": issue,
@@ -277,7 +277,11 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
         "task_pending": is_task
         and issue.is_open
         and issue.task_reports.filter(state=TaskReport.State.PENDING).exists(),
-        "escalation": issue.escalations.filter(state__in=Escalation.OPEN_STATES).first(),
+        # An escalation is open only while the street or a department has the matter (it
+        # is returned to the community or confirmed otherwise): no query for the others.
+        "escalation": issue.escalations.filter(state__in=Escalation.OPEN_STATES).first()
+        if issue.tier in (Issue.Tier.STREET, Issue.Tier.DEPARTMENT)
+        else None,
         "review": review,
         "transitions": lifecycle.available(issue) if can_handle else [],
         "can_handle": can_handle,

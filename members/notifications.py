@@ -37,6 +37,7 @@ from common import sms
 from common.queue import task_named
 from members import extensions
 from members.models import Notice, User
+from members.queries import forget_unread_count
 
 MAX_ATTEMPTS = 6
 # A write after a lost database connection: this many tries on a new connection, waiting
@@ -530,6 +531,7 @@ def notice_mark_opened(*, actor: User, notice: Notice) -> int:
     """The person opened the notice, from the inbox or from the link in its text or email:
     the inbox entry about the same thing (same key, in-app channel) is read now."""
     base = notice.key.rpartition(":")[0]
+    forget_unread_count(actor)
     return Notice.objects.filter(
         recipient=actor,
         channel=Notice.Channel.INAPP,
@@ -545,6 +547,7 @@ def mark_read(*, actor: User, notice_ids: Iterable[int] | None = None) -> int:
     )
     if notice_ids is not None:
         unread = unread.filter(pk__in=list(notice_ids))
+    forget_unread_count(actor)
     return unread.update(read_at=timezone.now())
 
 

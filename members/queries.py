@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
@@ -201,10 +212,40 @@ def notice_for(user: User, pk: int) -> Notice:
     return get_object_or_404(Notice.objects.filter(recipient=user), pk=pk)
 
 
+# The unread count read with the session's user (``members.backends``).
+UNREAD_AT_LOAD = "unread_at_load"
+
+
+def unread_subquery() -> Coalesce:
+    """The unread count of the user of the outer query, as an expression."""
+    unread = (
+        Notice.objects.filter(
+            recipient=OuterRef("pk"),
+            channel=Notice.Channel.INAPP,
+            status=Notice.Status.SENT,
+            read_at__isnull=True,
+        )
+        .order_by()
+        .values("recipient")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(unread, output_field=IntegerField()), 0)
+
+
 def unread_count(user: User) -> int:
     if not user.is_authenticated:
         return 0
+    loaded = getattr(user, UNREAD_AT_LOAD, None)  # (request.user is a lazy proxy)
+    if loaded is not None:
+        return loaded
     return inbox_of(user).filter(read_at__isnull=True).count()
+
+
+def forget_unread_count(user: User) -> None:
+    """After notices were marked read: the count read with the user is out of date."""
+    if getattr(user, UNREAD_AT_LOAD, None) is not None:
+        delattr(user, UNREAD_AT_LOAD)
 
 
 def units_of(community: Community) -> QuerySet[OutsideUnit]:

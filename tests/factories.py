@@ -50,7 +50,8 @@ def issue(community_: Community, *, actor=None, code: str = "other", **fields):
 
 def moved(issue, **fields):
     """Write an issue's columns around the actions (dated back, as an import would), then
-    refresh its months in the dashboards' roll-up as the actions do; the issue re-read."""
+    refresh its months in the dashboards' roll-up and its count per status as the actions
+    do; the issue re-read."""
     from issues import rollup
     from issues.models import Issue
 
@@ -58,6 +59,7 @@ def moved(issue, **fields):
     Issue.objects.filter(pk=issue.pk).update(**fields)
     after = Issue.objects.get(pk=issue.pk)
     after.stored_for_rollup = before.stored_for_rollup
+    after.stored_for_counts = before.stored_for_counts
     rollup.issue_changed(after)
     return after
 

@@ -327,7 +327,7 @@ def test_bad_month_falls_back_to_this_month(as_user, manan, manan_staff, value):
 
 
 # Session, user, scope, unread notices, councils or terms, their feed, the meetings.
-PAGE_QUERIES = {"manan_staff": 7, "manan_member": 7}
+PAGE_QUERIES = {"manan_staff": 6, "manan_member": 6}
 
 
 def _queries_for(client, month: str) -> int:

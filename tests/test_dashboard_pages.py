@@ -649,14 +649,14 @@ def count_queries(client, url: str, params: dict) -> int:
 @pytest.mark.parametrize(
     ("person", "page", "params", "pinned"),
     [
-        ("manan_staff", "community", QUARTER, 18),
-        ("manan_staff", "community", TWO_YEARS, 18),
-        ("manan_staff", "community", CUT_QUARTER, 20),
-        ("nanen_admin", "community", QUARTER, 18),
-        ("manan_member", "community", QUARTER, 19),
-        ("nanen_admin", "street", QUARTER, 19),
-        ("nanen_admin", "street", TWO_CUTS, 25),
-        ("nanen_admin", "street", {"period": "last_year", "sort": "-median"}, 19),
+        ("manan_staff", "community", QUARTER, 17),
+        ("manan_staff", "community", TWO_YEARS, 17),
+        ("manan_staff", "community", CUT_QUARTER, 19),
+        ("nanen_admin", "community", QUARTER, 17),
+        ("manan_member", "community", QUARTER, 18),
+        ("nanen_admin", "street", QUARTER, 18),
+        ("nanen_admin", "street", TWO_CUTS, 24),
+        ("nanen_admin", "street", {"period": "last_year", "sort": "-median"}, 18),
     ],
     ids=[
         "staff", "staff-24-months", "staff-cut-months", "admin", "leader", "street",

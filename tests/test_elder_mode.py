@@ -204,12 +204,12 @@ def test_the_tiles_cost_the_same_queries_for_few_and_many(
     url = reverse("meetings:member_home")
     # session, user, the header (roles, unread notices), terms, three counts, and whether
     # the member volunteers (the fifth tile)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         client.get(url)
     a_members_month(
         manan, xingfu, manan_staff, xingfu_staff, manan_member, manan_leader_term, extra=3
     )
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         page = client.get(url).content.decode()
     assert tile_counts(page)["tile-tasks"] == 5
 

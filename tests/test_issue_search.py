@@ -154,9 +154,9 @@ def test_status_counts_are_one_query_for_the_same_filters(
         counts = status_counts(manan_staff, InboxFilters(q="电梯", status="resolved"))
 
     # The status filter does not narrow the counts: they label the status tabs.
-    assert counts == {"resolved": 1, "in_progress": 1, "submitted": 1}
+    assert counts.by_status == {"resolved": 1, "in_progress": 1, "submitted": 1}
     with django_assert_num_queries(1):
-        assert status_counts(manan_staff, InboxFilters()) == {
+        assert status_counts(manan_staff, InboxFilters()).by_status == {
             "resolved": 1,
             "in_progress": 1,
             "submitted": 6,
@@ -174,8 +174,9 @@ def test_status_counts_count_each_issue_once_for_mine(
 
     filters = InboxFilters(mine=True)
     assert list(inbox(manan_staff, filters)) == [issue]
-    assert status_counts(manan_staff, filters) == {"submitted": 1}
-    assert status_counts(manan_member, filters) == {"submitted": 1}
+    assert status_counts(manan_staff, filters).by_status == {"submitted": 1}
+    assert status_counts(manan_member, filters).by_status == {"submitted": 1}
+    assert status_counts(manan_staff, filters, exact=True).by_status == {"submitted": 1}
 
 
 # --- PostgreSQL: the GIN index ------------------------------------------------------------

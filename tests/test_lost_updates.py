@@ -162,9 +162,9 @@ def test_a_save_and_a_stale_save_run_a_fixed_number_of_queries(
 # The refusal reads the record under its lock and draws the page again; nothing is written.
 QUERIES = {
     "resident saved": 13,
-    "resident refused": 10,
+    "resident refused": 9,
     "category saved": 11,
-    "category refused": 10,
+    "category refused": 9,
 }
 
 

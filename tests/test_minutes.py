@@ -674,11 +674,11 @@ def test_archive_query_count_is_pinned_for_1_and_many_meetings(
     one = count(client, url)
     for day in range(1, 30):
         with_minutes(manan, STARTS + dt.timedelta(days=day), manan_staff, manan_member)
-    # session, user, roles; council (scoped); the page of meetings with their
-    # latest and approved versions; unread notices.
-    with django_assert_num_queries(6):
+    # session, user with its unread notices, roles; council (scoped); the page of meetings
+    # with their latest and approved versions.
+    with django_assert_num_queries(5):
         client.get(url)
-    assert one == count(client, url) == 6
+    assert one == count(client, url) == 5
 
 
 def test_minutes_page_query_count_is_pinned_for_1_and_many_versions(
@@ -695,12 +695,12 @@ def test_minutes_page_query_count_is_pinned_for_1_and_many_versions(
     for _ in range(6):
         minutes_actions.minutes_approve(minutes=latest, actor=manan_member)
         latest = minutes_actions.minutes_correct(minutes=latest, actor=manan_staff, reason="更正")
-    # session, user, roles; meeting or version (scoped); the versions with their
-    # people; whether the reader leads the council; unread notices.
+    # session, user with its unread notices, roles; meeting or version (scoped); the
+    # versions with their people; whether the reader leads the council.
     for url in urls:
-        with django_assert_num_queries(7):
+        with django_assert_num_queries(6):
             client.get(url)
-    assert few == [count(client, url) for url in urls] == [7, 7]
+    assert few == [count(client, url) for url in urls] == [6, 6]
 
 
 def test_latest_for_is_one_query(approved, manan_staff, django_assert_num_queries):

@@ -190,7 +190,7 @@ def test_the_edit_and_confirmation_pages_run_a_fixed_number_of_queries(
         factories.role(account, Role.Kind.COMMUNITY_STAFF, community=manan)
     # edit: session, user, roles; version (scoped); members; staff; unread notices.
     # approve: session, user, roles; version (scoped); whether the reader leads; notices.
-    assert few == (count(staff, edit), count(leader, approve)) == (7, 6)
+    assert few == (count(staff, edit), count(leader, approve)) == (6, 5)
 
 
 # --- The PDF -----------------------------------------------------------------------------

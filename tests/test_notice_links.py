@@ -419,7 +419,7 @@ def test_the_notices_page_runs_the_same_queries_for_3_and_30_notices(
                 key=f"q{count}-{i}:inapp", context=context_for(target, things),
             )  # fmt: skip
         # Session, user, roles, unread count, the page of notices.
-        with django_assert_num_queries(5):
+        with django_assert_num_queries(4):
             page = client.get(reverse("members:notices"))
         assert page.content.decode().count('href="/n/') == count
 

@@ -16,10 +16,10 @@ from issues.models import Category
 from members.models import Council
 from tests import factories
 
-# session, user, roles, unread count, then each page's own (see the test at the end); the
+# session, user with its unread count, roles, then each page's own (see the test at the end); the
 # issue page reads the street's reply templates once for those who may reply, and the
 # volunteer work done for the matter.
-PINNED_CATEGORIES, PINNED_DETAIL = 6, 13
+PINNED_CATEGORIES, PINNED_DETAIL = 5, 10
 
 
 def resolved(community, actor, *, code: str = "other"):
@@ -127,8 +127,8 @@ def test_outsiders_get_404_and_nothing_changes(as_user, manan, xingfu_staff, oth
 
 def test_settings_page_query_count(as_user, manan, manan_staff, django_assert_num_queries):
     client = as_user(manan_staff)
-    # session, user, roles, unread count; community, council
-    with django_assert_num_queries(6):
+    # session, user with its unread count, roles; community, council
+    with django_assert_num_queries(5):
         assert client.get(reverse("members:council_settings", args=[manan.pk])).status_code == 200
 
 

@@ -287,12 +287,12 @@ def count_queries(client, url: str, **extra) -> int:
 # (counts, medians); the htmx partial of the resident rows adds none. A member's own page
 # also asks whether they volunteer (one query).
 PAGES = [
-    ("manan_staff", "members:residents", "manan", {}, 8),
-    ("manan_staff", "members:residents", "manan", {"HTTP_HX_REQUEST": "true"}, 6),
-    ("manan_staff", "members:council", "manan", {}, 9),
-    ("manan_member", "members:council", "manan", {}, 9),
-    ("nanen_admin", "members:street", "nanen", {}, 8),
-    ("manan_member", "members:me", None, {}, 8),
+    ("manan_staff", "members:residents", "manan", {}, 7),
+    ("manan_staff", "members:residents", "manan", {"HTTP_HX_REQUEST": "true"}, 5),
+    ("manan_staff", "members:council", "manan", {}, 8),
+    ("manan_member", "members:council", "manan", {}, 8),
+    ("nanen_admin", "members:street", "nanen", {}, 7),
+    ("manan_member", "members:me", None, {}, 7),
 ]
 
 

@@ -322,7 +322,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client, manan):
 
 # --- Queries -------------------------------------------------------------------------------
 
-LIST_QUERIES = 7
+LIST_QUERIES = 6
 
 
 @pytest.mark.parametrize("count", [1, 5])

@@ -189,15 +189,15 @@ def test_report_page_and_search_query_counts(
     search = reverse("issues:resident_picker", args=[manan.pk])
     for i in range(3):
         factories.resident(manan, f"王{i}")
-    # session, user, roles, unread count; community, categories, the channel last used
-    with django_assert_num_queries(7):
-        client.get(url)
-    # session, user, roles, unread count; community; residents matching
+    # session, user with its unread count, roles; community, categories, the channel last used
     with django_assert_num_queries(6):
+        client.get(url)
+    # session, user with its unread count, roles; community; residents matching
+    with django_assert_num_queries(5):
         client.get(search, {"reporter_q": "王"}, HTTP_HX_REQUEST="true")
     for i in range(40):
         factories.resident(manan, f"王{i + 3}")
-    with django_assert_num_queries(7):
-        client.get(url)
     with django_assert_num_queries(6):
+        client.get(url)
+    with django_assert_num_queries(5):
         client.get(search, {"reporter_q": "王"}, HTTP_HX_REQUEST="true")

@@ -183,12 +183,12 @@ def test_the_review_runs_the_same_queries_for_3_and_30_teams(
     for index in range(count):
         build.team(nanen, f"队{index:02d}", leader=build.cadre(f"lead{index}"), admin=nanen_admin)
     client = as_user(nanen_admin)
-    # session, user, roles, unread count; the street; the thresholds; the rounds; the teams
+    # session, user with its unread count, roles; the street; the thresholds; the rounds; the teams
     # with their figures; the days to resolution.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         assert client.get(reverse("visits:review", args=[nanen.pk])).status_code == 200
     # Four quarters and the year, each: rounds, teams, days; the thresholds once.
-    with django_assert_num_queries(5 + 1 + 5 * 3):
+    with django_assert_num_queries(4 + 1 + 5 * 3):
         assert client.get(reverse("visits:review_year", args=[nanen.pk])).status_code == 200
 
 

@@ -137,8 +137,8 @@ def test_the_edit_page_runs_a_fixed_number_of_queries(as_user, team, nanen, nane
         teams.building_set(actor=nanen_admin, team=team, community=community, lane="",
                            building=f"{i}栋", flats=10 + i)  # fmt: skip
     admin = as_user(nanen_admin)
-    # session, user, roles, unread count; memberships; the team; members, pairings, history;
+    # session, user with its unread count, roles; memberships; the team; members, pairings, history;
     # the candidates and the departments of the member form; the communities; the known
     # buildings and the building form's communities.
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13):
         assert admin.get(reverse("visits:team_edit", args=[team.pk])).status_code == 200

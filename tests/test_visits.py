@@ -426,15 +426,15 @@ def test_team_and_street_pages_run_a_fixed_number_of_queries(
         visiting.visit_record(actor=leader, team=manan_team, resident=target.resident,
                               kind="concentrated", visited_on=dt.date(2026, 10, 9),
                               visitors=[], today=dt.date(2026, 11, 18))  # fmt: skip
-    # session, user, roles, unread count; team memberships; the team; the round with the
-    # team's progress; the page of households; members, pairings (now and before), visits,
-    # the matters to revisit, the visits residents asked for.
+    # session, user with its unread count, roles; team memberships; the team; the round with
+    # the team's progress; the page of households; members, pairings (now and before),
+    # visits, the matters to revisit, the visits residents asked for.
     member, admin = as_user(leader), as_user(nanen_admin)
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(12):
         assert member.get(reverse("visits:team", args=[manan_team.pk])).status_code == 200
-    # session, user, roles, unread count; the street; the round; the admin's own teams;
-    # the teams with their progress.
-    with django_assert_num_queries(8):
+    # session, user with its unread count, roles; the street; the round; the admin's own
+    # teams; the teams with their progress.
+    with django_assert_num_queries(7):
         assert admin.get(reverse("visits:street", args=[nanen.pk])).status_code == 200
 
 
