@@ -462,7 +462,7 @@ def test_meeting_page_query_count_does_not_grow_per_joined_council(
 
     # The same as a meeting of one council (test_meetings pins it): the councils at the
     # meeting come in one query, their members in one.
-    assert one == four == 14
+    assert one == four == 13
 
 
 def test_units_of_a_joined_community_can_be_invited_and_others_not(
