@@ -66,9 +66,10 @@
     });
   }
 
-  // ECharts is most of the page's script (700 KB): the tables hold the same numbers, so the
-  // page is painted and usable without it. It is fetched only once the page has loaded and
-  // a chart comes near the screen, then every chart is drawn.
+  // ECharts is most of the page's script (550 KB, see static/vendor/echarts-6.1.0/BUILD.md).
+  // The tables hold the same numbers, so the page is painted and usable without it: it is
+  // fetched only once the page has loaded and a chart comes near the screen, then every
+  // chart is drawn.
   var self = document.currentScript;
   var ECHARTS_SRC = self ? self.getAttribute("data-echarts") : null;
   var waiting = null;

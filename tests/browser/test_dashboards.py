@@ -1,6 +1,6 @@
 """The community and street dashboards in a browser, on a phone and at a desk.
 
-The charts are drawn by ``static/js/dashboard.js`` with the vendored ECharts (fetched only
+The charts are drawn by ``static/js/dashboard.js`` with the vendored ECharts build (fetched only
 after the page has loaded, once a chart comes near the screen), under the
 site's Content-Security-Policy (a violation is a console error, and fails the test). The
 period select and the comparison's column headers fetch the figures again with htmx and
