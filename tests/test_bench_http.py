@@ -77,3 +77,15 @@ def test_bench_http_serves_every_page_and_the_floor_to_concurrent_clients():
 
 def test_the_floor_view_is_not_in_the_apps_urls(client):
     assert client.get(FLOOR_PATH, secure=True).status_code == 404
+
+
+def test_the_command_starts_from_a_shell():
+    """The module sets Django up itself: nothing imports the app before main() does."""
+    import subprocess
+    import sys
+
+    ran = subprocess.run(
+        [sys.executable, "-m", "bench.http", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "--clients" in ran.stdout
