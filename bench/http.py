@@ -6,10 +6,12 @@ workers on a free loopback port, with one addition only the benchmark's gunicorn
 returns the newest 50 issues of the same table (``ORDER BY created DESC, id DESC LIMIT
 50``) through a minimal template, in one query. ``--clients`` threads then ask, all at
 once, for the inbox's first page, a deep page by cursor, ``q=电梯``, ``q=化粪池``, a filtered
-inbox and an issue page, each followed by the floor, ``--repeat`` times after
-``--warmup`` untimed rounds. It prints, for every page and the floor: requests, req/s,
-p50/p95/max, statements per request, size, and the page's req/s as a share of the
-floor's in the same run, with the load average before and after. See bench/README.md.
+inbox and an issue page, in phases: all clients ask for one page (``--repeat`` requests
+each), then all for the floor, then the next page, and so on for ``--rounds`` rounds,
+after ``--warmup`` untimed requests of every URL. It prints, for every page and the
+floor: requests, req/s (requests ÷ seconds of its phases), p50/p95/max, statements per
+request, size, and the page's req/s as a share of the floor's in the same run, with the
+load average before and after. See bench/README.md.
 
 It measures the data set ``python -m bench`` wrote (run that first).
 """
@@ -63,6 +65,7 @@ class Report:
     rows: list[Row]
     clients: int
     workers: int
+    rounds: int
     repeat: int
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float]
@@ -122,44 +125,129 @@ def pages(out: Out = say) -> tuple[list, dict[str, str], int]:
     return chosen, labels, floor_statements
 
 
-def run(
-    *, clients: int = 8, workers: int = 2, repeat: int = 20, warmup: int = 2, out: Out = say
-) -> Report:
-    from bench import measure
+@dataclass
+class Phase:
+    name: str  # a page's key, or FLOOR
+    path: str
+    cookie: str
+    count: int  # requests each client makes in the phase
+    timed: bool
+
+
+def plan(chosen: list, *, rounds: int, repeat: int, warmup: int) -> list[Phase]:
+    """Untimed phases first (each URL ``warmup`` times), then ``rounds`` rounds of each page
+    followed by the floor: the floor is measured between the pages, under the same load."""
     from bench.http_urls import FLOOR_PATH
-    from bench.rounds import time_pages
+
+    phases = []
+    for page in chosen if warmup else []:
+        phases.append(Phase(page.name, page.path, page.cookie, warmup, False))
+    if warmup:
+        phases.append(Phase(FLOOR, FLOOR_PATH, "", warmup, False))
+    for _ in range(rounds):
+        for page in chosen:
+            phases.append(Phase(page.name, page.path, page.cookie, repeat, True))
+            phases.append(Phase(FLOOR, FLOOR_PATH, "", repeat, True))
+    return phases
+
+
+def _client(port: int, phases: list[Phase], start) -> list[list[tuple[float, int]]]:
+    """One client: at each phase's start (all clients at once), ``count`` requests of that
+    URL, each on a new connection. Returns [(ms, bytes)] per phase."""
+    from bench.meetings import _get
+
+    seen: list[list[tuple[float, int]]] = []
+    try:
+        for phase in phases:
+            start.wait(timeout=900)
+            seen.append([])
+            for _ in range(phase.count):
+                took, status, size = _get(port, phase.path, phase.cookie)
+                if status != 200:
+                    raise RuntimeError(f"{phase.path}: HTTP {status} from gunicorn")
+                seen[-1].append((took, size))
+        start.wait(timeout=900)  # the last phase ends when every client is done
+    except BaseException:
+        start.abort()  # the other clients stop waiting for this one
+        raise
+    return seen
+
+
+def drive(
+    chosen: list, *, clients: int, workers: int, rounds: int, repeat: int, warmup: int,
+    out: Out = say,
+) -> dict[str, tuple[list[tuple[float, int]], float]]:  # fmt: skip
+    """Every phase over HTTP from gunicorn, ``clients`` threads at once. Returns, per URL,
+    its timed (ms, bytes) and the seconds its timed phases lasted (from the moment all
+    clients were released to the moment the last one finished)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    from bench.meetings import Gunicorn
+
+    phases = plan(chosen, rounds=rounds, repeat=repeat, warmup=warmup)
+    marks: list[float] = []
+    start = threading.Barrier(clients, action=lambda: marks.append(time.perf_counter()))
+    connections.close_all()
+    with Gunicorn(workers=workers, settings_module="bench.http_settings") as server:
+        out(f"gunicorn on {server.bind}, {workers} sync workers; {clients} clients at once, "
+            f"{len(phases)} phases …")  # fmt: skip
+        with ThreadPoolExecutor(clients) as pool:
+            futures = [pool.submit(_client, server.port, phases, start) for _ in range(clients)]
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        # The client that failed first, not those it released from the barrier.
+        errors.sort(key=lambda error: isinstance(error, threading.BrokenBarrierError))
+        if errors:
+            raise errors[0]
+        runs = [future.result() for future in futures]
+    found: dict[str, tuple[list[tuple[float, int]], float]] = {}
+    for index, phase in enumerate(phases):
+        if not phase.timed:
+            continue
+        timings, seconds = found.get(phase.name, ([], 0.0))
+        timings = timings + [t for run in runs for t in run[index]]
+        found[phase.name] = (timings, seconds + marks[index + 1] - marks[index])
+    return found
+
+
+def run(
+    *, clients: int = 8, workers: int = 2, rounds: int = 2, repeat: int = 3, warmup: int = 1,
+    out: Out = say,
+) -> Report:  # fmt: skip
+    from bench import measure
+    from bench.meetings import _served
 
     load_before = os.getloadavg()
     context = [*measure.database(), measure.dataset()]
     chosen, labels, floor_statements = pages(out)
-    out(f"Asking gunicorn ({workers} sync workers) with {clients} clients at once, each page "
-        f"then the floor, {repeat} times after {warmup} untimed rounds …")  # fmt: skip
     started = time.perf_counter()
-    served = time_pages(
-        chosen, clients=clients, repeat=repeat, workers=workers, warmup=warmup, out=out,
-        floor=(FLOOR, FLOOR_PATH), floor_after_each=True, settings_module="bench.http_settings",
-    )  # fmt: skip
+    found = drive(chosen, clients=clients, workers=workers, rounds=rounds, repeat=repeat,
+                  warmup=warmup, out=out)  # fmt: skip
     seconds = time.perf_counter() - started
     load_after = os.getloadavg()
     statements = {page.name: page.queries for page in chosen} | {FLOOR: floor_statements}
     rows = []
-    for figures in served:
+    for name in [page.name for page in chosen] + [FLOOR]:
+        timings, busy = found[name]
+        figures = _served(name, timings)
         rows.append(
             Row(
-                name=figures.name,
-                label=labels.get(figures.name, "floor: the 50 newest issues, one query"),
+                name=name,
+                label=labels.get(name, "floor: the 50 newest issues, one query"),
                 requests=figures.requests,
-                req_s=clients * 1000 / figures.mean if figures.mean else 0.0,
+                req_s=figures.requests / busy if busy else 0.0,
                 p50=figures.p50,
                 p95=figures.p95,
                 max=figures.max,
-                statements=statements[figures.name],
+                statements=statements[name],
                 kb=figures.bytes / 1024,
-                target=PAGES.get(figures.name),
+                target=PAGES.get(name),
             )
         )
     return Report(
-        rows=rows, clients=clients, workers=workers, repeat=repeat,
+        rows=rows, clients=clients, workers=workers, rounds=rounds, repeat=repeat,
         load_before=load_before, load_after=load_after, seconds=seconds, context=context,
     )  # fmt: skip
 
@@ -189,7 +277,8 @@ def report(result: Report) -> str:
 
     lines = [
         f"bench.http: {result.clients} clients, gunicorn {result.workers} sync workers, "
-        f"{result.repeat} timed requests per client and page, {result.seconds:.0f} s",
+        f"{result.rounds} rounds of {result.repeat} requests per client for each page and "
+        f"the floor after it; {result.seconds:.0f} s",
         *result.context,
         "",
         line(HEADER),
@@ -198,9 +287,9 @@ def report(result: Report) -> str:
         "",
         *(f"{row.name:<{widths[0]}}  {row.label}" for row in result.rows),
         "",
-        "req_s = clients ÷ mean seconds per request of that URL (the rate gunicorn keeps up "
-        "with while every client asks for it); of_floor = the page's req_s ÷ the floor's, "
-        "both from this run.",
+        "req_s = requests ÷ seconds of that URL's phases (all clients asking for it alone, "
+        "at once); of_floor = the page's req_s ÷ the floor's, whose phases alternate with "
+        "the pages' in this run.",
         "load average before {:.2f} {:.2f} {:.2f}, after {:.2f} {:.2f} {:.2f}".format(
             *result.load_before, *result.load_after
         ),
@@ -213,8 +302,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.http", description=__doc__)
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (8)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
-    parser.add_argument("--repeat", type=int, default=20, help="timed requests per page (20)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed rounds first (2)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds over the pages (2)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="requests per client in each phase (3)")  # fmt: skip
+    parser.add_argument("--warmup", type=int, default=1,
+                        help="untimed requests per client and URL first (1)")  # fmt: skip
     parser.add_argument("--no-migrate", action="store_true", help="do not run migrate first")
     args = parser.parse_args(argv)
     setup_django(migrate=not args.no_migrate)
@@ -223,8 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     if not generate.bench_issue_count():
         print("bench.http: no benchmark data here; run `python -m bench` first", file=sys.stderr)
         return 2
-    result = run(clients=args.clients, workers=args.workers, repeat=args.repeat,
-                 warmup=args.warmup)  # fmt: skip
+    result = run(clients=args.clients, workers=args.workers, rounds=args.rounds,
+                 repeat=args.repeat, warmup=args.warmup)  # fmt: skip
     say(report(result))
     return 0
 

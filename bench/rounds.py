@@ -206,23 +206,13 @@ def pages_data(*, in_process: int = 0, out: Out = say) -> list[Page]:
     return pages
 
 
-def _client(
-    port: int, pages: list[Page], repeat: int, warmup: int, start,
-    floor: tuple[str, str] = ("health", "/health/"), floor_after_each: bool = False,
-) -> dict[str, list]:  # fmt: skip
-    """One client: each page, then the floor view, in turn, ``repeat`` times after ``warmup``
-    (the floor after every page when ``floor_after_each``, else once a round)."""
+def _client(port: int, pages: list[Page], repeat: int, warmup: int, start) -> dict[str, list]:
+    """One client: each page, then /health/, in turn, ``repeat`` times after ``warmup``."""
     from bench.meetings import _get
 
-    floor_name, floor_path = floor
-    seen: dict[str, list] = {page.name: [] for page in pages} | {floor_name: []}
-    asks = []
-    for page in pages:
-        asks.append((page.name, page.path, page.cookie))
-        if floor_after_each:
-            asks.append((floor_name, floor_path, ""))
-    if not floor_after_each:
-        asks.append((floor_name, floor_path, ""))
+    seen: dict[str, list] = {page.name: [] for page in pages} | {"health": []}
+    asks = [(page.name, page.path, page.cookie) for page in pages]
+    asks.append(("health", "/health/", ""))
     try:
         for number in range(-warmup, repeat):
             if number == 0:
@@ -241,11 +231,9 @@ def _client(
 
 def time_pages(
     pages: list[Page], *, clients: int, repeat: int, workers: int, warmup: int = 3,
-    out: Out = say, floor: tuple[str, str] = ("health", "/health/"),
-    floor_after_each: bool = False, settings_module: str = "",
+    out: Out = say,
 ) -> list:  # fmt: skip
-    """Each page and the floor view (``/health/`` unless told) over HTTP from gunicorn,
-    ``clients`` threads at once; the floor's figures come last."""
+    """Each page and /health/ over HTTP from gunicorn, ``clients`` threads at once."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
@@ -255,14 +243,11 @@ def time_pages(
 
     connections.close_all()
     out(f"Starting gunicorn with {workers} sync workers; {clients} clients, {repeat} each …")
-    with Gunicorn(workers=workers, settings_module=settings_module) as server:
-        out(f"gunicorn on {server.bind}")
+    with Gunicorn(workers=workers) as server:
         start = threading.Barrier(clients)
         with ThreadPoolExecutor(clients) as pool:
             futures = [
-                pool.submit(
-                    _client, server.port, pages, repeat, warmup, start, floor, floor_after_each
-                )
+                pool.submit(_client, server.port, pages, repeat, warmup, start)
                 for _ in range(clients)
             ]
         errors = [f.exception() for f in futures if f.exception() is not None]
@@ -270,7 +255,7 @@ def time_pages(
         if errors:
             raise errors[0]
         runs = [future.result() for future in futures]
-    names = [page.name for page in pages] + [floor[0]]
+    names = [page.name for page in pages] + ["health"]
     return [_served(name, [t for run in runs for t in run[name]]) for name in names]
 
 

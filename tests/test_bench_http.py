@@ -45,14 +45,14 @@ def test_bench_http_serves_every_page_and_the_floor_to_concurrent_clients():
     assert Issue.objects.count() == 60
 
     lines: list[str] = []
-    result = bench_http.run(clients=2, workers=2, repeat=2, warmup=1, out=lines.append)
+    result = bench_http.run(clients=2, workers=2, rounds=1, repeat=2, warmup=1, out=lines.append)
     text = bench_http.report(result)
     rows = table(text)
 
     assert list(rows) == [*bench_http.PAGES, bench_http.FLOOR]
     for name, row in rows.items():
-        # Every request answered 200 (run() stops on any other status), each client asked
-        # for every page and for the floor after each of them.
+        # Every request answered 200 (run() stops on any other status): 2 clients asked
+        # twice for every page, and twice for the floor after each page.
         expected = 2 * 2 * (len(bench_http.PAGES) if name == bench_http.FLOOR else 1)
         assert int(row["requests"]) == expected, name
         assert float(row["req_s"]) > 0, name
