@@ -552,6 +552,7 @@ class Served:
     p95: float
     max: float
     bytes: int
+    mean: float = 0.0  # ms
 
 
 @dataclass
@@ -615,8 +616,10 @@ class Gunicorn:
     """``gunicorn deliberation.wsgi:application`` on a free local port, with this process's
     settings, environment and database; stopped (workers and all) on leaving."""
 
-    def __init__(self, *, workers: int) -> None:
+    def __init__(self, *, workers: int, settings_module: str = "") -> None:
         self.workers = workers
+        # A bench-only settings module layered on this process's (see bench/http_settings.py).
+        self.settings_module = settings_module
         self.port = _free_port()
         self.bind = f"127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -626,6 +629,9 @@ class Gunicorn:
 
         env = dict(os.environ)
         env["DJANGO_SETTINGS_MODULE"] = settings.SETTINGS_MODULE
+        if self.settings_module:
+            env["YISHI_BENCH_BASE_SETTINGS"] = settings.SETTINGS_MODULE
+            env["DJANGO_SETTINGS_MODULE"] = self.settings_module
         env["DATABASE_URL"] = database_url()
         # The session cookie's user is checked against a hash keyed by SECRET_KEY.
         env["SECRET_KEY"] = settings.SECRET_KEY
@@ -703,7 +709,7 @@ def _served(name: str, timings: list[tuple[float, int]]) -> Served:
     walls = [took for took, _size in timings]
     return Served(
         name=name, requests=len(walls), p50=percentile(walls, 0.5), p95=percentile(walls, 0.95),
-        max=max(walls), bytes=max(size for _took, size in timings),
+        max=max(walls), bytes=max(size for _took, size in timings), mean=sum(walls) / len(walls),
     )  # fmt: skip
 
 

@@ -250,6 +250,20 @@ def test_collected_and_resolved_per_month_in_local_time(manan, quarter):
     assert found.chart_data()["resolved"] == [1, 1, 1]
 
 
+def test_open_and_overdue_are_counted_from_the_open_issues_index_alone(manan, quarter):
+    """The count reads only columns of the partial index issue_open_period (its WHERE holds
+    the open statuses): an index-only scan, not a visit to every open issue's row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        found = figures_of(manan)
+    [statement] = [q["sql"] for q in captured.captured_queries if '"late"' in q["sql"]]
+    counted = statement.split(" FROM ")[0]
+    assert '"status"' not in counted, counted
+    assert (found.totals.still_open, found.totals.overdue) == (2, 1)
+
+
 def test_each_month_links_to_its_own_days_of_the_inbox(manan, quarter):
     found = figures_of(manan, period=Period(dt.date(2025, 1, 15), dt.date(2025, 3, 10)))
 

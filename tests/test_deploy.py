@@ -1043,6 +1043,99 @@ def test_nginx_accepts_the_proxy_config(tmp_path):
     assert nginx_problems(broken, tmp_path).returncode != 0
 
 
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def fetch(url: str, **headers: str) -> tuple[int, object, bytes]:
+    """One GET, redirects not followed, the body as sent (urllib does not decompress)."""
+    import ssl
+
+    opener = urllib.request.build_opener(
+        NoRedirects, urllib.request.HTTPSHandler(context=ssl._create_unverified_context())
+    )
+    request = urllib.request.Request(url, headers={"Host": "localhost", **headers})
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.headers, refused.read()
+
+
+@pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx is installed by .ci/run")
+def test_a_signed_in_html_page_comes_through_the_proxy_compressed(
+    tmp_path, background, live_server, manan_staff
+):
+    """deploy/nginx.conf in front of the app (the live test server): a staff member's inbox,
+    HTML with a CSRF token and personal data, is sent gzip-compressed, with ``Vary:
+    Accept-Encoding`` for caches. The app itself leaves compression to the proxy."""
+    import gzip
+
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client()
+    client.force_login(manan_staff)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    app = urllib.parse.urlsplit(live_server.url)
+    https_port, http_port = free_port(), free_port()
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    # Where an unprivileged nginx may write: its temporary files and its log, in tmp_path.
+    writable = "".join(
+        f"\n    {kind}_temp_path {temp}/{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    config = nginx_test_config(
+        tmp_path,
+        **{
+            "server 127.0.0.1:8000;": f"server {app.hostname}:{app.port};",
+            "listen 80;": f"listen 127.0.0.1:{http_port};",
+            "listen [::]:80;": "",
+            "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
+            "listen [::]:443 ssl http2;": "",
+            "sendfile on;": f"sendfile on;\n    access_log {tmp_path}/access.log;{writable}",
+        },
+    )
+    proxy = background.start(
+        "nginx",
+        [NGINX, "-c", str(config), "-e", str(tmp_path / "error.log"), "-g", "daemon off;"],
+        dict(os.environ),
+    )
+
+    def listening() -> bool:
+        assert proxy.poll() is None, background.log("nginx") + (tmp_path / "error.log").read_text()
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", https_port)) == 0
+
+    wait_until(listening, 30, "nginx", lambda: background.log("nginx"))
+    inbox = reverse("issues:inbox")
+
+    status, headers, body = fetch(
+        f"https://127.0.0.1:{https_port}{inbox}", Cookie=cookie, **{"Accept-Encoding": "gzip"}
+    )
+    assert status == 200, body[:500]  # the inbox itself, not a redirect to the login page
+    assert headers["Content-Type"].startswith("text/html")
+    assert headers["Content-Encoding"] == "gzip"
+    assert "accept-encoding" in headers["Vary"].lower()
+    page = gzip.decompress(body).decode()
+    assert "csrfmiddlewaretoken" in page or "X-CSRFToken" in page
+    assert "</html>" in page and len(body) < len(page.encode()) / 2
+
+    # A client that does not accept gzip gets the page as it is.
+    status, headers, plain = fetch(f"https://127.0.0.1:{https_port}{inbox}", Cookie=cookie)
+    assert status == 200 and headers["Content-Encoding"] is None
+    # (The same page, but for the CSRF token: Django masks it afresh on every response.)
+    assert plain.decode().endswith(page[-100:]) and len(plain) > len(body)
+
+    # The app's own answer is not compressed: the proxy does it (see deploy/nginx.conf).
+    status, headers, _direct = fetch(
+        f"{live_server.url}{inbox}", Cookie=cookie, **{"Accept-Encoding": "gzip"}
+    )
+    assert status == 200 and headers["Content-Encoding"] is None
+
+
 def nginx_directives(text: str) -> list[str]:
     lines = (line.split("#")[0].strip() for line in text.splitlines())
     return [" ".join(line.split()) for line in lines if line]

@@ -66,9 +66,52 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", draw);
+  // ECharts is most of the page's script (550 KB, see static/vendor/echarts-6.1.0/BUILD.md).
+  // The tables hold the same numbers, so the page is painted and usable without it: it is
+  // fetched only once the page has loaded and a chart comes near the screen, then every
+  // chart is drawn.
+  var self = document.currentScript;
+  var ECHARTS_SRC = self ? self.getAttribute("data-echarts") : null;
+  var waiting = null;
+  var observer = null;
+
+  function withECharts(then) {
+    if (window.echarts) { then(); return; }
+    if (waiting) { waiting.push(then); return; }
+    waiting = [then];
+    var script = document.createElement("script");
+    script.src = ECHARTS_SRC;
+    script.onload = function () {
+      var callbacks = waiting;
+      waiting = null;
+      callbacks.forEach(function (callback) { callback(); });
+    };
+    document.head.appendChild(script);
+  }
+
+  function drawWhenSeen() {
+    if (observer) { observer.disconnect(); observer = null; }
+    if (!document.getElementById("dashboard-data")) { return; }
+    if (window.echarts) { draw(); return; }
+    var elements = document.querySelectorAll(".chart[data-chart]");
+    if (!elements.length || !ECHARTS_SRC) { return; }
+    if (!("IntersectionObserver" in window)) { withECharts(draw); return; }
+    observer = new IntersectionObserver(function (entries) {
+      if (!entries.some(function (entry) { return entry.isIntersecting; })) { return; }
+      observer.disconnect();
+      observer = null;
+      withECharts(draw);
+    }, { rootMargin: "0px 0px 200px 0px" });
+    elements.forEach(function (element) { observer.observe(element); });
+  }
+
+  if (document.readyState === "complete") {
+    drawWhenSeen();
+  } else {
+    window.addEventListener("load", drawWhenSeen);
+  }
   document.addEventListener("htmx:afterSettle", function (event) {
-    if (event.target && event.target.id === "figures") { draw(); }
+    if (event.target && event.target.id === "figures") { drawWhenSeen(); }
   });
   window.addEventListener("resize", function () {
     charts.forEach(function (chart) { chart.resize(); });

@@ -1,6 +1,7 @@
 """The community and street dashboards in a browser, on a phone and at a desk.
 
-The charts are drawn by ``static/js/dashboard.js`` with the vendored ECharts, under the
+The charts are drawn by ``static/js/dashboard.js`` with the vendored ECharts build (fetched only
+after the page has loaded, once a chart comes near the screen), under the
 site's Content-Security-Policy (a violation is a console error, and fails the test). The
 period select and the comparison's column headers fetch the figures again with htmx and
 push the address. A period report is asked for on the page and built by a real Celery
@@ -92,6 +93,8 @@ def chart_drawn(page, name: str = "months") -> bool:
 
 
 def expect_chart(page, name: str = "months") -> None:
+    # The chart code is fetched once a chart comes near the screen, as a reader scrolls.
+    page.locator(f"#figures .chart[data-chart={name}]").scroll_into_view_if_needed()
     expect(page.locator(f"#figures .chart[data-chart={name}] canvas")).to_have_count(1)
     page.wait_for_function(
         """name => {
@@ -272,6 +275,51 @@ def sort_by_collected(page, width: int, sort: str) -> None:
     assert answered.value.request.headers.get("hx-request") == "true"
     expect(page).to_have_url(re.compile(rf"[?&]sort={re.escape(sort)}(&|$)"))
     expect(page.locator("#figures[data-stale]")).to_have_count(0)
+
+
+@pytest.mark.parametrize("dashboard", ["community", "street"])
+def test_the_tables_show_without_the_chart_code_which_loads_after_and_draws_the_charts(
+    dashboard, matters, manan, nanen, open_tab, log_in, live_server
+):
+    tab = open_tab(PHONE_WIDTH)
+    page = tab.page
+    if dashboard == "community":
+        log_in(page, "manan_staff")
+        path, collected = reverse("reports:community_dashboard", args=[manan.pk]), matters["manan"]
+    else:
+        log_in(page, "nanen_admin")
+        path = reverse("reports:street_dashboard", args=[nanen.pk])
+        collected = matters["manan"] + matters["xingfu"]
+    happened: list[str] = []
+    held = []
+
+    def hold(route) -> None:  # the chart code does not arrive until the test lets it
+        happened.append("chart code asked")
+        held.append(route)
+
+    page.route(re.compile(r"/echarts[^/]*\.js(\?|$)"), hold)
+    page.on("load", lambda _page: happened.append("page loaded"))
+    page.goto(live_server.url + path, wait_until="commit")
+
+    # Without the chart code, the page is whole: figures and tables painted and readable.
+    expect(figure(page, "collected")).to_have_text(str(collected))
+    expect(page.locator("#figures table.months")).to_be_visible()
+    expect(page.locator("#figures table.tallies").first).to_be_visible()
+    page.wait_for_load_state("load")
+    # The reader scrolls to a chart: only now, after the page's load, is the code asked for.
+    page.locator("#figures .chart[data-chart=months]").scroll_into_view_if_needed()
+    page.wait_for_function("() => true")  # let the observer's callback run
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert happened == ["page loaded", "chart code asked"]
+    expect(page.locator("#figures .chart canvas")).to_have_count(0)
+
+    held[0].continue_()
+    expect_chart(page, "months")
+    expect_chart(page, "categories")
+    assert tab.problems == []
 
 
 # --- What htmx's swaps keep ------------------------------------------------------------------
