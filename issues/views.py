@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from common import versions
+from common import files, versions
 from common.refusals import Refusal
 from issues import extensions, lifecycle, permissions, queries, replies, reviews, similar
 from issues.actions import escalations, handling, intake, supporters, upkeep
@@ -541,7 +541,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 def photo(request: HttpRequest, pk: int, photo_pk: int) -> FileResponse:
     """Photos are served only to those who may see the issue (they can show people and homes)."""
     found = queries.photo_for(request.user, pk, photo_pk)
-    response = FileResponse(found.image.open("rb"), content_type="image/jpeg")
+    response = files.stored_file_response(found.image, content_type="image/jpeg", what="photo")
     # Like the pages: a shared office computer keeps no copy of a photo of someone's home.
     response["Cache-Control"] = "private, no-store"
     return response

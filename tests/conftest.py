@@ -238,3 +238,45 @@ def celery_processes(tmp_path):
         celery_app.conf.task_always_eager = eager
         celery_app.conf.task_default_queue = queue_before
         processes.stop_all()
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory):
+    """A real S3-compatible server (SeaweedFS, ``tests.helpers.object_store``) for the session."""
+    from tests.helpers import object_store as helper
+
+    with pytest.MonkeyPatch.context() as patch:
+        helper.sign_with_the_real_clock(patch)
+        store = helper.start(tmp_path_factory.mktemp("seaweedfs"))
+        store.bucket = store.new_bucket()
+        try:
+            yield store
+        finally:
+            store.stop()
+
+
+@pytest.fixture
+def s3_storage(object_store):
+    """This test's files go to a folder of its own in the object store's bucket.
+
+    Yields ``(bucket, location)``; ``object_store.keys(*s3_storage)`` lists what was written.
+    """
+    from tests.helpers import object_store as helper
+
+    place = (object_store.bucket, f"test-{uuid.uuid4().hex[:12]}")
+    with helper.storage_on(object_store, *place):
+        yield place
+
+
+@pytest.fixture(params=["disk", "s3"])
+def file_store(request, settings, tmp_path):
+    """Where this test's files go: the local disk, then (as a second run) the object store.
+
+    Key tests take it, so the same upload, read, tenancy and report checks run on both; it
+    yields ``(bucket, location)`` on the object store, None on the disk.
+    """
+    if request.param == "disk":
+        settings.MEDIA_ROOT = tmp_path / "media"
+        yield None
+    else:
+        yield request.getfixturevalue("s3_storage")
