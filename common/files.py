@@ -69,7 +69,7 @@ def is_stored(field_file: FieldFile, what: str) -> bool:
     return False
 
 
-def stored_only(rows: Iterable[T], field: str, what: str) -> list[T]:
+def stored_only(rows: Iterable[T], field: str, *, what: str) -> list[T]:
     """The rows whose file (``field``) is in the storage; the others are logged and left out."""
     return [row for row in rows if is_stored(getattr(row, field), what)]
 

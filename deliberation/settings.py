@@ -365,6 +365,8 @@ STORAGES = {
 S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")
 S3_BUCKET = os.environ.get("S3_BUCKET", "")
 if S3_ENDPOINT_URL and S3_BUCKET:
+    from botocore.config import Config as _S3Config
+
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -379,6 +381,16 @@ if S3_ENDPOINT_URL and S3_BUCKET:
             "file_overwrite": False,
             "addressing_style": "path",
             "signature_version": "s3v4",
+            # A store that does not answer fails an upload in seconds (the member is asked
+            # to try the photo again), not after botocore's minute-long default.
+            # (A client_config replaces storages' own, so it says the addressing style too.)
+            "client_config": _S3Config(
+                s3={"addressing_style": "path"},
+                signature_version="s3v4",
+                connect_timeout=5,
+                read_timeout=30,
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
         },
     }
 

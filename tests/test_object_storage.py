@@ -7,15 +7,33 @@ disk and on the object store, with the same assertions.
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.test import override_settings
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
-from issues.models import Issue, Photo
+from issues.actions import intake
+from issues.models import Event, Issue, Photo
 from tests import factories
 from tests.helpers.photos import jpeg
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def zh(text: str) -> str:
+    with translation.override("zh-hans"):
+        return gettext(text)
 
 
 def stored_bytes(field_file) -> bytes:
@@ -101,3 +119,116 @@ def test_staff_intake_keeps_the_photo_taken_on_the_phone(
     assert photo.image.storage.exists(photo.image.name)
     shown = as_user(manan_staff).get(reverse("issues:photo", args=[issue.pk, photo.pk]))
     assert shown.status_code == 200
+
+
+# --- Faults --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def store_unreachable(object_store):
+    """The object store's address answers nothing (the store is down or cut off)."""
+    from tests.helpers import object_store as helper
+
+    (closed,) = helper.free_ports(1)
+    options = object_store.storage_options(object_store.bucket, "unreachable")
+    options["OPTIONS"] = {
+        **options["OPTIONS"], "endpoint_url": f"http://127.0.0.1:{closed}"
+    }  # fmt: skip
+    with override_settings(STORAGES={**settings.STORAGES, "default": options}):
+        yield
+
+
+@pytest.mark.object_store
+def test_a_member_whose_photo_the_store_refuses_keeps_the_report_and_is_asked_again(
+    manan, nanen, manan_member, as_user, store_unreachable
+):
+    client = as_user(manan_member)
+    response = client.post(
+        reverse("issues:report", args=[manan.pk]),
+        {
+            "title": "化粪池堵塞", "category": factories.category(nanen, "neighbours").pk,
+            "description": "二单元门口污水外溢", "place": "2栋一楼", "photos": [jpeg()],
+        },
+        follow=True,
+    )  # fmt: skip
+    issue = Issue.objects.get()
+    assert (issue.title, issue.description) == ("化粪池堵塞", "二单元门口污水外溢")
+    assert not Photo.objects.exists()  # no row points at a file the store never took
+    assert not issue.events.filter(kind=Event.Kind.PHOTO).exists()
+    assert issue.events.filter(kind=Event.Kind.CREATED).exists()
+    assert response.redirect_chain[-1][0].startswith(reverse("issues:detail", args=[issue.pk]))
+    page = response.content.decode()
+    assert (
+        zh(
+            "The report was saved, but its photos could not be stored just now. "
+            "Please add the photos again on this page in a moment."
+        )
+        in page
+    )
+    assert reverse("issues:add_photos", args=[issue.pk]) in page  # where to try again
+
+
+@pytest.mark.object_store
+def test_adding_a_photo_while_the_store_is_down_is_refused_and_writes_nothing(
+    manan, manan_staff, as_user, object_store, store_unreachable
+):
+    issue = factories.issue(manan, actor=manan_staff)
+    events_before = issue.events.count()
+    response = as_user(manan_staff).post(
+        reverse("issues:add_photos", args=[issue.pk]), {"photos": [jpeg()]}
+    )
+    assert response.status_code == 422
+    assert (
+        zh("The photo could not be stored just now. Please try the photo again in a moment.")
+        in response.content.decode()
+    )
+    assert not Photo.objects.exists() and issue.events.count() == events_before
+
+
+def test_a_photo_missing_from_the_store_is_left_off_the_page_and_logged(
+    manan_issue, manan_staff, as_user, caplog
+):
+    (kept,) = intake.issue_add_photos(issue=manan_issue, actor=manan_staff, uploads=[jpeg()])
+    photo = manan_issue.photos.exclude(pk=kept.pk).get()
+    photo.image.storage.delete(photo.image.name)
+    client = as_user(manan_staff)
+    url = reverse("issues:photo", args=[manan_issue.pk, photo.pk])
+    with caplog.at_level(logging.WARNING, logger="common.files"):
+        page = client.get(reverse("issues:detail", args=[manan_issue.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert manan_issue.title in html and url not in html
+    assert reverse("issues:photo", args=[manan_issue.pk, kept.pk]) in html
+    assert f"photo missing from the file store: {photo.image.name}" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="common.files"):
+        assert client.get(url).status_code == 404
+    assert f"photo missing from the file store: {photo.image.name}" in caplog.text
+
+
+def test_the_s3_settings_choose_a_private_object_store_and_none_keep_the_disk():
+    """What deliberation.settings makes of the environment, read in a fresh process."""
+    script = (
+        "import json; from django.conf import settings; "
+        "d = settings.STORAGES['default']; o = d.get('OPTIONS', {}); "
+        "print(json.dumps([d['BACKEND'], o.get('bucket_name'), o.get('default_acl', 'x'), "
+        "o.get('querystring_auth'), o.get('querystring_expire')]))"
+    )
+    env = {
+        key: value for key, value in os.environ.items()
+        if not key.startswith("S3_") and key != "DJANGO_SETTINGS_MODULE"
+    }  # fmt: skip
+    env["DJANGO_SETTINGS_MODULE"] = "deliberation.settings_test"
+
+    def read(**extra: str) -> list:
+        argv = [sys.executable, "-c", f"import django; django.setup(); {script}"]
+        done = subprocess.run(
+            argv, env={**env, **extra}, cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert read()[0] == "django.core.files.storage.FileSystemStorage"
+    assert read(
+        S3_ENDPOINT_URL="http://store:8333", S3_BUCKET="yishi", S3_ACCESS_KEY_ID="k",
+        S3_SECRET_ACCESS_KEY="s",
+    ) == ["storages.backends.s3.S3Storage", "yishi", None, True, 60]  # fmt: skip

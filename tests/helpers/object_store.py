@@ -121,6 +121,13 @@ class ObjectStore:
                 "file_overwrite": False,
                 "addressing_style": "path",
                 "signature_version": "s3v4",
+                "client_config": Config(
+                    s3={"addressing_style": "path"},
+                    signature_version="s3v4",
+                    connect_timeout=5,
+                    read_timeout=30,
+                    retries={"max_attempts": 3, "mode": "standard"},
+                ),
             },
         }
 
