@@ -51,7 +51,8 @@ def sign_with_the_real_clock(patch) -> None:
     from time_machine import escape_hatch
 
     def real_utc_now(remove_tzinfo: bool = True) -> dt.datetime:
-        now = dt.datetime.fromtimestamp(escape_hatch.time.time(), dt.UTC)
+        real = escape_hatch.time.time() if escape_hatch.is_travelling() else time.time()
+        now = dt.datetime.fromtimestamp(real, dt.UTC)
         return now.replace(tzinfo=None) if remove_tzinfo else now
 
     patch.setattr(botocore.auth, "get_current_datetime", real_utc_now)
