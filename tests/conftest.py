@@ -268,6 +268,23 @@ def s3_storage(object_store):
         yield place
 
 
+@pytest.fixture
+def store_unreachable(object_store):
+    """The object store's address answers nothing (the store is down or cut off)."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    from tests.helpers import object_store as helper
+
+    (closed,) = helper.free_ports(1)
+    options = object_store.storage_options(object_store.bucket, "unreachable")
+    options["OPTIONS"] = {
+        **options["OPTIONS"], "endpoint_url": f"http://127.0.0.1:{closed}"
+    }  # fmt: skip
+    with override_settings(STORAGES={**settings.STORAGES, "default": options}):
+        yield
+
+
 @pytest.fixture(params=["disk", "s3"])
 def file_store(request, settings, tmp_path):
     """Where this test's files go: the local disk, then (as a second run) the object store.

@@ -17,8 +17,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.test import override_settings
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
@@ -122,20 +120,6 @@ def test_staff_intake_keeps_the_photo_taken_on_the_phone(
 
 
 # --- Faults --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def store_unreachable(object_store):
-    """The object store's address answers nothing (the store is down or cut off)."""
-    from tests.helpers import object_store as helper
-
-    (closed,) = helper.free_ports(1)
-    options = object_store.storage_options(object_store.bucket, "unreachable")
-    options["OPTIONS"] = {
-        **options["OPTIONS"], "endpoint_url": f"http://127.0.0.1:{closed}"
-    }  # fmt: skip
-    with override_settings(STORAGES={**settings.STORAGES, "default": options}):
-        yield
 
 
 @pytest.mark.object_store
