@@ -11,7 +11,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from common import downloads
+from common import downloads, files
 from issues import permissions, queries
 from issues.actions import exports as export_jobs
 from members.models import ExportRecord
@@ -49,7 +49,7 @@ def export_download(request: HttpRequest, pk: int) -> FileResponse:
     content_type = (
         downloads.XLSX_TYPE if job.format == ExportRecord.Format.XLSX else "text/csv; charset=utf-8"
     )
-    response = FileResponse(job.file.open("rb"), content_type=content_type)
+    response = files.stored_file_response(job.file, content_type=content_type, what="export")
     response["Content-Disposition"] = downloads.content_disposition(*export_jobs.filename_for(job))
     # Personal data: kept by no shared cache, and not by the browser's either.
     response["Cache-Control"] = "private, no-store"

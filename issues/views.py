@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from common import versions
+from common import files, versions
 from common.refusals import Refusal
 from issues import extensions, lifecycle, permissions, queries, replies, reviews, similar
 from issues.actions import escalations, handling, intake, supporters, upkeep
@@ -90,8 +90,10 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
         refused = _("This report was made under another login.")
         return JsonResponse({"errors": [refused]}, status=409)
     if request.method == "POST" and form.is_valid():
+        photos_not_stored = False
 
         def create() -> str:
+            nonlocal photos_not_stored
             if is_staff:
                 issue = intake.issue_intake(
                     actor=request.user, community=community, **form.intake_fields()
@@ -104,6 +106,7 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
                     reporter=_term_on_council(request.user, community).resident,
                     **form.report_fields(),
                 )
+            photos_not_stored = bool(issue.photos_not_stored)
             return reverse("issues:detail", args=[issue.pk])
 
         try:
@@ -114,9 +117,18 @@ def report(request: HttpRequest, community_id: int) -> HttpResponse:
         except REFUSALS as error:
             form.add_error(None, refusal_message(error))
         else:
+            not_stored = _(
+                "The report was saved, but its photos could not be stored just now. "
+                "Please add the photos again on this page in a moment."
+            )
             if queued:
-                return JsonResponse({"url": url, "first": first}, status=201 if first else 200)
-            if first:
+                answer = {"url": url, "first": first}
+                if photos_not_stored:
+                    answer["warning"] = not_stored
+                return JsonResponse(answer, status=201 if first else 200)
+            if photos_not_stored:
+                messages.warning(request, not_stored)
+            elif first:
                 messages.success(request, _("The issue was recorded. Thank you."))
             # The page after a report tells the browser to forget its saved draft.
             return redirect(url + "?reported=1")
@@ -270,7 +282,9 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
     context = {
         "issue": issue,
         "events": list(queries.timeline(issue)),
-        "photos": list(queries.photos_of(issue)),
+        # A photo whose file is missing from the store is left out (and logged), not shown
+        # as a broken image.
+        "photos": files.stored_only(queries.photos_of(issue), "image", what="photo"),
         "assigned_members": assigned_members,
         # A matter the council solves itself: its members' task, and their report of it.
         "is_task": is_task,
@@ -545,7 +559,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 def photo(request: HttpRequest, pk: int, photo_pk: int) -> FileResponse:
     """Photos are served only to those who may see the issue (they can show people and homes)."""
     found = queries.photo_for(request.user, pk, photo_pk)
-    response = FileResponse(found.image.open("rb"), content_type="image/jpeg")
+    response = files.stored_file_response(found.image, content_type="image/jpeg", what="photo")
     # Like the pages: a shared office computer keeps no copy of a photo of someone's home.
     response["Cache-Control"] = "private, no-store"
     return response

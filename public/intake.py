@@ -82,6 +82,8 @@ def report_once(
         return 422
     if cached:
         throttle.settle(submission, issue.tracking_code, public_forms.MAX_FORM_AGE_SECONDS)
+    # Kept without its photos when the file store could not take them: the page says so.
+    form.photos_not_stored = issue.photos_not_stored
     return issue.tracking_code
 
 

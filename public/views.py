@@ -196,6 +196,14 @@ def report(request: HttpRequest, token: str) -> HttpResponse:
             except ReportRefused as refused:
                 status = refused.status
             else:
+                if getattr(form, "photos_not_stored", 0):
+                    messages.warning(
+                        request,
+                        _(
+                            "Your report was received, but its photos could not be kept just "
+                            "now. If they matter, show them to your community office."
+                        ),
+                    )
                 return redirect(url)
     context = {
         "community": community,

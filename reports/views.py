@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from common import files
 from members import queries as member_queries
 from reports import period_reports, permissions
 from reports.forms import ReportRequestForm
@@ -81,7 +82,9 @@ def report_download(request: HttpRequest, pk: int) -> HttpResponse:
     report = _report(request, pk)
     if report.state != PeriodReport.State.DONE or not report.file:
         raise Http404
-    response = FileResponse(report.file.open("rb"), content_type="application/pdf")
+    response = files.stored_file_response(
+        report.file, content_type="application/pdf", what="period report"
+    )
     response["Content-Disposition"] = period_reports.content_disposition(report)
     response["Cache-Control"] = "private, no-store"
     return response

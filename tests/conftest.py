@@ -283,3 +283,62 @@ def celery_processes(tmp_path):
         celery_app.conf.task_always_eager = eager
         celery_app.conf.task_default_queue = queue_before
         processes.stop_all()
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory):
+    """A real S3-compatible server (SeaweedFS, ``tests.helpers.object_store``) for the session."""
+    from tests.helpers import object_store as helper
+
+    with pytest.MonkeyPatch.context() as patch:
+        helper.sign_with_the_real_clock(patch)
+        store = helper.start(tmp_path_factory.mktemp("seaweedfs"))
+        store.bucket = store.new_bucket()
+        try:
+            yield store
+        finally:
+            store.stop()
+
+
+@pytest.fixture
+def s3_storage(object_store):
+    """This test's files go to a folder of its own in the object store's bucket.
+
+    Yields ``(bucket, location)``; ``object_store.keys(*s3_storage)`` lists what was written.
+    """
+    from tests.helpers import object_store as helper
+
+    place = (object_store.bucket, f"test-{uuid.uuid4().hex[:12]}")
+    with helper.storage_on(object_store, *place):
+        yield place
+
+
+@pytest.fixture
+def store_unreachable(object_store):
+    """The object store's address answers nothing (the store is down or cut off)."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    from tests.helpers import object_store as helper
+
+    (closed,) = helper.free_ports(1)
+    options = object_store.storage_options(object_store.bucket, "unreachable")
+    options["OPTIONS"] = {
+        **options["OPTIONS"], "endpoint_url": f"http://127.0.0.1:{closed}"
+    }  # fmt: skip
+    with override_settings(STORAGES={**settings.STORAGES, "default": options}):
+        yield
+
+
+@pytest.fixture(params=["disk", "s3"])
+def file_store(request, settings, tmp_path):
+    """Where this test's files go: the local disk, then (as a second run) the object store.
+
+    Key tests take it, so the same upload, read, tenancy and report checks run on both; it
+    yields ``(bucket, location)`` on the object store, None on the disk.
+    """
+    if request.param == "disk":
+        settings.MEDIA_ROOT = tmp_path / "media"
+        yield None
+    else:
+        yield request.getfixturevalue("s3_storage")

@@ -45,7 +45,7 @@ SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "compose-spec.json"
 SCHEMA_SHA256 = "0dc04bd346dcfee1b1419628fff79937bbf076925f298f272a2b490e2b112bac"
 
 APP_SERVICES = ("migrate", "web", "worker", "beat")  # run the Yishi image
-LONG_RUNNING = ("proxy", "web", "worker", "beat", "postgres", "redis")
+LONG_RUNNING = ("proxy", "web", "worker", "beat", "postgres", "redis", "seaweedfs")
 WAITING_FOR_BACKENDS = ("web", "worker", "beat")
 
 # What an operator puts in .env; used wherever the compose file must be interpolated.
@@ -53,6 +53,8 @@ SAMPLE_ENV = {
     "SECRET_KEY": "k" * 10 + secrets.token_urlsafe(48),
     "POSTGRES_PASSWORD": "0123456789abcdef0123456789abcdef",
     "ALLOWED_HOSTS": "yishi.example.org",
+    "S3_ACCESS_KEY_ID": "0123456789abcdef0123",
+    "S3_SECRET_ACCESS_KEY": "k" * 8 + secrets.token_hex(16),
 }
 
 
@@ -412,7 +414,7 @@ def test_compose_schema_validation_is_not_vacuous(compose, schema, validator_cla
 
 
 def test_compose_has_the_services(services):
-    assert set(services) >= {"proxy", "web", "worker", "beat", "postgres", "redis"}
+    assert set(services) >= {"proxy", "web", "worker", "beat", "postgres", "redis", "seaweedfs"}
 
 
 def test_long_running_services_have_healthchecks(services):
@@ -435,6 +437,7 @@ def test_stateful_services_keep_their_data_on_declared_named_volumes(compose, se
     expected = {
         "postgres": "/var/lib/postgresql/data",
         "redis": "/data",
+        "seaweedfs": "/data",
         "beat": str(
             PurePosixPath(option_value(command_argv(services["beat"]), "--schedule", "-s")).parent
         ),
@@ -452,7 +455,7 @@ def test_app_services_wait_for_healthy_postgres_and_redis(services):
     for name in WAITING_FOR_BACKENDS:
         depends_on = services[name]["depends_on"]
         assert isinstance(depends_on, dict), f"{name}: depends_on without conditions"
-        for backend in ("postgres", "redis"):
+        for backend in ("postgres", "redis", "seaweedfs"):
             assert depends_on[backend]["condition"] == "service_healthy", (name, backend)
 
 
@@ -514,7 +517,16 @@ def test_every_variable_has_a_default_or_an_error(compose):
     assert found["ALLOWED_HOSTS"] == {":?"}  # empty would answer every request with 400
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "POSTGRES_PASSWORD", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "SECRET_KEY",
+        "POSTGRES_PASSWORD",
+        "ALLOWED_HOSTS",
+        "S3_ACCESS_KEY_ID",
+        "S3_SECRET_ACCESS_KEY",
+    ],
+)
 def test_compose_refuses_to_run_without_the_required_variables(compose, missing):
     for value in (None, ""):
         env = dict(SAMPLE_ENV)
@@ -559,14 +571,27 @@ def test_app_services_get_the_production_environment(resolved):
 def test_web_port_and_healthcheck_match_gunicorn(services):
     bind = option_value(dockerfile_cmd(), "--bind", "-b")
     host, _, port = bind.rpartition(":")
-    assert host == "0.0.0.0"  # reachable from the published port
-    published = services["web"]["ports"]
-    assert any(str(entry).rsplit(":", 1)[-1] == port for entry in published), published
-    assert any(str(entry).startswith("127.0.0.1:") for entry in published), (
-        "web must be published on loopback only, behind the TLS proxy"
-    )
+    assert host == "0.0.0.0"  # reachable from the proxy on the "front" network
     _kind, argv = healthcheck_argv(services["web"])
     assert f"http://127.0.0.1:{port}/health/" in " ".join(argv)
+
+
+def test_web_scales_behind_the_proxy_and_beat_stays_one(compose, resolved):
+    web = compose["services"]["web"]
+    # Several web containers: no fixed name and no host port for them to fight over.
+    assert "container_name" not in web and not web.get("ports")
+    assert "web:8000" in (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "beat" in compose["services"] and "deploy" not in compose["services"]["beat"]
+    for name in APP_SERVICES:
+        env = resolved["services"][name]["environment"]
+        assert env["S3_ENDPOINT_URL"] == "http://seaweedfs:8333", name
+        assert env["S3_BUCKET"] == "yishi", name
+        assert env["S3_ACCESS_KEY_ID"] == SAMPLE_ENV["S3_ACCESS_KEY_ID"], name
+    store = resolved["services"]["seaweedfs"]
+    assert store["image"].startswith("chrislusf/seaweedfs:")
+    assert command_argv(store)[:2] == ["server", "-s3"]
+    assert store["environment"]["AWS_SECRET_ACCESS_KEY"] == SAMPLE_ENV["S3_SECRET_ACCESS_KEY"]
+    assert not store.get("ports"), "the object store is reached by the app only"
 
 
 # --- The Dockerfile -----------------------------------------------------------------------

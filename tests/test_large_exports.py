@@ -154,7 +154,7 @@ def build_in_process(client, url: str, params=None, *, capture) -> ExportRecord:
 
 
 def test_the_built_csv_holds_every_row_masked_its_count_and_its_end_line(
-    manan, xingfu, manan_staff, as_user, threshold, media, django_capture_on_commit_callbacks
+    manan, xingfu, manan_staff, as_user, threshold, file_store, django_capture_on_commit_callbacks
 ):
     caller = factories.resident(manan, "李阿姨", phone=PHONE)
     issues_in(manan, 7, reporter=caller)
@@ -272,7 +272,7 @@ def test_a_job_that_cannot_be_built_says_so(
 
 @pytest.mark.outsider("issues:export_job", "issues:export_download")
 def test_only_who_asked_sees_the_job_and_its_file(
-    manan, manan_staff, xingfu_staff, nanen_admin, as_user, threshold, media,
+    manan, manan_staff, xingfu_staff, nanen_admin, as_user, threshold, file_store,
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
     issues_in(manan, 6)
@@ -330,19 +330,19 @@ def test_my_exports_and_the_job_page_in_a_fixed_number_of_queries(
 
 
 def test_files_past_their_time_are_deleted_and_the_job_says_so(
-    manan, manan_staff, as_user, threshold, media, django_capture_on_commit_callbacks
+    manan, manan_staff, as_user, threshold, file_store, django_capture_on_commit_callbacks
 ):
     issues_in(manan, 6)
     client = as_user(manan_staff)
     job = build_in_process(client, CSV_URL, capture=django_capture_on_commit_callbacks)
     job.refresh_from_db()
-    path = Path(job.file.path)
-    assert path.exists()
+    name = job.file.name
+    assert default_storage.exists(name)
 
     assert export_jobs.exports_expire(now=job.expires_at - dt.timedelta(minutes=1)) == 0
     with django_capture_on_commit_callbacks(execute=True):
         assert export_jobs.exports_expire(now=job.expires_at) == 1
-    assert not path.exists()
+    assert not default_storage.exists(name)
     job.refresh_from_db()
     assert (job.status, job.file.name, job.rows) == (S.EXPIRED, "", 6)  # the log keeps rows
     assert client.get(download_url(job)).status_code == 404

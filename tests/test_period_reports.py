@@ -491,7 +491,7 @@ def test_another_communitys_or_streets_report_is_not_found(
 
 
 def test_readers_of_a_report_may_download_it(
-    both_reports, manan_staff, manan_member, nanen_admin, as_user
+    file_store, both_reports, manan_staff, manan_member, nanen_admin, as_user
 ):
     community, street = both_reports.community, both_reports.street
     for user, report in [
@@ -502,7 +502,8 @@ def test_readers_of_a_report_may_download_it(
     ]:
         response = as_user(user).get(download_url(report))
         assert response.status_code == 200, (user.username, report.scope_key)
-        assert b"".join(response.streaming_content) == Path(report.file.path).read_bytes()
+        with report.file.open("rb") as stored:
+            assert b"".join(response.streaming_content) == stored.read()
 
 
 @pytest.mark.outsider("reports:community_report", "reports:street_report")

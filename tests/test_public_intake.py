@@ -116,6 +116,21 @@ def test_a_report_creates_a_public_form_issue_and_shows_its_tracking_code(
     assert page["Cache-Control"].count("no-store") == 1
 
 
+@pytest.mark.object_store
+def test_a_report_whose_photo_the_store_cannot_take_is_kept_and_the_resident_told(
+    client, manan, form_url, store_unreachable
+):
+    response = send(client, form_url, manan, files=[jpeg()])
+    issue = Issue.objects.get()
+    assert response.status_code == 302
+    assert issue.description == "三栋二单元楼道堆满纸箱，挡住了消防通道。"
+    assert not Photo.objects.exists()
+    with translation.override("zh-hans"):
+        page = client.get(response["Location"]).content.decode()
+    assert issue.tracking_code in page
+    assert "您的反映已经收到，但照片暂时无法保存。如照片重要，请拿给社区工作人员看。" in page
+
+
 def test_the_form_says_why_the_phone_is_asked_and_how_long_it_is_kept(client, form_url):
     with translation.override("en"):
         body = client.get(form_url, HTTP_ACCEPT_LANGUAGE="en").content.decode()

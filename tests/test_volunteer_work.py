@@ -268,6 +268,24 @@ def test_a_file_that_is_no_photo_is_refused_and_nothing_is_kept(as_user, manan_s
     assert not ActivityPhoto.objects.exists()
 
 
+@pytest.mark.object_store
+def test_a_photo_the_store_cannot_take_is_refused_with_a_message_and_nothing_is_kept(
+    as_user, manan_staff, bees, wang, store_unreachable
+):
+    activity = activities.activity_create(
+        team=bees, title="清理二巷", place="二巷", starts_at=local(2026, 11, 18, 9, 0),
+        ends_at=local(2026, 11, 18, 12, 0), headcount=3, actor=manan_staff,
+    )  # fmt: skip
+    response = as_user(wang.user).post(
+        reverse("volunteers:photos", args=[activity.pk]), {"photos": [jpeg()]}
+    )
+    assert response.status_code == 422
+    assert "The photo could not be stored just now. Please try the photo again" in (
+        response.content.decode()
+    )
+    assert not ActivityPhoto.objects.exists()
+
+
 def test_an_activity_is_not_closed_before_it_starts(clock, manan_staff, lane, bees):
     activity = activities.activity_create(
         team=bees, title="清理二巷", place="二巷", starts_at=local(2026, 11, 19, 9, 0),

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from common import flows
+from common import files, flows
 from common.qr import qr_svg
 from issues import queries as issue_queries
 from members import downloads as member_downloads
@@ -593,7 +593,7 @@ def my_certificate(request: HttpRequest) -> HttpResponse:
 def activity_photo(request: HttpRequest, activity_id: int, photo_id: int) -> FileResponse:
     """An activity's photo, only for those who see the activity (it can show people)."""
     found = queries.activity_photo_for(request.user, activity_id, photo_id)
-    response = FileResponse(found.image.open("rb"), content_type="image/jpeg")
+    response = files.stored_file_response(found.image, content_type="image/jpeg", what="photo")
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -14,7 +14,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
 from issues import events, lifecycle, photos, rollup
-from issues.actions.base import review_schedule, store_photo
+from issues.actions.base import review_schedule, store_photos
 from issues.events import IssueActionError
 from issues.models import Escalation, Event, Issue, Photo
 from issues.queries import community_staff_of, responsible_users, street_admins_of
@@ -133,8 +133,7 @@ def escalation_reply(
     escalation.handled_at = timezone.now()
     escalation.save()
     rollup.escalation_changed(escalation)
-    for content in cleaned:
-        store_photo(issue, actor, content, Photo.Kind.COMPLETION)
+    store_photos(issue, actor, cleaned, Photo.Kind.COMPLETION)
     events.save(issue, [])
     events.record(issue, actor, Event.Kind.HANDLED, note=reply, public=True)
     events.notify(street_admins_of(issue), "escalation_handled", issue,

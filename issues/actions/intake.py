@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from issues import events, photos, rollup, search
-from issues.actions.base import store_photo
+from issues.actions.base import PhotoNotStored, store_photos
 from issues.actions.replies import reply_due_on
 from issues.events import IssueActionError
 from issues.models import Category, Event, Issue, Photo
@@ -77,8 +77,14 @@ def issue_report(
     issue.save()
     rollup.issue_changed(issue)
     events.record(issue, actor, Event.Kind.CREATED, to_value=issue.status, public=True)
-    for content in cleaned:
-        store_photo(issue, actor, content, Photo.Kind.REPORT)
+    # The report is kept even when the file store cannot take its photos just now: the
+    # person is asked to add them again (``photos_not_stored``) rather than lose the text.
+    issue.photos_not_stored = 0
+    try:
+        with transaction.atomic():
+            store_photos(issue, actor, cleaned, Photo.Kind.REPORT)
+    except PhotoNotStored:
+        issue.photos_not_stored = len(cleaned)
     events.notify(
         responsible_users(issue),
         "issue_reported",
@@ -163,8 +169,7 @@ def issue_add_photos(
     if len(uploads) > photos.MAX_PHOTOS:
         raise IssueActionError(_("At most %(n)s photos at a time.") % {"n": photos.MAX_PHOTOS})
     cleaned = [photos.process(upload) for upload in uploads]
-    stored = [store_photo(issue, actor, content, kind) for content in cleaned]
-    return stored
+    return store_photos(issue, actor, cleaned, kind)
 
 
 def _unused_tracking_code() -> str:

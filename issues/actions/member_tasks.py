@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from issues import events, photos
 from issues.actions import handling
-from issues.actions.base import store_photo
+from issues.actions.base import store_photos
 from issues.events import IssueActionError
 from issues.models import Event, Issue, Photo, TaskReport
 from issues.queries import community_staff_of
@@ -85,7 +85,7 @@ def _store_photos(
     if uploads and issue.photos.count() + len(uploads) > MAX_TASK_PHOTOS:
         raise IssueActionError(_("This issue already has as many photos as it can hold."))
     cleaned = [photos.process(upload) for upload in uploads]  # all checked before any write
-    return [store_photo(issue, actor, content, kind).pk for content in cleaned]
+    return [photo.pk for photo in store_photos(issue, actor, cleaned, kind)]
 
 
 def _under_way(issue: Issue, actor: User) -> Issue:

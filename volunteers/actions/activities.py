@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from common import files
 from deliberation import schedules
 from deliberation.models import Schedule
 from issues import photos
@@ -285,7 +286,14 @@ def activity_photos_add(
     stored = []
     for content in cleaned:
         photo = ActivityPhoto(activity=activity, uploaded_by=actor, size=content.size)
-        photo.image.save(content.name, content, save=False)
+        try:
+            files.save(photo.image, content.name, content)
+        except files.StoreUnavailable:
+            # The rows roll back with the action; the files already written go too.
+            files.discard([kept.image.name for kept in stored], photo.image.storage)
+            raise VolunteerRefusal(
+                _("The photo could not be stored just now. Please try the photo again in a moment.")
+            ) from None
         photo.save()
         stored.append(photo)
     return stored
