@@ -216,3 +216,25 @@ def test_the_s3_settings_choose_a_private_object_store_and_none_keep_the_disk():
         S3_ENDPOINT_URL="http://store:8333", S3_BUCKET="yishi", S3_ACCESS_KEY_ID="k",
         S3_SECRET_ACCESS_KEY="s",
     ) == ["storages.backends.s3.S3Storage", "yishi", None, True, 60]  # fmt: skip
+
+
+def test_the_object_store_is_asked_about_a_pages_photos_once_in_a_while(
+    manan_issue, manan_staff, as_user, file_store, monkeypatch
+):
+    """Each existence question to an object store is a request over the network: an issue
+    page asks about the photos it has not seen lately, not about every photo every time."""
+    intake.issue_add_photos(issue=manan_issue, actor=manan_staff, uploads=[jpeg(), jpeg()])
+    storage = manan_issue.photos.first().image.storage
+    asked = []
+    backend = type(getattr(storage, "_wrapped", storage))  # the default storage is lazy
+    real_exists = backend.exists
+    monkeypatch.setattr(
+        backend, "exists", lambda self, name: asked.append(name) or real_exists(self, name)
+    )
+    client = as_user(manan_staff)
+    urls = [reverse("issues:photo", args=[manan_issue.pk, p.pk]) for p in manan_issue.photos.all()]
+    for _ in range(3):
+        page = client.get(reverse("issues:detail", args=[manan_issue.pk])).content.decode()
+        assert all(url in page for url in urls)
+    on_disk = file_store is None  # a stat of a local file costs nothing worth keeping
+    assert len(asked) == (3 * len(urls) if on_disk else len(urls))
