@@ -59,6 +59,22 @@ PLACEHOLDERS = [f"bench/placeholder-{n}.jpg" for n in range(1, 5)]
 Out = Callable[[str], None]
 
 
+def store_placeholders() -> None:
+    """The placeholder photos the data set's rows point at, in the storage the pages read
+    (an issue page leaves out a photo missing from it), written when they are not there."""
+    import io
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from PIL import Image
+
+    for n, name in enumerate(PLACEHOLDERS):
+        if not default_storage.exists(name):
+            buffer = io.BytesIO()
+            Image.new("RGB", (1280, 960), (60 * n, 120, 180)).save(buffer, "JPEG", quality=70)
+            default_storage.save(name, ContentFile(buffer.getvalue()))
+
+
 class BenchRefused(Exception):
     """The database holds data that is not the benchmark's."""
 

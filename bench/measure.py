@@ -80,6 +80,9 @@ def _cursor_after(user: User, position: int) -> str:
 
 def targets() -> list[Target]:
     """The pages to measure, on the benchmark street's data."""
+    from bench.generate import store_placeholders
+
+    store_placeholders()  # the issue page shows only the photos the storage holds
     street = Street.objects.get(name=STREET)
     staff = User.objects.get(username=f"{USER_PREFIX}staff")
     admin = User.objects.get(username=f"{USER_PREFIX}admin")

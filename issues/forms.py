@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from common.forms import SubmissionKeyField, day_field
+from common.forms import QuickSelect, SubmissionKeyField, day_field
 from common.phones import normalise_phone
 from common.versions import VersionField
 from issues import lifecycle, photos, replies, search
@@ -494,27 +494,39 @@ class ListedChoices(forms.models.ModelChoiceIterator):
 class InboxFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=50)
     status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("Any status")), *Issue.Status.choices]
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Any status")), *Issue.Status.choices],
+        widget=QuickSelect,
     )
     category = forms.ModelChoiceField(
         label=_("Category"), required=False, queryset=Category.objects.none(),
-        empty_label=_("Any category"),
+        empty_label=_("Any category"), widget=QuickSelect,
     )  # fmt: skip
     tier = forms.ChoiceField(
-        label=_("Handled by"), required=False, choices=[("", _("Any level")), *Issue.Tier.choices]
+        label=_("Handled by"),
+        required=False,
+        choices=[("", _("Any level")), *Issue.Tier.choices],
+        widget=QuickSelect,
     )
     channel = forms.ChoiceField(
-        label=_("Channel"), required=False, choices=[("", _("Any channel")), *Issue.Channel.choices]
+        label=_("Channel"),
+        required=False,
+        choices=[("", _("Any channel")), *Issue.Channel.choices],
+        widget=QuickSelect,
     )
     community = forms.ModelChoiceField(
         label=_("Community"), required=False, queryset=Community.objects.none(),
-        empty_label=_("All my communities"),
+        empty_label=_("All my communities"), widget=QuickSelect,
     )  # fmt: skip
-    street = forms.TypedChoiceField(label=_("Street"), required=False, coerce=int, choices=[])
+    street = forms.TypedChoiceField(
+        label=_("Street"), required=False, coerce=int, choices=[], widget=QuickSelect
+    )
     state = forms.ChoiceField(
         label=_("Open or done"),
         required=False,
         choices=[("", _("Open or done")), ("open", _("Still open"))],
+        widget=QuickSelect,
     )
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
     mine = forms.BooleanField(label=_("Assigned to me"), required=False)
@@ -526,6 +538,7 @@ class InboxFilterForm(forms.Form):
         label=_("Follow-up review"),
         required=False,
         choices=[("", _("Any")), *REVIEW_FILTERS],
+        widget=QuickSelect,
     )
 
     def clean_q(self) -> str:

@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.utils.translation import get_language, gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from common.choices import ChoiceLabelsOnce
+
 
 class Category(models.Model):
     """A kind of problem, kept per street; street admins edit the list.
@@ -68,7 +70,7 @@ class Category(models.Model):
 OPEN_STATUS_VALUES = ["submitted", "awaiting", "decided", "in_progress", "reopened", "deferred"]
 
 
-class Issue(models.Model):
+class Issue(ChoiceLabelsOnce, models.Model):
     class Status(models.TextChoices):
         SUBMITTED = "submitted", _("submitted")
         AWAITING = "awaiting", _("awaiting deliberation")
@@ -279,7 +281,7 @@ class Photo(models.Model):
         return f"{self.issue_id}: {self.image.name}"
 
 
-class Event(models.Model):
+class Event(ChoiceLabelsOnce, models.Model):
     """One line of an issue's timeline: who did what, when, and why."""
 
     class Kind(models.TextChoices):
