@@ -184,9 +184,10 @@ def test_the_team_page_lists_return_tasks_in_a_fixed_number_of_queries(
 ):
     for concern in raise_concerns(team, wang, leader, nanen, *[f"事项{i}" for i in range(count)]):
         resolve(concern.issue, manan_staff)
-    # session, user with its unread count, roles; team memberships; the team; the round; members,
-    # pairings, history, visits, the tasks to revisit, the visits residents asked for.
+    # session, user with its unread count, roles; team memberships; the team; the round with
+    # the team's progress; members, pairings (now and before), visits, the tasks to revisit,
+    # the visits residents asked for.
     member = as_user(leader)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         page = member.get(reverse("visits:team", args=[team.pk]))
     assert page.text.count(reverse("visits:return_new", args=[0])[:-2]) == count
