@@ -481,3 +481,19 @@ def test_a_teams_households_come_in_the_pages_order_from_an_index(manan_team, ma
                 cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
                 plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
                 assert "visit_target_page" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_opening_a_round_tells_the_planner_of_its_households(manan_team, manan, nanen):
+    """Planned on statistics that know no row of a new round, a team's first pages after the
+    round opens read every household of the round to find the team's."""
+    fill(manan_team, manan, 30)
+    round_, _ = rounds.round_open(street=nanen, year=2026, quarter=4, today=ROUND_DAY)
+    written = Target.objects.filter(round=round_).count()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'visits_target'")
+            assert cursor.fetchone()[0] == written
+        else:
+            cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = 'visits_target'")
+            counted = {int(row[0].split()[0]) for row in cursor.fetchall()}
+            assert counted == {written}
