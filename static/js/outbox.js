@@ -241,11 +241,16 @@
       holder.querySelectorAll("[data-outbox-item][data-state=sent], [data-outbox-item][data-state=refused]"),
     );
     const shown = new Set(Array.from(lines.children).map((entry) => entry.dataset.outboxItem));
+    // The question asked before logging out stays while a report still waits: the page
+    // redraws these lines each time it tries the reports again.
+    const waiting = items.some((item) => WAITING.has(item.state));
+    const question = waiting ? holder.querySelector("li[data-state=logout]") : null;
     holder.replaceChildren();
     const all = document.createElement("ul");
     all.className = "messages";
     for (const entry of kept) if (!shown.has(entry.dataset.outboxItem)) all.append(entry);
     all.append(...lines.children);
+    if (question) all.append(question);
     if (all.children.length) holder.append(all);
     // The report form on this page takes back a report the server refused.
     document.dispatchEvent(new CustomEvent("yishi:outbox"));
@@ -343,6 +348,7 @@
       return;
     }
     await show();
+    holder.querySelector("li[data-state=logout]")?.remove(); // asked again: one question
     const entry = document.createElement("li");
     entry.className = "message outbox error";
     entry.dataset.state = "logout";

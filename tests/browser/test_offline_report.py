@@ -279,7 +279,21 @@ def test_logging_out_with_a_report_waiting_asks_first(reporting, open_tab, log_i
     expect(page).to_have_url(reporting["url"])  # still logged in, the report still kept
     assert page.evaluate(KEPT) == [["queued", 0]]
 
-    page.context.set_offline(False)
+    # Back online, the page tries the report again and it still does not go through: the
+    # question stays while the page redraws its lines, and answers when it is answered.
+    logout = reverse("logout")
+    page.route(
+        "**/*",
+        lambda route: (
+            route.abort("connectionrefused")
+            if route.request.method == "POST" and not route.request.url.endswith(logout)
+            else route.continue_()
+        ),
+    )
+    with page.expect_request(lambda request: request.method == "POST"):
+        page.context.set_offline(False)
+    expect(page.locator("[data-outbox-status] [data-state=queued]")).to_contain_text(SAVED)
+    expect(warning).to_contain_text("尚未发送的反映：1 条")
     with page.expect_navigation():
         warning.locator("button").click()
     expect(page.locator("input[name=username]")).to_be_visible()
