@@ -94,28 +94,7 @@ def joined_councils_set(
     JointCouncil.objects.bulk_create(
         [JointCouncil(meeting=locked, council=c, added_by=actor, added_at=now) for c in added]
     )
-    JointCouncilChange.objects.bulk_create(
-        [
-            JointCouncilChange(
-                meeting=locked,
-                council=c,
-                change=JointCouncilChange.Change.JOINED,
-                actor=actor,
-                at=now,
-            )
-            for c in added
-        ]
-        + [
-            JointCouncilChange(
-                meeting=locked,
-                council=c,
-                change=JointCouncilChange.Change.LEFT,
-                actor=actor,
-                at=now,
-            )
-            for c in removed
-        ]
-    )
+    _changes_log(locked, actor, now, joined=added, left=removed)
     if added or removed:
         Meeting.objects.filter(pk=locked.pk).update(updated=now)
     meeting.__dict__.pop("_councils_at", None)
@@ -180,16 +159,17 @@ def joint_meeting_convene(
     JointCouncil.objects.bulk_create(
         [JointCouncil(meeting=meeting, council=c, added_by=actor, added_at=now) for c in councils]
     )
-    JointCouncilChange.objects.bulk_create(
-        [
-            JointCouncilChange(
-                meeting=meeting,
-                council=c,
-                change=JointCouncilChange.Change.JOINED,
-                actor=actor,
-                at=now,
-            )
-            for c in councils
-        ]
-    )
+    _changes_log(meeting, actor, now, joined=councils)
     return meeting
+
+
+def _changes_log(
+    meeting: Meeting, actor: User, now, *, joined: Iterable[Council], left: Iterable[Council] = ()
+) -> None:
+    """Who made the meeting joint with each council, or took one off, and when."""
+    Change = JointCouncilChange.Change
+    JointCouncilChange.objects.bulk_create(
+        JointCouncilChange(meeting=meeting, council=council, change=change, actor=actor, at=now)
+        for change, councils in ((Change.JOINED, joined), (Change.LEFT, left))
+        for council in councils
+    )
