@@ -396,34 +396,16 @@ STORAGES = {
 S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")
 S3_BUCKET = os.environ.get("S3_BUCKET", "")
 if S3_ENDPOINT_URL and S3_BUCKET:
-    from botocore.config import Config as _S3Config
+    from common.object_store import s3_storage
 
-    STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "endpoint_url": S3_ENDPOINT_URL,
-            "bucket_name": S3_BUCKET,
-            "access_key": os.environ.get("S3_ACCESS_KEY_ID", ""),
-            "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY", ""),
-            "region_name": os.environ.get("S3_REGION", "us-east-1"),
-            "default_acl": None,
-            "querystring_auth": True,
-            "querystring_expire": int(os.environ.get("S3_URL_EXPIRE", "60")),
-            "file_overwrite": False,
-            "addressing_style": "path",
-            "signature_version": "s3v4",
-            # A store that does not answer fails an upload in seconds (the member is asked
-            # to try the photo again), not after botocore's minute-long default.
-            # (A client_config replaces storages' own, so it says the addressing style too.)
-            "client_config": _S3Config(
-                s3={"addressing_style": "path"},
-                signature_version="s3v4",
-                connect_timeout=5,
-                read_timeout=30,
-                retries={"max_attempts": 3, "mode": "standard"},
-            ),
-        },
-    }
+    STORAGES["default"] = s3_storage(
+        endpoint_url=S3_ENDPOINT_URL,
+        bucket=S3_BUCKET,
+        access_key=os.environ.get("S3_ACCESS_KEY_ID", ""),
+        secret_key=os.environ.get("S3_SECRET_ACCESS_KEY", ""),
+        region=os.environ.get("S3_REGION", "us-east-1"),
+        expire=int(os.environ.get("S3_URL_EXPIRE", "60")),
+    )
 
 # --- Security -----------------------------------------------------------------------
 

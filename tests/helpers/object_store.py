@@ -26,6 +26,8 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
+from common.object_store import s3_storage
+
 ACCESS_KEY = "yishi-test"
 SECRET_KEY = "yishi-test-secret"
 REGION = "us-east-1"
@@ -107,30 +109,14 @@ class ObjectStore:
 
     def storage_options(self, bucket: str, location: str = "") -> dict:
         """STORAGES["default"] as deliberation.settings builds it from the S3_* variables."""
-        return {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {
-                "endpoint_url": self.endpoint_url,
-                "bucket_name": bucket,
-                "location": location,
-                "access_key": self.access_key,
-                "secret_key": self.secret_key,
-                "region_name": self.region,
-                "default_acl": None,
-                "querystring_auth": True,
-                "querystring_expire": 60,
-                "file_overwrite": False,
-                "addressing_style": "path",
-                "signature_version": "s3v4",
-                "client_config": Config(
-                    s3={"addressing_style": "path"},
-                    signature_version="s3v4",
-                    connect_timeout=5,
-                    read_timeout=30,
-                    retries={"max_attempts": 3, "mode": "standard"},
-                ),
-            },
-        }
+        return s3_storage(
+            endpoint_url=self.endpoint_url,
+            bucket=bucket,
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            region=self.region,
+            location=location,
+        )
 
     def environment(self, bucket: str) -> dict[str, str]:
         """The S3_* variables a child process (gunicorn, celery) reads for the same bucket."""
