@@ -24,3 +24,9 @@ guest_issue_ids = ExtensionPoint("issues.guest_issue_ids", default=lambda user: 
 # with "activities" (the activities working on it) and "plan_url" (where the user plans
 # one, or None), or None when there is nothing to show. The volunteers app provides it.
 volunteer_work = ExtensionPoint("issues.volunteer_work", default=lambda user, issue: None)
+
+# () -> {name: expression}: what an app above needs to know about a matter before its part
+# of the issue's page asks anything, annotated on the page's one statement of the issue
+# (``queries.issue_page``), so that a part with nothing to show costs no statement. The
+# volunteers app provides it; its ``volunteer_work`` reads the answers.
+issue_page_facts = ExtensionPoint("issues.issue_page_facts", default=dict)

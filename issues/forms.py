@@ -7,7 +7,13 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from common.forms import QuickSelect, SubmissionKeyField, day_field
+from common.forms import (
+    QuickCheckbox,
+    QuickSelect,
+    QuickTextInput,
+    SubmissionKeyField,
+    day_field,
+)
 from common.phones import normalise_phone
 from common.versions import VersionField
 from issues import lifecycle, photos, replies, search
@@ -492,7 +498,7 @@ class ListedChoices(forms.models.ModelChoiceIterator):
 
 
 class InboxFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False, max_length=50)
+    q = forms.CharField(label=_("Search"), required=False, max_length=50, widget=QuickTextInput)
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
@@ -528,8 +534,8 @@ class InboxFilterForm(forms.Form):
         choices=[("", _("Open or done")), ("open", _("Still open"))],
         widget=QuickSelect,
     )
-    overdue = forms.BooleanField(label=_("Overdue only"), required=False)
-    mine = forms.BooleanField(label=_("Assigned to me"), required=False)
+    overdue = forms.BooleanField(label=_("Overdue only"), required=False, widget=QuickCheckbox)
+    mine = forms.BooleanField(label=_("Assigned to me"), required=False, widget=QuickCheckbox)
     since = day_field(_("Reported from"))
     until = day_field(_("Reported until"))
     resolved_since = day_field(_("Resolved from"))

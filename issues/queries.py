@@ -57,6 +57,36 @@ def issue_for(user: User, pk: int) -> Issue:
     )  # fmt: skip
 
 
+def issue_page(user: User, pk: int) -> Issue:
+    """The issue for its page, with what decides whether the page's other parts need a
+    statement at all, answered in the issue's own: ``latest_review_pk``,
+    ``has_pending_task``, ``has_assigned_members``, and the facts apps above ask for
+    (``extensions.issue_page_facts``)."""
+    issue = OuterRef("pk")
+    reviews = FollowUpReview.objects.filter(issue=issue).exclude(
+        state=FollowUpReview.State.CANCELLED
+    )
+    facts = {
+        "latest_review_pk": Subquery(reviews.order_by("-created", "-id").values("pk")[:1]),
+        "has_pending_task": Exists(
+            TaskReport.objects.filter(issue=issue, state=TaskReport.State.PENDING)
+        ),
+        "has_assigned_members": Exists(
+            Issue.assigned_members.through.objects.filter(issue_id=issue)
+        ),
+        **extensions.issue_page_facts(),
+    }
+    return get_object_or_404(
+        issues_visible_to(user)
+        .select_related(
+            "community__street", "category", "reporter", "entered_by", "assigned_staff",
+            "assigned_department",
+        )
+        .annotate(**facts),
+        pk=pk,
+    )  # fmt: skip
+
+
 def timeline(issue: Issue, *, public_only: bool = False) -> QuerySet[Event]:
     events = issue.events.select_related("actor").order_by("created", "id")
     return events.filter(is_public=True) if public_only else events
@@ -567,7 +597,13 @@ def public_issue(tracking_code: str) -> Issue:
 
 
 def latest_review(issue: Issue) -> FollowUpReview | None:
-    """The issue's most recent follow-up review that was not called off, with its rating."""
+    """The issue's most recent follow-up review that was not called off, with its rating.
+
+    An issue read by ``issue_page`` knows which one that is, or that there is none."""
+    if hasattr(issue, "latest_review_pk"):
+        if issue.latest_review_pk is None:
+            return None
+        return FollowUpReview.objects.select_related("rating").get(pk=issue.latest_review_pk)
     return (
         FollowUpReview.objects.filter(issue=issue)
         .exclude(state=FollowUpReview.State.CANCELLED)

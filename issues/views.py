@@ -35,7 +35,7 @@ from issues.forms import (
     ReportForm,
     TransitionForm,
 )
-from issues.models import Category, Escalation, Issue, TaskReport
+from issues.models import Category, Escalation, Issue
 from issues.review_forms import StaffRatingForm
 from members import queries as member_queries
 from members import submissions
@@ -246,24 +246,21 @@ def _term_on_council(user: User, community: Community) -> CouncilMember:
 
 
 def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -> HttpResponse:
-    """The issue page, with any form that failed shown again with what was typed."""
+    """The issue page (of an issue read by ``queries.issue_page``), with any form that
+    failed shown again with what was typed."""
     user = request.user
     can_handle = permissions.may_handle_issue(user, issue)
-    assigned_members = list(issue.assigned_members.select_related("resident"))
+    assigned_members = (
+        list(issue.assigned_members.select_related("resident"))
+        if issue.has_assigned_members
+        else []
+    )
     version = {"version": issue.version}
     forms = {}
     if can_handle:
+        # The assignment form's lists of members and staff load when it is opened.
         forms = {
             "transition_form": TransitionForm(initial=version),
-            "assign_form": AssignForm(
-                initial={
-                    **version,
-                    "members": assigned_members,
-                    "staff": issue.assigned_staff,
-                    "due_on": issue.due_on,
-                },
-                issue=issue,
-            ),
             "escalate_form": EscalateForm(initial=version),
         }
     review = queries.latest_review(issue)
@@ -288,9 +285,7 @@ def _detail(request: HttpRequest, issue: Issue, *, status: int = 200, **bound) -
         "assigned_members": assigned_members,
         # A matter the council solves itself: its members' task, and their report of it.
         "is_task": is_task,
-        "task_pending": is_task
-        and issue.is_open
-        and issue.task_reports.filter(state=TaskReport.State.PENDING).exists(),
+        "task_pending": is_task and issue.is_open and issue.has_pending_task,
         # An escalation is open only while the street or a department has the matter (it
         # is returned to the community or confirmed otherwise): no query for the others.
         "escalation": issue.escalations.filter(state__in=Escalation.OPEN_STATES).first()
@@ -344,7 +339,7 @@ def _refresh_version(form, issue: Issue):
 @login_required
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    issue = queries.issue_for(request.user, pk)
+    issue = queries.issue_page(request.user, pk)
     form = _comment_form_with_template(request, issue)
     if form is None:
         return _detail(request, issue)
@@ -372,7 +367,7 @@ def _run_from_issue_page(request, pk, *, require, form_name, make_form, perform)
         else:
             messages.success(request, message)
             return redirect("issues:detail", pk=issue.pk)
-    issue = queries.issue_for(request.user, pk)
+    issue = queries.issue_page(request.user, pk)
     return _detail(request, issue, status=422, **{form_name: _refresh_version(form, issue)})
 
 
@@ -428,9 +423,33 @@ def rate(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _assign_form(issue: Issue) -> AssignForm:
+    return AssignForm(
+        initial={
+            "version": issue.version,
+            "members": list(issue.assigned_members.all()),
+            "staff": issue.assigned_staff,
+            "due_on": issue.due_on,
+        },
+        issue=issue,
+    )
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Who works on an open matter and by when: the form opens in the issue page's card
+    (htmx) or as a page of its own; a refused post shows the issue page again."""
+    if request.method == "GET":
+        issue = queries.issue_for(request.user, pk)
+        permissions.require_assign_issue(request.user, issue)
+        if not issue.is_open:
+            return redirect("issues:detail", pk=issue.pk)
+        context = {"issue": issue, "assign_form": _assign_form(issue)}
+        if request.htmx:
+            return render(request, "issues/detail.html#assign_form", context)
+        return render(request, "issues/assign.html", context)
+
     def perform(issue: Issue, data: dict) -> str:
         handling.issue_assign(
             issue=issue,
@@ -502,7 +521,7 @@ def comment(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Internal note added."))
             return redirect(url)
-    return _detail(request, issue, status=422, comment_form=form)
+    return _detail(request, queries.issue_page(request.user, pk), status=422, comment_form=form)
 
 
 @login_required
@@ -521,7 +540,7 @@ def add_photos(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The photos were added."))
             return redirect("issues:detail", pk=issue.pk)
-    return _detail(request, issue, status=422, photo_form=form)
+    return _detail(request, queries.issue_page(request.user, pk), status=422, photo_form=form)
 
 
 @login_required

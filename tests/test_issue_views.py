@@ -50,6 +50,7 @@ def issue_urls(issue: Issue) -> list[tuple[str, str, dict]]:
         ("get", reverse("issues:edit", args=[pk]), {}),
         ("post", reverse("issues:edit", args=[pk]), {"title": "改", "version": issue.version}),
         ("post", reverse("issues:transition", args=[pk]), {"name": "accept", "version": 1}),
+        ("get", reverse("issues:assign", args=[pk]), {}),
         ("post", reverse("issues:assign", args=[pk]), {"version": 1, "due_on": "2030-01-01"}),
         ("post", reverse("issues:escalate", args=[pk]), {"reason": "x", "version": 1}),
         ("post", reverse("issues:comment", args=[pk]), {"text": "闯入"}),

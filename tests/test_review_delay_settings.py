@@ -17,9 +17,9 @@ from members.models import Council
 from tests import factories
 
 # session, user with its unread count, roles, then each page's own (see the test at the end); the
-# issue page reads the street's reply templates once for those who may reply, and the
-# volunteer work done for the matter.
-PINNED_CATEGORIES, PINNED_DETAIL = 5, 10
+# issue page of a resolved matter reads the issue (which also says what else there is to
+# read), its review, the street's reply templates, its timeline and photos.
+PINNED_CATEGORIES, PINNED_DETAIL = 5, 8
 
 
 def resolved(community, actor, *, code: str = "other"):

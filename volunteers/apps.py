@@ -14,4 +14,5 @@ class VolunteersConfig(AppConfig):
 
         extensions.volunteering.provide(home.volunteering)
         issue_extensions.volunteer_work.provide(issue_page.volunteer_work)
+        issue_extensions.issue_page_facts.provide(issue_page.facts)
         deliberation_extensions.demo_seed.provide([self.label], demo.seed_street)

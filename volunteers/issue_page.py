@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
+from deliberation.models import Decision
 from issues.models import Issue
 from members.models import User
 from volunteers import permissions, queries
 from volunteers.actions import matters
+from volunteers.models import Activity
+
+
+def facts() -> dict:
+    """Asked with the matter itself on its page: whether activities work on it, and
+    whether its council decided residents solve it."""
+    matter = OuterRef("pk")
+    return {
+        "has_volunteer_activities": Exists(Activity.objects.filter(issue=matter)),
+        "decided_for_residents": Exists(
+            Decision.objects.filter(item__issue=matter, outcome=Decision.Outcome.SOLVE_BY_COUNCIL)
+        ),
+    }
 
 
 def volunteer_work(user: User, issue: Issue) -> dict | None:
     """The activities working on the matter and, for the community's staff, where to plan
     one while the matter is open and the council decided residents solve it."""
+    decided = getattr(issue, "decided_for_residents", None)
     can_plan = (
         issue.is_open
         and permissions.may_manage_teams(user, issue.community)
-        and matters.decided_for_residents(issue)
+        and (matters.decided_for_residents(issue) if decided is None else decided)
     )
-    planned = list(queries.matter_activities(issue))
+    has_activities = getattr(issue, "has_volunteer_activities", True)
+    planned = list(queries.matter_activities(issue)) if has_activities else []
     if not planned and not can_plan:
         return None
     return {
