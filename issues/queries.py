@@ -6,7 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -25,7 +26,16 @@ from issues.models import (
     ReplyTemplate,
     TaskReport,
 )
-from members.models import Community, CouncilMember, ExportRecord, Role, Street, User
+from members.models import (
+    Community,
+    CouncilMember,
+    Department,
+    ExportRecord,
+    Resident,
+    Role,
+    Street,
+    User,
+)
 from members.permissions import LEADING_ROLES
 from members.queries import communities_visible_to, scope_of
 
@@ -58,14 +68,20 @@ def issue_for(user: User, pk: int) -> Issue:
 
 
 def issue_page(user: User, pk: int) -> Issue:
-    """The issue for its page, with what decides whether the page's other parts need a
-    statement at all, answered in the issue's own: ``latest_review_pk``,
-    ``has_pending_task``, ``has_assigned_members``, and the facts apps above ask for
-    (``extensions.issue_page_facts``)."""
+    """The issue for its page, in one statement with what decides whether the page's other
+    parts need a statement at all (``latest_review_pk``, ``has_pending_task``,
+    ``has_assigned_members``, and the facts apps above ask for through
+    ``extensions.issue_page_facts``) and the names the page shows of the people and
+    department it points to (``reporter_name``, ``reporter_phone``, ``entered_by_name``,
+    ``assigned_staff_name``, ``assigned_department_name``).
+
+    The names are subqueries rather than joins: joined, those four optional rows made the
+    planner weigh every join order, 3 ms of planning on each page against 0.5 ms."""
     issue = OuterRef("pk")
     reviews = FollowUpReview.objects.filter(issue=issue).exclude(
         state=FollowUpReview.State.CANCELLED
     )
+    reporter = Resident.objects.filter(pk=OuterRef("reporter_id"))
     facts = {
         "latest_review_pk": Subquery(reviews.order_by("-created", "-id").values("pk")[:1]),
         "has_pending_task": Exists(
@@ -74,17 +90,25 @@ def issue_page(user: User, pk: int) -> Issue:
         "has_assigned_members": Exists(
             Issue.assigned_members.through.objects.filter(issue_id=issue)
         ),
+        "reporter_name": Subquery(reporter.values("name")),
+        "reporter_phone": Subquery(reporter.values("phone")),
+        "entered_by_name": _user_name(OuterRef("entered_by_id")),
+        "assigned_staff_name": _user_name(OuterRef("assigned_staff_id")),
+        "assigned_department_name": Subquery(
+            Department.objects.filter(pk=OuterRef("assigned_department_id")).values("name")
+        ),
         **extensions.issue_page_facts(),
     }
     return get_object_or_404(
-        issues_visible_to(user)
-        .select_related(
-            "community__street", "category", "reporter", "entered_by", "assigned_staff",
-            "assigned_department",
-        )
-        .annotate(**facts),
+        issues_visible_to(user).select_related("community__street", "category").annotate(**facts),
         pk=pk,
-    )  # fmt: skip
+    )
+
+
+def _user_name(pk: OuterRef) -> Subquery:
+    """What ``str(user)`` shows: the display name, or the username without one."""
+    shown = Coalesce(NullIf("display_name", Value("")), "username")
+    return Subquery(User.objects.filter(pk=pk).values(name=shown))
 
 
 def timeline(issue: Issue, *, public_only: bool = False) -> QuerySet[Event]:

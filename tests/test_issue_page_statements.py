@@ -159,3 +159,26 @@ def test_who_may_not_assign_cannot_open_the_form_and_a_closed_matter_has_none(
     response = as_user(manan_staff).get(url)
     assert response.status_code == 302
     assert response["Location"] == reverse("issues:detail", args=[issue.pk])
+
+
+def test_the_page_names_the_reporter_who_entered_it_and_who_handles_it(
+    as_user, manan, nanen, manan_staff
+):
+    resident = factories.resident(manan, "赵大爷", phone="13912345678")
+    issue = factories.issue(manan, actor=manan_staff, title="路面塌陷", reporter=resident)
+    department = factories.department(nanen)
+    named = factories.user("zhang_staff", display_name="张敏")
+    factories.role(named, Role.Kind.COMMUNITY_STAFF, community=manan)
+    unnamed = factories.user("wang_staff")
+    factories.role(unnamed, Role.Kind.COMMUNITY_STAFF, community=manan)
+    type(issue).objects.filter(pk=issue.pk).update(
+        entered_by=named, assigned_staff=unnamed, assigned_department=department
+    )
+
+    page = as_user(manan_staff).get(reverse("issues:detail", args=[issue.pk])).text
+    profile = page[page.index('<dl class="profile">') : page.index("</dl>")]
+    assert "<bdi>赵大爷</bdi> · 139****5678" in profile
+    assert f"· {department.name}</dd>" in profile
+    assert "<bdi>wang_staff</bdi>" in profile  # no display name: the username
+    assert " · 张敏</dd>" in profile
+    assert "13912345678" not in page
