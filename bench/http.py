@@ -6,12 +6,13 @@ workers on a free loopback port, with one addition only the benchmark's gunicorn
 returns the newest 50 issues of the same table (``ORDER BY created DESC, id DESC LIMIT
 50``) through a minimal template, in one query. ``--clients`` threads then ask, all at
 once, for the inbox's first page, a deep page by cursor, ``q=电梯``, ``q=化粪池``, a filtered
-inbox and an issue page, in phases: all clients ask for one page (``--repeat`` requests
+inbox and an issue page, and the frame (a signed-in page of the app with nothing in it,
+bench/http_urls.py), in phases: all clients ask for one page (``--repeat`` requests
 each), then all for the floor, then the next page, and so on for ``--rounds`` rounds,
 after ``--warmup`` untimed requests of every URL. It prints, for every page and the
 floor: requests, req/s (requests ÷ seconds of its phases), p50/p95/max, statements per
-request, size, and the page's req/s as a share of the floor's in the same run, with the
-load average before and after. See bench/README.md.
+request, size, and the page's req/s as a share of the floor's and of the frame's in the
+same run, with the load average before and after. See bench/README.md.
 
 It measures the data set ``python -m bench`` wrote (run that first).
 """
@@ -42,8 +43,10 @@ PAGES = {
     "issue": 0.50,
 }
 FLOOR = "floor"
+FRAME = "frame"
+FRAME_LABEL = "frame: a signed-in page with nothing in it (session, user, roles, navigation)"
 HEADER = ("page", "requests", "req_s", "p50_ms", "p95_ms", "max_ms", "statements", "KB",
-          "of_floor", "target")  # fmt: skip
+          "of_floor", "of_frame", "target")  # fmt: skip
 
 
 @dataclass
@@ -76,8 +79,15 @@ class Report:
     def floor(self) -> Row:
         return next(row for row in self.rows if row.name == FLOOR)
 
+    @property
+    def frame(self) -> Row:
+        return next(row for row in self.rows if row.name == FRAME)
+
     def share(self, row: Row) -> float:
         return row.req_s / self.floor.req_s if self.floor.req_s else 0.0
+
+    def frame_share(self, row: Row) -> float:
+        return row.req_s / self.frame.req_s if self.frame.req_s else 0.0
 
 
 def _statements(get) -> int:
@@ -103,7 +113,7 @@ def pages(out: Out = say) -> tuple[list, dict[str, str], int]:
     from django.test.utils import override_settings
 
     from bench import measure
-    from bench.http_urls import FLOOR_PATH
+    from bench.http_urls import FLOOR_PATH, FRAME_PATH
     from bench.rounds import Page
 
     found = {target.key: target for target in measure.targets()}
@@ -120,8 +130,15 @@ def pages(out: Out = say) -> tuple[list, dict[str, str], int]:
         statements = _statements(lambda t=target, c=client: measure._get(c, t))
         chosen.append(Page(key, path, cookie, statements))
         labels[key] = target.label
+    # The frame, as the inbox's reader sees it.
+    client = Client()
+    client.force_login(found["inbox"].user)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
     with override_settings(ROOT_URLCONF="bench.http_urls"):
+        frame_statements = _statements(lambda: client.get(FRAME_PATH, secure=True))
         floor_statements = _statements(lambda: Client().get(FLOOR_PATH, secure=True))
+    chosen.append(Page(FRAME, FRAME_PATH, cookie, frame_statements))
+    labels[FRAME] = FRAME_LABEL
     return chosen, labels, floor_statements
 
 
@@ -265,7 +282,8 @@ def report(result: Report) -> str:
         )
         cells.append((
             row.name, str(row.requests), f"{row.req_s:.1f}", f"{row.p50:.1f}", f"{row.p95:.1f}",
-            f"{row.max:.1f}", str(row.statements), f"{row.kb:.1f}", f"{share:.1%}", target,
+            f"{row.max:.1f}", str(row.statements), f"{row.kb:.1f}", f"{share:.1%}",
+            "-" if row.name == FLOOR else f"{result.frame_share(row):.1%}", target,
         ))  # fmt: skip
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(HEADER)]
 
@@ -289,7 +307,7 @@ def report(result: Report) -> str:
         "",
         "req_s = requests ÷ seconds of that URL's phases (all clients asking for it alone, "
         "at once); of_floor = the page's req_s ÷ the floor's, whose phases alternate with "
-        "the pages' in this run.",
+        "the pages' in this run; of_frame = the page's req_s ÷ the frame's.",
         "load average before {:.2f} {:.2f} {:.2f}, after {:.2f} {:.2f} {:.2f}".format(
             *result.load_before, *result.load_after
         ),

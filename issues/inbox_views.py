@@ -44,7 +44,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
     if form.is_bound and form.is_valid():
         filters = inbox_filters(form)
     page = queries.inbox_page(
-        request.user, filters, cursor=request.GET.get("after", ""), size=PAGE_SIZE
+        request.user,
+        filters,
+        cursor=request.GET.get("after", ""),
+        size=PAGE_SIZE,
+        # Read for the form's lists already (once, ListedChoices): no join for the rows.
+        communities=form.fields["community"].queryset,
+        categories=form.fields["category"].queryset,
     )
     # "Show more" renders only the rows: it needs no counts.
     more = bool(request.htmx and request.htmx.target == "more-issues")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from django.db import connection
@@ -198,7 +199,15 @@ INBOX_KEYS = ("-created", "-id")
 SEARCH_WALK = 2000
 
 
-def inbox_page(user: User, filters: InboxFilters, *, cursor: str = "", size: int) -> Page:
+def inbox_page(
+    user: User,
+    filters: InboxFilters,
+    *,
+    cursor: str = "",
+    size: int,
+    communities: Iterable[Community] | None = None,
+    categories: Iterable[Category] | None = None,
+) -> Page:
     """One page of the inbox after ``cursor``, newest first.
 
     A search for a common word (电梯 is in one issue of nine) matches tens of thousands of
@@ -208,7 +217,31 @@ def inbox_page(user: User, filters: InboxFilters, *, cursor: str = "", size: int
     not (a rare word, a narrow filter) does the index lookup run, which is fast for exactly
     those. Both give the same rows: the walk covers a prefix of the order, so the first
     ``size`` matches in it are the first ones overall.
+
+    ``communities`` and ``categories``: lists the caller has read already (the inbox's
+    filter form has both); the rows take their community and category from them instead
+    of joining them again, and only those missing are read.
     """
+    page = _inbox_page(user, filters, cursor=cursor, size=size, joined=communities is None)
+    if communities is not None:
+        _attach(page.rows, "community", Community, communities)
+        _attach(page.rows, "category", Category, categories or [])
+    return page
+
+
+def _attach(rows: list[Issue], name: str, model: type, known: Iterable) -> None:
+    by_pk = {row.pk: row for row in known}
+    missing = {getattr(row, f"{name}_id") for row in rows} - by_pk.keys()
+    if missing:
+        by_pk.update((row.pk, row) for row in model.objects.filter(pk__in=missing))
+    for row in rows:
+        setattr(row, name, by_pk[getattr(row, f"{name}_id")])
+
+
+def _inbox_page(user: User, filters: InboxFilters, *, cursor: str, size: int, joined: bool) -> Page:
+    def listed(issues: QuerySet[Issue]) -> QuerySet[Issue]:
+        return issues if joined else issues.select_related(None)
+
     walk = filters.q and not filters.mine and search.searchable(filters.q)
     if walk and connection.vendor == "postgresql":
         # The walk's end: the SEARCH_WALK-th newest issue the user sees after the cursor, as
@@ -223,12 +256,12 @@ def inbox_page(user: User, filters: InboxFilters, *, cursor: str = "", size: int
         if edge is not None:
             others = inbox(user, replace(filters, q=""))
             walked = keyset_page(
-                others.filter(created__gte=edge).filter(search.substring(filters.q)),
+                listed(others.filter(created__gte=edge).filter(search.substring(filters.q))),
                 keys=INBOX_KEYS, cursor=cursor, size=size,
             )  # fmt: skip
             if walked.next_cursor is not None:
                 return walked
-    return keyset_page(inbox(user, filters), keys=INBOX_KEYS, cursor=cursor, size=size)
+    return keyset_page(listed(inbox(user, filters)), keys=INBOX_KEYS, cursor=cursor, size=size)
 
 
 def status_counts(user: User, filters: InboxFilters, *, exact: bool = False) -> StatusCounts:

@@ -10,7 +10,7 @@ import pytest
 
 from bench import generate
 from bench import http as bench_http
-from bench.http_urls import FLOOR_PATH
+from bench.http_urls import FLOOR_PATH, FRAME_PATH
 from issues.models import Issue
 
 
@@ -49,11 +49,12 @@ def test_bench_http_serves_every_page_and_the_floor_to_concurrent_clients():
     text = bench_http.report(result)
     rows = table(text)
 
-    assert list(rows) == [*bench_http.PAGES, bench_http.FLOOR]
+    assert list(rows) == [*bench_http.PAGES, bench_http.FRAME, bench_http.FLOOR]
+    pages = len(bench_http.PAGES) + 1  # and the frame
     for name, row in rows.items():
         # Every request answered 200 (run() stops on any other status): 2 clients asked
         # twice for every page, and twice for the floor after each page.
-        expected = 2 * 2 * (len(bench_http.PAGES) if name == bench_http.FLOOR else 1)
+        expected = 2 * 2 * (pages if name == bench_http.FLOOR else 1)
         assert int(row["requests"]) == expected, name
         assert float(row["req_s"]) > 0, name
         assert 0 < float(row["p50_ms"]) <= float(row["p95_ms"]) <= float(row["max_ms"]), name
@@ -63,6 +64,14 @@ def test_bench_http_serves_every_page_and_the_floor_to_concurrent_clients():
     assert rows[bench_http.FLOOR]["statements"] == "1"
     assert rows[bench_http.FLOOR]["of_floor"] == "100.0%"
     assert all(int(rows[key]["statements"]) > 1 for key in bench_http.PAGES)
+    # The frame reads the session, the user with its unread count and the roles, and is
+    # the measure of what a page's own content costs.
+    assert rows[bench_http.FRAME]["statements"] == "3"
+    assert (
+        rows[bench_http.FRAME]["of_frame"] == "100.0%" and rows[bench_http.FRAME]["target"] == "-"
+    )
+    assert rows[bench_http.FLOOR]["of_frame"] == "-"
+    assert float(rows["inbox"]["KB"]) > float(rows[bench_http.FRAME]["KB"])
     # The sessions reached the pages themselves, not the login form: an inbox page is larger.
     assert float(rows["inbox"]["KB"]) > float(rows[bench_http.FLOOR]["KB"])
     assert rows["inbox"]["target"] in ("50%:met", "50%:NOT")
@@ -75,8 +84,9 @@ def test_bench_http_serves_every_page_and_the_floor_to_concurrent_clients():
         pass
 
 
-def test_the_floor_view_is_not_in_the_apps_urls(client):
+def test_the_floor_and_frame_views_are_not_in_the_apps_urls(client):
     assert client.get(FLOOR_PATH, secure=True).status_code == 404
+    assert client.get(FRAME_PATH, secure=True).status_code == 404
 
 
 def test_the_command_starts_from_a_shell():

@@ -79,3 +79,28 @@ def test_the_inbox_runs_the_same_few_statements_for_3_and_33_issues(as_user, man
     for n in range(30):
         factories.issue(manan, actor=manan_staff, title=f"楼道杂物{n}")
     assert few == counted() == INBOX_STATEMENTS
+
+
+def test_an_inbox_row_of_a_community_outside_the_lists_still_names_it(
+    as_user, manan, manan_staff, chengbei, beishan, other_admin
+):
+    """Staff who also handle for a department of another street see the matters sent to
+    it: their rows name a community and a category the filter form does not list."""
+    from issues.models import Escalation
+
+    department = factories.department(chengbei, "城北市政所")
+    factories.role(manan_staff, "department_handler", department=department)
+    factories.category(chengbei, "facilities")
+    outside = factories.issue(beishan, actor=other_admin, code="facilities", title="北山路灯")
+    factories.escalation(
+        issue=outside, street=chengbei, reason="需要市政", raised_by=other_admin,
+        state=Escalation.State.ACCEPTED, department=department,
+    )  # fmt: skip
+    factories.issue(manan, actor=manan_staff, title="马南楼道灯")
+
+    page = as_user(manan_staff).get(reverse("issues:inbox")).content.decode()
+    start = page.rindex("<tr", 0, page.index("北山路灯"))
+    row = page[start : page.index("</tr>", start)]
+    assert ">北山社区</td>" in row
+    assert outside.category.name in row
+    assert "马南楼道灯" in page
