@@ -297,17 +297,27 @@ def database() -> list[str]:
         if connection.vendor == "postgresql":
             cursor.execute("SHOW server_version")
             version = f"PostgreSQL {cursor.fetchone()[0]}"
+            # The server's settings; those the app's sessions set themselves (source
+            # "client", deliberation/settings.py) are said apart, the server's default then
+            # being PostgreSQL's own.
             cursor.execute(
-                "SELECT name, setting, unit FROM pg_settings WHERE name IN "
+                "SELECT name, CASE WHEN source = 'client' THEN boot_val ELSE setting END, "
+                "setting, unit FROM pg_settings WHERE name IN "
                 "('shared_buffers', 'work_mem', 'effective_cache_size', 'random_page_cost', "
-                "'max_parallel_workers_per_gather', 'jit')"
+                "'max_parallel_workers_per_gather', 'jit') ORDER BY name"
             )
-            settings = ", ".join(
-                f"{name}={_pg_size(value, unit)}" for name, value, unit in cursor.fetchall()
+            rows = cursor.fetchall()
+            server = ", ".join(f"{name}={_pg_size(value, unit)}" for name, value, _, unit in rows)
+            session = ", ".join(
+                f"{name}={_pg_size(mine, unit)}"
+                for name, value, mine, unit in rows
+                if mine != value
             )
             cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
             size = cursor.fetchone()[0]
-            return [f"database  {version} (default settings: {settings}), {size} on disk"]
+            line = f"database  {version} (server settings: {server}"
+            line += f"; the app's sessions: {session}" if session else ""
+            return [f"{line}), {size} on disk"]
         if connection.vendor == "sqlite":
             cursor.execute("SELECT sqlite_version()")
             version = cursor.fetchone()[0]
