@@ -20,7 +20,8 @@ review_items_done = ExtensionPoint("issues.review_items_done", default=lambda *,
 # The meetings app provides it; without it, such an account sees no matter.
 guest_issue_ids = ExtensionPoint("issues.guest_issue_ids", default=lambda user: None)
 
-# (user, issue) -> what an issue's page shows of the volunteer work on the matter: a dict
+# (user, issue read by ``queries.issue_page``, so with the ``issue_page_facts`` answered) ->
+# what an issue's page shows of the volunteer work on the matter: a dict
 # with "activities" (the activities working on it) and "plan_url" (where the user plans
 # one, or None), or None when there is nothing to show. The volunteers app provides it.
 volunteer_work = ExtensionPoint("issues.volunteer_work", default=lambda user, issue: None)

@@ -201,7 +201,8 @@ def current_memberships_of(user: User) -> QuerySet[CouncilMember]:
     ).select_related("resident", "council__community__street")
 
 
-def inbox_of(user: User) -> QuerySet[Notice]:
+def inbox_of(user: User | OuterRef) -> QuerySet[Notice]:
+    """The notices the user reads in the app (``OuterRef``: the outer query's user's)."""
     return Notice.objects.filter(
         recipient=user, channel=Notice.Channel.INAPP, status=Notice.Status.SENT
     )
@@ -219,12 +220,8 @@ UNREAD_AT_LOAD = "unread_at_load"
 def unread_subquery() -> Coalesce:
     """The unread count of the user of the outer query, as an expression."""
     unread = (
-        Notice.objects.filter(
-            recipient=OuterRef("pk"),
-            channel=Notice.Channel.INAPP,
-            status=Notice.Status.SENT,
-            read_at__isnull=True,
-        )
+        inbox_of(OuterRef("pk"))
+        .filter(read_at__isnull=True)
         .order_by()
         .values("recipient")
         .annotate(n=Count("*"))

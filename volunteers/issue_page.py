@@ -5,12 +5,10 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
-from deliberation.models import Decision
 from issues.models import Issue
 from members.models import User
 from volunteers import permissions, queries
 from volunteers.actions import matters
-from volunteers.models import Activity
 
 
 def facts() -> dict:
@@ -18,24 +16,21 @@ def facts() -> dict:
     whether its council decided residents solve it."""
     matter = OuterRef("pk")
     return {
-        "has_volunteer_activities": Exists(Activity.objects.filter(issue=matter)),
-        "decided_for_residents": Exists(
-            Decision.objects.filter(item__issue=matter, outcome=Decision.Outcome.SOLVE_BY_COUNCIL)
-        ),
+        "has_volunteer_activities": Exists(queries.matter_activities(matter)),
+        "decided_for_residents": Exists(matters.decisions_for_residents(matter)),
     }
 
 
 def volunteer_work(user: User, issue: Issue) -> dict | None:
     """The activities working on the matter and, for the community's staff, where to plan
-    one while the matter is open and the council decided residents solve it."""
-    decided = getattr(issue, "decided_for_residents", None)
+    one while the matter is open and the council decided residents solve it (both known
+    from ``facts``, answered with the issue)."""
     can_plan = (
         issue.is_open
         and permissions.may_manage_teams(user, issue.community)
-        and (matters.decided_for_residents(issue) if decided is None else decided)
+        and issue.decided_for_residents
     )
-    has_activities = getattr(issue, "has_volunteer_activities", True)
-    planned = list(queries.matter_activities(issue)) if has_activities else []
+    planned = list(queries.matter_activities(issue)) if issue.has_volunteer_activities else []
     if not planned and not can_plan:
         return None
     return {

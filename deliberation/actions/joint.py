@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from deliberation import queries
+from deliberation import permissions, queries
 from deliberation.actions.base import ActionError
 from deliberation.models import JointCouncil, JointCouncilChange, Meeting
 from members import notifications
@@ -49,14 +49,6 @@ def _check_joinable(actor: User, host: Council, council: Council) -> None:
     )
 
 
-def _may_change(actor: User, host: Council) -> bool:
-    scope = scope_of(actor)
-    return (
-        host.community_id in scope.staff_community_ids
-        or host.community.street_id in scope.admin_street_ids
-    )
-
-
 @transaction.atomic
 def joined_councils_set(
     *, meeting: Meeting, actor: User, councils: Iterable[Council]
@@ -73,7 +65,7 @@ def joined_councils_set(
         .get(pk=meeting.pk)
     )
     host = locked.council
-    if not _may_change(actor, host):
+    if not permissions.can_join_councils(actor, locked):
         raise ActionError(_("Only the community's staff or the street's admin can do this."))
     if locked.state == Meeting.State.CANCELLED:
         raise ActionError(_("This meeting was cancelled."))

@@ -6,7 +6,7 @@ volunteers served, and the activity's photos, which the matter shows from then o
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from deliberation.models import Decision
@@ -17,11 +17,14 @@ from volunteers.models import Activity, Attendance, Team
 from volunteers.refusals import VolunteerRefusal
 
 
+def decisions_for_residents(issue: Issue | OuterRef) -> QuerySet[Decision]:
+    """The council's decisions that residents solve this matter themselves."""
+    return Decision.objects.filter(item__issue=issue, outcome=Decision.Outcome.SOLVE_BY_COUNCIL)
+
+
 def decided_for_residents(issue: Issue) -> bool:
     """The council decided residents solve this matter themselves."""
-    return Decision.objects.filter(
-        item__issue=issue, outcome=Decision.Outcome.SOLVE_BY_COUNCIL
-    ).exists()
+    return decisions_for_residents(issue).exists()
 
 
 def check_for_residents(issue: Issue, team: Team) -> None:
