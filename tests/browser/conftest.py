@@ -41,6 +41,20 @@ IGNORED_PATHS: tuple[str, ...] = ()
 FAILED_LOAD = "Failed to load resource"
 
 
+def scrolls_sideways(page) -> bool:
+    """The page is wider than its window: the reader would have to scroll sideways."""
+    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+
+
+def scrolls_sideways_at_200_percent(page) -> bool:
+    """At 200 % zoom on a phone (half its width in CSS pixels) the page still fits."""
+    page.set_viewport_size({"width": PHONE_WIDTH // 2, "height": 400})
+    try:
+        return page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
+    finally:
+        page.set_viewport_size({"width": PHONE_WIDTH, "height": 800})
+
+
 @dataclass
 class Tab:
     """A page in its own browser context, with what went wrong in it.

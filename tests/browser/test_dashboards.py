@@ -26,7 +26,7 @@ from pypdf import PdfReader
 
 from reports.models import PeriodReport
 from tests import factories
-from tests.browser.conftest import DESK_WIDTH, PHONE_WIDTH
+from tests.browser.conftest import DESK_WIDTH, PHONE_WIDTH, scrolls_sideways
 
 pytestmark = pytest.mark.browser
 
@@ -68,10 +68,6 @@ def matters(transactional_db, manan, xingfu, beishan, manan_staff, xingfu_staff,
         old = factories.issue(manan, actor=manan_staff, title=title)
         factories.moved(old, created=june)
     return {"manan": 3, "xingfu": 4, "manan_last_year": 2}
-
-
-def scrolls_sideways(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
 
 def figure(page, name: str):

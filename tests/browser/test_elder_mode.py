@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from deliberation.models import Meeting
 from issues.actions import handling
 from tests import factories
-from tests.browser.conftest import PHONE_WIDTH
+from tests.browser.conftest import PHONE_WIDTH, scrolls_sideways_at_200_percent
 
 pytestmark = pytest.mark.browser
 
@@ -62,14 +62,6 @@ MEASURE = """() => {
 
 def measure(page) -> dict:
     return page.evaluate(MEASURE)
-
-
-def scrolls_sideways_at_200_percent(page) -> bool:
-    page.set_viewport_size({"width": PHONE_WIDTH // 2, "height": 400})
-    try:
-        return page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
-    finally:
-        page.set_viewport_size({"width": PHONE_WIDTH, "height": 800})
 
 
 def test_a_member_turns_on_elder_mode_and_every_page_grows(

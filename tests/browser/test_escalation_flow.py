@@ -16,13 +16,9 @@ from playwright.sync_api import expect
 
 from issues.models import Escalation, Event, Issue, Photo
 from tests import factories
-from tests.browser.conftest import DESK_WIDTH, PHONE_WIDTH
+from tests.browser.conftest import DESK_WIDTH, PHONE_WIDTH, scrolls_sideways
 
 pytestmark = pytest.mark.browser
-
-
-def scrolls_sideways(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
 
 def escalate(page, reason: str) -> None:

@@ -31,7 +31,7 @@ from deliberation.models import AgendaItem, Decision, Meeting
 from issues.models import Event, FollowUpReview, Issue, Rating
 from members.models import Notice
 from tests import factories
-from tests.browser.conftest import PHONE_WIDTH
+from tests.browser.conftest import PHONE_WIDTH, scrolls_sideways
 from tests.helpers.meetings import quorum_present
 
 pytestmark = pytest.mark.browser
@@ -61,10 +61,6 @@ def zh(text) -> str:
     """What a Chinese reader sees for ``text`` (a lazy label or a msgid)."""
     with translation.override("zh-hans"):
         return gettext(text) if isinstance(text, str) else str(text)
-
-
-def scrolls_sideways(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
 
 @dataclass

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from issues.actions import handling
 from tests import factories
-from tests.browser.conftest import PHONE_WIDTH
+from tests.browser.conftest import PHONE_WIDTH, scrolls_sideways
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +42,7 @@ def test_staff_open_the_assignment_in_the_card_and_save_it(
         card.get_by_role("button", name="保存交办").click()
     expect(page.locator(".messages .message")).to_be_visible()
     expect(page.locator("dl.profile")).to_contain_text("周桂兰")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert not scrolls_sideways(page)
     page.screenshot(path=artefacts / "issue-assign-360-elder.png", full_page=True)
 
     assert list(issue.assigned_members.all()) == [term]

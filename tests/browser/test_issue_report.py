@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 from issues import photos as photo_processing
 from issues.models import Issue, Photo
 from tests import factories
-from tests.browser.conftest import PHONE_WIDTH
+from tests.browser.conftest import PHONE_WIDTH, scrolls_sideways
 
 pytestmark = pytest.mark.browser
 
@@ -95,10 +95,6 @@ def red_corner(image: Image.Image) -> str:
     ]
     assert len(found) == 1, f"expected one red corner, found {found}"
     return found[0]
-
-
-def scrolls_sideways(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
 
 def draft_text(page, key: str):

@@ -15,13 +15,9 @@ from playwright.sync_api import expect
 from deliberation.models import Attendance, JointCouncilChange, Meeting
 from members.models import Role
 from tests import factories
-from tests.browser.conftest import PHONE_WIDTH
+from tests.browser.conftest import PHONE_WIDTH, scrolls_sideways
 
 pytestmark = pytest.mark.browser
-
-
-def scrolls_sideways(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
 
 def test_the_street_makes_a_meeting_joint_and_a_joined_member_signs_in_at_360px(

@@ -14,13 +14,9 @@ from playwright.sync_api import expect
 from deliberation.models import Meeting, MeetingGuest, Minutes
 from members.models import Notice, OutsideUnit
 from tests import factories
-from tests.browser.conftest import PHONE_WIDTH
+from tests.browser.conftest import PHONE_WIDTH, scrolls_sideways
 
 pytestmark = pytest.mark.browser
-
-
-def scrolls_sideways(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
 
 def test_a_joint_meeting_with_a_unit_and_a_cadre_lists_them_as_attending_without_a_vote(

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from issues.models import Issue
 from members.models import ExportRecord
 from tests import factories
-from tests.browser.conftest import PHONE_WIDTH
+from tests.browser.conftest import PHONE_WIDTH, scrolls_sideways
 
 pytestmark = pytest.mark.browser
 
@@ -26,10 +26,6 @@ pytestmark = pytest.mark.browser
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
-
-
-def scrolls_sideways(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
 
 def test_a_large_export_is_prepared_by_the_worker_while_its_page_watches(

@@ -15,13 +15,9 @@ from issues.actions import handling
 from issues.models import Issue
 from members.models import Role
 from tests import factories
-from tests.browser.conftest import PHONE_WIDTH
+from tests.browser.conftest import PHONE_WIDTH, scrolls_sideways
 
 pytestmark = pytest.mark.browser
-
-
-def scrolls_sideways(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
 
 def test_a_member_signs_in_two_hours_early_and_staff_record_all_in_favour(

@@ -22,13 +22,9 @@ from issues.actions import handling
 from issues.models import Event, Issue
 from members.models import Role
 from tests import factories
-from tests.browser.conftest import DESK_WIDTH, PHONE_WIDTH
+from tests.browser.conftest import DESK_WIDTH, PHONE_WIDTH, scrolls_sideways
 
 pytestmark = pytest.mark.browser
-
-
-def scrolls_sideways(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
 
 def member_with_account(community, username: str, name: str):

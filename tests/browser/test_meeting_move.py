@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from deliberation.models import Meeting
 from members.models import Notice
 from tests import factories
-from tests.browser.conftest import PHONE_WIDTH
+from tests.browser.conftest import PHONE_WIDTH, scrolls_sideways_at_200_percent
 
 pytestmark = pytest.mark.browser
 
@@ -28,14 +28,6 @@ MEASURE_FORM = """() => {
   }
   return {target, font};
 }"""
-
-
-def scrolls_sideways_at_200_percent(page) -> bool:
-    page.set_viewport_size({"width": PHONE_WIDTH // 2, "height": 400})
-    try:
-        return page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
-    finally:
-        page.set_viewport_size({"width": PHONE_WIDTH, "height": 800})
 
 
 def test_staff_move_a_meeting_on_a_phone_in_elder_mode(

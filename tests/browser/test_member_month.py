@@ -28,7 +28,7 @@ from deliberation.tasks import materialise_meetings, send_due_reviews
 from issues.models import Event, FollowUpReview, Issue, Photo, TaskReport
 from members.models import CouncilMember, Notice, Role
 from tests import factories
-from tests.browser.conftest import PHONE_WIDTH
+from tests.browser.conftest import PHONE_WIDTH, scrolls_sideways
 from tests.helpers.clock import local
 
 pytestmark = pytest.mark.browser
@@ -61,10 +61,6 @@ def photo(path, colour: tuple[int, int, int], words: str):
     ImageDraw.Draw(picture).text((100, 100), words, fill=(255, 255, 255))
     picture.save(path, "JPEG", quality=90)
     return path
-
-
-def scrolls_sideways(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
 
 def test_a_members_month_from_a_report_to_the_follow_up_review_in_elder_mode(

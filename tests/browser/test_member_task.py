@@ -15,7 +15,7 @@ from issues.actions import handling
 from issues.models import Event, FollowUpReview, Issue, Photo, TaskReport
 from members.models import Role
 from tests import factories
-from tests.browser.conftest import PHONE_WIDTH
+from tests.browser.conftest import PHONE_WIDTH, scrolls_sideways
 
 pytestmark = pytest.mark.browser
 
@@ -24,10 +24,6 @@ pytestmark = pytest.mark.browser
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
-
-
-def scrolls_sideways(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
 
 def test_a_member_reports_the_task_done_with_a_photo_and_staff_confirm_it(

@@ -15,16 +15,12 @@ from members.models import Notice
 from public import forms as public_forms
 from public import views as public_views
 from tests import factories
-from tests.browser.conftest import PHONE_WIDTH
+from tests.browser.conftest import PHONE_WIDTH, scrolls_sideways
 from tests.helpers import visits as build
 from visits.actions import visiting
 from visits.models import AskedVisit, Visit
 
 pytestmark = pytest.mark.browser
-
-
-def scrolls_sideways(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
 
 def test_an_asked_for_visit_reaches_the_team_and_a_return_visit_settles_a_review(

@@ -11,16 +11,12 @@ from playwright.sync_api import expect
 
 from issues.models import Issue
 from tests import factories
-from tests.browser.conftest import PHONE_WIDTH
+from tests.browser.conftest import PHONE_WIDTH, scrolls_sideways
 from tests.helpers import visits as build
 from visits.actions import rounds
 from visits.models import Target, Visit
 
 pytestmark = pytest.mark.browser
-
-
-def scrolls_sideways(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
 
 def test_a_team_member_records_a_visit_with_two_concerns(
