@@ -43,6 +43,14 @@ def inbox(request: HttpRequest) -> HttpResponse:
     filters = queries.InboxFilters()
     if form.is_bound and form.is_valid():
         filters = inbox_filters(form)
+    # "Show more" renders only the rows: it needs no counts.
+    more = bool(request.htmx and request.htmx.target == "more-issues")
+    exact = request.GET.get("count") == "exact"
+    counts = (
+        queries.StatusCounts({}, 0, exact=False)
+        if more
+        else queries.status_counts(request.user, filters, exact=exact)
+    )
     page = queries.inbox_page(
         request.user,
         filters,
@@ -51,14 +59,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         # Read for the form's lists already (once, ListedChoices): no join for the rows.
         communities=form.fields["community"].queryset,
         categories=form.fields["category"].queryset,
-    )
-    # "Show more" renders only the rows: it needs no counts.
-    more = bool(request.htmx and request.htmx.target == "more-issues")
-    exact = request.GET.get("count") == "exact"
-    counts = (
-        queries.StatusCounts({}, 0)
-        if more
-        else queries.status_counts(request.user, filters, exact=exact)
+        matches=counts.matching(filters.status),
     )
     query = request.GET.copy()
     query.pop("after", None)

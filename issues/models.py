@@ -68,6 +68,8 @@ class Category(models.Model):
 
 
 OPEN_STATUS_VALUES = ["submitted", "awaiting", "decided", "in_progress", "reopened", "deferred"]
+# The columns of an issue its counts per character pair (PairCount) depend on.
+PAIR_SOURCES = ("community_id", "category_id", "status", "search_bigrams")
 
 
 class Issue(ChoiceLabelsOnce, models.Model):
@@ -227,6 +229,9 @@ class Issue(ChoiceLabelsOnce, models.Model):
     # (community, status) as last read or saved: issues.rollup moves the issue from the
     # count it leaves to the one it joins.
     stored_for_counts: tuple | None = None
+    # (community, category, status, character pairs) as last read or saved: the same, for
+    # the counts per character pair.
+    stored_for_pairs: tuple | None = None
 
     @classmethod
     def from_db(cls, db, field_names, values):
@@ -236,6 +241,8 @@ class Issue(ChoiceLabelsOnce, models.Model):
             issue.stored_for_rollup = (issue.community_id, issue.created, issue.resolved_at)
         if "community_id" in loaded and "status" in loaded:
             issue.stored_for_counts = (issue.community_id, issue.status)
+        if all(name in loaded for name in PAIR_SOURCES):
+            issue.stored_for_pairs = tuple(loaded[name] for name in PAIR_SOURCES)
         return issue
 
     @property
@@ -681,6 +688,36 @@ class IssueCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.community_id} {self.status} {self.n}"
+
+
+class PairCount(models.Model):
+    """How many issues of one community, category and status hold one character pair in
+    their text (``Issue.search_bigrams``), kept exact by issues.rollup.
+
+    A search for one two-character word (电梯) matches exactly the issues holding that pair,
+    so the inbox's counts for it add these rows up instead of reading the word's every
+    issue from the index.
+    """
+
+    pair = models.CharField(max_length=2)
+    community = models.ForeignKey("members.Community", on_delete=models.CASCADE, related_name="+")
+    # Read by pair and community (the unique index); a category is removed only when no
+    # issue has it, so its rows need no index of their own.
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    status = models.CharField(max_length=20, choices=Issue.Status)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pair", "community", "category", "status"], name="pair_count_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pair} {self.community_id} {self.category_id} {self.status} {self.n}"
 
 
 class DepartmentMonth(models.Model):

@@ -22,6 +22,7 @@ from issues.models import (
     FollowUpReview,
     Issue,
     IssueCount,
+    PairCount,
     Photo,
     Rating,
     ReplyTemplate,
@@ -188,6 +189,12 @@ class StatusCounts:
     capped: bool = False
     exact: bool = True
 
+    def matching(self, status: str) -> int | None:
+        """How many issues match with this status (any: ""), when the figures say."""
+        if not self.exact:
+            return None
+        return self.by_status.get(status, 0) if status else self.total
+
     def _totalled(self) -> StatusCounts:
         self.total = sum(self.by_status.values())
         return self
@@ -207,6 +214,7 @@ def inbox_page(
     size: int,
     communities: Iterable[Community] | None = None,
     categories: Iterable[Category] | None = None,
+    matches: int | None = None,
 ) -> Page:
     """One page of the inbox after ``cursor``, newest first.
 
@@ -218,11 +226,21 @@ def inbox_page(
     those. Both give the same rows: the walk covers a prefix of the order, so the first
     ``size`` matches in it are the first ones overall.
 
+    ``matches``: how many issues the filters match, when the caller has counted them
+    (``status_counts``). None match: no page is read. A search matching at most
+    ``COUNT_CAP`` (a rare word, a narrow filter) goes to the index lookup at once: the walk
+    would not fill the page.
+
     ``communities`` and ``categories``: lists the caller has read already (the inbox's
     filter form has both); the rows take their community and category from them instead
     of joining them again, and only those missing are read.
     """
-    page = _inbox_page(user, filters, cursor=cursor, size=size, joined=communities is None)
+    if matches == 0:
+        return Page(rows=[], next_cursor=None)
+    walk = matches is None or matches > COUNT_CAP
+    page = _inbox_page(
+        user, filters, cursor=cursor, size=size, joined=communities is None, walk=walk
+    )
     if communities is not None:
         _attach(page.rows, "community", Community, communities)
         _attach(page.rows, "category", Category, categories or [])
@@ -238,11 +256,13 @@ def _attach(rows: list[Issue], name: str, model: type, known: Iterable) -> None:
         setattr(row, name, by_pk[getattr(row, f"{name}_id")])
 
 
-def _inbox_page(user: User, filters: InboxFilters, *, cursor: str, size: int, joined: bool) -> Page:
+def _inbox_page(
+    user: User, filters: InboxFilters, *, cursor: str, size: int, joined: bool, walk: bool
+) -> Page:
     def listed(issues: QuerySet[Issue]) -> QuerySet[Issue]:
         return issues if joined else issues.select_related(None)
 
-    walk = filters.q and not filters.mine and search.searchable(filters.q)
+    walk = walk and filters.q and not filters.mine and search.searchable(filters.q)
     if walk and connection.vendor == "postgresql":
         # The walk's end: the SEARCH_WALK-th newest issue the user sees after the cursor, as
         # a literal date, so the planner sees how few rows the walk covers and reads them
@@ -267,12 +287,15 @@ def _inbox_page(user: User, filters: InboxFilters, *, cursor: str, size: int, jo
 def status_counts(user: User, filters: InboxFilters, *, exact: bool = False) -> StatusCounts:
     """Counts per status for the same filters (but any status), in one statement.
 
-    From the counts kept per community and status (``issues.rollup``) when the filters are
-    only those they answer; otherwise counted up to ``COUNT_CAP`` unless ``exact``, so a
-    common search or a wide date range does not read every visible issue.
+    From the counts kept per community and status (``issues.rollup``), or per community,
+    category, status and character pair for a search of one two-character word, when the
+    filters are only those they answer; otherwise counted up to ``COUNT_CAP`` unless
+    ``exact``, so a search of a longer word or a wide date range does not read every
+    visible issue.
     """
-    if _answered_by_counters(user, filters):
-        return _kept_counts(user, filters)
+    kept = _kept_rows(user, filters)
+    if kept is not None:
+        return _kept_counts(kept, filters)
     if exact:
         return StatusCounts(_grouped_counts(user, filters), 0)._totalled()
     # Ids and statuses of at most COUNT_CAP + 1 matching issues, in no order: the scan
@@ -286,22 +309,34 @@ def status_counts(user: User, filters: InboxFilters, *, exact: bool = False) -> 
     return StatusCounts(by_status, len(rows))
 
 
-def _answered_by_counters(user: User, filters: InboxFilters) -> bool:
+def _kept_rows(user: User, filters: InboxFilters) -> QuerySet | None:
+    """The kept counts that answer these filters, or None when they cannot."""
     asked = {name for name, value in vars(filters).items() if value and name != "extra"}
-    if asked - _COUNTER_FILTERS or filters.extra:
-        return False
+    pair = search.counted_pair(filters.q) if filters.q else None
+    if pair:
+        rows = PairCount.objects.filter(pair=pair)
+        answered = _COUNTER_FILTERS | {"category", "q"}
+    else:
+        rows = IssueCount.objects.all()
+        answered = _COUNTER_FILTERS
+    if asked - answered or filters.extra:
+        return None
     # A department handler also sees matters of other communities escalated to them, a
     # guest the matters of their meetings: neither is a whole community's count.
     scope = scope_of(user)
-    return not scope.is_empty and not scope.department_ids
+    if scope.is_empty or scope.department_ids:
+        return None
+    return rows.filter(community__in=communities_visible_to(user))
 
 
-def _kept_counts(user: User, filters: InboxFilters) -> StatusCounts:
-    rows = IssueCount.objects.filter(community__in=communities_visible_to(user), n__gt=0)
+def _kept_counts(rows: QuerySet, filters: InboxFilters) -> StatusCounts:
+    rows = rows.filter(n__gt=0)
     if filters.community:
         rows = rows.filter(community_id=filters.community)
     if filters.street:
         rows = rows.filter(community__street_id=filters.street)
+    if filters.category:
+        rows = rows.filter(category_id=filters.category)
     if filters.state == "open":
         rows = rows.filter(status__in=Issue.OPEN_STATUSES)
     summed = rows.order_by().values("status").annotate(total=Sum("n"))

@@ -27,6 +27,12 @@ one ``INSERT … ON CONFLICT DO UPDATE SET n = n + …`` per row (concurrent wri
 row rather than overwrite it; the issue's own row lock orders two changes of one issue).
 ``repair_counts`` (nightly, and after bulk writes) compares them with a COUNT and fixes and
 logs any that were off.
+
+``PairCount`` does the same per community, category, status and character pair of the
+issues' text: a search for one two-character word (电梯, in one issue of nine) is counted
+from a few hundred of these rows instead of the word's every issue. An issue moves in these
+counts when its community, category, status or text changes (one statement for its pairs);
+``repair_pair_counts`` recounts them community by community.
 """
 
 from __future__ import annotations
@@ -49,7 +55,15 @@ from django.utils import timezone
 
 from common.periods import local_midnight
 from issues.figures import SECONDS_PER_DAY, days_between
-from issues.models import DepartmentMonth, Escalation, Issue, IssueCount, IssueMonth
+from issues.models import (
+    PAIR_SOURCES,
+    DepartmentMonth,
+    Escalation,
+    Issue,
+    IssueCount,
+    IssueMonth,
+    PairCount,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +71,8 @@ logger = logging.getLogger(__name__)
 ISSUE_FIELDS = frozenset({"community", "created", "category", "channel", "tier", "resolved_at"})
 # The fields of an issue the counts per community and status read.
 COUNT_FIELDS = frozenset({"community", "status"})
+# The fields of an issue the counts per character pair read.
+PAIR_FIELDS = frozenset({"community", "category", "status", "search_bigrams"})
 
 
 # The durations are stored as 32-bit integers (68 years of seconds), little-endian: four
@@ -353,6 +369,7 @@ def issue_changed(issue: Issue, fields: Iterable[str] | None = None) -> None:
     all of them, as for a new issue). Months it left (a reopen clears its resolution) are
     refreshed as well as those it is in. Its count per community and status moves too."""
     _count_changed(issue, fields)
+    _pairs_changed(issue, fields)
     if fields is not None and not ISSUE_FIELDS.intersection(fields):
         return
     touched: dict[int, set[dt.date]] = defaultdict(set)
@@ -413,6 +430,7 @@ def rebuild(*, since: dt.date | None = None) -> int:
     """Recompute the months of both kinds (see ``rebuild_months``) and repair the counts per
     community and status; the months written."""
     repair_counts()
+    repair_pair_counts()
     return sum(rebuild_months(kind, since=since) for kind in (ISSUES, DEPARTMENTS))
 
 
@@ -493,3 +511,91 @@ def repair_counts(*, community_ids: Iterable[int] | None = None, log: bool = Tru
                 )  # fmt: skip
         add_counts(off)
     return len(off)
+
+
+# --- Counts per character pair ------------------------------------------------------------
+
+
+def _pairs_changed(issue: Issue, fields: Iterable[str] | None) -> None:
+    """Move a just-written issue's character pairs from the counts they leave to those they
+    join (as ``_count_changed``)."""
+    if fields is not None and not PAIR_FIELDS.intersection(fields):
+        return
+    now = tuple(getattr(issue, name) for name in PAIR_SOURCES)
+    before = issue.stored_for_pairs
+    if before is None and fields is not None:
+        repair_pair_counts(
+            community_ids=None if "community" in fields else [issue.community_id], log=False
+        )
+    elif before != now:
+        deltas: Counter = Counter(_pair_keys(now))
+        if before is not None:
+            deltas.subtract(_pair_keys(before))
+        add_pair_counts(deltas)
+    issue.stored_for_pairs = now
+
+
+def _pair_keys(stored: tuple) -> list[tuple[str, int, int, str]]:
+    community_id, category_id, status, document = stored
+    return [(pair, community_id, category_id, status) for pair in set(document.split())]
+
+
+def add_pair_counts(deltas: dict[tuple[str, int, int, str], int]) -> None:
+    """Add to the counts of these (pair, community, category, status): one statement for
+    all of them, in key order (as ``add_counts``, writers cannot deadlock)."""
+    rows = [(*key, delta) for key, delta in sorted(deltas.items()) if delta]
+    if not rows:
+        return
+    table = PairCount._meta.db_table
+    sql = (
+        f"INSERT INTO {table} (pair, community_id, category_id, status, n) "
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (pair, community_id, category_id, status) "
+        f"DO UPDATE SET n = {table}.n + EXCLUDED.n"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def pairs_counted(issues: QuerySet) -> Counter:
+    """The counts per (pair, community, category, status) read from these issues' text."""
+    counts: Counter = Counter()
+    rows = issues.order_by().values_list(*PAIR_SOURCES)
+    for stored in rows.iterator(chunk_size=5000):
+        counts.update(_pair_keys(stored))
+    return counts
+
+
+def repair_pair_counts(*, community_ids: Iterable[int] | None = None, log: bool = True) -> int:
+    """Recount the counts per character pair (of these communities, or all) from the issues
+    and fix those that differ; the rows fixed, with a warning per community when ``log``.
+
+    One community at a time, each under the same lock as ``repair_counts``: an action of
+    another community waits at most one community's recount.
+    """
+    if community_ids is None:
+        community_ids = set(Issue.objects.values_list("community_id", flat=True).distinct())
+        community_ids |= set(PairCount.objects.values_list("community_id", flat=True).distinct())
+    fixed = 0
+    for community_id in sorted(community_ids):
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(f"LOCK TABLE {PairCount._meta.db_table} IN EXCLUSIVE MODE")
+            actual = pairs_counted(Issue.objects.filter(community_id=community_id))
+            kept = PairCount.objects.filter(community_id=community_id).values_list(
+                "pair", "community_id", "category_id", "status", "n"
+            )
+            stored = {tuple(row[:4]): row[4] for row in kept}
+            off = {
+                key: actual.get(key, 0) - stored.get(key, 0)
+                for key in actual.keys() | stored.keys()
+                if actual.get(key, 0) != stored.get(key, 0)
+            }
+            add_pair_counts(off)
+        if off and log:
+            logger.warning(
+                "%s counts per character pair of community %s were off: fixed",
+                len(off), community_id,
+            )  # fmt: skip
+        fixed += len(off)
+    return fixed

@@ -47,6 +47,18 @@ def lookup_pairs(query: str) -> list[str]:
     return list(dict.fromkeys(pair for word in words for pair in bigrams(word)))
 
 
+# Chinese characters and digits have no case: for a word of two of them, "the text holds the
+# word" (the substring match) and "the text's pairs hold it" are the same statement.
+_COUNTABLE = re.compile(r"[0-9\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2}")
+
+
+def counted_pair(query: str) -> str | None:
+    """The pair whose kept counts (``PairCount``) answer this query exactly, if any: a
+    query of one two-character word of Chinese characters or digits."""
+    word = (query or "").strip()
+    return word if _COUNTABLE.fullmatch(word) else None
+
+
 def searchable(query: str) -> bool:
     """Whether a query can be searched without reading every issue: it has at least one
     word of two letters or digits. ("a", "%_", spaces: no.)"""

@@ -50,8 +50,8 @@ def issue(community_: Community, *, actor=None, code: str = "other", **fields):
 
 def moved(issue, **fields):
     """Write an issue's columns around the actions (dated back, as an import would), then
-    refresh its months in the dashboards' roll-up and its count per status as the actions
-    do; the issue re-read."""
+    refresh its months in the dashboards' roll-up and its counts per status and per character
+    pair as the actions do; the issue re-read."""
     from issues import rollup
     from issues.models import Issue
 
@@ -60,6 +60,7 @@ def moved(issue, **fields):
     after = Issue.objects.get(pk=issue.pk)
     after.stored_for_rollup = before.stored_for_rollup
     after.stored_for_counts = before.stored_for_counts
+    after.stored_for_pairs = before.stored_for_pairs
     rollup.issue_changed(after)
     return after
 
