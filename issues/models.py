@@ -700,9 +700,11 @@ class PairCount(models.Model):
     """
 
     pair = models.CharField(max_length=2)
-    community = models.ForeignKey("members.Community", on_delete=models.CASCADE, related_name="+")
-    # Read by pair and community (the unique index); a category is removed only when no
-    # issue has it, so its rows need no index of their own.
+    # Read by pair (pair_count_read); the nightly recount of a community and the removal of
+    # a community or of a category (only when no issue has it) may read the whole table.
+    community = models.ForeignKey(
+        "members.Community", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     category = models.ForeignKey(
         Category, on_delete=models.CASCADE, related_name="+", db_index=False
     )
@@ -713,6 +715,15 @@ class PairCount(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["pair", "community", "category", "status"], name="pair_count_unique"
+            )
+        ]
+        # A search's counts from the index alone (PostgreSQL): a common pair's rows lie on
+        # as many table pages as there are rows.
+        indexes = [
+            models.Index(
+                fields=["pair", "community", "status"],
+                include=["category", "n"],
+                name="pair_count_read",
             )
         ]
 

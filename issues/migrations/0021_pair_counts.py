@@ -42,9 +42,10 @@ class Migration(migrations.Migration):
                 ('status', models.CharField(choices=[('submitted', 'submitted'), ('awaiting', 'awaiting deliberation'), ('decided', 'decided'), ('in_progress', 'in progress'), ('resolved', 'resolved'), ('closed', 'reviewed and closed'), ('reopened', 'reopened'), ('deferred', 'deferred'), ('not_actionable', 'not actionable')], max_length=20)),
                 ('n', models.IntegerField(default=0)),
                 ('category', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='issues.category')),
-                ('community', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='members.community')),
+                ('community', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='members.community')),
             ],
             options={
+                'indexes': [models.Index(fields=['pair', 'community', 'status'], include=('category', 'n'), name='pair_count_read')],
                 'constraints': [models.UniqueConstraint(fields=('pair', 'community', 'category', 'status'), name='pair_count_unique')],
             },
         ),
