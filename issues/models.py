@@ -470,8 +470,15 @@ class Escalation(models.Model):
             models.Index(fields=["street", "decided_at"], name="escalation_decided"),
             models.Index(
                 fields=["street", "decided_at", "deadline"],
-                condition=Q(state="accepted"),
+                include=["department"],
+                condition=Q(state="accepted", department__isnull=False),
                 name="escalation_with_department",
+            ),
+            # Each department's month (or the part of one a period cuts), from the index alone.
+            models.Index(
+                fields=["department", "decided_at"],
+                include=["handled_at"],
+                name="escalation_department_month",
             ),
         ]
 

@@ -521,7 +521,7 @@ def _departments(street: Street, period: Period, today: dt.date) -> list[Departm
         )
         .order_by()
         .values_list("department_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
     )
     return [
         DepartmentRow(

@@ -325,3 +325,21 @@ def test_the_nightly_task_repairs_a_departments_month(manan, manan_staff, nanen_
 
     assert kept_department(escalation.department, dt.date(2025, 2, 1)).assigned == 1
     assert kept_department(escalation.department, this_month()).assigned == 0
+
+
+def test_a_months_durations_are_each_issues_whole_seconds_in_order(manan, manan_staff):
+    start = local(2026, 3, 1, 8)
+    spans = [dt.timedelta(days=9, seconds=7), dt.timedelta(hours=2), dt.timedelta(days=30),
+             dt.timedelta(seconds=61, microseconds=400_000), dt.timedelta(hours=2)]  # fmt: skip
+    for n, span in enumerate(spans):
+        issue = factories.issue(manan, actor=manan_staff)
+        created = start + dt.timedelta(hours=n)
+        factories.moved(issue, status=Issue.Status.RESOLVED, created=created,
+                        resolved_at=created + span)  # fmt: skip
+    factories.issue(manan, actor=manan_staff)  # still open: no duration
+
+    march = dt.date(2026, 3, 1)
+    figures = rollup.month_figures([manan.pk], *rollup.month_bounds(march))
+    expected = [61, 7200, 7200, 9 * 86400 + 7, 30 * 86400]
+    assert list(figures[manan.pk].resolution_seconds) == expected
+    assert list(kept(manan, march).resolution_seconds) == expected
