@@ -38,6 +38,7 @@ counts when its community, category, status or text changes (one statement for i
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import math
 import sys
@@ -47,9 +48,10 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+import psycopg
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import EmptyResultSet
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count, DurationField, ExpressionWrapper, F, QuerySet
 from django.db.models.functions import Extract, Round
 from django.utils import timezone
@@ -98,13 +100,30 @@ class MonthFigures:
 
     @classmethod
     def from_row(cls, row: IssueMonth) -> MonthFigures:
+        return cls.from_columns(*(getattr(row, name) for name in ISSUES.columns))
+
+    @classmethod
+    def from_columns(
+        cls,
+        collected: int,
+        categories: dict | str,
+        channels: dict | str,
+        tiers: dict | str,
+        resolution_seconds: bytes | memoryview,
+    ) -> MonthFigures:
+        """The figures of a row's columns (``Rollup.columns``) as ``stored`` reads them."""
         return cls(
-            collected=row.collected,
-            categories=Counter({int(k): n for k, n in row.categories.items()}),
-            channels=Counter(row.channels),
-            tiers=Counter(row.tiers),
-            resolution_seconds=unpack(row.resolution_seconds),
+            collected=collected,
+            categories=Counter({int(k): n for k, n in _json(categories).items()}),
+            channels=Counter(_json(channels)),
+            tiers=Counter(_json(tiers)),
+            resolution_seconds=unpack(resolution_seconds),
         )
+
+
+def _json(value: dict | str) -> dict:
+    # A binary read gives the database's JSON parsed; the ORM's text read, as text.
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def pack(seconds: Sequence[int]) -> bytes:
@@ -140,8 +159,16 @@ def percentile(runs: Sequence[Sequence[int]], fraction: float) -> float | None:
 
 
 def _kth(runs: list[Sequence[int]], k: int) -> int:
-    """The k-th smallest value (from 0): the least v with more than k values ≤ v."""
-    low, high = min(run[0] for run in runs), max(run[-1] for run in runs)
+    """The k-th smallest value (from 0): the least v with more than k values ≤ v.
+
+    The search starts between the runs' own values at that rank: fewer than k values lie
+    below the least of a run's ⌊k·len/N⌋-th, at least k + 1 at or below the greatest of a
+    run's ⌈(k + 1)·len/N⌉-th. Months alike give a narrow start, some 17 halvings instead of
+    24 over a year of seconds, each a bisection of every run.
+    """
+    total = sum(len(run) for run in runs)
+    low = min(run[k * len(run) // total] for run in runs)
+    high = max(run[max(0, -(-(k + 1) * len(run) // total) - 1)] for run in runs)
     while low < high:
         middle = (low + high) // 2
         if sum(bisect_right(run, middle) for run in runs) > k:
@@ -208,7 +235,12 @@ class DepartmentFigures:
 
     @classmethod
     def from_row(cls, row: DepartmentMonth) -> DepartmentFigures:
-        return cls(assigned=row.assigned, handling_seconds=unpack(row.handling_seconds))
+        return cls.from_columns(row.assigned, row.handling_seconds)
+
+    @classmethod
+    def from_columns(cls, assigned: int, handling_seconds: bytes | memoryview) -> DepartmentFigures:
+        """The figures of a row's columns (``Rollup.columns``) as ``stored`` reads them."""
+        return cls(assigned=assigned, handling_seconds=unpack(handling_seconds))
 
 
 def department_figures(
@@ -241,7 +273,8 @@ def _sorted_seconds(
     as one ``bytea`` of four-byte integers, not a row per duration (a month of a busy street
     is tens of thousands of them, each a Python object on its way through the cursor).
     """
-    if connection.vendor != "postgresql":
+    database = connections[rows.db]
+    if database.vendor != "postgresql":
         # SQLite has no interval arithmetic the ORM can extract seconds from.
         counted: dict[int, int] = defaultdict(int)
         durations: dict[int, list[int]] = defaultdict(list)
@@ -264,7 +297,7 @@ def _sorted_seconds(
         "ORDER BY seconds) FILTER (WHERE seconds IS NOT NULL) "
         f"FROM ({sql}) AS counted (owner, seconds) GROUP BY owner"
     )
-    with connection.cursor() as cursor:
+    with database.cursor() as cursor:
         cursor.execute(packed, params)
         return {
             owner_id: (n, _from_network_order(data or b""))
@@ -289,7 +322,7 @@ class Rollup:
     owner: str  # the owner's column: community_id or department_id
     count: Callable  # (owner ids, start, end, source queryset or None) -> {owner: figures}
     empty: Callable  # figures of an owner with nothing in the month
-    read: Callable  # a row -> its figures
+    read: Callable  # a row's columns (as ``columns``) -> its figures
     fill: Callable  # (row, figures) -> None
     columns: tuple[str, ...]
     source: Callable  # () -> the rows counted (a historical model's in a migration)
@@ -314,7 +347,7 @@ ISSUES = Rollup(
     owner="community_id",
     count=lambda ids, start, end, source: month_figures(ids, start, end, issues=source),
     empty=MonthFigures,
-    read=MonthFigures.from_row,
+    read=MonthFigures.from_columns,
     fill=_fill_issues,
     columns=("collected", "categories", "channels", "tiers", "resolution_seconds"),
     source=lambda: Issue.objects.all(),
@@ -325,7 +358,7 @@ DEPARTMENTS = Rollup(
     owner="department_id",
     count=lambda ids, start, end, source: department_figures(ids, start, end, escalations=source),
     empty=DepartmentFigures,
-    read=DepartmentFigures.from_row,
+    read=DepartmentFigures.from_columns,
     fill=_fill_departments,
     columns=("assigned", "handling_seconds"),
     source=lambda: Escalation.objects.filter(department__isnull=False),
@@ -339,8 +372,33 @@ def stored(
     """The kept figures of these owners for these whole months (one query)."""
     rows = kind.model.objects.filter(
         **{f"{kind.owner}__in": list(owner_ids)}, month__in=list(months)
+    ).values_list(kind.owner, "month", *kind.columns)
+    return {(owner_id, month): kind.read(*columns) for owner_id, month, *columns in _binary(rows)}
+
+
+def _binary(rows: QuerySet) -> Iterable[tuple]:
+    """The rows of a ``values_list``; on PostgreSQL in the binary format.
+
+    A street's three years are 576 community-months of packed durations, 3 MB: as text
+    (hex) they are twice the size and each is decoded again (40 ms against 30 here).
+    """
+    database = connections[rows.db]
+    if database.vendor != "postgresql":
+        return list(rows)
+    try:
+        sql, params = rows.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    database.ensure_connection()
+    raw = psycopg.Cursor(database.connection)
+    raw.format = psycopg.pq.Format.BINARY
+    # Wrapped as Django wraps its own cursors: the statement is logged and counted.
+    wrapped = (
+        database.make_debug_cursor(raw) if database.queries_logged else database.make_cursor(raw)
     )
-    return {(getattr(row, kind.owner), row.month): kind.read(row) for row in rows}
+    with wrapped as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def refresh(community_id: int, months: Iterable[dt.date]) -> None:
