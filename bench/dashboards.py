@@ -258,9 +258,9 @@ def run_dashboards(
     return results
 
 
-# A month the period cuts is read from the rows: the issues collected and resolved, and on
-# the street's dashboard the escalations assigned.
-CUT_STATEMENTS = {"community": 2, "street": 3}
+# A month the period cuts is read from the rows: the issues collected, resolved and still
+# open, and on the street's dashboard the escalations assigned.
+CUT_STATEMENTS = {"community": 3, "street": 4}
 
 
 def same_statements(results: list[Result]) -> dict[str, set[int]]:

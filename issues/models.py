@@ -200,8 +200,8 @@ class Issue(ChoiceLabelsOnce, models.Model):
             ),
             # … and those it resolved, with their days from report to resolution.
             models.Index(fields=["community", "resolved_at", "created"], name="issue_resolved"),
-            # … and those of them still open, with their due dates (overdue depends on today,
-            # so these two figures are read live, not from IssueMonth).
+            # … and those of them still open, with their due dates (a month's refresh reads
+            # them for IssueMonth.open_due, a dashboard for the part of a month it cuts).
             models.Index(
                 fields=["community", "created", "due_on", "reply_due_on"],
                 condition=Q(status__in=OPEN_STATUS_VALUES),
@@ -667,6 +667,11 @@ class IssueMonth(models.Model):
     # Seconds from report to resolution of each issue resolved in the month, in order, as
     # packed 32-bit integers (issues.rollup.pack).
     resolution_seconds = models.BinaryField(default=b"")
+    # The first due day of each issue reported in the month and still open (the earlier of
+    # its due date and its first-reply date, as a day number; none: issues.rollup.NO_DUE),
+    # in order, packed the same way: still open is how many, overdue on a day how many
+    # fall before it.
+    open_due = models.BinaryField(default=b"")
     refreshed_at = models.DateTimeField(null=True)
 
     class Meta:

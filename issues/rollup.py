@@ -17,8 +17,11 @@ nightly Celery task (``issues.tasks.refresh_issue_months``) and ``manage.py
 refresh_issue_months`` rebuild months the same way, which repairs anything written around
 the actions (bulk imports).
 
-Figures that depend on today (still open, overdue) and the follow-up reviews are not here:
-the dashboards read them live.
+Still open and overdue are kept as the first due day of each open issue of the month, in
+order: still open is how many there are, overdue on any day how many fall before it, so a
+figure that changes with today is still read from the row (a status or a due date changing
+refreshes the month the issue was reported in). The follow-up reviews are not here: the
+dashboards read them live.
 
 ``IssueCount`` holds how many issues each community has in each status: the inbox's counts
 per status add up a few of these rows instead of reading every visible issue. The same
@@ -43,7 +46,7 @@ import logging
 import math
 import sys
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -70,7 +73,10 @@ from issues.models import (
 logger = logging.getLogger(__name__)
 
 # The fields of an issue the monthly figures read.
-ISSUE_FIELDS = frozenset({"community", "created", "category", "channel", "tier", "resolved_at"})
+ISSUE_FIELDS = frozenset(
+    {"community", "created", "category", "channel", "tier", "resolved_at", "status", "due_on",
+     "reply_due_on"}
+)  # fmt: skip
 # The fields of an issue the counts per community and status read.
 COUNT_FIELDS = frozenset({"community", "status"})
 # The fields of an issue the counts per character pair read.
@@ -93,10 +99,20 @@ class MonthFigures:
     tiers: Counter = field(default_factory=Counter)
     # Seconds from report to resolution, one per issue resolved in the month, in order.
     resolution_seconds: array = field(default_factory=lambda: array(_SECONDS))
+    # The first due day (``date.toordinal``) of each issue of the month still open, in order.
+    open_due: array = field(default_factory=lambda: array(_SECONDS))
 
     @property
     def resolved(self) -> int:
         return len(self.resolution_seconds)
+
+    @property
+    def still_open(self) -> int:
+        return len(self.open_due)
+
+    def overdue(self, today: dt.date) -> int:
+        """Of those still open, those due before ``today`` (``Issue.overdue_q``)."""
+        return bisect_left(self.open_due, today.toordinal())
 
     @classmethod
     def from_row(cls, row: IssueMonth) -> MonthFigures:
@@ -110,6 +126,7 @@ class MonthFigures:
         channels: dict | str,
         tiers: dict | str,
         resolution_seconds: bytes | memoryview,
+        open_due: bytes | memoryview,
     ) -> MonthFigures:
         """The figures of a row's columns (``Rollup.columns``) as ``stored`` reads them."""
         return cls(
@@ -118,7 +135,18 @@ class MonthFigures:
             channels=Counter(_json(channels)),
             tiers=Counter(_json(tiers)),
             resolution_seconds=unpack(resolution_seconds),
+            open_due=unpack(open_due),
         )
+
+
+# The first due day of an open issue with neither date: after every day.
+NO_DUE = 2**31 - 1
+
+
+def first_due(due_on: dt.date | None, reply_due_on: dt.date | None) -> int:
+    """The day number an open issue is overdue after: the earlier of its two dates."""
+    days = [day.toordinal() for day in (due_on, reply_due_on) if day is not None]
+    return min(days, default=NO_DUE)
 
 
 def _json(value: dict | str) -> dict:
@@ -196,7 +224,7 @@ def month_figures(
     issues: QuerySet | None = None,
 ) -> dict[int, MonthFigures]:
     """The figures of each community's issues between two instants of one month, read from
-    the issues themselves (two queries). What a row of ``IssueMonth`` holds for a whole
+    the issues themselves (three queries). What a row of ``IssueMonth`` holds for a whole
     month, and what a dashboard adds for the part of a month a period cuts."""
     issues = (Issue.objects.all() if issues is None else issues).filter(
         community_id__in=list(community_ids)
@@ -218,6 +246,13 @@ def month_figures(
         resolved, "community_id", "created", "resolved_at"
     ).items():
         figures[community_id].resolution_seconds = seconds
+    open_due: dict[int, list[int]] = defaultdict(list)
+    for community_id, due_on, reply_due_on in issues.filter(
+        created__gte=start, created__lt=end, status__in=Issue.OPEN_STATUSES
+    ).values_list("community_id", "due_on", "reply_due_on"):
+        open_due[community_id].append(first_due(due_on, reply_due_on))
+    for community_id, days in open_due.items():
+        figures[community_id].open_due = array(_SECONDS, sorted(days))
     return dict(figures)
 
 
@@ -335,6 +370,7 @@ def _fill_issues(row: IssueMonth, figures: MonthFigures) -> None:
     row.channels = dict(figures.channels)
     row.tiers = dict(figures.tiers)
     row.resolution_seconds = pack(figures.resolution_seconds)
+    row.open_due = pack(figures.open_due)
 
 
 def _fill_departments(row: DepartmentMonth, figures: DepartmentFigures) -> None:
@@ -349,7 +385,7 @@ ISSUES = Rollup(
     empty=MonthFigures,
     read=MonthFigures.from_columns,
     fill=_fill_issues,
-    columns=("collected", "categories", "channels", "tiers", "resolution_seconds"),
+    columns=("collected", "categories", "channels", "tiers", "resolution_seconds", "open_due"),
     source=lambda: Issue.objects.all(),
     moment="created",
 )

@@ -24,9 +24,9 @@ communities the reader may see:
 Every issue figure comes with the URL of the inbox filtered to exactly the issues it
 counts (for readers who have an inbox). Everything is read in a fixed number of queries,
 however many issues, communities or months: the issue and department figures of whole
-months from the monthly roll-up (``issues.rollup``), those of a month the period cuts (a
-custom range) from the rows, two queries for each (three on a street's); still open and
-overdue, which change with today, live.
+months from the monthly roll-up (``issues.rollup``, still open and overdue included: it
+keeps each open issue's first due day), those of a month the period cuts (a custom range)
+from the rows, three queries for each (four on a street's).
 """
 
 from __future__ import annotations
@@ -263,9 +263,12 @@ def dashboard(
     resolved_by_month: dict[dt.date, int] = defaultdict(int)
     durations: dict[int, list[Sequence[int]]] = defaultdict(list)  # sorted runs per community
     for (community_id, month), figures in _month_figures(rollup.ISSUES, ids, period).items():
+        overdue = figures.overdue(today)
         for counted in (by_community[community_id], totals):
             counted.collected += figures.collected
             counted.resolved += figures.resolved
+            counted.still_open += figures.still_open
+            counted.overdue += overdue
         collected_by_month[month] += figures.collected
         resolved_by_month[month] += figures.resolved
         breakdown["category"].update(figures.categories)
@@ -279,20 +282,6 @@ def dashboard(
         list(chain.from_iterable(durations.values()))
     )
 
-    # Open and overdue depend on today, not only on the issues' writes: read live, from the
-    # index of open issues (issue_open_period). The rows are open already, so "late" tests
-    # only the dates (Issue.overdue_q less its status): every column the statement reads is
-    # then in that partial index, an index-only scan (1M issues, a street's year: 24 ms, not
-    # 600 ms through the heap).
-    overdue_dates = Q(due_on__lt=today) | Q(reply_due_on__lt=today)
-    for community_id, still_open, late in (
-        collected.filter(status__in=Issue.OPEN_STATUSES)
-        .values_list("community_id")
-        .annotate(n=Count("*"), late=Count("community_id", filter=overdue_dates))
-    ):
-        for figures in (by_community[community_id], totals):
-            figures.still_open += still_open
-            figures.overdue += late
     for community_id, also in (
         collected.filter(supporter_count__gt=0)
         .values_list("community_id")
