@@ -161,10 +161,12 @@ def pack(seconds: Sequence[int]) -> bytes:
     return packed.tobytes()
 
 
-def unpack(data: bytes | memoryview) -> array:
+def unpack(data: bytes | memoryview, *, order: str = "little") -> array:
+    """Packed integers back: ours (``pack``) are little-endian; PostgreSQL's ``int4send``
+    writes big-endian (``order="big"``)."""
     seconds = array(_SECONDS)
     seconds.frombytes(bytes(data))
-    if sys.byteorder == "big":
+    if sys.byteorder != order:
         seconds.byteswap()
     return seconds
 
@@ -335,18 +337,9 @@ def _sorted_seconds(
     with database.cursor() as cursor:
         cursor.execute(packed, params)
         return {
-            owner_id: (n, _from_network_order(data or b""))
+            owner_id: (n, unpack(data or b"", order="big"))
             for owner_id, n, data in cursor.fetchall()
         }
-
-
-def _from_network_order(data: bytes | memoryview) -> array:
-    """Four-byte integers as PostgreSQL's ``int4send`` writes them (big-endian)."""
-    seconds = array(_SECONDS)
-    seconds.frombytes(bytes(data))
-    if sys.byteorder == "little":
-        seconds.byteswap()
-    return seconds
 
 
 @dataclass(frozen=True)
