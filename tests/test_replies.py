@@ -191,7 +191,7 @@ def test_a_matter_without_a_reply_past_its_deadline_is_overdue_until_replied(
     manan, manan_staff, nanen_admin, one_day_reply, as_user
 ):
     issue = factories.issue(manan, actor=manan_staff, code="security", title="门禁坏了")
-    Issue.objects.filter(pk=issue.pk).update(reply_due_on=timezone.localdate() - dt.timedelta(1))
+    issue = factories.moved(issue, reply_due_on=timezone.localdate() - dt.timedelta(1))
     today = timezone.localdate()
     assert overdue_issue_ids(today) == [issue.pk]
     inbox = as_user(manan_staff).get(reverse("issues:inbox"), {"overdue": "on"})
@@ -207,6 +207,7 @@ def test_a_matter_without_a_reply_past_its_deadline_is_overdue_until_replied(
     assert overdue_issue_ids(today) == []
     inbox = as_user(manan_staff).get(reverse("issues:inbox"), {"overdue": "on"})
     assert "门禁坏了" not in inbox.content.decode()
+    assert dashboard.dashboard([manan], this_month, links=links, today=today).totals.overdue == 0
 
 
 def test_an_internal_note_does_not_settle_the_first_reply(manan, manan_staff, one_day_reply):
