@@ -191,9 +191,9 @@ def percentile(runs: Sequence[Sequence[int]], fraction: float) -> float | None:
 def _kth(runs: list[Sequence[int]], k: int) -> int:
     """The k-th smallest value (from 0): the least v with more than k values ≤ v.
 
-    The search starts between the runs' own values at that rank: fewer than k values lie
-    below the least of a run's ⌊k·len/N⌋-th, at least k + 1 at or below the greatest of a
-    run's ⌈(k + 1)·len/N⌉-th. Months alike give a narrow start, some 17 halvings instead of
+    The search starts between the runs' own values at that rank: at most k values lie below
+    the least of the runs' ⌊k·len/N⌋-th, at least k + 1 at or below the greatest of their
+    ⌈(k + 1)·len/N⌉-th. Months alike give a narrow start, some 17 halvings instead of
     24 over a year of seconds, each a bisection of every run.
     """
     total = sum(len(run) for run in runs)
