@@ -586,6 +586,15 @@ def counted(issues: QuerySet | None = None) -> dict[tuple[int, str], int]:
     return {(community_id, status): n for community_id, status, n in rows}
 
 
+def _differences(actual: dict, stored: dict) -> dict:
+    """What to add to each kept count to make it the counted one (only those that differ)."""
+    return {
+        key: actual.get(key, 0) - stored.get(key, 0)
+        for key in actual.keys() | stored.keys()
+        if actual.get(key, 0) != stored.get(key, 0)
+    }
+
+
 def repair_counts(*, community_ids: Iterable[int] | None = None, log: bool = True) -> int:
     """Compare the kept counts with a COUNT of the issues and fix those that differ (of
     these communities, or all); the rows fixed, each logged as a warning when ``log``.
@@ -604,11 +613,7 @@ def repair_counts(*, community_ids: Iterable[int] | None = None, log: bool = Tru
             issues, kept = issues.filter(community_id__in=ids), kept.filter(community_id__in=ids)
         actual = counted(issues)
         stored = {(row.community_id, row.status): row.n for row in kept}
-        off = {
-            key: actual.get(key, 0) - stored.get(key, 0)
-            for key in actual.keys() | stored.keys()
-            if actual.get(key, 0) != stored.get(key, 0)
-        }
+        off = _differences(actual, stored)
         for community_id, status in sorted(off):
             if log:
                 logger.warning(
@@ -693,11 +698,7 @@ def repair_pair_counts(*, community_ids: Iterable[int] | None = None, log: bool 
                 "pair", "community_id", "category_id", "status", "n"
             )
             stored = {tuple(row[:4]): row[4] for row in kept}
-            off = {
-                key: actual.get(key, 0) - stored.get(key, 0)
-                for key in actual.keys() | stored.keys()
-                if actual.get(key, 0) != stored.get(key, 0)
-            }
+            off = _differences(actual, stored)
             add_pair_counts(off)
         if off and log:
             logger.warning(
